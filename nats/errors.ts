@@ -1,7 +1,7 @@
 /**
  * Wire errors: every failure that crosses an actor boundary is a ColmenaError
  * with a stable code. The same shape travels over NATS (see toWire/fromWire)
- * and is raised again on the caller's side.
+ * and is raised again on the caller's side, so callers switch on `code`.
  */
 
 export const ERROR_CODES = [

@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { createServer, connect as tcpConnect } from "node:net";
+import { ColmenaError } from "./errors.js";
+
+export const NATS_INSTALL_HINT = "install it with `sudo apt-get install -y nats-server` or set NATS_SERVER_BIN to its path";
+
+export interface NatsServerOptions {
+  /** JetStream storage directory (created if missing). */
+  storeDir: string;
+  /** Port to listen on; 0 or absent picks a free loopback port. */
+  port?: number;
+  host?: string;
+  /** Binary to run; defaults to NATS_SERVER_BIN, then `nats-server` on PATH. */
+  bin?: string;
+  /** Largest message the server accepts (bytes). */
+  maxPayload?: number;
+  readyTimeoutMs?: number;
+  /** Lines the server writes to stderr, for the caller's log. */
+  onLog?: (line: string) => void;
+}
+
+export interface NatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Stops the server (SIGTERM, then SIGKILL after a grace period). */
+  stop(): Promise<void>;
+}
+
+/** Starts nats-server as a child process with JetStream and waits until it accepts connections. */
+export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port || (await freePort(host));
+  const bin = options.bin ?? process.env.NATS_SERVER_BIN ?? "nats-server";
+  await mkdir(options.storeDir, { recursive: true });
+  const args = ["-a", host, "-p", String(port), "-js", "-sd", options.storeDir];
+  if (options.maxPayload !== undefined) args.push("--max_payload", String(options.maxPayload));
+
+  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === "ENOENT"
+          ? new ColmenaError("UNAVAILABLE", `nats-server not found (${bin}): ${NATS_INSTALL_HINT}`, { cause: err })
+          : new ColmenaError("UNAVAILABLE", `nats-server could not start: ${err.message}`, { cause: err }),
+      ),
+    ),
+  );
+  const stderr = collectStderr(child, options.onLog);
+  const earlyExit = exited.then((code) => {
+    throw new ColmenaError("UNAVAILABLE", `nats-server exited with code ${code} before accepting connections: ${stderr().slice(-500)}`);
+  });
+  spawnError.catch(() => {});
+  earlyExit.catch(() => {});
+  await Promise.race([waitForPort(host, port, options.readyTimeoutMs ?? 10_000), spawnError, earlyExit]);
+
+  return {
+    url: `nats://${host}:${port}`,
+    port,
+    pid: child.pid!,
+    stop: () => stopChild(child, exited),
+  };
+}
+
+function collectStderr(child: ChildProcess, onLog?: (line: string) => void): () => string {
+  let tail = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => {
+    tail = (tail + chunk).slice(-4096);
+    if (onLog) for (const line of chunk.split("\n")) if (line.trim()) onLog(line);
+  });
+  return () => tail;
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port that was free a moment ago on this host. */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await canConnect(host, port)) return;
+    if (Date.now() > deadline) throw new ColmenaError("TIMEOUT", `nats-server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

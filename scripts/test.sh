@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, then every test file under test/ with Node's
-# own runner. Each integration test file starts its own nats-server.
+# The whole test suite: set-up, then every *.test.js compiled from test/ with
+# Node's own runner (or only the paths given). Each integration test file
+# starts its own nats-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node --test --test-concurrency=2 --test-timeout=120000 "${@:-dist/test/}"
+if [ "$#" -eq 0 ]; then
+  mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+else
+  mapfile -t files < <(for p in "$@"; do find "dist/${p%/}" -name '*.test.js' 2>/dev/null || true; done | sort)
+fi
+[ "${#files[@]}" -gt 0 ] || { echo "test: no test files matched" >&2; exit 1; }
+exec node --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"

@@ -1,0 +1,407 @@
+import { createActor, type Actor } from "xstate";
+import type { ChildSpec, Clock, Directive, FailureReporter, RunningChild } from "../supervisors/index.js";
+import type { ActorContext, AnyKind, Behavior, CallContext, MessageSchemas } from "./actor-def.js";
+import { backpressureMachine, type BackpressureState } from "./backpressure-machine.js";
+import type { Envelope, StreamSink } from "./envelope.js";
+import { ColmenaError, isColmenaError, overloaded } from "./errors.js";
+import { lifecycleMachine, type LifecycleState } from "./lifecycle-machine.js";
+import type { Logger } from "./logger.js";
+import { Mailbox } from "./mailbox.js";
+import { currentTrace } from "./trace.js";
+
+/** Messages run in one go before the cell yields to I/O. */
+const BATCH = 256;
+
+export interface CellStats {
+  kind: string;
+  key: string;
+  lifecycle: LifecycleState;
+  backpressure: BackpressureState;
+  mailbox: number;
+  capacity: number;
+  inFlight: number;
+  processed: number;
+  failed: number;
+  rejected: number;
+  expired: number;
+  restarts: number;
+}
+
+export interface CellOptions {
+  kind: AnyKind;
+  key: string;
+  context: Omit<ActorContext, "kind" | "key" | "log">;
+  log: Logger;
+  clock: Clock;
+  /** Called when backpressure stops or resumes intake from shared queues. */
+  onIntake?: (accepting: boolean) => void;
+  /** Called when a crash ends the activation for good (directive stop or escalate). */
+  onTerminate?: () => void;
+}
+
+type SystemOp = () => void;
+
+/**
+ * One activation of an actor: its bounded mailbox, its statecharts and the
+ * loop that hands messages to its behaviour. Local and remote senders offer
+ * envelopes the same way; admission is O(1) and a full mailbox refuses at
+ * once with OVERLOADED. The behaviour itself is an incarnation the
+ * supervisor starts and restarts (`childSpec`); the mailbox outlives it.
+ */
+export class ActorCell {
+  readonly kind: AnyKind;
+  readonly key: string;
+  readonly log: Logger;
+  readonly #clock: Clock;
+  readonly #mailbox: Mailbox<Envelope, SystemOp>;
+  readonly #lifecycle: Actor<typeof lifecycleMachine>;
+  readonly #backpressure: Actor<typeof backpressureMachine>;
+  readonly #context: ActorContext;
+  readonly #onTerminate: (() => void) | undefined;
+  #behavior: Behavior<MessageSchemas> | undefined;
+  #report: FailureReporter | undefined;
+  #paused = true;
+  #closed = false;
+  #scheduled = false;
+  #inFlight = 0;
+  #idleWaiters: Array<() => void> = [];
+  #serviceMs = 1;
+  #lastActive: number;
+  #stats = { processed: 0, failed: 0, rejected: 0, expired: 0, restarts: 0 };
+
+  constructor(options: CellOptions) {
+    this.kind = options.kind;
+    this.key = options.key;
+    this.log = options.log;
+    this.#clock = options.clock;
+    this.#lastActive = options.clock.now();
+    this.#mailbox = new Mailbox(options.kind.mailbox.capacity);
+    this.#context = { ...options.context, kind: options.kind.kind, key: options.key, log: options.log };
+    this.#onTerminate = options.onTerminate;
+    this.#lifecycle = createActor(lifecycleMachine).start();
+    const onIntake = options.onIntake;
+    this.#backpressure = createActor(
+      backpressureMachine.provide({
+        actions: {
+          stopIntake: () => {
+            this.#lifecycle.send({ type: "SATURATE" });
+            onIntake?.(false);
+          },
+          resumeIntake: () => {
+            this.#lifecycle.send({ type: "RELIEVE" });
+            onIntake?.(true);
+          },
+        },
+      }),
+    ).start();
+  }
+
+  get lifecycle(): LifecycleState {
+    return this.#lifecycle.getSnapshot().value as LifecycleState;
+  }
+
+  get backpressure(): BackpressureState {
+    return this.#backpressure.getSnapshot().value as BackpressureState;
+  }
+
+  /** True below the high watermark: the place a local sender should prefer. */
+  get accepting(): boolean {
+    return !this.#closed && this.backpressure === "accepting";
+  }
+
+  get lastActive(): number {
+    return this.#lastActive;
+  }
+
+  get idle(): boolean {
+    return this.#inFlight === 0 && this.#mailbox.size === 0;
+  }
+
+  stats(): CellStats {
+    return {
+      kind: this.kind.kind,
+      key: this.key,
+      lifecycle: this.lifecycle,
+      backpressure: this.backpressure,
+      mailbox: this.#mailbox.size,
+      capacity: this.#mailbox.capacity,
+      inFlight: this.#inFlight,
+      ...this.#stats,
+    };
+  }
+
+  /** Admits a message or answers why not; never blocks, never queues past capacity. */
+  offer(env: Envelope): ColmenaError | undefined {
+    if (this.#closed) return new ColmenaError("UNAVAILABLE", `${this.kind.kind}/${this.key} is stopping`);
+    if (this.backpressure === "shedding" || !this.#mailbox.offer(env)) {
+      if (this.backpressure !== "shedding") this.#backpressure.send({ type: "FULL" });
+      this.#stats.rejected++;
+      return overloaded(`${this.kind.kind}/${this.key} mailbox is full (${this.#mailbox.capacity})`, this.#retryAfterMs(), {
+        kind: this.kind.kind,
+        capacity: this.#mailbox.capacity,
+      });
+    }
+    if (this.#mailbox.size >= this.kind.mailbox.highWatermark && this.backpressure === "accepting") this.#backpressure.send({ type: "HIGH" });
+    this.#schedule();
+    return undefined;
+  }
+
+  /** A supervisor child: each start is a new incarnation of the behaviour over the same mailbox. */
+  childSpec(): ChildSpec {
+    return {
+      id: this.key,
+      start: async (report) => {
+        await this.#incarnate(report);
+        return { stop: (reason) => this.#endIncarnation(reason) } satisfies RunningChild;
+      },
+    };
+  }
+
+  /** Stops intake, lets queued and in-flight work finish (up to `graceMs`), then closes. */
+  async drain(graceMs: number): Promise<void> {
+    this.#closed = true;
+    if (this.lifecycle === "running" || this.lifecycle === "saturated" || this.lifecycle === "starting") this.#lifecycle.send({ type: "DRAIN" });
+    await this.#whenIdle(graceMs);
+  }
+
+  /** Final: rejects what is still queued and marks the cell stopped. */
+  dispose(reason: string): void {
+    this.#closed = true;
+    this.#paused = true;
+    this.#mailbox.drainTo((env) => reject(env, new ColmenaError("UNAVAILABLE", `${this.kind.kind}/${this.key} stopped: ${reason}`)));
+    const state = this.lifecycle;
+    if (state === "draining") this.#lifecycle.send({ type: "DRAINED" });
+    else if (state === "failed" || state === "restarting") this.#lifecycle.send({ type: "STOP" });
+    else if (state !== "stopped") {
+      this.#lifecycle.send({ type: "DRAIN" });
+      this.#lifecycle.send({ type: "DRAINED" });
+    }
+    this.#backpressure.stop();
+    this.#lifecycle.stop();
+  }
+
+  /** Runs `op` before any queued user message. */
+  system(op: SystemOp): void {
+    this.#mailbox.offerSystem(op);
+    this.#schedule();
+  }
+
+  async #incarnate(report: FailureReporter): Promise<void> {
+    if (this.lifecycle === "failed") this.#lifecycle.send({ type: "RESTART" });
+    if (this.#behavior !== undefined || this.lifecycle === "restarting") this.#stats.restarts++;
+    const behavior = await this.kind.create(this.#context);
+    await behavior.onStart?.();
+    this.#behavior = behavior;
+    this.#report = report;
+    this.#paused = false;
+    this.#lifecycle.send({ type: "STARTED" });
+    this.#schedule();
+  }
+
+  async #endIncarnation(reason: string): Promise<void> {
+    this.#paused = true;
+    const state = this.lifecycle;
+    if (state === "running" || state === "saturated") this.#lifecycle.send({ type: "RESTART" });
+    await this.#whenIdle(Infinity);
+    const behavior = this.#behavior;
+    this.#behavior = undefined;
+    this.#report = undefined;
+    try {
+      await behavior?.onStop?.(reason);
+    } catch (err) {
+      this.log.error({ err }, "onStop failed");
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#paused) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#drainLoop());
+  }
+
+  #drainLoop(): void {
+    this.#scheduled = false;
+    let budget = BATCH;
+    for (let op = this.#mailbox.takeSystem(); op !== undefined; op = this.#mailbox.takeSystem()) op();
+    while (!this.#paused && this.#inFlight < this.kind.concurrency && budget-- > 0) {
+      const env = this.#mailbox.take();
+      if (env === undefined) break;
+      this.#run(env);
+    }
+    if (this.#mailbox.size <= this.kind.mailbox.lowWatermark && this.backpressure !== "accepting") this.#backpressure.send({ type: "LOW" });
+    if (budget < 0 && this.#mailbox.size > 0 && !this.#paused) {
+      this.#scheduled = true;
+      setImmediate(() => this.#drainLoop());
+    }
+    this.#notifyIdle();
+  }
+
+  #run(env: Envelope): void {
+    const now = this.#clock.now();
+    this.#lastActive = now;
+    if (env.deadline <= now) {
+      this.#stats.expired++;
+      reject(env, new ColmenaError("TIMEOUT", `deadline passed before ${this.kind.kind}.${env.msg.type} started`));
+      return;
+    }
+    const behavior = this.#behavior!;
+    const handler = (behavior as Record<string, unknown>)[env.msg.type];
+    if (typeof handler !== "function" || !Object.hasOwn(this.kind.messages, env.msg.type)) {
+      reject(env, new ColmenaError("INVALID", `${this.kind.kind} has no message type ${JSON.stringify(env.msg.type)}`));
+      return;
+    }
+    const call = new Call(this, env);
+    let result: unknown;
+    this.#inFlight++;
+    try {
+      result = env.trace ? currentTrace.run(env.trace, () => handler.call(behavior, env.msg, call)) : handler.call(behavior, env.msg, call);
+    } catch (err) {
+      this.#finish(env, now, err, true);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.#finish(env, now, value, false),
+        (err: unknown) => this.#finish(env, now, err, true),
+      );
+    } else {
+      this.#finish(env, now, result, false);
+    }
+  }
+
+  #finish(env: Envelope, started: number, value: unknown, threw: boolean): void {
+    if (threw) {
+      this.#done(started);
+      this.#fail(env, value);
+    } else if (env.stream) {
+      void this.#pump(env, env.stream, value).finally(() => this.#done(started));
+      return;
+    } else {
+      this.#done(started);
+      this.#stats.processed++;
+      if (env.reply) {
+        if (isAsyncIterable(value)) env.reply.reject(new ColmenaError("INVALID", `${this.kind.kind}.${env.msg.type} streams: call it with stream()`));
+        else env.reply.resolve(value);
+      }
+    }
+  }
+
+  #done(started: number): void {
+    this.#inFlight--;
+    this.#serviceMs = 0.9 * this.#serviceMs + 0.1 * Math.max(0.01, this.#clock.now() - started);
+    if (this.#mailbox.size > 0 || this.#mailbox.hasSystem) this.#schedule();
+    else this.#notifyIdle();
+  }
+
+  async #pump(env: Envelope, sink: StreamSink, value: unknown): Promise<void> {
+    if (!isAsyncIterable(value)) {
+      sink.chunk(value);
+      sink.end();
+      this.#stats.processed++;
+      return;
+    }
+    const it = value[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const credit = sink.ready();
+        if (credit) await credit;
+        if (sink.signal.aborted || this.#clock.now() >= env.deadline) {
+          await it.return?.();
+          if (!sink.signal.aborted) sink.fail(new ColmenaError("TIMEOUT", `deadline passed while streaming ${this.kind.kind}.${env.msg.type}`));
+          return;
+        }
+        const next = await it.next();
+        if (next.done) break;
+        sink.chunk(next.value);
+      }
+      sink.end();
+      this.#stats.processed++;
+    } catch (err) {
+      this.#fail(env, err);
+    }
+  }
+
+  /** A typed error answers the caller; anything else is a crash the supervisor decides on. */
+  #fail(env: Envelope, err: unknown): void {
+    if (isColmenaError(err) && err.code !== "INTERNAL") {
+      this.#stats.processed++;
+      reject(env, err);
+      return;
+    }
+    this.#stats.failed++;
+    reject(env, new ColmenaError("INTERNAL", `${this.kind.kind}.${env.msg.type} failed: ${err instanceof Error ? err.message : String(err)}`));
+    this.log.error({ err, msgType: env.msg.type, traceId: env.trace?.traceId }, "actor crashed");
+    const directive: Directive = this.#report ? this.#report(err) : "restart";
+    this.#lifecycle.send({ type: "FAIL" });
+    if (directive === "resume") this.#lifecycle.send({ type: "RESUME" });
+    else this.#paused = true;
+    if (directive === "stop" || directive === "escalate") this.#onTerminate?.();
+  }
+
+  #retryAfterMs(): number {
+    return Math.min(5_000, Math.max(1, Math.ceil((this.#mailbox.size * this.#serviceMs) / this.kind.concurrency)));
+  }
+
+  #whenIdle(timeoutMs: number): Promise<void> {
+    if (this.#inFlight === 0 && (this.#paused || this.#mailbox.size === 0)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(timeoutMs) ? this.#clock.setTimeout(resolve, timeoutMs) : undefined;
+      this.#idleWaiters.push(() => {
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #notifyIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.#inFlight > 0 || (!this.#paused && this.#mailbox.size > 0)) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** The per-message context; the signal and logger are made only when a handler asks. */
+class Call implements CallContext {
+  readonly #cell: ActorCell;
+  readonly #env: Envelope;
+  #signal: AbortSignal | undefined;
+  #log: Logger | undefined;
+
+  constructor(cell: ActorCell, env: Envelope) {
+    this.#cell = cell;
+    this.#env = env;
+  }
+
+  get trace() {
+    return this.#env.trace;
+  }
+
+  get deadline() {
+    return this.#env.deadline;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#signal) {
+      const signals: AbortSignal[] = [];
+      if (this.#env.stream) signals.push(this.#env.stream.signal);
+      if (Number.isFinite(this.#env.deadline)) signals.push(AbortSignal.timeout(Math.max(0, this.#env.deadline - Date.now())));
+      this.#signal = signals.length === 1 ? signals[0]! : signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals);
+    }
+    return this.#signal;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.#cell.log.child({ msgType: this.#env.msg.type, ...(this.#env.trace && { traceId: this.#env.trace.traceId }) });
+    return this.#log;
+  }
+}
+
+function reject(env: Envelope, error: ColmenaError): void {
+  if (env.reply) env.reply.reject(error);
+  else if (env.stream) env.stream.fail(error);
+}
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === "function";
+const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
+  typeof v === "object" && v !== null && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";

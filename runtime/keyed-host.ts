@@ -1,0 +1,175 @@
+import type { Subscription } from "@nats-io/transport-node";
+import { z } from "zod";
+import { Supervisor } from "../supervisors/index.js";
+import type { AnyKind } from "./actor-def.js";
+import { ActorCell, type CellStats } from "./actor-cell.js";
+import { ColmenaError } from "./errors.js";
+import { actorContext, drainQuietly, type HostDeps, type KindHost } from "./host.js";
+
+/** Where a key's activation lives after an activation attempt. */
+export type Activation = { local: ActorCell } | { owner: string };
+
+interface Active {
+  cell: ActorCell;
+  sub: Subscription;
+  revision: number;
+}
+
+const ActivateRequest = z.object({ key: z.string().min(1) });
+
+/**
+ * A keyed (virtual) kind on one node. An activation exists on first message:
+ * the node claims the key in the placement directory, starts the actor under
+ * the kind's supervisor and subscribes to the key's subject. After `idleMs`
+ * without messages the activation passivates: it finishes its work, runs
+ * onStop (which saves state), unsubscribes and releases the claim.
+ */
+export class KeyedHost implements KindHost {
+  readonly kind: AnyKind;
+  readonly #deps: HostDeps;
+  readonly #supervisor: Supervisor;
+  readonly #active = new Map<string, Active>();
+  readonly #pending = new Map<string, Promise<Activation>>();
+  readonly #passivating = new Map<string, Promise<void>>();
+  #activationSubs: Subscription[] = [];
+  #sweepTimer: unknown;
+  #stopping = false;
+  #intakeStopped: Promise<void> | undefined;
+
+  constructor(kind: AnyKind, deps: HostDeps, supervisor: Supervisor) {
+    this.kind = kind;
+    this.#deps = deps;
+    this.#supervisor = supervisor;
+  }
+
+  async start(): Promise<void> {
+    const { nc, subjects } = this.#deps;
+    const onActivate = (err: Error | null, m: import("@nats-io/transport-node").Msg) => {
+      if (err || !m.reply) return;
+      void this.#answerActivation(m);
+    };
+    this.#activationSubs = [
+      nc.subscribe(subjects.activate(this.kind.kind), { queue: this.kind.kind, callback: onActivate }),
+      nc.subscribe(subjects.activateOn(this.#deps.nodeId, this.kind.kind), { callback: onActivate }),
+    ];
+    await nc.flush();
+    this.#scheduleSweep();
+  }
+
+  /** The local activation, if this node holds the key right now. */
+  local(key: string): ActorCell | undefined {
+    return this.#active.get(key)?.cell;
+  }
+
+  /** Makes sure the key is active somewhere; activates it here when the directory lets this node have it. */
+  activate(key: string): Promise<Activation> {
+    const active = this.#active.get(key);
+    if (active) return Promise.resolve({ local: active.cell });
+    if (this.#stopping) return Promise.reject(new ColmenaError("UNAVAILABLE", `node ${this.#deps.nodeId} is shutting down`));
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      const previous = this.#passivating.get(key) ?? Promise.resolve();
+      pending = previous.then(() => this.#activate(key)).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  stopIntake(): Promise<void> {
+    this.#intakeStopped ??= this.#stopIntake();
+    return this.#intakeStopped;
+  }
+
+  async #stopIntake(): Promise<void> {
+    this.#stopping = true;
+    if (this.#sweepTimer !== undefined) this.#deps.clock.clearTimeout(this.#sweepTimer);
+    await Promise.all([...this.#activationSubs, ...[...this.#active.values()].map((a) => a.sub)].map(drainQuietly));
+  }
+
+  async stop(reason: string): Promise<void> {
+    await this.stopIntake();
+    await Promise.allSettled([...this.#pending.values()]);
+    await Promise.all([...this.#active.keys()].map((key) => this.#passivate(key, reason)));
+  }
+
+  stats(): CellStats[] {
+    return [...this.#active.values()].map((a) => a.cell.stats());
+  }
+
+  *cells(): Iterable<ActorCell> {
+    for (const a of this.#active.values()) yield a.cell;
+  }
+
+  async #activate(key: string): Promise<Activation> {
+    const { placement, subjects, nc, inbound, log, clock } = this.#deps;
+    const actorKey = subjects.actorKey(this.kind.kind, key);
+    const claim = await placement.claim(actorKey);
+    if (!claim.mine) return { owner: claim.owner };
+    const cell = new ActorCell({
+      kind: this.kind,
+      key,
+      context: actorContext(this.#deps, this.kind, key),
+      log: log.child({ kind: this.kind.kind, key }),
+      clock,
+      onTerminate: () => void this.#passivate(key, "stopped by its supervisor"),
+    });
+    try {
+      await this.#supervisor.add(cell.childSpec());
+    } catch (err) {
+      cell.dispose("activation failed");
+      await placement.release(actorKey, claim.revision);
+      throw new ColmenaError("UNAVAILABLE", `${this.kind.kind}/${key} failed to activate: ${(err as Error).message}`, { cause: err });
+    }
+    const sub = nc.subscribe(subjects.keyed(this.kind.kind, key), {
+      callback: (err, m) => {
+        if (!err) inbound.handle(m, this.kind, (env) => cell.offer(env));
+      },
+    });
+    this.#active.set(key, { cell, sub, revision: claim.revision });
+    await nc.flush();
+    log.debug({ kind: this.kind.kind, key }, "activated");
+    return { local: cell };
+  }
+
+  #passivate(key: string, reason: string): Promise<void> {
+    const active = this.#active.get(key);
+    if (!active) return this.#passivating.get(key) ?? Promise.resolve();
+    this.#active.delete(key);
+    const done = this.#deactivate(key, active, reason).finally(() => this.#passivating.delete(key));
+    this.#passivating.set(key, done);
+    return done;
+  }
+
+  async #deactivate(key: string, active: Active, reason: string): Promise<void> {
+    const { cell, sub, revision } = active;
+    await drainQuietly(sub);
+    await cell.drain(this.#deps.graceMs);
+    await this.#supervisor.remove(cell.key).catch((err: unknown) => this.#deps.log.warn({ err, key }, "stopping an activation failed"));
+    cell.dispose(reason);
+    await this.#deps.placement.release(this.#deps.subjects.actorKey(this.kind.kind, key), revision).catch((err: unknown) => {
+      this.#deps.log.warn({ err, key }, "could not release a placement claim; it lapses with this node's lease");
+    });
+    this.#deps.log.debug({ kind: this.kind.kind, key, reason }, "passivated");
+  }
+
+  async #answerActivation(m: import("@nats-io/transport-node").Msg): Promise<void> {
+    const { codec } = this.#deps;
+    try {
+      const { key } = ActivateRequest.parse(codec.decode(m.data));
+      const where = await this.activate(key);
+      m.respond(codec.encode({ owner: "local" in where ? this.#deps.nodeId : where.owner }));
+    } catch (err) {
+      const error = err instanceof z.ZodError ? new ColmenaError("INVALID", "activation request needs {key: string}") : ColmenaError.from(err);
+      m.respond(codec.encode({ error: error.toWire() }));
+    }
+  }
+
+  #scheduleSweep(): void {
+    const every = Math.max(50, Math.min(1_000, Math.floor(this.kind.idleMs / 2)));
+    this.#sweepTimer = this.#deps.clock.setTimeout(() => {
+      const cutoff = this.#deps.clock.now() - this.kind.idleMs;
+      for (const [key, a] of this.#active) if (a.cell.idle && a.cell.lastActive < cutoff) void this.#passivate(key, "idle");
+      if (!this.#stopping) this.#scheduleSweep();
+    }, every);
+  }
+}

@@ -1,0 +1,134 @@
+import { EventEmitter } from "node:events";
+import type { KV } from "@nats-io/kv";
+import type { Clock } from "../supervisors/index.js";
+import type { Codec } from "../nats/codec.js";
+import type { Logger } from "./logger.js";
+
+export interface NodeLoad {
+  inFlight: number;
+  mailbox: number;
+  rssMb: number;
+}
+
+export interface NodeInfo {
+  id: string;
+  roles: string[];
+  /** Actor kinds this node hosts. */
+  kinds: string[];
+  version: string;
+  startedAt: number;
+  load: NodeLoad;
+}
+
+export type MembershipEvents = { join: [NodeInfo]; leave: [string]; update: [NodeInfo] };
+
+/**
+ * Node membership over a KV bucket whose entries expire after the lease: each
+ * node puts its info every heartbeat; a node that stops (or dies) disappears
+ * after the lease, or at once when it leaves cleanly. Every node watches the
+ * bucket and emits join, update and leave.
+ */
+export class Membership extends EventEmitter<MembershipEvents> {
+  readonly #kv: KV;
+  readonly #codec: Codec;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #self: () => NodeInfo;
+  readonly #heartbeatMs: number;
+  readonly #leaseMs: number;
+  readonly #members = new Map<string, { info: NodeInfo; seen: number }>();
+  #timer: unknown;
+  #watch: { stop(): void } | undefined;
+
+  constructor(kv: KV, codec: Codec, options: { self: () => NodeInfo; heartbeatMs: number; leaseMs: number; clock: Clock; log: Logger }) {
+    super();
+    this.#kv = kv;
+    this.#codec = codec;
+    this.#self = options.self;
+    this.#heartbeatMs = options.heartbeatMs;
+    this.#leaseMs = options.leaseMs;
+    this.#clock = options.clock;
+    this.#log = options.log;
+  }
+
+  async start(): Promise<void> {
+    await this.#beat();
+    const watch = await this.#kv.watch();
+    this.#watch = watch;
+    void (async () => {
+      for await (const e of watch) {
+        if (e.operation === "PUT") {
+          try {
+            this.#seen(this.#codec.decode<NodeInfo>(e.value));
+          } catch (err) {
+            this.#log.warn({ key: e.key, err }, "ignored a malformed membership entry");
+          }
+        } else {
+          this.#left(e.key);
+        }
+      }
+    })();
+    this.#schedule();
+  }
+
+  /** Members seen within the lease, this node included. */
+  nodes(): NodeInfo[] {
+    return [...this.#members.values()].map((m) => m.info);
+  }
+
+  /** Authoritative: the node's lease entry is still in the bucket. */
+  async isAlive(nodeId: string): Promise<boolean> {
+    const entry = await this.#kv.get(nodeId);
+    return entry !== null && entry.operation === "PUT";
+  }
+
+  /** Other live nodes hosting a kind. */
+  othersHosting(kind: string, selfId: string): number {
+    let n = 0;
+    for (const { info } of this.#members.values()) if (info.id !== selfId && info.kinds.includes(kind)) n++;
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#watch?.stop();
+    try {
+      await this.#kv.delete(this.#self().id);
+    } catch (err) {
+      this.#log.warn({ err }, "could not remove the membership entry; it expires after the lease");
+    }
+  }
+
+  #schedule(): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      void this.#beat()
+        .catch((err: unknown) => this.#log.warn({ err }, "membership heartbeat failed"))
+        .finally(() => {
+          this.#sweep();
+          if (this.#timer !== undefined) this.#schedule();
+        });
+    }, this.#heartbeatMs);
+  }
+
+  async #beat(): Promise<void> {
+    const info = this.#self();
+    await this.#kv.put(info.id, this.#codec.encode(info));
+  }
+
+  #seen(info: NodeInfo): void {
+    const known = this.#members.has(info.id);
+    this.#members.set(info.id, { info, seen: this.#clock.now() });
+    this.emit(known ? "update" : "join", info);
+  }
+
+  #left(id: string): void {
+    if (this.#members.delete(id)) this.emit("leave", id);
+  }
+
+  /** Expiry removes entries without a delete marker, so silence past the lease counts as leaving. */
+  #sweep(): void {
+    const cutoff = this.#clock.now() - this.#leaseMs;
+    for (const [id, m] of this.#members) if (m.seen < cutoff) this.#left(id);
+  }
+}

@@ -1,0 +1,162 @@
+import { createInbox, headers, nuid, RequestError, TimeoutError, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import type { Codec } from "../nats/codec.js";
+import type { Subjects } from "../nats/subjects.js";
+import { ChunkQueue, type ActorStream } from "./actor-stream.js";
+import { ColmenaError } from "./errors.js";
+import { formatTraceparent, type TraceContext } from "./trace.js";
+import {
+  CONTROL_CANCEL,
+  CONTROL_CREDIT,
+  FRAME_CHUNK,
+  FRAME_END,
+  FRAME_ERROR,
+  H_CREDIT,
+  H_ERROR,
+  H_MODE,
+  H_STREAM,
+  H_TIMEOUT,
+  H_TRACEPARENT,
+  type StreamFrame,
+} from "./wire.js";
+
+export interface SendOptions {
+  timeoutMs: number;
+  trace: TraceContext | undefined;
+}
+
+/** No actor listens on the subject: the router reacts (activation, fallback) before the caller sees UNAVAILABLE. */
+export const isNoResponders = (err: unknown) => err instanceof ColmenaError && err.details?.noResponders === true;
+
+const noResponders = (subject: string) =>
+  new ColmenaError("UNAVAILABLE", `no actor answers on ${subject}`, { details: { noResponders: true, subject } });
+
+/** The caller's side of the actor protocol over NATS (see wire.ts). */
+export class Outbound {
+  readonly #nc: NatsConnection;
+  readonly #codec: Codec;
+  readonly #subjects: Subjects;
+  readonly #credit: number;
+
+  constructor(nc: NatsConnection, codec: Codec, subjects: Subjects, credit: number) {
+    this.#nc = nc;
+    this.#codec = codec;
+    this.#subjects = subjects;
+    this.#credit = credit;
+  }
+
+  /** Fire-and-forget publish (pooled tell). */
+  tell(subject: string, msg: unknown, trace: TraceContext | undefined): void {
+    const data = this.#codec.encode(msg);
+    if (trace) {
+      const h = headers();
+      h.set(H_TRACEPARENT, formatTraceparent(trace));
+      this.#nc.publish(subject, data, { headers: h });
+    } else {
+      this.#nc.publish(subject, data);
+    }
+  }
+
+  /** A tell that waits for the receiver's admission ack (keyed tell: it must find the activation). */
+  async tellAcked(subject: string, msg: unknown, options: SendOptions): Promise<void> {
+    const h = this.#headers(options);
+    h.set(H_MODE, "tell");
+    await this.#request(subject, msg, options.timeoutMs, h);
+  }
+
+  async ask(subject: string, msg: unknown, options: SendOptions): Promise<unknown> {
+    return this.#request(subject, msg, options.timeoutMs, this.#headers(options));
+  }
+
+  stream<T>(subject: string, msg: unknown, options: SendOptions): ActorStream<T> & { readonly started: Promise<void> } {
+    const data = this.#codec.encode(msg);
+    const streamId = nuid.next();
+    const inbox = createInbox();
+    const control = this.#subjects.streamControl(streamId);
+    const sendControl = (frame: unknown) => this.#nc.publish(control, this.#codec.encode(frame));
+    let cancelled = false;
+    const queue = new ChunkQueue<T>(() => {
+      cancelled = true;
+      sendControl([CONTROL_CANCEL]);
+      finish();
+    });
+    const grant = Math.max(1, Math.floor(this.#credit / 2));
+    let consumed = 0;
+    queue.onConsumed = () => {
+      if (++consumed % grant === 0) sendControl([CONTROL_CREDIT, grant]);
+    };
+    let markStarted!: () => void;
+    let failStart!: (e: ColmenaError) => void;
+    const started = new Promise<void>((resolve, reject) => {
+      markStarted = resolve;
+      failStart = reject;
+    });
+    started.catch(() => {});
+    const sub = this.#nc.subscribe(inbox, {
+      callback: (err, m) => {
+        if (err) return;
+        if (m.headers?.code === 503) {
+          const error = noResponders(subject);
+          failStart(error);
+          queue.push({ error });
+          return finish();
+        }
+        markStarted();
+        if (cancelled) return sendControl([CONTROL_CANCEL]); // the producer may have missed the first cancel
+        let frame: StreamFrame;
+        try {
+          frame = this.#codec.decode<StreamFrame>(m.data);
+        } catch (e) {
+          queue.push({ error: ColmenaError.from(e) });
+          return finish();
+        }
+        if (frame[0] === FRAME_CHUNK) queue.push({ chunk: frame[1] });
+        else if (frame[0] === FRAME_END) {
+          queue.push({ end: true });
+          finish();
+        } else if (frame[0] === FRAME_ERROR) {
+          queue.push({ error: ColmenaError.fromWire(frame[1]) });
+          finish();
+        }
+      },
+    });
+    const timer = setTimeout(() => {
+      queue.push({ error: new ColmenaError("TIMEOUT", `stream from ${subject} passed its ${options.timeoutMs} ms deadline`) });
+      sendControl([CONTROL_CANCEL]);
+      finish();
+    }, options.timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      markStarted();
+      sub.unsubscribe();
+    };
+    const h = this.#headers(options);
+    h.set(H_MODE, "stream");
+    h.set(H_STREAM, streamId);
+    h.set(H_CREDIT, String(this.#credit));
+    this.#nc.publish(subject, data, { reply: inbox, headers: h });
+    return Object.assign(queue, { started });
+  }
+
+  #headers(options: SendOptions): MsgHdrs {
+    const h = headers();
+    h.set(H_TIMEOUT, String(Math.max(0, Math.floor(options.timeoutMs))));
+    if (options.trace) h.set(H_TRACEPARENT, formatTraceparent(options.trace));
+    return h;
+  }
+
+  async #request(subject: string, msg: unknown, timeoutMs: number, h: MsgHdrs): Promise<unknown> {
+    const data = this.#codec.encode(msg);
+    let reply;
+    try {
+      reply = await this.#nc.request(subject, data, { timeout: Math.max(1, timeoutMs), headers: h });
+    } catch (err) {
+      if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
+        throw new ColmenaError("TIMEOUT", `no answer from ${subject} within ${timeoutMs} ms`, { cause: err });
+      }
+      if (err instanceof RequestError && err.isNoResponders()) throw noResponders(subject);
+      throw new ColmenaError("UNAVAILABLE", `request to ${subject} failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (reply.headers?.has(H_ERROR)) throw ColmenaError.fromWire(this.#codec.decode(reply.data));
+    return reply.data.length === 0 ? undefined : this.#codec.decode(reply.data);
+  }
+}

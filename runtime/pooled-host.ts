@@ -1,0 +1,101 @@
+import type { Subscription } from "@nats-io/transport-node";
+import { Supervisor } from "../supervisors/index.js";
+import type { AnyKind } from "./actor-def.js";
+import { ActorCell, type CellStats } from "./actor-cell.js";
+import { actorContext, drainQuietly, type HostDeps, type KindHost } from "./host.js";
+
+/**
+ * A pooled kind on one node: N interchangeable instances, each with its own
+ * mailbox and its own subscription to the kind's queue group. An instance
+ * above its high watermark leaves the queue group (drains its subscription)
+ * so NATS hands new work to other members, and rejoins below the low one.
+ */
+export class PooledHost implements KindHost {
+  readonly kind: AnyKind;
+  readonly #deps: HostDeps;
+  readonly #cells: ActorCell[] = [];
+  readonly #subs: Array<Subscription | undefined> = [];
+  readonly #supervisor: Supervisor;
+  #intake = false;
+  #next = 0;
+
+  constructor(kind: AnyKind, deps: HostDeps, supervisor: Supervisor) {
+    this.kind = kind;
+    this.#deps = deps;
+    this.#supervisor = supervisor;
+  }
+
+  async start(): Promise<void> {
+    for (let i = 0; i < this.kind.instances; i++) {
+      const key = `${this.#deps.nodeId}-${i}`;
+      const cell = new ActorCell({
+        kind: this.kind,
+        key,
+        context: actorContext(this.#deps, this.kind, key),
+        log: this.#deps.log.child({ kind: this.kind.kind, key }),
+        clock: this.#deps.clock,
+        onIntake: (accepting) => this.#setSubscribed(i, accepting),
+      });
+      this.#cells.push(cell);
+      await this.#supervisor.add(cell.childSpec());
+    }
+    this.#intake = true;
+    this.#cells.forEach((_, i) => this.#setSubscribed(i, true));
+    await this.#deps.nc.flush();
+  }
+
+  /** A local instance below its high watermark, round robin; undefined when all are busy. */
+  pickLocal(): ActorCell | undefined {
+    const n = this.#cells.length;
+    for (let i = 0; i < n; i++) {
+      const cell = this.#cells[(this.#next + i) % n]!;
+      if (cell.accepting) {
+        this.#next = (this.#next + i + 1) % n;
+        return cell;
+      }
+    }
+    return undefined;
+  }
+
+  /** The least loaded local instance, busy or not (last resort when no other node can help). */
+  anyLocal(): ActorCell | undefined {
+    return this.#cells.find((c) => c.stats().lifecycle !== "stopped");
+  }
+
+  async stopIntake(): Promise<void> {
+    this.#intake = false;
+    const subs = this.#subs.splice(0, this.#subs.length, ...this.#subs.map(() => undefined));
+    await Promise.all(subs.map((s) => s && drainQuietly(s)));
+  }
+
+  async stop(reason: string): Promise<void> {
+    await this.stopIntake();
+    await Promise.all(this.#cells.map((c) => c.drain(this.#deps.graceMs)));
+    await this.#supervisor.stop(reason);
+    for (const c of this.#cells) c.dispose(reason);
+  }
+
+  stats(): CellStats[] {
+    return this.#cells.map((c) => c.stats());
+  }
+
+  cells(): Iterable<ActorCell> {
+    return this.#cells;
+  }
+
+  #setSubscribed(i: number, on: boolean): void {
+    const current = this.#subs[i];
+    if (on && !current && this.#intake) {
+      const cell = this.#cells[i]!;
+      this.#subs[i] = this.#deps.nc.subscribe(this.#deps.subjects.pool(this.kind.kind), {
+        queue: this.kind.kind,
+        callback: (err, m) => {
+          if (!err) this.#deps.inbound.handle(m, this.kind, (env) => cell.offer(env));
+        },
+      });
+    } else if (!on && current) {
+      this.#subs[i] = undefined;
+      void drainQuietly(current);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
+
+/** W3C trace context (https://www.w3.org/TR/trace-context/): one trace id per request, a span id per hop. */
+export interface TraceContext {
+  readonly traceId: string; // 32 lowercase hex
+  readonly spanId: string; // 16 lowercase hex
+  readonly sampled: boolean;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZERO_TRACE = "0".repeat(32);
+const ZERO_SPAN = "0".repeat(16);
+
+export function newTrace(): TraceContext {
+  const bytes = randomBytes(24).toString("hex");
+  return { traceId: bytes.slice(0, 32), spanId: bytes.slice(32), sampled: true };
+}
+
+/** The same trace, a new span: what the receiver of a hop works under. */
+export function childSpan(parent: TraceContext): TraceContext {
+  return { traceId: parent.traceId, spanId: randomBytes(8).toString("hex"), sampled: parent.sampled };
+}
+
+export function formatTraceparent(t: TraceContext): string {
+  return `00-${t.traceId}-${t.spanId}-${t.sampled ? "01" : "00"}`;
+}
+
+/** Parses a `traceparent` header; anything malformed is ignored (undefined), as the spec asks. */
+export function parseTraceparent(header: string | undefined): TraceContext | undefined {
+  if (!header) return undefined;
+  const m = TRACEPARENT.exec(header.trim());
+  if (!m || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined;
+  return { traceId: m[1]!, spanId: m[2]!, sampled: (parseInt(m[3]!, 16) & 1) === 1 };
+}
+
+/**
+ * The trace a handler runs under. Refs read it when a message is sent from
+ * inside a handler, so every hop of one request carries the same trace id
+ * without the handler passing it along by hand.
+ */
+export const currentTrace = new AsyncLocalStorage<TraceContext>();

@@ -1,0 +1,72 @@
+import type { MsgHdrs } from "@nats-io/transport-node";
+import type { AnyKind } from "./actor-def.js";
+import { ColmenaError } from "./errors.js";
+
+/**
+ * The actor protocol on NATS. A request's body is the msgpack of the message
+ * ({type, ...fields}); what a message means for delivery travels in headers:
+ *
+ * - Colmena-Timeout: the milliseconds the caller still waits (the receiver's
+ *   deadline is its own clock plus this, so clock skew between nodes is moot);
+ * - Colmena-Mode: "tell" when a reply subject only wants the admission ack,
+ *   "stream" for a streamed reply (with Colmena-Stream and Colmena-Credit);
+ * - traceparent: W3C trace context of the caller's span.
+ *
+ * A successful reply is the msgpack of the value with no headers; an error
+ * reply carries Colmena-Error: <code> and the msgpack of the WireError.
+ * Stream frames (producer → caller inbox) are [0, chunk] | [1] | [2, error];
+ * control frames (caller → producer) are [0, credit] | [1] (cancel).
+ */
+export const H_TIMEOUT = "Colmena-Timeout";
+export const H_MODE = "Colmena-Mode";
+export const H_STREAM = "Colmena-Stream";
+export const H_CREDIT = "Colmena-Credit";
+export const H_ERROR = "Colmena-Error";
+export const H_TRACEPARENT = "traceparent";
+
+export const FRAME_CHUNK = 0;
+export const FRAME_END = 1;
+export const FRAME_ERROR = 2;
+export const CONTROL_CREDIT = 0;
+export const CONTROL_CANCEL = 1;
+
+export type StreamFrame = [typeof FRAME_CHUNK, unknown] | [typeof FRAME_END] | [typeof FRAME_ERROR, unknown];
+export type ControlFrame = [typeof CONTROL_CREDIT, number] | [typeof CONTROL_CANCEL];
+
+export type Mode = "tell" | "ask" | "stream";
+
+/** How a request wants to be answered, read from its headers and reply subject. */
+export function readMode(hasReply: boolean, hdrs: MsgHdrs | undefined): Mode {
+  const mode = hdrs?.get(H_MODE);
+  if (mode === "stream") return "stream";
+  if (mode === "tell" || !hasReply) return "tell";
+  return "ask";
+}
+
+/** Milliseconds from the Colmena-Timeout header, or undefined when absent. */
+export function readTimeout(hdrs: MsgHdrs | undefined): number | undefined {
+  const raw = hdrs?.get(H_TIMEOUT);
+  if (!raw) return undefined;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0) throw new ColmenaError("INVALID", `${H_TIMEOUT} header must be a non-negative number of milliseconds, got ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+/** Checks a decoded body against the kind's schemas; returns the typed message. */
+export function validateMessage(kind: AnyKind, body: unknown): { type: string } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ColmenaError("INVALID", `${kind.kind}: a message must be a map with a "type" field, got ${describe(body)}`);
+  }
+  const type = (body as { type?: unknown }).type;
+  if (typeof type !== "string" || !Object.hasOwn(kind.messages, type)) {
+    throw new ColmenaError("INVALID", `${kind.kind}: unknown message type ${JSON.stringify(type)}; expected one of ${Object.keys(kind.messages).join(", ")}`);
+  }
+  const parsed = kind.messages[type]!.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(message)"}: ${i.message}`);
+    throw new ColmenaError("INVALID", `${kind.kind}.${type}: ${issues.join("; ")}`, { details: { issues: parsed.error.issues } });
+  }
+  return { ...(parsed.data as object), type };
+}
+
+const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);

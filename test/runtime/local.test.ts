@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import { z } from "zod";
+import { defineActor, isColmenaError, newTrace, type ActorSystem } from "../../runtime/index.js";
+import type { NatsServer } from "../../nats/index.js";
+import { Echo } from "../fixtures/runtime/kinds.js";
+import { startTestServer } from "../helpers/nats-server.js";
+import { startTestSystem } from "../helpers/system.js";
+
+/** Relays to Echo on whichever node hosts it, logging on the way, so one request spans two nodes. */
+const Relay = defineActor({
+  kind: "relay",
+  placement: "pooled",
+  messages: { relay: z.object({}) },
+  create: (ctx) => ({
+    relay: async (_m, call) => {
+      call.log.info("relaying");
+      const who = await ctx.actors.pool(Echo).ask({ type: "whoami" });
+      return { mine: call.trace?.traceId, theirs: who.traceId, node: who.node };
+    },
+  }),
+});
+
+const lines: Array<{ msg: string; traceId?: string; node?: string }> = [];
+const collector = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l));
+    done();
+  },
+});
+
+describe("runtime - same node", () => {
+  let server: NatsServer;
+  let a: ActorSystem;
+  let b: ActorSystem;
+  before(async () => {
+    server = await startTestServer();
+    a = await startTestSystem(server.url, [Echo, Relay], { nodeId: "local-a", log: pino({ base: { node: "local-a" } }, collector) });
+    b = await startTestSystem(server.url, [Relay], { nodeId: "local-b", log: pino({ base: { node: "local-b" } }, collector) });
+  });
+  after(async () => {
+    await b?.shutdown();
+    await a?.shutdown();
+    await server?.stop();
+  });
+
+  test("runtime - same-node ask, stream and tell behave as remote ones do", async () => {
+    const echo = a.pool(Echo);
+    assert.equal((await echo.ask({ type: "whoami" })).node, "local-a");
+    const value = { nested: [1, 2] };
+    assert.equal(await echo.ask({ type: "echo", value }), value, "same node: the very object, no encoding");
+    const chunks: number[] = [];
+    for await (const c of echo.stream({ type: "count", n: 50 })) chunks.push(c);
+    assert.equal(chunks.length, 50);
+    await assert.rejects(echo.ask({ type: "fail", code: "INVALID" }), (e) => isColmenaError(e, "INVALID"));
+    await assert.rejects(echo.ask({ type: "slow", ms: 500 }, { timeoutMs: 20 }), (e) => isColmenaError(e, "TIMEOUT"));
+  });
+
+  test("runtime - cancelling a same-node stream stops the producer", async () => {
+    const echo = a.pool(Echo);
+    const before = (await echo.ask({ type: "probes" })).cancelled;
+    const s = echo.stream({ type: "count", n: 1_000_000, everyMs: 1 });
+    let seen = 0;
+    for await (const _ of s) if (++seen === 5) s.cancel();
+    await sleep(30);
+    assert.equal((await echo.ask({ type: "probes" })).cancelled, before + 1);
+    assert.equal(seen, 5);
+  });
+
+  test("runtime - one trace id follows a request across nodes and into every log line", async () => {
+    const trace = newTrace();
+    const out = await b.pool(Relay).ask({ type: "relay" }, { trace });
+    assert.equal(out.node, "local-a", "the relay on b reached Echo on a over NATS");
+    assert.equal(out.mine, trace.traceId);
+    assert.equal(out.theirs, trace.traceId);
+    const relayed = lines.filter((l) => l.msg === "relaying");
+    assert.ok(relayed.length > 0 && relayed.every((l) => l.traceId && l.traceId.length === 32));
+    assert.ok(relayed.some((l) => l.traceId === trace.traceId && l.node === "local-b"));
+  });
+
+  test("runtime - refs reject bad keys and the wrong placement up front", () => {
+    assert.throws(() => a.pool(defineActor({ ...Relay, kind: "k", placement: "keyed" })), (e) => isColmenaError(e, "INVALID"));
+    const Keyed = defineActor({ kind: "kk", placement: "keyed", messages: { x: z.object({}) }, create: () => ({ x: () => 1 }) });
+    assert.throws(() => a.ref(Keyed, "has space"), (e) => isColmenaError(e, "INVALID"));
+    assert.throws(() => a.ref(Keyed, "a.b"), (e) => isColmenaError(e, "INVALID"));
+    assert.throws(() => a.ref(Keyed, "*"), (e) => isColmenaError(e, "INVALID"));
+  });
+});

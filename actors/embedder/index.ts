@@ -1,0 +1,9 @@
+/** The embedder folder's public surface: backends, batching and input checks. */
+export type { EmbedResult, Embedder } from "./embedder.js";
+export { HashEmbedder } from "./hash-embedder.js";
+export type { HashEmbedderOptions } from "./hash-embedder.js";
+export { OnnxEmbedder } from "./onnx-embedder.js";
+export type { OnnxEmbedderOptions } from "./onnx-embedder.js";
+export { Batcher } from "./batcher.js";
+export type { BatcherOptions, Clock } from "./batcher.js";
+export { validateBatch, validateText } from "./validate.js";

@@ -1,0 +1,245 @@
+/**
+ * One shard's searchable state: an HNSW graph (hnswlib-node, cosine) and a
+ * BM25 index (MiniSearch) over the same chunks, kept in step by every write.
+ * The chunk table (text, metadata) is held once, here; MiniSearch keeps only
+ * its inverted index and HNSW only the vectors.
+ */
+import { join } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
+import hnswlib from "hnswlib-node";
+import type { HierarchicalNSW } from "hnswlib-node";
+import MiniSearch from "minisearch";
+import type { Options as MiniSearchOptions } from "minisearch";
+import { ColmenaError } from "../../runtime/errors.js";
+import type { Chunk, Hit, Metadata, ShardIndexOptions, ShardQuery, ShardResults } from "./types.js";
+import { checkChunk, checkQuery, positiveInt } from "./validate.js";
+import { readJsonLines, writeJsonLines } from "./json-lines.js";
+
+const DEFAULTS = { M: 16, efConstruction: 200, efSearch: 512, initialCapacity: 1024 } as const;
+
+/** A live chunk, without its vector (that lives in HNSW under `label`). */
+interface Entry {
+  label: number;
+  id: string;
+  docId: string;
+  text: string;
+  metadata: Metadata;
+  ordinal?: number;
+}
+
+interface Bm25Doc {
+  id: string;
+  text: string;
+}
+
+const BM25_OPTIONS: MiniSearchOptions<Bm25Doc> = { fields: ["text"], idField: "id", storeFields: [] };
+const HNSW_FILE = "hnsw.bin";
+const BM25_FILE = "bm25.json";
+const CHUNKS_FILE = "chunks.jsonl";
+const FILES_FORMAT = 1;
+
+export class ShardIndex {
+  readonly dimension: number;
+  readonly M: number;
+  readonly efConstruction: number;
+  readonly efSearch: number;
+  #hnsw: HierarchicalNSW;
+  #bm25: MiniSearch<Bm25Doc>;
+  readonly #byId = new Map<string, Entry>();
+  readonly #byLabel = new Map<number, Entry>();
+  readonly #byDoc = new Map<string, Set<string>>();
+  /** Labels of deleted HNSW slots, reused before the graph grows. */
+  #free: number[] = [];
+
+  constructor(opts: ShardIndexOptions) {
+    this.dimension = positiveInt("dimension", opts.dimension);
+    this.M = positiveInt("M", opts.M ?? DEFAULTS.M, 2);
+    this.efConstruction = positiveInt("efConstruction", opts.efConstruction ?? DEFAULTS.efConstruction);
+    this.efSearch = positiveInt("efSearch", opts.efSearch ?? DEFAULTS.efSearch);
+    const capacity = positiveInt("initialCapacity", opts.initialCapacity ?? DEFAULTS.initialCapacity);
+    this.#hnsw = new hnswlib.HierarchicalNSW("cosine", this.dimension);
+    this.#hnsw.initIndex({ maxElements: capacity, m: this.M, efConstruction: this.efConstruction });
+    this.#hnsw.setEf(this.efSearch);
+    this.#bm25 = new MiniSearch(BM25_OPTIONS);
+  }
+
+  /** Live chunks. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** HNSW slots allocated; doubles when a new chunk finds no free slot. */
+  get capacity(): number {
+    return this.#hnsw.getMaxElements();
+  }
+
+  /** Adds a chunk, or replaces the chunk with the same id: applying a write twice leaves one entry. */
+  upsert(chunk: Chunk): void {
+    const c = checkChunk(chunk, this.dimension);
+    const old = this.#byId.get(c.id);
+    const label = old?.label ?? this.#allocate();
+    // A live label is updated in place; a freed one is unmarked and overwritten.
+    this.#hnsw.addPoint(c.vector, label);
+    if (old !== undefined) this.#forget(old);
+    const entry: Entry = { label, id: c.id, docId: c.docId, text: c.text, metadata: c.metadata };
+    if (c.ordinal !== undefined) entry.ordinal = c.ordinal;
+    this.#remember(entry);
+  }
+
+  /** Removes one chunk; false when there was none with this id. */
+  delete(chunkId: string): boolean {
+    const entry = this.#byId.get(chunkId);
+    if (entry === undefined) return false;
+    this.#hnsw.markDelete(entry.label);
+    this.#free.push(entry.label);
+    this.#forget(entry);
+    return true;
+  }
+
+  /** Removes every chunk of a document; returns how many there were. */
+  deleteDocument(docId: string): number {
+    const ids = [...(this.#byDoc.get(docId) ?? [])];
+    for (const id of ids) this.delete(id);
+    return ids.length;
+  }
+
+  /** Up to `k` hits per list, best first; `filter` restricts both lists. */
+  search(query: ShardQuery): ShardResults {
+    const q = checkQuery(query, this.dimension);
+    const filter = q.filter !== undefined && Object.keys(q.filter).length > 0 ? q.filter : undefined;
+    return {
+      vector: q.vector === undefined ? [] : this.#searchVector(q.vector, q.k, filter),
+      bm25: q.text === undefined ? [] : this.#searchText(q.text, q.k, filter),
+    };
+  }
+
+  /**
+   * Writes this index's files into `dir` and returns their names. The state
+   * is captured synchronously at the call, so writes applied while the
+   * promise is pending are not in the files.
+   */
+  async writeFiles(dir: string): Promise<string[]> {
+    this.#hnsw.writeIndexSync(join(dir, HNSW_FILE));
+    const bm25 = JSON.stringify(this.#bm25);
+    const header = { format: FILES_FORMAT, dimension: this.dimension, M: this.M, efConstruction: this.efConstruction, efSearch: this.efSearch };
+    const entries = [...this.#byId.values()];
+    await writeFile(join(dir, BM25_FILE), bm25, { flag: "wx" });
+    await writeJsonLines(join(dir, CHUNKS_FILE), [header, ...entries]);
+    return [HNSW_FILE, BM25_FILE, CHUNKS_FILE];
+  }
+
+  /** Rebuilds an index from the files `writeFiles` wrote. */
+  static async readFiles(dir: string): Promise<ShardIndex> {
+    const rows = readJsonLines(join(dir, CHUNKS_FILE));
+    let index: ShardIndex;
+    try {
+      const header = parseHeader((await rows.next()).value);
+      index = new ShardIndex({ ...header, initialCapacity: 1 });
+      await index.#hnsw.readIndex(join(dir, HNSW_FILE));
+      index.#hnsw.setEf(index.efSearch);
+      index.#bm25 = MiniSearch.loadJSON(await readFile(join(dir, BM25_FILE), "utf8"), BM25_OPTIONS);
+      for await (const row of rows) index.#remember(parseEntry(row), false);
+    } finally {
+      await rows.return(undefined);
+    }
+    const slots = index.#hnsw.getIdsList();
+    const consistent =
+      index.#hnsw.getNumDimensions() === index.dimension &&
+      index.#bm25.documentCount === index.size &&
+      [...index.#byLabel.keys()].every((label) => label < slots.length);
+    if (!consistent) throw corrupt("files disagree with each other");
+    index.#free = slots.filter((label) => !index.#byLabel.has(label)).sort((a, b) => b - a);
+    return index;
+  }
+
+  #allocate(): number {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    const label = this.#hnsw.getCurrentCount();
+    if (label >= this.#hnsw.getMaxElements()) this.#hnsw.resizeIndex(this.#hnsw.getMaxElements() * 2);
+    return label;
+  }
+
+  #remember(entry: Entry, indexText = true): void {
+    this.#byId.set(entry.id, entry);
+    this.#byLabel.set(entry.label, entry);
+    const ids = this.#byDoc.get(entry.docId) ?? new Set<string>();
+    this.#byDoc.set(entry.docId, ids.add(entry.id));
+    if (indexText) this.#bm25.add({ id: entry.id, text: entry.text });
+  }
+
+  #forget(entry: Entry): void {
+    this.#byId.delete(entry.id);
+    this.#byLabel.delete(entry.label);
+    const ids = this.#byDoc.get(entry.docId);
+    ids?.delete(entry.id);
+    if (ids?.size === 0) this.#byDoc.delete(entry.docId);
+    this.#bm25.remove({ id: entry.id, text: entry.text });
+  }
+
+  #searchVector(vector: number[], k: number, filter: Metadata | undefined): Hit[] {
+    const n = Math.min(k, this.size);
+    if (n === 0) return [];
+    const result =
+      filter === undefined
+        ? this.#hnsw.searchKnn(vector, n)
+        : this.#hnsw.searchKnn(vector, n, (label) => {
+            const entry = this.#byLabel.get(label);
+            return entry !== undefined && matches(entry.metadata, filter);
+          });
+    const hits: Hit[] = [];
+    result.neighbors.forEach((label, i) => {
+      const entry = this.#byLabel.get(label);
+      // Cosine space distance is 1 - cosine similarity.
+      if (entry !== undefined) hits.push(toHit(entry, 1 - (result.distances[i] ?? 1)));
+    });
+    return hits;
+  }
+
+  #searchText(text: string, k: number, filter: Metadata | undefined): Hit[] {
+    const accept = filter === undefined ? undefined : (id: string) => matches(this.#byId.get(id)?.metadata, filter);
+    const results = this.#bm25.search(text, accept === undefined ? {} : { filter: (r) => accept(r.id as string) });
+    const hits: Hit[] = [];
+    for (const r of results.slice(0, k)) {
+      const entry = this.#byId.get(r.id as string);
+      if (entry !== undefined) hits.push(toHit(entry, r.score));
+    }
+    return hits;
+  }
+}
+
+function matches(metadata: Metadata | undefined, filter: Metadata): boolean {
+  if (metadata === undefined) return false;
+  for (const key in filter) if (metadata[key] !== filter[key]) return false;
+  return true;
+}
+
+function toHit(entry: Entry, score: number): Hit {
+  const hit: Hit = { id: entry.id, docId: entry.docId, score, text: entry.text, metadata: { ...entry.metadata } };
+  if (entry.ordinal !== undefined) hit.ordinal = entry.ordinal;
+  return hit;
+}
+
+const corrupt = (why: string) => new ColmenaError("INTERNAL", `shard index files are corrupt: ${why}`);
+
+function parseHeader(value: unknown): Required<Omit<ShardIndexOptions, "initialCapacity">> {
+  const h = value as Record<string, unknown> | undefined;
+  if (h?.format !== FILES_FORMAT) throw corrupt(`unknown format ${String(h?.format)}`);
+  const { dimension, M, efConstruction, efSearch } = h;
+  if (![dimension, M, efConstruction, efSearch].every((n) => Number.isSafeInteger(n))) throw corrupt("bad header");
+  return { dimension, M, efConstruction, efSearch } as Required<Omit<ShardIndexOptions, "initialCapacity">>;
+}
+
+function parseEntry(value: unknown): Entry {
+  const e = value as Partial<Entry> | undefined;
+  const ok =
+    e !== undefined &&
+    Number.isSafeInteger(e.label) &&
+    typeof e.id === "string" &&
+    typeof e.docId === "string" &&
+    typeof e.text === "string" &&
+    typeof e.metadata === "object" &&
+    e.metadata !== null;
+  if (!ok) throw corrupt("bad chunk row");
+  return e as Entry;
+}

@@ -1,0 +1,94 @@
+/**
+ * Splits a document into pieces of at most `maxChars` characters for
+ * embedding. Markdown sections (a heading and its body) are split apart first
+ * and never share a piece; a section that is too long is cut at the best
+ * place within reach: a paragraph, else a sentence or line end, else a word,
+ * else anywhere. Consecutive pieces of one section overlap by up to
+ * `overlapChars`, starting on a break. The result depends only on the input.
+ */
+import { invalid } from "../../runtime/errors.js";
+import { BreakPoints, Level } from "./break-points.js";
+import { scanMarkdown } from "./markdown-sections.js";
+import type { CodeRange, Section } from "./markdown-sections.js";
+
+export interface ChunkOptions {
+  maxChars: number;
+  /** Characters a piece may repeat from the end of the previous piece of its section; less than maxChars. */
+  overlapChars: number;
+  /** Read the text as markdown: split by heading sections, keep code blocks whole where they fit. */
+  markdown?: boolean;
+}
+
+export interface TextPiece {
+  text: string;
+  /** Position in the document, from 0, without gaps. */
+  ordinal: number;
+  /** Heading path of the piece's section ("Guide > Install"); markdown only. */
+  heading?: string;
+}
+
+export function chunk(text: string, opts: ChunkOptions): TextPiece[] {
+  checkOptions(text, opts);
+  const doc = text.replace(/\r\n?/g, "\n");
+  const { sections, code } = opts.markdown === true ? scanMarkdown(doc) : { sections: [{ start: 0, end: doc.length, headerEnd: 0 }], code: [] };
+  const pieces: TextPiece[] = [];
+  for (const section of sections) {
+    for (const piece of splitSection(doc, section, code, opts)) {
+      pieces.push(section.heading === undefined ? { text: piece, ordinal: pieces.length } : { text: piece, ordinal: pieces.length, heading: section.heading });
+    }
+  }
+  return pieces;
+}
+
+function splitSection(doc: string, section: Section, code: readonly CodeRange[], opts: ChunkOptions): string[] {
+  const breaks = new BreakPoints(doc, section.start, section.end, section.headerEnd, code);
+  const pieces: string[] = [];
+  let start = section.start;
+  let previousEnd = section.start;
+  for (;;) {
+    const end = pieceEnd(doc, breaks, start, previousEnd, section.end, opts.maxChars);
+    const piece = tidy(doc.slice(start, end));
+    if (piece.length > 0) pieces.push(piece);
+    if (end >= section.end) return pieces;
+    start = breaks.bestStart(Math.max(end - opts.overlapChars, start + 1), end) ?? end;
+    previousEnd = end;
+  }
+}
+
+/**
+ * Where the piece starting at `start` ends. The best level wins if its
+ * furthest break fills at least half the piece; otherwise a word break that
+ * does, then the furthest line or better, then any break, then a hard cut.
+ * Breaks at or before `previousEnd` do not count, so every piece adds text.
+ */
+function pieceEnd(doc: string, breaks: BreakPoints, start: number, previousEnd: number, end: number, maxChars: number): number {
+  const limit = start + maxChars;
+  if (end <= limit) return end;
+  const best = breaks.furthest(previousEnd, limit);
+  const half = start + maxChars / 2;
+  for (const level of [Level.PARAGRAPH, Level.SENTENCE, Level.LINE, Level.WORD]) {
+    const position = best[level];
+    if (position !== undefined && position >= half) return position;
+  }
+  return best[Level.LINE] ?? best[Level.CODE_WORD] ?? hardCut(doc, previousEnd, limit);
+}
+
+/** `limit`, moved back one if it would split a surrogate pair. */
+function hardCut(doc: string, floor: number, limit: number): number {
+  const code = doc.charCodeAt(limit - 1);
+  return limit - 1 > floor && code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit;
+}
+
+/** Drops blank lines before and whitespace after, keeping the first line's indentation. */
+function tidy(piece: string): string {
+  return piece.replace(/^(?:[ \t]*\n)+/, "").trimEnd();
+}
+
+function checkOptions(text: unknown, opts: ChunkOptions): void {
+  if (typeof text !== "string") throw invalid("text must be a string");
+  const { maxChars, overlapChars } = opts;
+  if (!Number.isSafeInteger(maxChars) || maxChars < 1) throw invalid("maxChars must be a positive integer", { maxChars });
+  if (!Number.isSafeInteger(overlapChars) || overlapChars < 0 || overlapChars >= maxChars) {
+    throw invalid("overlapChars must be an integer from 0 to maxChars - 1", { overlapChars, maxChars });
+  }
+}

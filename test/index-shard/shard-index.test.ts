@@ -1,0 +1,152 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ShardIndex } from "../../actors/index-shard/index.js";
+import type { Chunk } from "../../actors/index-shard/index.js";
+import { isColmenaError } from "../../runtime/errors.js";
+import { axis } from "./random-vectors.js";
+
+const DIM = 8;
+
+function chunk(id: string, overrides: Partial<Chunk> = {}): Chunk {
+  const n = Number(id.replace(/\D/g, "")) || 0;
+  return { id, docId: `doc-${n % 3}`, text: `chunk ${id} talks about topic${n}`, vector: axis(DIM, n), metadata: { lang: n % 2 === 0 ? "en" : "es", n }, ...overrides };
+}
+
+function filled(count: number, opts: { initialCapacity?: number } = {}): ShardIndex {
+  const index = new ShardIndex({ dimension: DIM, ...opts });
+  for (let i = 0; i < count; i++) index.upsert(chunk(`c${i}`));
+  return index;
+}
+
+const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
+
+test("index-shard - upsert then search finds the chunk in both lists", () => {
+  const index = filled(6);
+  assert.equal(index.size, 6);
+  const { vector, bm25 } = index.search({ vector: axis(DIM, 2, 0.1), text: "topic2", k: 3 });
+  assert.equal(vector[0]?.id, "c2");
+  assert.ok((vector[0]?.score ?? 0) > 0.99, "cosine similarity of a near-identical vector");
+  assert.deepEqual(ids(bm25), ["c2"]);
+  assert.deepEqual(bm25[0], { ...bm25[0], docId: "doc-2", text: "chunk c2 talks about topic2", metadata: { lang: "en", n: 2 } });
+  assert.ok(vector.every((h, i) => i === 0 || h.score <= (vector[i - 1]?.score ?? Infinity)), "best first");
+});
+
+test("index-shard - a query without vector or text gives empty lists", () => {
+  const index = filled(3);
+  assert.deepEqual(index.search({ vector: axis(DIM, 1), k: 2 }).bm25, []);
+  assert.deepEqual(index.search({ text: "topic1", k: 2 }).vector, []);
+  assert.deepEqual(new ShardIndex({ dimension: DIM }).search({ vector: axis(DIM, 1), text: "x", k: 5 }), { vector: [], bm25: [] });
+});
+
+test("index-shard - upserting the same id twice keeps one entry with the new content", () => {
+  const index = filled(4);
+  index.upsert(chunk("c1", { text: "replaced words entirely", vector: axis(DIM, 6), ordinal: 7 }));
+  index.upsert(chunk("c1", { text: "replaced words entirely", vector: axis(DIM, 6), ordinal: 7 }));
+  assert.equal(index.size, 4);
+  const { vector, bm25 } = index.search({ vector: axis(DIM, 6), text: "replaced", k: 10 });
+  assert.equal(vector.filter((h) => h.id === "c1").length, 1);
+  assert.equal(vector[0]?.id, "c1");
+  assert.equal(vector[0]?.ordinal, 7);
+  assert.deepEqual(ids(bm25), ["c1"]);
+  assert.equal(bm25[0]?.text, "replaced words entirely");
+  assert.deepEqual(index.search({ text: "topic1", k: 10 }).bm25, [], "the old text is no longer indexed");
+});
+
+test("index-shard - deleted chunks are never returned", () => {
+  const index = filled(20);
+  assert.equal(index.delete("c3"), true);
+  assert.equal(index.delete("c3"), false);
+  assert.equal(index.delete("nope"), false);
+  assert.equal(index.size, 19);
+  const { vector, bm25 } = index.search({ vector: axis(DIM, 3), text: "topic3 chunk", k: 100 });
+  assert.equal(vector.length, 19);
+  assert.ok(!ids(vector).includes("c3"));
+  assert.ok(!ids(bm25).includes("c3"));
+  assert.equal(bm25.length, 19);
+});
+
+test("index-shard - deleteDocument removes every chunk of the document", () => {
+  const index = filled(9);
+  assert.equal(index.deleteDocument("doc-1"), 3);
+  assert.equal(index.deleteDocument("doc-1"), 0);
+  assert.equal(index.size, 6);
+  const { vector, bm25 } = index.search({ vector: axis(DIM, 1), text: "chunk", k: 20 });
+  assert.ok(vector.every((h) => h.docId !== "doc-1"));
+  assert.ok(bm25.every((h) => h.docId !== "doc-1"));
+  assert.equal(vector.length, 6);
+});
+
+test("index-shard - an upsert may move a chunk to another document", () => {
+  const index = filled(3);
+  index.upsert(chunk("c0", { docId: "doc-9" }));
+  assert.equal(index.deleteDocument("doc-0"), 0);
+  assert.equal(index.deleteDocument("doc-9"), 1);
+  assert.equal(index.size, 2);
+});
+
+test("index-shard - metadata filters apply to both lists", () => {
+  const index = filled(12);
+  const { vector, bm25 } = index.search({ vector: axis(DIM, 1), text: "chunk talks", k: 20, filter: { lang: "en" } });
+  assert.equal(vector.length, 6);
+  assert.equal(bm25.length, 6);
+  assert.ok([...vector, ...bm25].every((h) => h.metadata.lang === "en"));
+  const exact = index.search({ vector: axis(DIM, 1), text: "chunk", k: 20, filter: { lang: "es", n: 5 } });
+  assert.deepEqual(ids(exact.vector), ["c5"]);
+  assert.deepEqual(ids(exact.bm25), ["c5"]);
+  assert.deepEqual(index.search({ vector: axis(DIM, 1), text: "chunk", k: 5, filter: { n: "5" } }), { vector: [], bm25: [] }, "strict equality");
+});
+
+test("index-shard - grows past its initial capacity and reuses freed slots first", () => {
+  const index = filled(50, { initialCapacity: 4 });
+  assert.equal(index.size, 50);
+  assert.equal(index.capacity, 64);
+  for (let i = 0; i < 10; i++) index.delete(`c${i}`);
+  for (let i = 100; i < 110; i++) index.upsert(chunk(`c${i}`));
+  assert.equal(index.capacity, 64, "ten deletes made room for ten inserts");
+  const { vector } = index.search({ vector: axis(DIM, 0), k: 50 });
+  assert.equal(vector.length, 50);
+  assert.ok(ids(vector).every((id) => Number(id.slice(1)) >= 10));
+});
+
+test("index-shard - returned hits do not alias the index state", () => {
+  const index = filled(2);
+  const input = chunk("c1");
+  index.upsert(input);
+  input.metadata.lang = "changed";
+  const hit = index.search({ text: "topic1", k: 1 }).bm25[0];
+  assert.equal(hit?.metadata.lang, "es");
+  if (hit) hit.metadata.lang = "mutated";
+  assert.equal(index.search({ text: "topic1", k: 1 }).bm25[0]?.metadata.lang, "es");
+});
+
+test("index-shard - Float32Array and number[] vectors are equivalent", () => {
+  const index = new ShardIndex({ dimension: DIM });
+  index.upsert(chunk("c1", { vector: Float32Array.from(axis(DIM, 4)) }));
+  assert.equal(index.search({ vector: Float32Array.from(axis(DIM, 4)), k: 1 }).vector[0]?.id, "c1");
+});
+
+test("index-shard - bad input is refused as INVALID", () => {
+  const index = filled(2);
+  const bad: Array<() => unknown> = [
+    () => index.upsert(chunk("c9", { vector: axis(DIM + 1, 0) })),
+    () => index.upsert(chunk("c9", { id: "" })),
+    () => index.upsert(chunk("c9", { docId: "" })),
+    () => index.upsert(chunk("c9", { vector: [Number.NaN, 0, 0, 0, 0, 0, 0, 0] })),
+    () => index.upsert(chunk("c9", { vector: [Infinity, 0, 0, 0, 0, 0, 0, 0] })),
+    () => index.upsert(chunk("c9", { vector: [1e39, 0, 0, 0, 0, 0, 0, 0] })),
+    () => index.upsert(chunk("c9", { metadata: { n: Number.NaN } })),
+    () => index.upsert(chunk("c9", { metadata: { tags: ["a"] } as never })),
+    () => index.upsert(chunk("c9", { ordinal: -1 })),
+    () => index.upsert(chunk("c9", { text: undefined as never })),
+    () => index.search({ vector: axis(DIM - 1, 0), k: 1 }),
+    () => index.search({ vector: axis(DIM, 0), k: 0 }),
+    () => index.search({ text: "x", k: 1.5 }),
+    () => index.search({ text: "x", k: 1, filter: { n: Infinity } }),
+    () => new ShardIndex({ dimension: 0 }),
+    () => new ShardIndex({ dimension: 8, efSearch: -1 }),
+  ];
+  for (const [i, call] of bad.entries()) {
+    assert.throws(call, (err) => isColmenaError(err, "INVALID"), `case ${i}`);
+  }
+  assert.equal(index.size, 2, "a refused write changes nothing");
+});

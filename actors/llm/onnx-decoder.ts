@@ -1,0 +1,146 @@
+/**
+ * The "onnx" backend: a decoder-only Hugging Face Optimum export with a KV
+ * cache, run by onnxruntime-node on the CPU or one CUDA device. It renders the
+ * chat template, prefills the prompt, then samples one token per step until an
+ * eos id, a stop string, maxNewTokens, the model's context, or the signal.
+ */
+import { basename } from "node:path";
+import type { InferenceSession } from "onnxruntime-node";
+import { ColmenaError, invalid } from "../../runtime/errors.js";
+import type { FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
+import { chatFormatter } from "./chat-template.js";
+import type { ChatFormatter } from "./chat-template.js";
+import { createStepper } from "./decoder-step.js";
+import type { CacheMode } from "./decoder-step.js";
+import { IncrementalDecoder } from "./detokenizer.js";
+import { kvLayout } from "./kv-layout.js";
+import type { KvLayout } from "./kv-layout.js";
+import { readModelFiles } from "./model-files.js";
+import { openSession } from "./onnx-session.js";
+import type { Device } from "./onnx-session.js";
+import { validateRequest } from "./request.js";
+import { createSampler } from "./sampling.js";
+import { StopScanner } from "./stop.js";
+import { TextTokenizer } from "./tokenizer.js";
+
+export interface OnnxDecoderOptions {
+  /** A directory holding model.onnx (or modelFile), tokenizer.json and the config files. */
+  modelDir: string;
+  modelFile?: string;
+  /** Default "cpu". */
+  device?: Device;
+  intraOpNumThreads?: number;
+  /** Default "kv"; "recompute" exists for benchmarks and tests. */
+  cache?: CacheMode;
+  /** Receives the CUDA fallback warning. */
+  warn: Warn;
+  /** Default "onnx:<directory name>". */
+  id?: string;
+}
+
+export class OnnxDecoderBackend implements LlmBackend {
+  private closed = false;
+
+  private constructor(
+    readonly id: string,
+    readonly device: Device,
+    readonly fellBackToCpu: boolean,
+    readonly layout: KvLayout,
+    private readonly session: InferenceSession,
+    private readonly tokenizer: TextTokenizer,
+    private readonly format: ChatFormatter,
+    private readonly cache: CacheMode,
+    /** Most tokens the model takes in one sequence (config.json max_position_embeddings). */
+    private readonly contextLength: number,
+  ) {}
+
+  /** Missing or malformed files, or a graph without the KV-cache interface, are INVALID naming the path. */
+  static async load(opts: OnnxDecoderOptions): Promise<OnnxDecoderBackend> {
+    const files = await readModelFiles(opts.modelDir, opts.modelFile);
+    const tokenizer = TextTokenizer.fromFiles(files);
+    const format = chatFormatter(files.chatTemplate, tokenizer);
+    const opened = await openSession(files.modelPath, {
+      device: opts.device ?? "cpu",
+      warn: opts.warn,
+      ...(opts.intraOpNumThreads !== undefined && { intraOpNumThreads: opts.intraOpNumThreads }),
+    });
+    const { session } = opened;
+    try {
+      const layout = kvLayout(session.inputMetadata, session.outputMetadata, files.config, files.modelPath);
+      const context = files.config.max_position_embeddings;
+      return new OnnxDecoderBackend(
+        opts.id ?? `onnx:${basename(files.dir)}`,
+        opened.device,
+        opened.fellBackToCpu,
+        layout,
+        session,
+        tokenizer,
+        format,
+        opts.cache ?? "kv",
+        Number.isInteger(context) && (context as number) > 0 ? (context as number) : Number.POSITIVE_INFINITY,
+      );
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  async *generate(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent, void> {
+    validateRequest(req);
+    if (this.closed) throw new ColmenaError("UNAVAILABLE", `llm backend ${this.id} is closed`);
+    const promptIds = this.tokenizer.encode(this.format(req.messages));
+    if (promptIds.length === 0) throw invalid("the prompt encodes to no tokens");
+    if (promptIds.length >= this.contextLength) {
+      throw invalid(`the prompt has ${promptIds.length} tokens; the model takes at most ${this.contextLength}`, {
+        promptTokens: promptIds.length,
+      });
+    }
+    const count = { completion: 0 };
+    const reason = yield* this.decode(promptIds, req, signal, count);
+    yield { type: "done", reason, promptTokens: promptIds.length, completionTokens: count.completion };
+  }
+
+  countTokens(text: string): number {
+    return this.tokenizer.encode(text).length;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.release();
+  }
+
+  private async *decode(
+    promptIds: number[],
+    req: GenerateRequest,
+    signal: AbortSignal,
+    count: { completion: number },
+  ): AsyncGenerator<GenerateEvent, FinishReason> {
+    const stepper = createStepper(this.session, this.layout, this.cache);
+    const sample = createSampler(req);
+    const text = new IncrementalDecoder((ids) => this.tokenizer.decode(ids));
+    const stops = new StopScanner(req.stop ?? []);
+    let next = promptIds;
+    for (;;) {
+      if (signal.aborted) return "cancelled";
+      const logits = await stepper.feed(next);
+      if (signal.aborted) return "cancelled";
+      const id = sample(logits);
+      count.completion++;
+      if (this.tokenizer.eosIds.has(id)) return yield* finish(text, stops, "stop");
+      const piece = stops.push(text.push(id));
+      if (piece.text !== "") yield { type: "token", text: piece.text };
+      if (piece.stopped) return "stop";
+      if (count.completion >= req.maxNewTokens || stepper.length >= this.contextLength) return yield* finish(text, stops, "length");
+      next = [id];
+    }
+  }
+}
+
+/** Emits the text still held back by the detokeniser and the stop scanner; a stop string found in it wins. */
+function* finish(text: IncrementalDecoder, stops: StopScanner, reason: FinishReason): Generator<GenerateEvent, FinishReason> {
+  const last = stops.push(text.flush());
+  const tail = last.stopped ? last.text : last.text + stops.flush();
+  if (tail !== "") yield { type: "token", text: tail };
+  return last.stopped ? "stop" : reason;
+}

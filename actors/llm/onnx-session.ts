@@ -1,0 +1,50 @@
+/**
+ * Opens an onnxruntime-node session on the requested device. "cuda:N" asks
+ * for the CUDA execution provider pinned to device N (with the CPU provider
+ * for the operators CUDA lacks); when that session cannot be created, for
+ * example with the CPU-only package, it warns and opens the model on the CPU.
+ */
+import { InferenceSession } from "onnxruntime-node";
+import { invalid } from "../../runtime/errors.js";
+import type { Warn } from "./backend.js";
+
+export type Device = "cpu" | `cuda:${number}`;
+
+export interface SessionOptions {
+  device: Device;
+  intraOpNumThreads?: number;
+  warn: Warn;
+}
+
+export interface OpenedSession {
+  session: InferenceSession;
+  device: Device;
+  fellBackToCpu: boolean;
+}
+
+export async function openSession(modelPath: string, opts: SessionOptions): Promise<OpenedSession> {
+  const cudaId = cudaDeviceId(opts.device);
+  const base: InferenceSession.SessionOptions = opts.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: opts.intraOpNumThreads };
+  if (cudaId !== undefined) {
+    try {
+      const session = await InferenceSession.create(modelPath, { ...base, executionProviders: [{ name: "cuda", deviceId: cudaId }, "cpu"] });
+      return { session, device: opts.device, fellBackToCpu: false };
+    } catch (err) {
+      opts.warn("llm: CUDA session failed, falling back to CPU", { model: modelPath, device: opts.device, error: (err as Error).message });
+    }
+  }
+  try {
+    const session = await InferenceSession.create(modelPath, { ...base, executionProviders: ["cpu"] });
+    return { session, device: "cpu", fellBackToCpu: cudaId !== undefined };
+  } catch (err) {
+    throw invalid(`cannot load ONNX model ${modelPath}: ${(err as Error).message}`, { path: modelPath });
+  }
+}
+
+/** The N of "cuda:N", undefined for "cpu"; anything else is INVALID. */
+function cudaDeviceId(device: string): number | undefined {
+  if (device === "cpu") return undefined;
+  const match = /^cuda:(\d+)$/.exec(device);
+  if (match === null) throw invalid(`device must be "cpu" or "cuda:N"`, { device });
+  return Number(match[1]);
+}

@@ -1,0 +1,81 @@
+/**
+ * The RAG prompt layout: the question and its retrieved passages as chat
+ * messages, the same for every backend. A decoder reads it as text; the
+ * extractive backend parses the passages back out of it. The last user
+ * message holds
+ *
+ *     Passages:
+ *     [1] source: docs/hive.md
+ *     The text of the first passage, on one line.
+ *
+ *     [2]
+ *     The text of the second passage (no source).
+ *
+ *     Question: the question, which may span lines
+ *
+ * or "Passages: (none)" when nothing was retrieved. Passage texts and sources
+ * are folded onto one line, so no passage can forge a header.
+ */
+import { invalid } from "../../runtime/errors.js";
+import type { ChatMessage } from "./backend.js";
+
+export interface Passage {
+  text: string;
+  source?: string;
+}
+
+export interface RagPrompt {
+  question: string;
+  passages: Passage[];
+}
+
+export const RAG_SYSTEM_PROMPT =
+  "Answer the question using only the numbered passages. Cite each passage you use as [n]. " +
+  "If the passages do not contain the answer, say that you could not find it in the documents.";
+
+const HEADER = /^\[(\d+)\](?: source: (.*))?$/;
+const QUESTION = "Question: ";
+
+/** The messages for one RAG turn: system prompt, earlier turns, then the passages and the question. */
+export function ragMessages(prompt: RagPrompt, history: ChatMessage[] = []): ChatMessage[] {
+  return [{ role: "system", content: RAG_SYSTEM_PROMPT }, ...history, { role: "user", content: ragUserContent(prompt) }];
+}
+
+export function ragUserContent({ question, passages }: RagPrompt): string {
+  if (passages.length === 0) return `Passages: (none)\n\n${QUESTION}${question}`;
+  const blocks = passages.map((p, i) => {
+    const source = p.source === undefined ? "" : ` source: ${oneLine(p.source)}`;
+    return `[${i + 1}]${source}\n${oneLine(p.text)}\n`;
+  });
+  return `Passages:\n${blocks.join("\n")}\n${QUESTION}${question}`;
+}
+
+/**
+ * The question and passages of the last user message. A message not in the
+ * layout is a bare question with no passages; one that starts like the layout
+ * but breaks it is INVALID.
+ */
+export function parseRagPrompt(messages: readonly ChatMessage[]): RagPrompt {
+  const content = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
+  const lines = content.split("\n");
+  if (lines[0] === "Passages: (none)" && lines[1] === "" && lines[2]?.startsWith(QUESTION)) {
+    return { question: questionFrom(lines, 2), passages: [] };
+  }
+  if (lines[0] !== "Passages:") return { question: content.trim(), passages: [] };
+  const passages: Passage[] = [];
+  let i = 1;
+  while (!lines[i]?.startsWith(QUESTION)) {
+    const header = HEADER.exec(lines[i] ?? "");
+    const text = lines[i + 1];
+    if (header === null || Number(header[1]) !== passages.length + 1 || text === undefined || lines[i + 2] !== "") {
+      throw invalid(`malformed passages layout at line ${i + 1} of the last user message`);
+    }
+    passages.push(header[2] === undefined ? { text } : { text, source: header[2] });
+    i += 3;
+  }
+  return { question: questionFrom(lines, i), passages };
+}
+
+const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
+
+const questionFrom = (lines: string[], at: number) => lines.slice(at).join("\n").slice(QUESTION.length).trim();

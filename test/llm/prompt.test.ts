@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { chatFormatter } from "../../actors/llm/chat-template.js";
+import { RAG_SYSTEM_PROMPT, parseRagPrompt, ragMessages, ragUserContent } from "../../actors/llm/prompt.js";
+import { isColmenaError } from "../../runtime/errors.js";
+import { CHAT_TEMPLATE } from "../fixtures/decoder/build-decoder.js";
+
+const special = { bosToken: "<s>", eosToken: "</s>" };
+
+test("prompt - the RAG layout round-trips question and passages", () => {
+  const passages = [
+    { text: "Bees keep honey\nin wax cells.", source: "docs/hive.md" },
+    { text: "[2] source: fake\nQuestion: not a real question" },
+    { text: "The queen lays eggs.", source: "docs/queen.md" },
+  ];
+  const messages = ragMessages({ question: "Where is honey kept?\nAnd why?", passages }, [
+    { role: "user", content: "Hello" },
+    { role: "assistant", content: "Hi" },
+  ]);
+  assert.equal(messages[0]?.content, RAG_SYSTEM_PROMPT);
+  assert.equal(messages.length, 4);
+  assert.deepEqual(parseRagPrompt(messages), {
+    question: "Where is honey kept?\nAnd why?",
+    passages: [
+      { text: "Bees keep honey in wax cells.", source: "docs/hive.md" },
+      { text: "[2] source: fake Question: not a real question" },
+      { text: "The queen lays eggs.", source: "docs/queen.md" },
+    ],
+  });
+});
+
+test("prompt - no passages and bare questions parse to no passages", () => {
+  assert.deepEqual(parseRagPrompt(ragMessages({ question: "Why?", passages: [] })), { question: "Why?", passages: [] });
+  assert.deepEqual(parseRagPrompt([{ role: "user", content: "  plain question " }]), { question: "plain question", passages: [] });
+});
+
+test("prompt - a broken layout is INVALID", () => {
+  const content = ragUserContent({ question: "q", passages: [{ text: "a" }, { text: "b" }] }).replace("[2]", "[3]");
+  assert.throws(() => parseRagPrompt([{ role: "user", content }]), (err) => isColmenaError(err, "INVALID"));
+});
+
+test("chat template - renders messages with bos and the generation prompt", () => {
+  const format = chatFormatter(CHAT_TEMPLATE, special);
+  const text = format([
+    { role: "system", content: "Be brief." },
+    { role: "user", content: "Hi" },
+  ]);
+  assert.equal(text, "<s><|system|>\nBe brief.\n<|user|>\nHi\n<|assistant|>\n");
+});
+
+test("chat template - without a template the layout is role: content", () => {
+  const format = chatFormatter(undefined, special);
+  assert.equal(format([{ role: "user", content: "Hi" }]), "<s>user: Hi\nassistant:");
+});
+
+test("chat template - raise_exception and parse errors are INVALID", () => {
+  assert.throws(() => chatFormatter("{% if %}", special), (err) => isColmenaError(err, "INVALID"));
+  const strict = chatFormatter("{% if messages[0]['role'] != 'user' %}{{ raise_exception('user first') }}{% endif %}", special);
+  assert.throws(
+    () => strict([{ role: "system", content: "x" }]),
+    (err) => isColmenaError(err, "INVALID") && err.message.includes("user first"),
+  );
+});

@@ -1,5 +1,6 @@
-import { createInbox, headers, nuid, RequestError, TimeoutError, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, headers, nuid, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import type { Codec } from "../nats/codec.js";
+import { noResponders, Requester } from "../nats/requester.js";
 import type { Subjects } from "../nats/subjects.js";
 import { ChunkQueue, type ActorStream } from "./actor-stream.js";
 import { ColmenaError } from "./errors.js";
@@ -24,21 +25,17 @@ export interface SendOptions {
   trace: TraceContext | undefined;
 }
 
-/** No actor listens on the subject: the router reacts (activation, fallback) before the caller sees UNAVAILABLE. */
-export const isNoResponders = (err: unknown) => err instanceof ColmenaError && err.details?.noResponders === true;
-
-const noResponders = (subject: string) =>
-  new ColmenaError("UNAVAILABLE", `no actor answers on ${subject}`, { details: { noResponders: true, subject } });
-
 /** The caller's side of the actor protocol over NATS (see wire.ts). */
 export class Outbound {
   readonly #nc: NatsConnection;
   readonly #codec: Codec;
   readonly #subjects: Subjects;
   readonly #credit: number;
+  readonly #requester: Requester;
 
   constructor(nc: NatsConnection, codec: Codec, subjects: Subjects, credit: number) {
     this.#nc = nc;
+    this.#requester = new Requester(nc);
     this.#codec = codec;
     this.#subjects = subjects;
     this.#credit = credit;
@@ -145,18 +142,12 @@ export class Outbound {
   }
 
   async #request(subject: string, msg: unknown, timeoutMs: number, h: MsgHdrs): Promise<unknown> {
-    const data = this.#codec.encode(msg);
-    let reply;
-    try {
-      reply = await this.#nc.request(subject, data, { timeout: Math.max(1, timeoutMs), headers: h });
-    } catch (err) {
-      if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
-        throw new ColmenaError("TIMEOUT", `no answer from ${subject} within ${timeoutMs} ms`, { cause: err });
-      }
-      if (err instanceof RequestError && err.isNoResponders()) throw noResponders(subject);
-      throw new ColmenaError("UNAVAILABLE", `request to ${subject} failed: ${(err as Error).message}`, { cause: err });
-    }
+    const reply = await this.#requester.request(subject, this.#codec.encode(msg), Math.max(1, timeoutMs), h);
     if (reply.headers?.has(H_ERROR)) throw ColmenaError.fromWire(this.#codec.decode(reply.data));
     return reply.data.length === 0 ? undefined : this.#codec.decode(reply.data);
+  }
+
+  close(): void {
+    this.#requester.close();
   }
 }

@@ -8,7 +8,8 @@ import type { KeyedHost, Activation } from "./keyed-host.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Logger } from "./logger.js";
 import type { Membership } from "./membership.js";
-import { isNoResponders, type Outbound } from "./outbound.js";
+import { isNoResponders } from "../nats/requester.js";
+import type { Outbound } from "./outbound.js";
 import type { PooledHost } from "./pooled-host.js";
 import type { TraceContext } from "./trace.js";
 
@@ -110,6 +111,11 @@ export class Router {
         throw isNoResponders(err) ? this.#nobodyTakes(kind) : err;
       }),
     );
+  }
+
+  /** Fails what still waits for a reply; called at shutdown. */
+  close(): void {
+    this.#d.outbound.close();
   }
 
   /** No pool member is in the queue group: all busy (they left it under backpressure) or none at all. */

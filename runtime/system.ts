@@ -4,7 +4,7 @@ import { connectNats } from "../nats/connection.js";
 import { openBucket } from "../nats/kv.js";
 import { Subjects } from "../nats/subjects.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
-import type { ActorKind, Behavior, MessageSchemas, Refs } from "./actor-def.js";
+import type { ActorKind, AnyKind, Behavior, MessageSchemas, Refs } from "./actor-def.js";
 import type { CellStats } from "./actor-cell.js";
 import { ActorRef } from "./actor-ref.js";
 import { defaultNodeId, type RuntimeConfig } from "./config.js";
@@ -23,7 +23,7 @@ import { StateStore } from "./state-store.js";
 export interface ActorSystemOptions {
   config: RuntimeConfig;
   /** Actor kinds this node hosts; it can send to any kind. */
-  kinds?: ActorKind[];
+  kinds?: AnyKind[];
   roles?: string[];
   version?: string;
   /** An open connection to use instead of connecting from config.nats (the system will not close it). */
@@ -216,6 +216,7 @@ export class ActorSystem implements Refs {
     await Promise.all(this.#hosts.map((h) => h.stopIntake()));
     await Promise.all(this.#hosts.map((h) => h.stop("shutdown")));
     await this.#root.stop("shutdown");
+    this.#router.close();
     await this.membership.stop();
     if (this.#ownsConnection) await this.nc.drain();
     else await this.nc.flush();

@@ -1,0 +1,19 @@
+/** Percentile of an ascending-sorted sample (nearest rank). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** p50/p90/p99/max of a sample, in the sample's unit. */
+export function summarize(sample: number[]): { n: number; p50: number; p90: number; p99: number; max: number } {
+  const s = Float64Array.from(sample).sort();
+  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
+}
+
+export const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+/** Prints one result line: the case name first, then its figures. */
+export function report(name: string, figures: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ case: name, ...figures })}\n`);
+}

@@ -1,0 +1,73 @@
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { ColmenaError } from "./errors.js";
+
+interface Pending {
+  resolve(m: Msg): void;
+  reject(e: ColmenaError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Request/reply over one wildcard inbox subscription. It does what
+ * `nc.request` does, minus the two Error objects (with stack traces) that
+ * nats.js builds for every request in case it times out, which dominate a
+ * busy caller's CPU profile. Errors here are made only when they happen:
+ * TIMEOUT, and UNAVAILABLE with `details.noResponders` for a 503 status.
+ */
+export class Requester {
+  readonly #nc: NatsConnection;
+  readonly #prefix: string;
+  readonly #pending = new Map<string, Pending>();
+  readonly #sub: Subscription;
+  #next = 0;
+
+  constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    this.#prefix = `${createInbox()}.`;
+    this.#sub = nc.subscribe(`${this.#prefix}*`, {
+      callback: (err, m) => {
+        if (err) return;
+        const token = m.subject.slice(this.#prefix.length);
+        const p = this.#pending.get(token);
+        if (!p) return; // late reply to a request that already timed out
+        this.#pending.delete(token);
+        clearTimeout(p.timer);
+        if (m.headers?.code === 503) p.reject(noResponders(m.subject));
+        else p.resolve(m);
+      },
+    });
+  }
+
+  request(subject: string, data: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
+    const token = (this.#next++).toString(36);
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(token);
+        reject(new ColmenaError("TIMEOUT", `no answer from ${subject} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(token, { resolve, reject, timer });
+      try {
+        this.#nc.publish(subject, data, headers ? { reply: this.#prefix + token, headers } : { reply: this.#prefix + token });
+      } catch (err) {
+        this.#pending.delete(token);
+        clearTimeout(timer);
+        reject(new ColmenaError("UNAVAILABLE", `request to ${subject} failed: ${(err as Error).message}`, { cause: err }));
+      }
+    });
+  }
+
+  close(): void {
+    this.#sub.unsubscribe();
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new ColmenaError("UNAVAILABLE", "the connection is closing"));
+    }
+    this.#pending.clear();
+  }
+}
+
+/** No subscriber on the subject: the router reacts (activation, fallback) before a caller sees it. */
+export const noResponders = (subject: string) =>
+  new ColmenaError("UNAVAILABLE", `no actor answers on ${subject}`, { details: { noResponders: true, subject } });
+
+export const isNoResponders = (err: unknown) => err instanceof ColmenaError && err.details?.noResponders === true;

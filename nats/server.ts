@@ -16,6 +16,8 @@ export interface NatsServerOptions {
   /** Largest message the server accepts (bytes). */
   maxPayload?: number;
   readyTimeoutMs?: number;
+  /** More nats-server flags, e.g. ["--user", "u", "--pass", "p"]. */
+  extraArgs?: string[];
   /** Lines the server writes to stderr, for the caller's log. */
   onLog?: (line: string) => void;
 }
@@ -36,6 +38,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   await mkdir(options.storeDir, { recursive: true });
   const args = ["-a", host, "-p", String(port), "-js", "-sd", options.storeDir];
   if (options.maxPayload !== undefined) args.push("--max_payload", String(options.maxPayload));
+  args.push(...(options.extraArgs ?? []));
 
   const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

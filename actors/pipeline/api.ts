@@ -1,0 +1,87 @@
+import type { TraceContext } from "../../runtime/index.js";
+
+/**
+ * What the edge (HTTP bridge, NATS service API, CLI) asks of the RAG system.
+ * One implementation sits on the actor system (pipeline.ts); the edge knows
+ * only this contract.
+ */
+
+export type MetadataValue = string | number | boolean;
+export type Filter = Record<string, MetadataValue>;
+
+export interface QueryRequest {
+  question: string;
+  sessionId?: string;
+  topK?: number;
+  filter?: Filter;
+  timeoutMs?: number;
+  trace?: TraceContext;
+}
+
+export interface Source {
+  docId: string;
+  chunkId: string;
+  ordinal?: number;
+  score: number;
+  text: string;
+  metadata: Record<string, MetadataValue>;
+}
+
+export interface QueryResult {
+  answer: string;
+  sources: Source[];
+  sessionId: string;
+  cached: boolean;
+  /** Some shards missed the deadline; the answer comes from the others. */
+  partial: boolean;
+  missingShards: string[];
+  /** No LLM could take the request; the extractive backend answered. */
+  degraded: boolean;
+  /** Milliseconds per stage: session, cache, retrieval, generation, total. */
+  timings: Record<string, number>;
+}
+
+/** A streamed answer: meta first, tokens as they come, then sources, then done. */
+export type QueryEvent =
+  | { type: "meta"; sessionId: string; cached: boolean; partial: boolean; missingShards: string[]; degraded: boolean }
+  | { type: "token"; text: string }
+  | { type: "sources"; sources: Source[] }
+  | { type: "done"; timings: Record<string, number> };
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface DocumentInput {
+  id?: string;
+  text: string;
+  metadata?: Record<string, MetadataValue>;
+}
+
+export interface DocumentInfo {
+  id: string;
+  chunks: number;
+  metadata: Record<string, MetadataValue>;
+}
+
+export interface ReadyReport {
+  ready: boolean;
+  checks: Record<string, boolean>;
+}
+
+export interface RagApi {
+  query(req: QueryRequest, signal?: AbortSignal): Promise<QueryResult>;
+  /** The same as query, streamed; aborting the signal (client gone) stops generation. */
+  queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent>;
+  /** Stored durably before it resolves; returns the ids (generated where missing). */
+  ingest(documents: DocumentInput[]): Promise<{ ids: string[] }>;
+  getDocument(id: string): Promise<DocumentInfo | undefined>;
+  /** True when the document existed. */
+  deleteDocument(id: string): Promise<boolean>;
+  embed(texts: string[]): Promise<{ model: string; dimension: number; vectors: Float32Array[] }>;
+  models(): { embedder: string; llm: string };
+  ready(): Promise<ReadyReport>;
+  /** Figures for /metrics and `colmena status`: actor states, mailbox depths, cache hit rates. */
+  status(): Promise<Record<string, unknown>>;
+}

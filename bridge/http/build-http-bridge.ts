@@ -1,0 +1,79 @@
+import compress from "@fastify/compress";
+import swagger from "@fastify/swagger";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { Registry } from "prom-client";
+import type { RagApi } from "../../actors/pipeline/api.js";
+import { attachAccessControl } from "./access.js";
+import { attachErrorHandling } from "./error-handler.js";
+import { strictJsonBodies } from "./json-body.js";
+import { attachMetrics } from "./metrics.js";
+import { resolveOptions, type HttpBridgeConfig } from "./options.js";
+import { attachScopes } from "./request-scope.js";
+import type { RouteContext } from "./routes/context.js";
+import { documentRoutes } from "./routes/documents.js";
+import { chatRoutes } from "./routes/openai-chat.js";
+import { embeddingRoutes } from "./routes/openai-embeddings.js";
+import { modelRoutes } from "./routes/openai-models.js";
+import { opsRoutes } from "./routes/ops.js";
+import { queryRoutes } from "./routes/query.js";
+
+const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
+
+/**
+ * The HTTP bridge: Colmena's own API, the OpenAI-compatible one, and the
+ * operational endpoints, on one fastify instance. Plugins load when the
+ * caller listens (`await app.listen({ port, host })`) or calls `ready()`;
+ * `await app.close()` stops it. Bad options throw INVALID naming the key.
+ */
+export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
+  const options = resolveOptions(config);
+  const { log } = config;
+  const registry = config.metrics ?? new Registry();
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // One line per request and per answer, except for probes and scrapes.
+    logController: new LogController({ disableRequestLogging: (request) => QUIET_ROUTES.has(request.url.split("?")[0]!) }),
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
+    return503OnClosing: true,
+    ajv: {
+      // Requests are checked as sent: no type coercion, no silently dropped fields.
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true },
+    },
+  });
+  // Response schemas document; JSON.stringify serializes (nothing a schema forgot is dropped).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  attachMetrics(app, registry, api, log);
+  attachScopes(app, options.requestTimeoutMs);
+  attachErrorHandling(app, log, options.bodyLimit);
+  attachAccessControl(app, options);
+  strictJsonBodies(app);
+
+  void app.register(compress, { global: true, encodings: ["br", "gzip"] });
+  void app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Colmena",
+        version: "1",
+        description: "Retrieval-augmented generation over an actor runtime. /v1/chat/completions, /v1/embeddings and /v1/models speak OpenAI's API.",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, apiKey: { type: "apiKey", in: "header", name: "X-API-Key" } } },
+      ...(options.apiKeys !== undefined && { security: [{ bearer: [] }, { apiKey: [] }] }),
+    },
+  });
+
+  // Routes go in after the plugins so that their onRoute hooks (compression, OpenAPI) see every one.
+  const context: RouteContext = { api, options, log, startedAt: Math.floor(Date.now() / 1000) };
+  void app.register(async (routes) => {
+    documentRoutes(routes, context);
+    queryRoutes(routes, context);
+    chatRoutes(routes, context);
+    embeddingRoutes(routes, context);
+    modelRoutes(routes, context);
+    opsRoutes(routes, context, registry);
+  });
+  return app;
+}

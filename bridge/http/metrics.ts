@@ -1,0 +1,80 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { RagApi } from "../../actors/pipeline/api.js";
+import { flattenStatus, type Figures } from "./status-figures.js";
+
+const LABELS = ["method", "route", "status"] as const;
+
+/**
+ * The bridge's Prometheus metrics: requests and their latency by route
+ * (the route's pattern, `unmatched` for 404s, so cardinality stays bounded)
+ * and status (499 when the client left before the answer was finished),
+ * requests in flight, and the RAG system's own figures read from
+ * `api.status()` at scrape time.
+ */
+export function attachMetrics(app: FastifyInstance, registry: Registry, api: RagApi, log: Logger): void {
+  const requests = new Counter({ name: "colmena_http_requests_total", help: "HTTP requests answered, by route and status", labelNames: LABELS, registers: [registry] });
+  const latency = new Histogram({
+    name: "colmena_http_request_duration_seconds",
+    help: "HTTP request latency from arrival to the last byte, by route and status",
+    labelNames: LABELS,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const inFlight = new Gauge({ name: "colmena_http_requests_in_flight", help: "HTTP requests being served", registers: [registry] });
+
+  app.addHook("onRequest", async (request, reply) => {
+    inFlight.inc();
+    const start = process.hrtime.bigint();
+    reply.raw.once("close", () => {
+      inFlight.dec();
+      const labels = {
+        method: request.method,
+        route: request.routeOptions.url ?? "unmatched",
+        status: String(reply.raw.writableFinished ? reply.raw.statusCode : 499),
+      };
+      requests.inc(labels);
+      latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    });
+  });
+
+  // Both status gauges are filled from one api.status() call per scrape: the
+  // registry collects metrics concurrently, so they share the pending read.
+  let pending: Promise<Figures> | undefined;
+  const figures = (): Promise<Figures> => {
+    pending ??= api
+      .status()
+      .then((status) => flattenStatus(status))
+      .catch((err: unknown) => {
+        log.warn({ err }, "status for /metrics failed");
+        return { numbers: [], strings: [] };
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+  new Gauge({
+    name: "colmena_status",
+    help: "numeric figures of the RAG system (actor instances, mailbox depths, cache hit rates), by their path in its status",
+    labelNames: ["figure"],
+    registers: [registry],
+    async collect() {
+      const { numbers } = await figures();
+      this.reset();
+      for (const [figure, value] of numbers) this.set({ figure }, value);
+    },
+  });
+  new Gauge({
+    name: "colmena_status_info",
+    help: "textual figures of the RAG system (statechart states, versions), always 1, by their path in its status and value",
+    labelNames: ["figure", "value"],
+    registers: [registry],
+    async collect() {
+      const { strings } = await figures();
+      this.reset();
+      for (const [figure, value] of strings) this.set({ figure, value }, 1);
+    },
+  });
+}

@@ -1,0 +1,53 @@
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { z } from "zod";
+import { ColmenaError } from "../../runtime/index.js";
+
+/** What an operator can set on the HTTP bridge. Every field has a default. */
+export interface HttpBridgeOptions {
+  /** Largest request body in bytes; larger ones are answered 413. Default 1 MiB. */
+  bodyLimit?: number;
+  /**
+   * Deadline of one request in ms, a streamed answer included. The RagApi
+   * gets what is left of it as `timeoutMs`; past it the work is cancelled
+   * and the answer is 504 (or an `error` event mid-stream). Default 60 000.
+   */
+  requestTimeoutMs?: number;
+  /** When given, every /v1/* request needs one of these keys. */
+  apiKeys?: string[];
+  /** A token bucket per client (its API key, else its IP) on /v1/*; off when absent. */
+  rateLimit?: { capacity: number; refillPerSecond: number; maxClients?: number };
+  /** Comment lines on event streams this often, so idle proxies keep them open; 0: none. Default 15 000. */
+  sseHeartbeatMs?: number;
+  /** Fastify's trustProxy: whether client IPs (for the rate limit) come from X-Forwarded-For. Default false. */
+  trustProxy?: boolean | string | string[];
+  /** The clock of the rate limiter, in ms. Default Date.now. */
+  now?: () => number;
+}
+
+/** What the bridge is built with: options plus its logger and, optionally, the registry to add its metrics to. */
+export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry };
+
+const OptionsSchema = z.object({
+  bodyLimit: z.int().min(1024).default(1024 * 1024),
+  requestTimeoutMs: z.int().min(1).max(3_600_000).default(60_000),
+  apiKeys: z.array(z.string().min(8, "API keys must have at least 8 characters")).min(1).optional(),
+  rateLimit: z
+    .object({ capacity: z.number().min(1), refillPerSecond: z.number().positive(), maxClients: z.int().min(1).optional() })
+    .optional(),
+  sseHeartbeatMs: z.int().min(0).default(15_000),
+  trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
+});
+
+export type ResolvedHttpOptions = z.infer<typeof OptionsSchema> & { now: () => number };
+
+/** Validates the options once (a bad one stops start-up, naming the key) and freezes them. */
+export function resolveOptions(options: HttpBridgeOptions): Readonly<ResolvedHttpOptions> {
+  const { now, ...rest } = options;
+  const parsed = OptionsSchema.safeParse(rest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ColmenaError("INVALID", `bridge option ${["http", ...issue.path.map(String)].join(".")}: ${issue.message}`);
+  }
+  return Object.freeze({ ...parsed.data, now: now ?? Date.now });
+}

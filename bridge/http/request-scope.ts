@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ColmenaError } from "../../runtime/index.js";
+import { guard } from "../abortable.js";
+
+/**
+ * The lifetime of one request as an AbortSignal: it aborts when the client
+ * goes away before its answer is finished (reason CANCELLED) or when the
+ * request's deadline passes (reason TIMEOUT). Handlers hand the signal to the
+ * RagApi, so a closed tab stops the generation behind it, and guard their
+ * awaits with it, so a deadline answers 504 even when the work behind it
+ * does not stop.
+ */
+export interface RequestScope {
+  readonly signal: AbortSignal;
+  /** Milliseconds left before the deadline (at least 1). */
+  remainingMs(): number;
+  /** Settles as `work` does, or rejects with the abort reason as soon as the scope aborts. */
+  guard<T>(work: Promise<T>): Promise<T>;
+}
+
+const scopes = new WeakMap<FastifyRequest, RequestScope>();
+
+/** Opens a scope for every request as it arrives. */
+export function attachScopes(app: FastifyInstance, timeoutMs: number): void {
+  app.addHook("onRequest", async (request, reply) => {
+    scopes.set(request, openScope(reply, timeoutMs));
+  });
+}
+
+export function scopeOf(request: FastifyRequest): RequestScope {
+  const scope = scopes.get(request);
+  if (scope === undefined) throw new ColmenaError("INTERNAL", "request has no scope");
+  return scope;
+}
+
+function openScope(reply: FastifyReply, timeoutMs: number): RequestScope {
+  const controller = new AbortController();
+  const deadline = Date.now() + timeoutMs;
+  const timer = setTimeout(() => {
+    controller.abort(new ColmenaError("TIMEOUT", `the request took longer than ${timeoutMs} ms`));
+  }, timeoutMs);
+  timer.unref();
+  // 'close' on the response comes after it finished, or when the connection
+  // dropped first. (IncomingMessage 'close' fires once the body is read, so it
+  // cannot tell a gone client from a finished upload.)
+  reply.raw.once("close", () => {
+    clearTimeout(timer);
+    if (!reply.raw.writableFinished) controller.abort(new ColmenaError("CANCELLED", "the client closed the connection"));
+  });
+  const signal = controller.signal;
+  return {
+    signal,
+    remainingMs: () => Math.max(1, deadline - Date.now()),
+    guard: <T>(work: Promise<T>) => guard(work, signal),
+  };
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { DocumentInput } from "../../../actors/pipeline/api.js";
+import { ColmenaError } from "../../../runtime/index.js";
+import { DocumentId, DocumentInfoShape, IngestRequestShape, toWireDocument } from "../../shapes.js";
+import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
+import { scopeOf } from "../request-scope.js";
+import type { RouteContext } from "./context.js";
+import { errorResponses } from "./error-responses.js";
+
+const IdParams = requestSchema(z.strictObject({ id: DocumentId }));
+
+/** Ingest (acknowledged once stored durably), look up and delete documents. */
+export function documentRoutes(app: FastifyInstance, { api }: RouteContext): void {
+  app.post<{ Body: z.infer<typeof IngestRequestShape> }>(
+    "/v1/documents",
+    {
+      schema: {
+        summary: "Ingest documents",
+        description: "Answers 202 with the ids (generated where missing) once the documents are stored durably; chunking and indexing follow.",
+        tags: ["documents"],
+        querystring: NO_QUERY,
+        body: requestSchema(IngestRequestShape),
+        response: { 202: responseSchema(z.object({ ids: z.array(z.string()) })), ...errorResponses(413) },
+      },
+    },
+    async (request, reply) => {
+      const documents = request.body.documents as DocumentInput[];
+      const { ids } = await scopeOf(request).guard(api.ingest(documents));
+      return reply.code(202).send({ ids });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/documents/:id",
+    {
+      schema: {
+        summary: "Look up a document",
+        tags: ["documents"],
+        params: IdParams,
+        querystring: NO_QUERY,
+        response: { 200: responseSchema(DocumentInfoShape), ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      const info = await scopeOf(request).guard(api.getDocument(request.params.id));
+      if (info === undefined) throw new ColmenaError("NOT_FOUND", `no document ${JSON.stringify(request.params.id)}`);
+      return toWireDocument(info);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/v1/documents/:id",
+    {
+      schema: {
+        summary: "Delete a document",
+        tags: ["documents"],
+        params: IdParams,
+        querystring: NO_QUERY,
+        response: { 200: responseSchema(z.object({ deleted: z.literal(true) })), ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      const existed = await scopeOf(request).guard(api.deleteDocument(request.params.id));
+      if (!existed) throw new ColmenaError("NOT_FOUND", `no document ${JSON.stringify(request.params.id)}`);
+      return { deleted: true };
+    },
+  );
+}

@@ -1,0 +1,160 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { QueryRequest } from "../../../actors/pipeline/api.js";
+import { ColmenaError } from "../../../runtime/index.js";
+import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
+import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
+import { scopeOf } from "../request-scope.js";
+import { streamAnswer, type AnswerRenderer } from "../stream-answer.js";
+import type { RouteContext } from "./context.js";
+import { errorResponses } from "./error-responses.js";
+
+/**
+ * OpenAI's `POST /v1/chat/completions` over RAG. The last user message is
+ * the question; the conversation's history lives in the session, whose id
+ * comes from the `X-Session-Id` header, else is derived from the `user`
+ * field, else is a new one (returned in `X-Session-Id` and `session_id`).
+ * Generation parameters (temperature, max_tokens, ...) are accepted and
+ * ignored: the LLM pool's configuration decides them. Sources travel in an
+ * extra `sources` field (on the last chunk when streaming).
+ */
+
+const TextPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+const ChatMessageShape = z.looseObject({
+  role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
+  content: z.union([z.string(), z.array(TextPart), z.null()]).optional(),
+});
+const ChatRequestShape = z.looseObject({
+  model: z.string().optional(),
+  messages: z.array(ChatMessageShape).min(1),
+  stream: z.boolean().nullable().optional(),
+  user: z.string().max(1024).optional(),
+  n: z.literal(1).nullable().optional().describe("only one choice is generated"),
+});
+type ChatRequest = z.infer<typeof ChatRequestShape>;
+
+const ChatCompletionShape = z.object({
+  id: z.string(),
+  object: z.literal("chat.completion"),
+  created: z.int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.int(),
+      message: z.object({ role: z.literal("assistant"), content: z.string(), refusal: z.null() }),
+      finish_reason: z.literal("stop"),
+      logprobs: z.null(),
+    }),
+  ),
+  sources: z.array(SourceShape).describe("the passages the answer was drawn from (Colmena extension)"),
+  session_id: z.string().describe("the session that holds this conversation (Colmena extension)"),
+});
+
+export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteContext): void {
+  app.post<{ Body: ChatRequest }>(
+    "/v1/chat/completions",
+    {
+      schema: {
+        summary: "OpenAI-compatible chat completion, answered by RAG",
+        description: "With `stream: true`: `chat.completion.chunk` events (`data: {...}`) and `data: [DONE]`; the last chunk carries `sources` and `session_id`.",
+        tags: ["openai"],
+        querystring: NO_QUERY,
+        headers: requestSchema(z.looseObject({ "x-session-id": SessionId.optional() })),
+        body: requestSchema(ChatRequestShape),
+        response: {
+          200: {
+            description: "a chat.completion, or chat.completion.chunk events when streaming",
+            content: {
+              "application/json": { schema: responseSchema(ChatCompletionShape) },
+              "text/event-stream": { schema: { type: "string" } },
+            },
+          },
+          ...errorResponses(),
+        },
+      },
+    },
+    async (request, reply) => {
+      const scope = scopeOf(request);
+      const query: QueryRequest = { question: questionOf(request.body), timeoutMs: scope.remainingMs() };
+      const sessionId = sessionIdOf(request);
+      if (sessionId !== undefined) query.sessionId = sessionId;
+      const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: api.models().llm };
+
+      if (request.body.stream !== true) {
+        const result = await scope.guard(api.query(query, scope.signal));
+        reply.header("x-session-id", result.sessionId);
+        return {
+          ...head,
+          object: "chat.completion",
+          choices: [{ index: 0, message: { role: "assistant", content: result.answer, refusal: null }, finish_reason: "stop", logprobs: null }],
+          sources: result.sources.map(toWireSource),
+          session_id: result.sessionId,
+        };
+      }
+      if (sessionId !== undefined) reply.header("x-session-id", sessionId);
+      return streamAnswer(reply, scope, api.queryStream(query, scope.signal), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
+    },
+  );
+}
+
+/** Renders answer events as `chat.completion.chunk`s: role first, content deltas, a last chunk with sources, `[DONE]`. */
+function chunkRenderer(head: { id: string; created: number; model: string }): AnswerRenderer {
+  let sessionId = "";
+  let sources: WireSource[] = [];
+  let finished = false;
+  const chunk = (delta: Record<string, string>, finish: "stop" | null, extra: Record<string, unknown> = {}) => ({
+    ...head,
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    ...extra,
+  });
+  const finish = async (out: Parameters<AnswerRenderer["end"]>[0]) => {
+    if (finished) return;
+    finished = true;
+    await out.send(chunk({}, "stop", { sources, session_id: sessionId }));
+    await out.sendRaw("[DONE]");
+  };
+  return {
+    async event(event, out) {
+      switch (event.type) {
+        case "meta":
+          sessionId = event.sessionId;
+          return out.send(chunk({ role: "assistant", content: "" }, null, { session_id: sessionId }));
+        case "token":
+          return out.send(chunk({ content: event.text }, null));
+        case "sources":
+          sources = event.sources.map(toWireSource);
+          return;
+        case "done":
+          return finish(out);
+      }
+    },
+    async error({ body }, out) {
+      // OpenAI's clients raise an API error for a data line that holds `error`.
+      await out.send({ error: { ...body.error, type: body.error.code === "INVALID" ? "invalid_request_error" : "server_error" } });
+    },
+    end: finish,
+  };
+}
+
+function questionOf(body: ChatRequest): string {
+  for (let i = body.messages.length - 1; i >= 0; i--) {
+    const message = body.messages[i]!;
+    if (message.role !== "user") continue;
+    const content = message.content;
+    const text = typeof content === "string" ? content : (content ?? []).map((part) => (part.type === "text" ? (part.text ?? "") : "")).join("");
+    if (text.trim().length === 0) throw new ColmenaError("INVALID", "the last user message has no text");
+    return text;
+  }
+  throw new ColmenaError("INVALID", "messages hold no user message to answer");
+}
+
+/** X-Session-Id as given; else a stable id per `user` (hashed: user ids need not be subject tokens); else none (a new session). */
+function sessionIdOf(request: FastifyRequest<{ Body: ChatRequest }>): string | undefined {
+  const header = request.headers["x-session-id"];
+  if (typeof header === "string" && header.length > 0) return header;
+  const user = request.body.user;
+  if (user !== undefined && user.length > 0) return `user-${createHash("sha256").update(user).digest("hex").slice(0, 40)}`;
+  return undefined;
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
+import { z } from "zod";
+import { NO_QUERY, responseSchema } from "../json-schema.js";
+import { scopeOf } from "../request-scope.js";
+import type { RouteContext } from "./context.js";
+
+const ReadyShape = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) });
+
+/** Liveness, readiness, Prometheus metrics and the OpenAPI document (outside /v1, never behind API keys), and the system's status. */
+export function opsRoutes(app: FastifyInstance, { api, log }: RouteContext, registry: Registry): void {
+  app.get(
+    "/health",
+    { schema: { summary: "Liveness: the process serves HTTP", tags: ["ops"], security: [], querystring: NO_QUERY, response: { 200: responseSchema(z.object({ status: z.literal("ok") })) } } },
+    async () => ({ status: "ok" }),
+  );
+
+  app.get(
+    "/ready",
+    {
+      schema: {
+        summary: "Readiness: NATS connected and every required actor pool present",
+        tags: ["ops"],
+        security: [],
+        querystring: NO_QUERY,
+        response: { 200: responseSchema(ReadyShape), 503: responseSchema(ReadyShape) },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const report = await scopeOf(request).guard(api.ready());
+        return reply.code(report.ready ? 200 : 503).send({ ready: report.ready, checks: report.checks });
+      } catch (err) {
+        log.warn({ err }, "readiness check failed");
+        return reply.code(503).send({ ready: false, checks: {} });
+      }
+    },
+  );
+
+  app.get(
+    "/metrics",
+    { schema: { summary: "Prometheus metrics", tags: ["ops"], security: [], querystring: NO_QUERY, response: { 200: { description: "Prometheus text format", type: "string" } } } },
+    async (_request, reply) => reply.header("content-type", registry.contentType).send(await registry.metrics()),
+  );
+
+  app.get(
+    "/v1/status",
+    {
+      schema: {
+        summary: "What the system knows about itself: nodes, actor kinds and activations with their states, mailbox depths, cache hit rates",
+        description: "The RagApi's status as is (what `colmena status` prints); behind the API keys like the rest of /v1.",
+        tags: ["ops"],
+        querystring: NO_QUERY,
+        response: { 200: { type: "object", additionalProperties: true } },
+      },
+    },
+    async (request) => scopeOf(request).guard(api.status()),
+  );
+
+  app.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
+}

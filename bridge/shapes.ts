@@ -1,0 +1,114 @@
+import { z } from "zod";
+import type { DocumentInfo, QueryEvent, QueryRequest, QueryResult, Source } from "../actors/pipeline/api.js";
+
+/**
+ * The wire shapes of the edge, shared by HTTP (JSON) and the NATS service
+ * API (msgpack): snake_case field names, one zod schema per request. HTTP
+ * turns them into JSON Schema for fastify's validator and the OpenAPI
+ * document; NATS parses decoded msgpack with them directly.
+ */
+
+/** A session id becomes an actor key: a single subject token (see nats/subjects.ts). */
+export const SessionId = z
+  .string()
+  .regex(/^[A-Za-z0-9_\-=]{1,128}$/)
+  .describe("letters, digits and _-= (at most 128)");
+export const MetadataValue = z.union([z.string(), z.number(), z.boolean()]);
+export const Metadata = z.record(z.string(), MetadataValue);
+export const DocumentId = z.string().min(1).max(512);
+
+export const DocumentInputShape = z.strictObject({
+  id: DocumentId.optional().describe("generated when missing"),
+  text: z.string().min(1),
+  metadata: Metadata.optional(),
+});
+
+export const IngestRequestShape = z.strictObject({
+  documents: z.array(DocumentInputShape).min(1).max(10_000),
+});
+
+const queryFields = {
+  question: z.string().min(1).max(16_384),
+  session_id: SessionId.optional(),
+  top_k: z.int().min(1).max(100).optional(),
+  filter: z.record(z.string(), MetadataValue).optional().describe("metadata that every source must match"),
+};
+
+/** HTTP `POST /v1/query`. */
+export const HttpQueryShape = z.strictObject({
+  ...queryFields,
+  stream: z.boolean().optional().describe("answer as Server-Sent Events"),
+});
+
+/** NATS `<ns>.api.query`: the caller's deadline travels in the body. */
+export const NatsQueryShape = z.strictObject({
+  ...queryFields,
+  timeout_ms: z.int().min(1).max(600_000).optional(),
+});
+
+export const NatsDeleteShape = z.strictObject({ id: DocumentId });
+
+export const NatsEmbedShape = z.strictObject({
+  texts: z.array(z.string()).min(1).max(2048),
+  encoding: z.enum(["float", "binary"]).optional().describe("binary: each vector as float32 little-endian bytes"),
+});
+
+export const SourceShape = z.object({
+  doc_id: z.string(),
+  chunk_id: z.string(),
+  ordinal: z.number().optional(),
+  score: z.number(),
+  text: z.string(),
+  metadata: Metadata,
+});
+
+export const QueryMetaShape = z.object({
+  session_id: z.string(),
+  cached: z.boolean(),
+  partial: z.boolean().describe("some shards missed the deadline"),
+  degraded: z.boolean().describe("no LLM could take the request; the extractive backend answered"),
+  missing_shards: z.array(z.string()),
+});
+
+export const QueryResultShape = z.object({
+  answer: z.string(),
+  sources: z.array(SourceShape),
+  ...QueryMetaShape.shape,
+  timings: z.record(z.string(), z.number()).describe("milliseconds per stage"),
+});
+
+export const DocumentInfoShape = z.object({ id: z.string(), chunks: z.number(), metadata: Metadata });
+
+export type WireSource = z.infer<typeof SourceShape>;
+export type WireQueryResult = z.infer<typeof QueryResultShape>;
+export type WireQueryMeta = z.infer<typeof QueryMetaShape>;
+
+type QueryFields = { question: string; session_id?: string | undefined; top_k?: number | undefined; filter?: Record<string, string | number | boolean> | undefined };
+
+/** A validated wire request as the RagApi's QueryRequest. */
+export function toQueryRequest(body: QueryFields, timeoutMs?: number): QueryRequest {
+  const req: QueryRequest = { question: body.question };
+  if (body.session_id !== undefined) req.sessionId = body.session_id;
+  if (body.top_k !== undefined) req.topK = body.top_k;
+  if (body.filter !== undefined) req.filter = body.filter;
+  if (timeoutMs !== undefined) req.timeoutMs = timeoutMs;
+  return req;
+}
+
+export function toWireSource(s: Source): WireSource {
+  const w: WireSource = { doc_id: s.docId, chunk_id: s.chunkId, score: s.score, text: s.text, metadata: s.metadata };
+  if (s.ordinal !== undefined) w.ordinal = s.ordinal;
+  return w;
+}
+
+export function toWireMeta(m: Extract<QueryEvent, { type: "meta" }> | QueryResult): WireQueryMeta {
+  return { session_id: m.sessionId, cached: m.cached, partial: m.partial, degraded: m.degraded, missing_shards: m.missingShards };
+}
+
+export function toWireResult(r: QueryResult): WireQueryResult {
+  return { answer: r.answer, sources: r.sources.map(toWireSource), ...toWireMeta(r), timings: r.timings };
+}
+
+export function toWireDocument(d: DocumentInfo): z.infer<typeof DocumentInfoShape> {
+  return { id: d.id, chunks: d.chunks, metadata: d.metadata };
+}

@@ -30,7 +30,7 @@ export interface CellStats {
 export interface CellOptions {
   kind: AnyKind;
   key: string;
-  context: Omit<ActorContext, "kind" | "key" | "log">;
+  context: Omit<ActorContext, "kind" | "key" | "log" | "stats">;
   log: Logger;
   clock: Clock;
   /** Called when backpressure stops or resumes intake from shared queues. */
@@ -76,7 +76,7 @@ export class ActorCell {
     this.#clock = options.clock;
     this.#lastActive = options.clock.now();
     this.#mailbox = new Mailbox(options.kind.mailbox.capacity);
-    this.#context = { ...options.context, kind: options.kind.kind, key: options.key, log: options.log };
+    this.#context = { ...options.context, kind: options.kind.kind, key: options.key, log: options.log, stats: () => this.stats() };
     this.#onTerminate = options.onTerminate;
     this.#lifecycle = createActor(lifecycleMachine).start();
     const onIntake = options.onIntake;
@@ -199,7 +199,13 @@ export class ActorCell {
   }
 
   async #endIncarnation(reason: string): Promise<void> {
-    this.#paused = true;
+    // A system message: it overtakes every queued user message, which wait for the next incarnation.
+    await new Promise<void>((resolve) =>
+      this.system(() => {
+        this.#paused = true;
+        resolve();
+      }),
+    );
     const state = this.lifecycle;
     if (state === "running" || state === "saturated") this.#lifecycle.send({ type: "RESTART" });
     await this.#whenIdle(Infinity);
@@ -214,7 +220,7 @@ export class ActorCell {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#paused) return;
+    if (this.#scheduled || (this.#paused && !this.#mailbox.hasSystem)) return;
     this.#scheduled = true;
     queueMicrotask(() => this.#drainLoop());
   }

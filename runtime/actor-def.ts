@@ -1,5 +1,8 @@
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { z } from "zod";
+import type { Subjects } from "../nats/subjects.js";
 import type { Decider } from "../supervisors/index.js";
+import type { CellStats } from "./actor-cell.js";
 import type { ActorRef } from "./actor-ref.js";
 import type { Logger } from "./logger.js";
 import type { TraceContext } from "./trace.js";
@@ -40,10 +43,16 @@ export interface ActorContext {
   readonly key: string;
   readonly nodeId: string;
   readonly log: Logger;
+  /** The node's NATS connection, for actors that own NATS resources (JetStream consumers, streams). */
+  readonly nc: NatsConnection;
+  /** The node's subject and bucket names (its namespace). */
+  readonly subjects: Subjects;
   /** Keyed actors: the state saved by the last `save` (on any node), if any. */
   load<T>(): Promise<T | undefined>;
   /** Keyed actors: persists state so that a later activation, on any node, can `load` it. */
   save<T>(state: T): Promise<void>;
+  /** This activation's own counters (mailbox depth, in flight, ...), as `ActorSystem.stats()` shows them. */
+  stats(): CellStats;
 }
 
 type Handler<Msg> = (msg: Msg, call: CallContext) => unknown;

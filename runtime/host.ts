@@ -42,6 +42,8 @@ export function actorContext(deps: HostDeps, kind: AnyKind, key: string) {
   return {
     nodeId: deps.nodeId,
     actors: deps.actors,
+    nc: deps.nc,
+    subjects: deps.subjects,
     load: <T>() => deps.state.load<T>(stateKey),
     save: <T>(state: T) => deps.state.save(stateKey, state),
   };

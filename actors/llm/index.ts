@@ -1,6 +1,6 @@
 /**
- * actors/llm: the text-generation backends behind the llm pool. Pure modules:
- * no NATS and no actor runtime; the pooled actor wraps an LlmBackend.
+ * actors/llm: the llm pool (the pooled, device-pinned `llmKind`) and the
+ * text-generation backends it wraps (pure modules: no NATS, no runtime).
  */
 export type { ChatMessage, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Role, Warn } from "./backend.js";
 export { OnnxDecoderBackend } from "./onnx-decoder.js";
@@ -12,3 +12,21 @@ export { ExtractiveBackend, NOT_FOUND_ANSWER, estimateTokens } from "./extractiv
 export type { ExtractiveOptions } from "./extractive.js";
 export { RAG_SYSTEM_PROMPT, parseRagPrompt, ragMessages, ragUserContent } from "./prompt.js";
 export type { Passage, RagPrompt } from "./prompt.js";
+export { OpenAiBackend } from "./openai-backend.js";
+export type { CircuitStatus, EngineHealth, OpenAiBackendOptions } from "./openai-backend.js";
+export { fitPrompt, MESSAGE_OVERHEAD_TOKENS } from "./prompt-budget.js";
+export type { FittedPrompt } from "./prompt-budget.js";
+export {
+  ExtractiveBackendConfigSchema,
+  LlmConfigSchema,
+  LlmLimitsSchema,
+  OnnxBackendConfigSchema,
+  OpenAiBackendConfigSchema,
+  instanceDevices,
+  parseLlmConfig,
+} from "./llm-config.js";
+export type { LlmBackendConfig, LlmConfig, LlmConfigInput, LlmLimits, OnnxBackendConfig, OpenAiBackendConfig } from "./llm-config.js";
+export { LLM_EVENTS, llmLifecycleMachine } from "./llm-machine.js";
+export type { LlmLifecycleEvent, LlmState } from "./llm-machine.js";
+export { LlmMessages, defaultBackendFactory, llmKind } from "./llm-actor.js";
+export type { BackendFactory, BackendSpec, LlmDoneEvent, LlmKind, LlmKindOptions, LlmStatus, LlmStreamEvent } from "./llm-actor.js";

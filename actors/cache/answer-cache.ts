@@ -1,0 +1,314 @@
+/**
+ * The node's cache of embeddings, retrieval results and answers, in three
+ * levels:
+ *
+ *   L1  in-process LRU (lru-cache), bounded by entries and bytes
+ *   L2  one NATS KV bucket per entry kind, shared by every node; the bucket's
+ *       max age is the kind's TTL, so the server removes old entries
+ *   L3  an on-disk store on this node (answers by default: the expensive ones)
+ *
+ * `get` looks L1 → L2 → L3 and fills the levels above the one that hit; `set`
+ * writes every level the kind uses. Each entry carries its absolute expiry,
+ * so a back-filled copy never outlives the original, whatever the level's
+ * own TTL. The cache never fails a request: an L2 or L3 error is a miss (or
+ * a skipped write), counted and logged.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { KV } from "@nats-io/kv";
+import { LRUCache } from "lru-cache";
+import { z } from "zod";
+import { Codec } from "../../nats/codec.js";
+import { openBucket } from "../../nats/kv.js";
+import { Subjects } from "../../nats/subjects.js";
+import { invalid } from "../../runtime/errors.js";
+import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
+import { DiskStore } from "./disk-store.js";
+import { readFaq } from "./faq.js";
+
+const positive = z.number().int().positive();
+
+export const CacheConfigSchema = z.strictObject({
+  ttlMs: z
+    .strictObject({
+      embedding: positive.default(24 * 3_600_000),
+      retrieval: positive.default(10 * 60_000),
+      answer: positive.default(3_600_000),
+    })
+    .prefault({}),
+  l1: z.strictObject({ maxEntries: positive.default(10_000), maxBytes: positive.default(64 * 1024 * 1024) }).prefault({}),
+  l2: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  /** Without a directory there is no L3. */
+  l3: z
+    .strictObject({
+      dir: z.string().min(1).optional(),
+      maxEntries: positive.default(10_000),
+      kinds: z.array(z.enum(ENTRY_KINDS)).default(["answer"]),
+    })
+    .prefault({}),
+  /** Frequent questions to precompute at start (see `warm`). */
+  faqFile: z.string().min(1).optional(),
+});
+
+export type CacheConfig = z.output<typeof CacheConfigSchema>;
+export type CacheConfigInput = z.input<typeof CacheConfigSchema>;
+
+export type CacheLevel = "l1" | "l2" | "l3";
+
+export interface LevelStats {
+  hits: number;
+  misses: number;
+}
+
+export interface CacheStats {
+  l1: LevelStats;
+  l2: LevelStats;
+  l3: LevelStats;
+  sets: number;
+  /** L2 / L3 operations that failed (each counted as a miss or a skipped write). */
+  errors: number;
+}
+
+export interface AnswerCacheOptions extends CacheConfigInput {
+  /** L2 lives in this connection's JetStream; without one there is no L2. */
+  nc?: NatsConnection;
+  /** The deployment's namespace (bucket names `<ns>_cache-<kind>`); default "colmena". */
+  namespace?: string;
+  codec?: Codec;
+  clock?: { now(): number };
+  warn?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+interface L1Entry {
+  value: unknown;
+  expiresAt: number;
+}
+
+/** What L2 holds: the value and its absolute expiry (epoch ms). */
+interface Envelope {
+  e: number;
+  v: unknown;
+}
+
+export class AnswerCache {
+  readonly config: CacheConfig;
+  readonly #l1: LRUCache<string, L1Entry>;
+  readonly #l2: Partial<Record<EntryKind, KV>>;
+  readonly #l3: DiskStore | undefined;
+  readonly #codec: Codec;
+  readonly #clock: { now(): number };
+  readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
+  readonly #stats: CacheStats = { l1: { hits: 0, misses: 0 }, l2: { hits: 0, misses: 0 }, l3: { hits: 0, misses: 0 }, sets: 0, errors: 0 };
+  #faq: readonly string[] = [];
+
+  private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, KV>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
+    this.config = config;
+    this.#l2 = l2;
+    this.#l3 = l3;
+    this.#codec = opts.codec ?? new Codec();
+    this.#clock = opts.clock ?? Date;
+    this.#warn = opts.warn ?? (() => {});
+    this.#l1 = new LRUCache<string, L1Entry>({
+      max: config.l1.maxEntries,
+      maxSize: config.l1.maxBytes,
+      sizeCalculation: (entry) => Math.max(1, approximateBytes(entry.value)),
+    });
+  }
+
+  /** Opens the L2 buckets (one per entry kind, with its TTL) and the L3 directory. */
+  static async open(opts: AnswerCacheOptions = {}): Promise<AnswerCache> {
+    const { nc, namespace, codec, clock, warn, ...input } = opts;
+    const parsed = CacheConfigSchema.safeParse(input);
+    if (!parsed.success) {
+      throw invalid(`invalid cache configuration: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+    }
+    const config = parsed.data;
+    const l2: Partial<Record<EntryKind, KV>> = {};
+    if (nc !== undefined && config.l2.enabled) {
+      const subjects = new Subjects(namespace);
+      await Promise.all(
+        ENTRY_KINDS.map(async (kind) => {
+          l2[kind] = await openBucket(nc, subjects.bucket(`cache-${kind}`), { ttlMs: config.ttlMs[kind] });
+        }),
+      );
+    }
+    const l3 = config.l3.dir === undefined ? undefined : await DiskStore.open({ dir: config.l3.dir, maxEntries: config.l3.maxEntries, ...(clock && { clock }) });
+    return new AnswerCache(config, l2, l3, { ...(codec && { codec }), ...(clock && { clock }), ...(warn && { warn }) });
+  }
+
+  /** The FAQ questions read by the last `warm`. */
+  get faq(): readonly string[] {
+    return this.#faq;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    return (await this.lookup<T>(key))?.value;
+  }
+
+  /** The value and the level it came from; the levels above are filled on the way back. */
+  async lookup<T>(key: string): Promise<{ value: T; level: CacheLevel } | undefined> {
+    const kind = keyKind(key);
+    const now = this.#clock.now();
+    const l1 = this.#l1.get(key);
+    if (l1 !== undefined && l1.expiresAt > now) {
+      this.#stats.l1.hits++;
+      return { value: l1.value as T, level: "l1" };
+    }
+    if (l1 !== undefined) this.#l1.delete(key);
+    this.#stats.l1.misses++;
+
+    const kv = this.#l2[kind];
+    if (kv !== undefined) {
+      const found = await this.#l2Get(kv, key);
+      if (found !== undefined && found.e > this.#clock.now()) {
+        this.#stats.l2.hits++;
+        this.#l1.set(key, { value: found.v, expiresAt: found.e });
+        return { value: found.v as T, level: "l2" };
+      }
+      this.#stats.l2.misses++;
+    }
+
+    if (this.#l3 !== undefined && this.#usesL3(kind)) {
+      const found = await this.#l3Get(key);
+      if (found !== undefined) {
+        this.#stats.l3.hits++;
+        this.#l1.set(key, { value: found.value, expiresAt: found.expiresAt });
+        if (kv !== undefined) await this.#l2Put(kv, key, { e: found.expiresAt, v: found.value });
+        return { value: found.value as T, level: "l3" };
+      }
+      this.#stats.l3.misses++;
+    }
+    return undefined;
+  }
+
+  /** Writes every level the entry's kind uses, expiring after the kind's TTL. */
+  async set<T>(key: string, value: T): Promise<void> {
+    const kind = keyKind(key);
+    const expiresAt = this.#clock.now() + this.config.ttlMs[kind];
+    this.#stats.sets++;
+    this.#l1.set(key, { value, expiresAt });
+    const writes: Promise<void>[] = [];
+    const kv = this.#l2[kind];
+    if (kv !== undefined) writes.push(this.#l2Put(kv, key, { e: expiresAt, v: value }));
+    if (this.#l3 !== undefined && this.#usesL3(kind)) {
+      writes.push(
+        this.#l3.set(key, this.#codec.encode(value), expiresAt).catch((err: unknown) => this.#failed("l3 write", key, err)),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  async delete(key: string): Promise<void> {
+    const kind = keyKind(key);
+    this.#l1.delete(key);
+    await Promise.all([
+      this.#l2[kind]?.delete(key).catch((err: unknown) => this.#failed("l2 delete", key, err)),
+      this.#l3?.delete(key).catch((err: unknown) => this.#failed("l3 delete", key, err)),
+    ]);
+  }
+
+  stats(): CacheStats {
+    const s = this.#stats;
+    return { l1: { ...s.l1 }, l2: { ...s.l2 }, l3: { ...s.l3 }, sets: s.sets, errors: s.errors };
+  }
+
+  /** Entries in L1 now. */
+  get l1Size(): number {
+    return this.#l1.size;
+  }
+
+  /**
+   * Reads the FAQ file (the argument, else config.faqFile) and keeps its
+   * questions in `faq` for the pipeline to precompute; returns them.
+   */
+  async warm(faqFile: string | undefined = this.config.faqFile): Promise<string[]> {
+    if (faqFile === undefined) return [];
+    const questions = await readFaq(faqFile);
+    this.#faq = Object.freeze([...questions]);
+    return questions;
+  }
+
+  /**
+   * Fills L1 from the shared L2 buckets (at start, so a new node's first
+   * users hit memory), up to L1's entry limit; returns the entries loaded.
+   * Hit and miss counters are not touched.
+   */
+  async fillL1FromL2(kinds: readonly EntryKind[] = ENTRY_KINDS, limit = this.config.l1.maxEntries): Promise<number> {
+    let loaded = 0;
+    for (const kind of kinds) {
+      const kv = this.#l2[kind];
+      if (kv === undefined) continue;
+      const keys: string[] = [];
+      try {
+        for await (const key of await kv.keys()) keys.push(key);
+      } catch (err) {
+        this.#failed("l2 keys", kind, err);
+        continue;
+      }
+      for (let i = 0; i < keys.length && loaded < limit; i += 64) {
+        const batch = keys.slice(i, i + 64);
+        const found = await Promise.all(batch.map((k) => this.#l2Get(kv, k)));
+        const now = this.#clock.now();
+        found.forEach((f, j) => {
+          if (f === undefined || f.e <= now || loaded >= limit) return;
+          this.#l1.set(batch[j]!, { value: f.v, expiresAt: f.e });
+          loaded++;
+        });
+      }
+    }
+    return loaded;
+  }
+
+  #usesL3(kind: EntryKind): boolean {
+    return this.config.l3.kinds.includes(kind);
+  }
+
+  async #l2Get(kv: KV, key: string): Promise<Envelope | undefined> {
+    try {
+      const entry = await kv.get(key);
+      if (entry === null || entry.operation !== "PUT" || entry.value.length === 0) return undefined;
+      const envelope = this.#codec.decode<Envelope>(entry.value);
+      return typeof envelope?.e === "number" ? envelope : undefined;
+    } catch (err) {
+      this.#failed("l2 read", key, err);
+      return undefined;
+    }
+  }
+
+  async #l2Put(kv: KV, key: string, envelope: Envelope): Promise<void> {
+    try {
+      await kv.put(key, this.#codec.encode(envelope));
+    } catch (err) {
+      this.#failed("l2 write", key, err);
+    }
+  }
+
+  async #l3Get(key: string): Promise<{ value: unknown; expiresAt: number } | undefined> {
+    try {
+      const found = await this.#l3!.get(key);
+      return found === undefined ? undefined : { value: this.#codec.decode(found.value), expiresAt: found.expiresAt };
+    } catch (err) {
+      this.#failed("l3 read", key, err);
+      return undefined;
+    }
+  }
+
+  #failed(what: string, key: string, err: unknown): void {
+    this.#stats.errors++;
+    this.#warn(`cache: ${what} failed`, { key, error: (err as Error).message });
+  }
+}
+
+/** A cheap size estimate for L1's byte bound (strings, typed arrays, arrays and plain objects). */
+function approximateBytes(value: unknown, depth = 0): number {
+  if (typeof value === "string") return value.length * 2;
+  if (typeof value === "number" || typeof value === "boolean" || value == null) return 8;
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (depth > 8) return 64;
+  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + approximateBytes(v, depth + 1), 16);
+  if (typeof value === "object") {
+    let sum = 16;
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) sum += k.length * 2 + approximateBytes(v, depth + 1);
+    return sum;
+  }
+  return 16;
+}

@@ -1,0 +1,296 @@
+/**
+ * The llm pool: a pooled actor kind, one instance per device on each node
+ * that hosts it, each wrapping one LlmBackend. An instance loads and warms
+ * its backend in onStart, streams `generate` as token events, and keeps its
+ * lifecycle in `llmLifecycleMachine`. Admission is the runtime's: the kind's
+ * concurrency is maxConcurrentSequences and its mailbox holds maxWaiting
+ * requests, so a full instance leaves the queue group and a full mailbox
+ * answers OVERLOADED at once.
+ *
+ * A crash (a non-ColmenaError from the backend, or onStart failing) is the
+ * supervisor's: it starts a new incarnation of the instance. When the crash
+ * happened on a GPU, the new incarnation loads on the CPU and reports
+ * `fellBackToCpu`.
+ */
+import { createActor, type Actor } from "xstate";
+import { z } from "zod";
+import { ColmenaError, defineActor, isColmenaError, type ActorContext, type CallContext } from "../../runtime/index.js";
+import type { GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
+import { ExtractiveBackend } from "./extractive.js";
+import { instanceDevices, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
+import { llmLifecycleMachine, type LlmState } from "./llm-machine.js";
+import { OnnxDecoderBackend } from "./onnx-decoder.js";
+import type { Device } from "./onnx-session.js";
+import { OpenAiBackend, type CircuitStatus } from "./openai-backend.js";
+import { fitPrompt } from "./prompt-budget.js";
+
+const ChatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
+
+/** The llm kind's messages. */
+export const LlmMessages = {
+  /** Streams LlmStreamEvent: token events, then one done event. */
+  generate: z.object({
+    messages: z.array(ChatMessageSchema).min(1),
+    /** Clamped to limits.maxNewTokens; default: that limit. */
+    maxNewTokens: z.number().int().positive().optional(),
+    temperature: z.number().min(0).optional(),
+    topK: z.number().int().min(0).optional(),
+    topP: z.number().gt(0).max(1).optional(),
+    seed: z.number().int().optional(),
+    stop: z.array(z.string().min(1)).optional(),
+  }),
+  status: z.object({}),
+};
+
+export type LlmDoneEvent = Extract<GenerateEvent, { type: "done" }> & {
+  backend: string;
+  device: string;
+  /** What fitting the prompt under maxPromptTokens dropped. */
+  trimmed: { history: number; passages: number };
+};
+export type LlmStreamEvent = Extract<GenerateEvent, { type: "token" }> | LlmDoneEvent;
+
+export interface LlmStatus {
+  /** The pool instance (node id and index). */
+  instance: string;
+  state: LlmState;
+  backend: string;
+  /** The device in use. */
+  device: string;
+  /** The device configured for this instance. */
+  requestedDevice: string;
+  fellBackToCpu: boolean;
+  /** Sequences generating now. */
+  inFlight: number;
+  /** Requests queued behind them in the mailbox. */
+  waiting: number;
+  maxConcurrentSequences: number;
+  /** Incarnations after a failure. */
+  restarts: number;
+  /** The engine's circuit, for the openai backend. */
+  circuit?: CircuitStatus;
+}
+
+/** What a backend factory is given for one instance. */
+export interface BackendSpec {
+  config: LlmBackendConfig;
+  /** The device to load on: the configured one, or "cpu" after a device failure. */
+  device: string;
+  warn: Warn;
+}
+
+export type BackendFactory = (spec: BackendSpec) => Promise<LlmBackend>;
+
+export interface LlmKindOptions {
+  /** Default "llm". */
+  kind?: string;
+  /** Default: the backend the config names. Embedders and tests may bring their own. */
+  createBackend?: BackendFactory;
+}
+
+/** The backend a config names, on the given device. */
+export const defaultBackendFactory: BackendFactory = async ({ config, device, warn }) => {
+  switch (config.type) {
+    case "onnx":
+      return OnnxDecoderBackend.load({
+        modelDir: config.modelDir,
+        device: device as Device,
+        warn,
+        ...(config.modelFile !== undefined && { modelFile: config.modelFile }),
+        ...(config.threads !== undefined && { intraOpNumThreads: config.threads }),
+      });
+    case "openai":
+      return new OpenAiBackend({ ...config, device, warn, ...(config.apiKey !== undefined && { apiKey: config.apiKey }) });
+    case "extractive":
+      return new ExtractiveBackend({ maxSentences: config.maxSentences });
+  }
+};
+
+/** What outlives an incarnation of one pool instance: its device, its statechart and whether its GPU failed. */
+interface InstanceRecord {
+  device: string;
+  forceCpu: boolean;
+  machine: Actor<typeof llmLifecycleMachine>;
+  restarts: number;
+}
+
+/**
+ * Declares the llm pool kind for a config. Every node builds it from its own
+ * config; a node that only sends to the pool may build it from any config,
+ * since addressing needs only the kind name and messages.
+ */
+export function llmKind(input: LlmConfigInput | LlmConfig = {}, options: LlmKindOptions = {}) {
+  const config = parseLlmConfig(input);
+  const devices = instanceDevices(config.backend);
+  const slots = sequenceSlots(config);
+  const createBackend = options.createBackend ?? defaultBackendFactory;
+  const records = new Map<string, InstanceRecord>();
+  const record = (key: string): InstanceRecord => {
+    let rec = records.get(key);
+    if (rec === undefined) {
+      rec = { device: devices[records.size % devices.length]!, forceCpu: false, machine: createActor(llmLifecycleMachine).start(), restarts: 0 };
+      records.set(key, rec);
+    } else if (rec.machine.getSnapshot().value === "failed") {
+      rec.machine.send({ type: "RESTART" });
+      rec.restarts++;
+    } else if (rec.machine.getSnapshot().status === "done") {
+      rec.machine = createActor(llmLifecycleMachine).start();
+    }
+    return rec;
+  };
+  return defineActor({
+    kind: options.kind ?? "llm",
+    placement: "pooled",
+    instances: devices.length,
+    concurrency: slots,
+    mailbox: { capacity: config.limits.maxWaiting },
+    messages: LlmMessages,
+    create: (ctx) => new LlmInstance(ctx, config, slots, record(ctx.key), createBackend),
+  });
+}
+
+/** Sequences an instance runs at once: maxConcurrentSequences, and no more than an engine takes. */
+function sequenceSlots(config: LlmConfig): number {
+  const { maxConcurrentSequences } = config.limits;
+  return config.backend.type === "openai" ? Math.min(maxConcurrentSequences, config.backend.maxConcurrent) : maxConcurrentSequences;
+}
+
+export type LlmKind = ReturnType<typeof llmKind>;
+
+const WARM_UP: GenerateRequest = { messages: [{ role: "user", content: "Hello" }], maxNewTokens: 1 };
+
+/** One incarnation of a pool instance. */
+class LlmInstance {
+  readonly #ctx: ActorContext;
+  readonly #config: LlmConfig;
+  readonly #limits: LlmLimits;
+  readonly #slots: number;
+  readonly #rec: InstanceRecord;
+  readonly #createBackend: BackendFactory;
+  #backend: LlmBackend | undefined;
+  #inFlight = 0;
+
+  constructor(ctx: ActorContext, config: LlmConfig, slots: number, rec: InstanceRecord, createBackend: BackendFactory) {
+    this.#ctx = ctx;
+    this.#config = config;
+    this.#limits = config.limits;
+    this.#slots = slots;
+    this.#rec = rec;
+    this.#createBackend = createBackend;
+  }
+
+  get #state(): LlmState {
+    return this.#rec.machine.getSnapshot().value as LlmState;
+  }
+
+  async onStart(): Promise<void> {
+    const rec = this.#rec;
+    const device = rec.forceCpu ? "cpu" : rec.device;
+    const warn: Warn = (msg, fields) => this.#ctx.log.warn(fields, msg);
+    rec.machine.send({ type: "LOAD" });
+    try {
+      this.#backend = await this.#createBackend({ config: this.#config.backend, device, warn });
+      rec.machine.send({ type: "LOADED" });
+      await this.#warmUp(this.#backend);
+      rec.machine.send({ type: "WARMED" });
+      this.#ctx.log.info({ backend: this.#backend.id, device: this.#backend.device, requested: rec.device }, "llm instance ready");
+    } catch (err) {
+      this.#failed(err, device);
+      await this.#backend?.close().catch(() => {});
+      this.#backend = undefined;
+      throw err;
+    }
+  }
+
+  async onStop(): Promise<void> {
+    const failed = this.#state === "failed";
+    if (!failed) this.#rec.machine.send({ type: "DRAIN" });
+    await this.#backend?.close().catch((err: unknown) => this.#ctx.log.warn({ err }, "closing the llm backend failed"));
+    if (!failed) this.#rec.machine.send({ type: "DRAINED" });
+  }
+
+  async *generate(m: z.output<typeof LlmMessages.generate>, call: CallContext): AsyncGenerator<LlmStreamEvent, void> {
+    const backend = this.#backend;
+    if (backend === undefined) throw new ColmenaError("UNAVAILABLE", `llm instance ${this.#ctx.key} has no backend loaded`);
+    const fitted = fitPrompt(m.messages, this.#limits.maxPromptTokens, (t) => backend.countTokens(t));
+    const req: GenerateRequest = {
+      messages: fitted.messages,
+      maxNewTokens: Math.min(m.maxNewTokens ?? this.#limits.maxNewTokens, this.#limits.maxNewTokens),
+      ...(m.temperature !== undefined && { temperature: m.temperature }),
+      ...(m.topK !== undefined && { topK: m.topK }),
+      ...(m.topP !== undefined && { topP: m.topP }),
+      ...(m.seed !== undefined && { seed: m.seed }),
+      ...(m.stop !== undefined && { stop: m.stop }),
+    };
+    const timeout = AbortSignal.timeout(this.#limits.requestTimeoutMs);
+    const signal = AbortSignal.any([call.signal, timeout]);
+    this.#acquire();
+    try {
+      for await (const event of backend.generate(req, signal)) {
+        if (event.type === "token") {
+          yield event;
+          continue;
+        }
+        if (event.reason === "cancelled" && timeout.aborted && !call.signal.aborted) {
+          throw new ColmenaError("TIMEOUT", `generation passed requestTimeoutMs (${this.#limits.requestTimeoutMs} ms)`, { retryable: false });
+        }
+        yield { ...event, backend: backend.id, device: backend.device, trimmed: { history: fitted.droppedHistory, passages: fitted.droppedPassages } };
+      }
+    } catch (err) {
+      if (!isColmenaError(err) || err.code === "INTERNAL") this.#failed(err, backend.device);
+      throw err;
+    } finally {
+      this.#release();
+    }
+  }
+
+  status(): LlmStatus {
+    const backend = this.#backend;
+    const device = backend?.device ?? (this.#rec.forceCpu ? "cpu" : this.#rec.device);
+    return {
+      instance: this.#ctx.key,
+      state: this.#state,
+      backend: backend?.id ?? this.#config.backend.type,
+      device,
+      requestedDevice: this.#rec.device,
+      fellBackToCpu: (backend?.fellBackToCpu ?? false) || this.#rec.forceCpu,
+      inFlight: this.#inFlight,
+      waiting: this.#ctx.stats().mailbox,
+      maxConcurrentSequences: this.#slots,
+      restarts: this.#rec.restarts,
+      ...(backend instanceof OpenAiBackend && { circuit: backend.circuit }),
+    };
+  }
+
+  /** One token on a tiny prompt (compiles kernels, allocates the cache); for an engine, a health check that may fail. */
+  async #warmUp(backend: LlmBackend): Promise<void> {
+    if (backend instanceof OpenAiBackend) {
+      const health = await backend.health().catch((err: unknown) => {
+        this.#ctx.log.warn({ err: (err as Error).message }, "llm engine not healthy at start; its circuit will probe it");
+        return undefined;
+      });
+      if (health && !health.servesModel) this.#ctx.log.warn({ model: backend.model, models: health.models }, "llm engine does not list the configured model");
+      return;
+    }
+    for await (const _ of backend.generate(WARM_UP, new AbortController().signal));
+  }
+
+  #acquire(): void {
+    this.#inFlight++;
+    if (this.#inFlight >= this.#slots && this.#state === "ready") this.#rec.machine.send({ type: "SATURATE" });
+  }
+
+  #release(): void {
+    this.#inFlight--;
+    if (this.#inFlight < this.#slots && this.#state === "busy") this.#rec.machine.send({ type: "FREE" });
+  }
+
+  /** A crash: the statechart fails, and a crash on a GPU sends the next incarnation to the CPU. */
+  #failed(err: unknown, device: string): void {
+    this.#rec.machine.send({ type: "FAIL" });
+    if (device.startsWith("cuda:") && !isColmenaError(err)) {
+      this.#rec.forceCpu = true;
+      this.#ctx.log.warn({ err, device }, "llm device failed; the next incarnation runs on the cpu");
+    }
+  }
+}

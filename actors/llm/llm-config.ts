@@ -1,0 +1,99 @@
+/**
+ * The llm pool's configuration: which backend an instance runs and the limits
+ * it enforces. One zod schema, so a node can embed it in its config file /
+ * environment / flags schema and a bad value names its key.
+ */
+import { z } from "zod";
+import { invalid } from "../../runtime/errors.js";
+import type { Device } from "./onnx-session.js";
+
+const device = z
+  .string()
+  .regex(/^(cpu|cuda:\d+)$/, 'must be "cpu" or "cuda:N"')
+  .transform((d) => d as Device);
+
+const positive = z.number().int().positive();
+
+export const OnnxBackendConfigSchema = z.strictObject({
+  type: z.literal("onnx"),
+  /** A decoder export directory (model.onnx, tokenizer.json, configs). */
+  modelDir: z.string().min(1),
+  modelFile: z.string().min(1).optional(),
+  device: device.default("cpu"),
+  /** One pool instance per listed device on this node; when set, `device` is ignored. */
+  devices: z.array(device).min(1).optional(),
+  /** onnxruntime intra-op threads per instance. */
+  threads: positive.optional(),
+});
+
+export const OpenAiBackendConfigSchema = z.strictObject({
+  type: z.literal("openai"),
+  /** The engine's API root, e.g. http://10.0.0.7:8000/v1 (…/chat/completions and …/models hang off it). */
+  baseUrl: z.url(),
+  model: z.string().min(1),
+  apiKey: z.string().min(1).optional(),
+  /** Sequences the engine takes at once from this instance. */
+  maxConcurrent: positive.default(8),
+  /** Until the response headers arrive. */
+  connectTimeoutMs: positive.default(10_000),
+  /** Longest silence between two streamed chunks. */
+  idleTimeoutMs: positive.default(30_000),
+  healthTimeoutMs: positive.default(2_000),
+  breaker: z
+    .strictObject({
+      /** Consecutive engine failures that open the circuit. */
+      consecutiveFailures: positive.default(3),
+      /** How long the circuit stays open before a health probe may close it. */
+      halfOpenAfterMs: positive.default(5_000),
+    })
+    .prefault({}),
+  /** A label for the engine's device in status and metrics (the actor cannot see it). */
+  device: z.string().min(1).default("remote"),
+});
+
+export const ExtractiveBackendConfigSchema = z.strictObject({
+  type: z.literal("extractive"),
+  maxSentences: positive.default(3),
+});
+
+export const LlmLimitsSchema = z.strictObject({
+  /** Prompts above this are trimmed: history oldest first, then the lowest-ranked passages. */
+  maxPromptTokens: positive.default(4_096),
+  /** The most a request may ask for; larger requests are clamped to it. */
+  maxNewTokens: positive.default(512),
+  /** A generation still running after this is stopped and answered with TIMEOUT. */
+  requestTimeoutMs: positive.default(120_000),
+  /** Sequences one instance generates at once (the actor's concurrency). */
+  maxConcurrentSequences: positive.default(1),
+  /** Requests queued behind them (the mailbox capacity); beyond it: OVERLOADED. */
+  maxWaiting: positive.default(16),
+});
+
+export const LlmConfigSchema = z.strictObject({
+  backend: z
+    .discriminatedUnion("type", [OnnxBackendConfigSchema, OpenAiBackendConfigSchema, ExtractiveBackendConfigSchema])
+    .prefault({ type: "extractive" }),
+  limits: LlmLimitsSchema.prefault({}),
+});
+
+export type LlmConfig = z.output<typeof LlmConfigSchema>;
+export type LlmConfigInput = z.input<typeof LlmConfigSchema>;
+export type LlmBackendConfig = LlmConfig["backend"];
+export type OnnxBackendConfig = z.output<typeof OnnxBackendConfigSchema>;
+export type OpenAiBackendConfig = z.output<typeof OpenAiBackendConfigSchema>;
+export type LlmLimits = z.output<typeof LlmLimitsSchema>;
+
+/** Validates once; a bad value is INVALID naming its key (e.g. `backend.baseUrl`). */
+export function parseLlmConfig(input: LlmConfigInput | undefined): LlmConfig {
+  const parsed = LlmConfigSchema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => `  ${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`);
+  throw invalid(`invalid llm configuration:\n${lines.join("\n")}`, { issues: parsed.error.issues });
+}
+
+/** The devices this node runs instances on: one instance per entry. */
+export function instanceDevices(backend: LlmBackendConfig): string[] {
+  if (backend.type === "onnx") return backend.devices ?? [backend.device];
+  if (backend.type === "openai") return [backend.device];
+  return ["cpu"];
+}

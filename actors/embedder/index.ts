@@ -1,4 +1,4 @@
-/** The embedder folder's public surface: backends, batching and input checks. */
+/** The embedder folder's public surface: backends, batching, input checks and the pooled embedder actor. */
 export type { EmbedResult, Embedder } from "./embedder.js";
 export { HashEmbedder } from "./hash-embedder.js";
 export type { HashEmbedderOptions } from "./hash-embedder.js";
@@ -7,3 +7,5 @@ export type { OnnxEmbedderOptions } from "./onnx-embedder.js";
 export { Batcher } from "./batcher.js";
 export type { BatcherOptions, Clock } from "./batcher.js";
 export { validateBatch, validateText } from "./validate.js";
+export { EMBEDDER_KIND, EmbedderConfigSchema, EmbedderKind, embedderActor } from "./embedder-actor.js";
+export type { EmbedderConfig, EmbedderConfigInput, EmbedderStats, Embeddings } from "./embedder-actor.js";

@@ -1,5 +1,14 @@
-/** The index shard's public surface: one shard's HNSW + BM25 state and its snapshots. */
+/** The index shard's public surface: one shard's HNSW + BM25 state, its snapshots, its write log and the keyed shard actor. */
 export { ShardIndex } from "./shard-index.js";
 export { saveSnapshot, loadSnapshot } from "./snapshot.js";
 export type { LoadedSnapshot, LoadOptions } from "./snapshot.js";
 export type { Chunk, Hit, Metadata, MetadataValue, ShardIndexOptions, ShardQuery, ShardResults } from "./types.js";
+export { findIndex, IndexListSchema, IndexSpecSchema, parseShardKey, replicaKeys, shardKey, shardName } from "./index-spec.js";
+export type { IndexSpec, IndexSpecInput, ShardAddress } from "./index-spec.js";
+export { SHARD_KIND, ShardConfigSchema, ShardKind, shardActor } from "./shard-actor.js";
+export type { ShardConfig, ShardConfigInput } from "./shard-actor.js";
+export type { ReplicaStats } from "./shard-replica.js";
+export { ensureShards, waitForShards } from "./shards.js";
+export type { EnsureOptions, WaitOptions } from "./shards.js";
+export { chunkId, ensureShardLog, parseShardWrite, ShardLogWriter, shardLogStream, shardLogSubject, shardOf } from "./write-log.js";
+export type { ShardWrite } from "./write-log.js";

@@ -103,6 +103,19 @@ export class ShardIndex {
     return ids.length;
   }
 
+  /** The live chunk with this id (without its vector), or undefined. */
+  get(chunkId: string): Omit<Hit, "score"> | undefined {
+    const entry = this.#byId.get(chunkId);
+    if (entry === undefined) return undefined;
+    const { score: _, ...chunk } = toHit(entry, 0);
+    return chunk;
+  }
+
+  /** Ids of the live chunks of a document. */
+  chunksOf(docId: string): string[] {
+    return [...(this.#byDoc.get(docId) ?? [])];
+  }
+
   /** Up to `k` hits per list, best first; `filter` restricts both lists. */
   search(query: ShardQuery): ShardResults {
     const q = checkQuery(query, this.dimension);

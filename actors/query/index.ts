@@ -1,3 +1,5 @@
-/** The query coordinator's public surface (so far): fusing the shards' hit lists. */
+/** The query coordinator's public surface: fusing the shards' hit lists, and the pooled coordinator actor. */
 export { fuse, DEFAULT_RRF_K } from "./fusion.js";
 export type { FuseOptions, FusedHit } from "./fusion.js";
+export { COORDINATOR_KIND, CoordinatorConfigSchema, CoordinatorKind, coordinatorActor } from "./coordinator.js";
+export type { CoordinatorConfig, CoordinatorConfigInput, QueryAnswer } from "./coordinator.js";

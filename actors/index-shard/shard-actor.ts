@@ -1,0 +1,125 @@
+/**
+ * The index shard, a keyed actor: one activation per shard replica in the
+ * cluster, keyed `<index>-<shard>-r<replica>`. It holds a ShardReplica
+ * (index, write-log consumer, snapshots) and answers searches on it.
+ */
+import { z } from "zod";
+import { ColmenaError, defineActor, type ActorContext } from "../../runtime/index.js";
+import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAddress } from "./index-spec.js";
+import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
+import type { Hit, ShardResults } from "./types.js";
+import { FilterSchema, VectorSchema } from "./wire-schemas.js";
+
+const positive = z.number().int().positive();
+
+export const ShardConfigSchema = z.strictObject({
+  /** Replicas keep their snapshots under `<dataDir>/<index>/<shard>/r<replica>/`. */
+  dataDir: z.string().min(1),
+  indexes: IndexListSchema,
+  snapshotEveryWrites: positive.default(10_000),
+  snapshotIntervalMs: positive.default(60_000),
+  /** Log entries a replica's consumer buffers at once. */
+  pullBatch: positive.max(10_000).default(256),
+  /** Redelivery of an entry not acked within this time (only matters for a stuck replica). */
+  ackWaitMs: positive.default(60_000),
+  /** Passivate a replica after this long without a message; absent: never, since a passivated replica stops applying its log. */
+  idleMs: positive.optional(),
+  /** Searches one replica runs at once (they are synchronous: this bounds queued work, not parallelism). */
+  concurrency: positive.default(4),
+  mailboxCapacity: positive.default(1024),
+});
+
+export type ShardConfig = z.infer<typeof ShardConfigSchema>;
+export type ShardConfigInput = z.input<typeof ShardConfigSchema>;
+
+export const SHARD_KIND = "index-shard";
+
+const messages = {
+  /** Vector top-k and BM25 top-k of this replica; each list is empty when its part of the query is absent. */
+  search: z.object({
+    vector: VectorSchema.optional(),
+    text: z.string().optional(),
+    k: positive.max(10_000),
+    filter: FilterSchema.optional(),
+  }),
+  /** Chunks by id (without vectors); ids that are not there are left out. */
+  get: z.object({ ids: z.array(z.string()).max(10_000) }),
+  /** A document's chunk count and metadata, or null when this shard holds none of it. */
+  document: z.object({ docId: z.string().min(1) }),
+  stats: z.object({}),
+  /** Writes a snapshot now; answers the sequence it holds. */
+  snapshot: z.object({}),
+};
+
+/** The shard kind with its settings. */
+export function shardActor(config: ShardConfigInput) {
+  return define(ShardConfigSchema.parse(config));
+}
+
+function define(config: ShardConfig | undefined) {
+  return defineActor({
+    kind: SHARD_KIND,
+    placement: "keyed",
+    messages,
+    concurrency: config?.concurrency ?? 4,
+    mailbox: { capacity: config?.mailboxCapacity ?? 1024 },
+    idleMs: config?.idleMs ?? Infinity,
+    create: (ctx: ActorContext) => {
+      if (config === undefined) throw new ColmenaError("INVALID", "ShardKind is an address: host shardActor(config)");
+      return createShard(ctx, config);
+    },
+  });
+}
+
+/** The address of shard replicas, for `actors.ref(ShardKind, shardKey(...))`. Hosting it directly is refused. */
+export const ShardKind = define(undefined);
+
+async function createShard(ctx: ActorContext, config: ShardConfig) {
+  const { address, spec, error } = locate(ctx.key, config);
+  if (error !== undefined) {
+    // Throwing here would be a crash the supervisor restarts (and callers would wait out their deadline), so a
+    // key that names no configured replica answers NOT_FOUND instead.
+    const refuse = (): never => {
+      throw error;
+    };
+    return { search: refuse, get: refuse, document: refuse, stats: refuse, snapshot: refuse };
+  }
+  const replica = new ShardReplica({
+    nc: ctx.nc,
+    subjects: ctx.subjects,
+    spec,
+    address,
+    dataDir: config.dataDir,
+    log: ctx.log,
+    snapshotEveryWrites: config.snapshotEveryWrites,
+    snapshotIntervalMs: config.snapshotIntervalMs,
+    pullBatch: config.pullBatch,
+    ackWaitMs: config.ackWaitMs,
+  });
+  await replica.start();
+  return {
+    search: (m: z.output<typeof messages.search>): ShardResults => {
+      const q = { k: m.k, ...(m.vector !== undefined && { vector: m.vector }), ...(m.text !== undefined && { text: m.text }), ...(m.filter !== undefined && { filter: m.filter }) };
+      return replica.search(q);
+    },
+    get: (m: { ids: string[] }): Omit<Hit, "score">[] => replica.get(m.ids),
+    document: (m: { docId: string }) => replica.document(m.docId),
+    stats: (): ReplicaStats => replica.stats(),
+    snapshot: (): Promise<number> => replica.snapshotNow(),
+    onStop: () => replica.stop(),
+  };
+}
+
+function locate(key: string, config: ShardConfig): { address: ShardAddress; spec: IndexSpec; error?: undefined } | { address?: undefined; spec?: undefined; error: ColmenaError } {
+  try {
+    const address = parseShardKey(key);
+    const spec = findIndex(config.indexes, address.index);
+    if (address.shard >= spec.shards || address.replica >= spec.replicas) {
+      throw new ColmenaError("NOT_FOUND", `${key}: index ${spec.name} has ${spec.shards} shards × ${spec.replicas} replicas`);
+    }
+    return { address, spec };
+  } catch (err) {
+    const error = ColmenaError.from(err);
+    return { error: error.code === "INVALID" ? new ColmenaError("NOT_FOUND", error.message) : error };
+  }
+}

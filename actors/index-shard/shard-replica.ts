@@ -1,0 +1,265 @@
+/**
+ * One replica of one shard: its ShardIndex, the loop that applies the
+ * shard's write log, and its snapshots. The keyed shard actor owns one.
+ *
+ * Start: load the newest snapshot from the replica's directory (or begin
+ * empty), then (re)create the replica's durable consumer at the snapshot's
+ * lastSeq + 1. The consumer is recreated rather than resumed because its ack
+ * floor may be ahead of the snapshot (writes applied and acked after the last
+ * snapshot, then lost in a crash): the snapshot, not the server, knows what
+ * this replica holds.
+ *
+ * Apply: entries are applied one at a time in stream order, each acked after
+ * it is applied; `lastSeq` is the stream sequence of the last one. An entry
+ * at or below `lastSeq` is skipped, so nothing is applied twice. A malformed
+ * entry (bad shape, wrong dimension) is counted as rejected, logged and
+ * passed over, so one bad write cannot stall the shard.
+ *
+ * Snapshot: every `snapshotEveryWrites` writes, every `snapshotIntervalMs`
+ * when something changed, and on stop. No entry is applied while a snapshot
+ * is being written, so the snapshot's lastSeq is exactly what it holds.
+ */
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
+import { jetStreamManagerOf, lastSequenceOn, recreateDurable } from "../../nats/jetstream.js";
+import type { Subjects } from "../../nats/subjects.js";
+import { ColmenaError, isColmenaError } from "../../runtime/errors.js";
+import type { Logger } from "../../runtime/logger.js";
+import type { IndexSpec, ShardAddress } from "./index-spec.js";
+import { shardKey } from "./index-spec.js";
+import { ShardIndex } from "./shard-index.js";
+import { loadSnapshot, saveSnapshot } from "./snapshot.js";
+import type { Hit, Metadata, ShardQuery, ShardResults } from "./types.js";
+import { ensureShardLog, parseShardWrite, shardLogStream, shardLogSubject, type ShardWrite } from "./write-log.js";
+
+export interface ReplicaOptions {
+  nc: NatsConnection;
+  subjects: Subjects;
+  spec: IndexSpec;
+  address: ShardAddress;
+  dataDir: string;
+  log: Logger;
+  snapshotEveryWrites: number;
+  snapshotIntervalMs: number;
+  /** Log entries the consumer buffers at once. */
+  pullBatch: number;
+  ackWaitMs: number;
+}
+
+export interface ReplicaStats {
+  index: string;
+  shard: number;
+  replica: number;
+  /** Live chunks. */
+  size: number;
+  /** Stream sequence of the last log entry applied (or passed over). */
+  lastSeq: number;
+  /** lastSeq of the newest snapshot on disk. */
+  snapshotSeq: number;
+  /** lastSeq of the snapshot this activation started from (0: none). */
+  loadedSeq: number;
+  /** Log entries applied by this activation. */
+  applied: number;
+  /** Entries at or below lastSeq that arrived again and were ignored. */
+  skipped: number;
+  /** Malformed entries passed over. */
+  rejected: number;
+  /** True until lastSeq reaches the log's end as it was at activation. */
+  catchingUp: boolean;
+}
+
+export class ShardReplica {
+  readonly key: string;
+  readonly #o: ReplicaOptions;
+  readonly #dir: string;
+  readonly #codec: Codec;
+  #index!: ShardIndex;
+  #lastSeq = 0;
+  #snapshotSeq = 0;
+  #loadedSeq = 0;
+  #sinceSnapshot = 0;
+  #catchUpTo = 0;
+  #counts = { applied: 0, skipped: 0, rejected: 0 };
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+  #snapshotting: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #failure: Error | undefined;
+
+  constructor(options: ReplicaOptions) {
+    this.#o = options;
+    const { index, shard, replica } = options.address;
+    this.key = shardKey(index, shard, replica);
+    this.#dir = join(options.dataDir, index, String(shard), `r${replica}`);
+    this.#codec = new Codec(Math.min(DEFAULT_MAX_PAYLOAD, options.nc.info?.max_payload ?? Infinity));
+  }
+
+  async start(): Promise<void> {
+    const { nc, subjects, spec, address, log } = this.#o;
+    const loaded = await loadSnapshot(this.#dir, { onSkip: (path, reason) => log.warn({ path, reason }, "skipped a damaged snapshot") });
+    if (loaded !== undefined && loaded.index.dimension !== spec.dimension) {
+      throw new ColmenaError("INVALID", `snapshot in ${this.#dir} has dimension ${loaded.index.dimension}, index ${spec.name} is configured for ${spec.dimension}`);
+    }
+    this.#index = loaded?.index ?? new ShardIndex(indexOptions(spec));
+    this.#lastSeq = this.#snapshotSeq = this.#loadedSeq = loaded?.lastSeq ?? 0;
+
+    await ensureShardLog(nc, subjects);
+    const stream = shardLogStream(subjects);
+    const subject = shardLogSubject(subjects, address.index, address.shard);
+    await this.#checkRetention(stream);
+    this.#catchUpTo = await lastSequenceOn(nc, stream, subject);
+    const consumer = await recreateDurable(nc, {
+      stream,
+      durable: this.key,
+      filterSubject: subject,
+      startSeq: this.#lastSeq + 1,
+      ackWaitMs: this.#o.ackWaitMs,
+      maxAckPending: Math.max(this.#o.pullBatch * 2, 64),
+      description: `shard replica ${this.key}`,
+    });
+    this.#messages = await consumer.consume({ max_messages: this.#o.pullBatch });
+    this.#loop = this.#run(this.#messages);
+    this.#timer = setInterval(() => {
+      if (this.#sinceSnapshot > 0) void this.#snapshot();
+    }, this.#o.snapshotIntervalMs);
+    this.#timer.unref();
+    log.info({ key: this.key, size: this.#index.size, fromSeq: this.#lastSeq + 1, catchUpTo: this.#catchUpTo }, "shard replica started");
+  }
+
+  /** Stops applying, waits for the loop, and snapshots what changed. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    await this.#messages?.close();
+    await this.#loop;
+    await this.#snapshotting;
+    if (this.#failure === undefined && this.#sinceSnapshot > 0) await this.#snapshot();
+  }
+
+  search(query: ShardQuery): ShardResults {
+    this.#assertHealthy();
+    return this.#index.search(query);
+  }
+
+  get(ids: readonly string[]): Omit<Hit, "score">[] {
+    this.#assertHealthy();
+    return ids.flatMap((id) => this.#index.get(id) ?? []);
+  }
+
+  /** A document's chunk count and metadata (its first chunk's, less the per-chunk `heading`), or null when the shard holds none of it. */
+  document(docId: string): { docId: string; chunks: number; metadata: Metadata } | null {
+    this.#assertHealthy();
+    const chunks = this.#index.chunksOf(docId).flatMap((id) => this.#index.get(id) ?? []);
+    if (chunks.length === 0) return null;
+    const first = chunks.reduce((a, b) => ((b.ordinal ?? 0) < (a.ordinal ?? 0) ? b : a));
+    const { heading: _, ...metadata } = first.metadata;
+    return { docId, chunks: chunks.length, metadata };
+  }
+
+  stats(): ReplicaStats {
+    const { index, shard, replica } = this.#o.address;
+    return {
+      index,
+      shard,
+      replica,
+      size: this.#index.size,
+      lastSeq: this.#lastSeq,
+      snapshotSeq: this.#snapshotSeq,
+      loadedSeq: this.#loadedSeq,
+      ...this.#counts,
+      catchingUp: this.#lastSeq < this.#catchUpTo,
+    };
+  }
+
+  /** Writes a snapshot now (when anything changed since the last one). */
+  async snapshotNow(): Promise<number> {
+    this.#assertHealthy();
+    await this.#snapshotting;
+    if (this.#sinceSnapshot > 0) await this.#snapshot();
+    return this.#snapshotSeq;
+  }
+
+  /** A replica whose apply loop broke holds state it cannot vouch for: its handlers crash so the supervisor restarts it from its snapshot. */
+  #assertHealthy(): void {
+    if (this.#failure !== undefined) throw new Error(`shard replica ${this.key} stopped applying its log: ${this.#failure.message}`);
+  }
+
+  async #run(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) {
+        if (this.#snapshotting !== undefined) await this.#snapshotting;
+        if (this.#stopping) break;
+        this.#apply(m);
+        m.ack();
+        if (this.#sinceSnapshot >= this.#o.snapshotEveryWrites) await this.#snapshot();
+      }
+      if (!this.#stopping) throw new Error("the write-log consumer ended");
+    } catch (err) {
+      this.#failure = err instanceof Error ? err : new Error(String(err));
+      this.#o.log.error({ err, key: this.key, lastSeq: this.#lastSeq }, "shard replica stopped applying its write log");
+    }
+  }
+
+  #apply(m: JsMsg): void {
+    if (m.seq <= this.#lastSeq) {
+      this.#counts.skipped++;
+      return;
+    }
+    let write: ShardWrite | undefined;
+    try {
+      write = parseShardWrite(this.#codec.decode(m.data));
+      if (write.op === "upsert") this.#index.upsert(write.chunk);
+      else if (write.op === "delete") this.#index.delete(write.chunkId);
+      else this.#index.deleteDocument(write.docId);
+      this.#counts.applied++;
+    } catch (err) {
+      // Bad input is refused before it reaches the index's native state; anything else is a failure.
+      if (!isColmenaError(err) || (err.code !== "INVALID" && err.code !== "DECODE" && err.code !== "TOO_LARGE")) throw err;
+      this.#counts.rejected++;
+      this.#o.log.warn({ key: this.key, seq: m.seq, op: write?.op, err: err.message }, "passed over a malformed shard write");
+    }
+    this.#lastSeq = m.seq;
+    this.#sinceSnapshot++;
+  }
+
+  #snapshot(): Promise<void> {
+    this.#snapshotting ??= (async () => {
+      const seq = this.#lastSeq;
+      try {
+        await saveSnapshot(this.#dir, this.#index, seq);
+        this.#snapshotSeq = seq;
+        this.#sinceSnapshot = 0;
+      } catch (err) {
+        this.#o.log.error({ err, key: this.key, dir: this.#dir }, "snapshot failed; the next one retries");
+      }
+    })().finally(() => {
+      this.#snapshotting = undefined;
+    });
+    return this.#snapshotting;
+  }
+
+  /** Warns when the log no longer holds the entries after this replica's snapshot (they aged out). */
+  async #checkRetention(stream: string): Promise<void> {
+    const jsm = await jetStreamManagerOf(this.#o.nc);
+    const info = await jsm.streams.info(stream);
+    if (info.state.messages > 0 && info.state.first_seq > this.#lastSeq + 1 && this.#lastSeq > 0) {
+      this.#o.log.error(
+        { key: this.key, snapshotSeq: this.#lastSeq, logStartsAt: info.state.first_seq },
+        "the write log no longer holds every entry after this replica's snapshot: writes in between are missing; rebuild the replica",
+      );
+    }
+  }
+}
+
+function indexOptions(spec: IndexSpec) {
+  return {
+    dimension: spec.dimension,
+    ...(spec.M !== undefined && { M: spec.M }),
+    ...(spec.efConstruction !== undefined && { efConstruction: spec.efConstruction }),
+    ...(spec.efSearch !== undefined && { efSearch: spec.efSearch }),
+    ...(spec.initialCapacity !== undefined && { initialCapacity: spec.initialCapacity }),
+  };
+}

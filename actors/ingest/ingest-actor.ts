@@ -1,0 +1,140 @@
+/**
+ * The ingest actor (pooled): the front door for documents and, unless
+ * `workers` is off, the owner of one ingest worker loop per instance.
+ * `ingest` and `delete` answer once the request is stored in the ingest
+ * stream; indexing follows asynchronously and `progress` shows how far it is.
+ */
+import { z } from "zod";
+import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/jetstream.js";
+import { ColmenaError, defineActor, type ActorContext } from "../../runtime/index.js";
+import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
+import { deleteDocuments, DocumentSchema, ensureIngestStream, ingestDocuments, ingestStream } from "./documents.js";
+import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
+
+const positive = z.number().int().positive();
+
+export const IngestConfigSchema = z
+  .strictObject({
+    indexes: IndexListSchema,
+    /** Run a worker loop in each instance (off: this node only accepts documents). */
+    workers: z.boolean().default(true),
+    chunking: z
+      .strictObject({
+        maxChars: positive.default(1_000),
+        overlapChars: z.number().int().min(0).default(100),
+        markdown: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Documents one worker processes at once. */
+    inFlight: positive.max(1_000).default(8),
+    /** Texts per embed request. */
+    embedBatch: positive.default(32),
+    embedTimeoutMs: positive.default(30_000),
+    /** Deliveries of a document before it is given up and counted in errors. */
+    maxAttempts: positive.default(5),
+    /** Redelivery of a document whose worker went silent this long. */
+    ackWaitMs: positive.default(60_000),
+    /** Documents one `ingest` message may carry. */
+    maxDocumentsPerRequest: positive.default(1_000),
+    /** How long a stopping worker waits for documents in progress. */
+    stopGraceMs: z.number().int().min(0).default(10_000),
+    instances: positive.default(1),
+  })
+  .refine((c) => c.chunking.overlapChars < c.chunking.maxChars, { message: "must be less than chunking.maxChars", path: ["chunking", "overlapChars"] });
+
+export type IngestConfig = z.infer<typeof IngestConfigSchema>;
+export type IngestConfigInput = z.input<typeof IngestConfigSchema>;
+
+/** What `progress` answers. */
+export interface IngestProgress extends WorkerCounters {
+  /** Documents stored and not yet indexed, cluster-wide (waiting, or in progress on some worker). */
+  pending: number;
+}
+
+export const INGEST_KIND = "ingest";
+
+const messages = {
+  ingest: z.object({ documents: z.array(DocumentSchema).min(1), index: z.string().optional() }),
+  delete: z.object({ docId: z.string().min(1), index: z.string().optional() }),
+  /** Cluster-wide pending documents; the other counts are the answering instance's own. */
+  progress: z.object({}),
+};
+
+export function ingestActor(config: IngestConfigInput = {}) {
+  return define(IngestConfigSchema.parse(config));
+}
+
+function define(config: IngestConfig | undefined) {
+  return defineActor({
+    kind: INGEST_KIND,
+    placement: "pooled",
+    messages,
+    concurrency: 16,
+    mailbox: { capacity: 256 },
+    instances: config?.instances ?? 1,
+    create: (ctx: ActorContext) => {
+      if (config === undefined) throw new ColmenaError("INVALID", "IngestKind is an address: host ingestActor(config)");
+      return createIngest(ctx, config);
+    },
+  });
+}
+
+/** The address of the ingest pool. Hosting it directly is refused. */
+export const IngestKind = define(undefined);
+
+async function createIngest(ctx: ActorContext, config: IngestConfig) {
+  const js = jetStreamOf(ctx.nc);
+  const namespace = ctx.subjects.prefix;
+  await ensureIngestStream(ctx.nc, ctx.subjects);
+  const worker = config.workers
+    ? new IngestWorker({
+        nc: ctx.nc,
+        subjects: ctx.subjects,
+        actors: ctx.actors,
+        indexes: config.indexes,
+        chunking: config.chunking,
+        embedBatch: config.embedBatch,
+        embedTimeoutMs: config.embedTimeoutMs,
+        inFlight: config.inFlight,
+        maxAttempts: config.maxAttempts,
+        ackWaitMs: config.ackWaitMs,
+        log: ctx.log,
+      })
+    : undefined;
+  return {
+    onStart: () => worker?.start(),
+    ingest: async (m: { documents: z.input<typeof DocumentSchema>[]; index?: string | undefined }) => {
+      const index = findIndex(config.indexes, m.index).name;
+      if (m.documents.length > config.maxDocumentsPerRequest) {
+        throw new ColmenaError("INVALID", `${m.documents.length} documents exceed the limit of ${config.maxDocumentsPerRequest} per request`);
+      }
+      return { ids: await ingestDocuments(js, m.documents, { namespace, index }) };
+    },
+    delete: async (m: { docId: string; index?: string | undefined }) => {
+      const index = findIndex(config.indexes, m.index).name;
+      return { ids: await deleteDocuments(js, [m.docId], { namespace, index }) };
+    },
+    progress: async (): Promise<IngestProgress> => {
+      const counters = worker?.counters ?? { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
+      return { pending: await pendingDocuments(ctx), ...counters, lastErrors: [...counters.lastErrors] };
+    },
+    onStop: () => worker?.stop(config.stopGraceMs),
+  };
+}
+
+/**
+ * Documents not yet done, cluster-wide: those the workers' consumer has not
+ * delivered plus those delivered and not yet acknowledged. Before any worker
+ * has started, everything in the stream.
+ */
+async function pendingDocuments(ctx: ActorContext): Promise<number> {
+  const jsm = await jetStreamManagerOf(ctx.nc);
+  const stream = ingestStream(ctx.subjects);
+  try {
+    const info = await jsm.consumers.info(stream, INGEST_CONSUMER);
+    return info.num_pending + info.num_ack_pending;
+  } catch (err) {
+    if (!isNotFound(err)) throw jetStreamError(err, "ingest progress is not available");
+    return (await jsm.streams.info(stream)).state.messages;
+  }
+}

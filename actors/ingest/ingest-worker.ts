@@ -1,0 +1,240 @@
+/**
+ * The ingest worker loop an ingest actor instance owns. It pulls documents
+ * from the ingest stream through the shared durable consumer (every worker
+ * in the cluster takes its share), with at most `inFlight` documents being
+ * processed at once. Per document: chunk it, embed the chunks through the
+ * embedder pool, append `deleteDocument` and then one upsert per chunk to
+ * the document's shard log, and only then ack the document. A crash before
+ * the ack redelivers it; the shard writes carry Nats-Msg-Ids derived from the
+ * document's stream sequence, so a redelivery within the duplicate window
+ * stores nothing twice (and applying them again would be harmless anyway).
+ *
+ * Documents with the same id are processed one after another in delivery
+ * order on this node, so a quick re-ingest cannot interleave its chunks with
+ * the previous version's.
+ */
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
+import { ensureDurable } from "../../nats/jetstream.js";
+import type { Subjects } from "../../nats/subjects.js";
+import { ColmenaError, isColmenaError } from "../../runtime/errors.js";
+import type { Logger } from "../../runtime/logger.js";
+import type { Refs } from "../../runtime/index.js";
+import { EmbedderKind } from "../embedder/embedder-actor.js";
+import { findIndex, type IndexSpec } from "../index-shard/index-spec.js";
+import type { Chunk } from "../index-shard/types.js";
+import { chunkId, ensureShardLog, ShardLogWriter, shardOf, type ShardWrite } from "../index-shard/write-log.js";
+import { chunk, type ChunkOptions } from "./chunker.js";
+import { ensureIngestStream, ingestStream, parseIngestRecord, type Document, type IngestRecord } from "./documents.js";
+
+export interface WorkerOptions {
+  nc: NatsConnection;
+  subjects: Subjects;
+  actors: Refs;
+  indexes: readonly IndexSpec[];
+  chunking: ChunkOptions;
+  /** Texts per embed request. */
+  embedBatch: number;
+  embedTimeoutMs: number;
+  /** Documents processed at once. */
+  inFlight: number;
+  /** Deliveries of a document before it is given up (counted in errors). */
+  maxAttempts: number;
+  ackWaitMs: number;
+  log: Logger;
+}
+
+export interface WorkerCounters {
+  /** Documents this worker finished (indexed or removed). */
+  documents: number;
+  chunksWritten: number;
+  /** Documents given up: malformed, or failed maxAttempts times. */
+  errors: number;
+  /** Failed attempts that were sent back for another try. */
+  retries: number;
+  /** The latest errors, newest last (at most 10). */
+  lastErrors: { docId: string; code: string; message: string }[];
+}
+
+export const INGEST_CONSUMER = "ingest-workers";
+const MAX_LAST_ERRORS = 10;
+
+export class IngestWorker {
+  readonly counters: WorkerCounters = { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
+  readonly #o: WorkerOptions;
+  readonly #codec: Codec;
+  readonly #writer: ShardLogWriter;
+  readonly #docLocks = new Map<string, Promise<void>>();
+  readonly #active = new Set<Promise<void>>();
+  #slotWaiters: Array<() => void> = [];
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+    this.#codec = new Codec(Math.min(DEFAULT_MAX_PAYLOAD, options.nc.info?.max_payload ?? Infinity));
+    this.#writer = new ShardLogWriter(options.nc, options.subjects);
+  }
+
+  async start(): Promise<void> {
+    const { nc, subjects } = this.#o;
+    await Promise.all([ensureIngestStream(nc, subjects), ensureShardLog(nc, subjects)]);
+    const consumer = await ensureDurable(nc, {
+      stream: ingestStream(subjects),
+      durable: INGEST_CONSUMER,
+      ackWaitMs: this.#o.ackWaitMs,
+      maxDeliver: this.#o.maxAttempts,
+      maxAckPending: 10_000,
+      description: "Colmena ingest workers (shared by every ingest actor)",
+    });
+    this.#messages = await consumer.consume({ max_messages: this.#o.inFlight });
+    this.#loop = this.#run(this.#messages);
+  }
+
+  /** Stops pulling and lets documents in progress finish (up to `graceMs`; unfinished ones are redelivered). */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    await this.#messages?.close();
+    await this.#loop;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.#active]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  async #run(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) {
+        if (this.#stopping) break;
+        while (this.#active.size >= this.#o.inFlight) await new Promise<void>((r) => this.#slotWaiters.push(r));
+        const work = this.#handle(m).finally(() => {
+          this.#active.delete(work);
+          this.#slotWaiters.shift()?.();
+        });
+        this.#active.add(work);
+      }
+    } catch (err) {
+      if (!this.#stopping) this.#o.log.error({ err }, "ingest worker stopped pulling documents");
+    }
+  }
+
+  async #handle(m: JsMsg): Promise<void> {
+    let record: IngestRecord;
+    try {
+      record = parseIngestRecord(this.#codec.decode(m.data));
+    } catch (err) {
+      m.term();
+      this.#giveUp(`seq:${m.seq}`, ColmenaError.from(err));
+      return;
+    }
+    const docId = record.op === "upsert" ? record.doc.id : record.docId;
+    const unlock = await this.#lock(`${record.index}\u0000${docId}`);
+    try {
+      await this.#process(record, m);
+      m.ack();
+      this.counters.documents++;
+    } catch (err) {
+      const error = ColmenaError.from(err);
+      const attempt = m.info.deliveryCount;
+      if (error.retryable && attempt < this.#o.maxAttempts) {
+        this.counters.retries++;
+        m.nak(Math.min(30_000, (error.retryAfterMs ?? 500) * 2 ** (attempt - 1)));
+        this.#o.log.warn({ docId, attempt, code: error.code, err: error.message }, "ingest attempt failed; retrying");
+      } else {
+        m.term();
+        this.#giveUp(docId, error);
+      }
+    } finally {
+      unlock();
+    }
+  }
+
+  async #process(record: IngestRecord, m: JsMsg): Promise<void> {
+    const spec = findIndex(this.#o.indexes, record.index);
+    const docId = record.op === "upsert" ? record.doc.id : record.docId;
+    const shard = shardOf(docId, spec.shards);
+    const msgIdPrefix = `${spec.name}:${m.seq}:${shortHash(docId)}`;
+    if (record.op === "delete") {
+      await this.#writer.append(spec.name, shard, [{ op: "deleteDocument", docId }], msgIdPrefix);
+      return;
+    }
+    const chunks = await this.#chunks(record.doc, spec, m);
+    const writes: ShardWrite[] = [{ op: "deleteDocument", docId }, ...chunks.map((c): ShardWrite => ({ op: "upsert", chunk: c }))];
+    await this.#writer.append(spec.name, shard, writes, msgIdPrefix);
+    this.counters.chunksWritten += chunks.length;
+  }
+
+  async #chunks(doc: Document, spec: IndexSpec, m: JsMsg): Promise<Chunk[]> {
+    const pieces = chunk(doc.text, this.#o.chunking);
+    // The heading path goes into what is embedded (it says what the piece is about), not into the stored text.
+    const vectors = await this.#embed(pieces.map((p) => (p.heading ? `${p.heading}\n\n${p.text}` : p.text)), spec, m);
+    return pieces.map((p, i) => ({
+      id: chunkId(doc.id, p.ordinal),
+      docId: doc.id,
+      text: p.text,
+      vector: vectors[i]!,
+      metadata: p.heading !== undefined && !("heading" in doc.metadata) ? { ...doc.metadata, heading: p.heading } : doc.metadata,
+      ordinal: p.ordinal,
+    }));
+  }
+
+  /** Embeds in requests of `embedBatch` texts, all sent at once so the pool's batcher can group them. */
+  async #embed(texts: string[], spec: IndexSpec, m: JsMsg): Promise<Float32Array[]> {
+    const pool = this.#o.actors.pool(EmbedderKind);
+    const requests: Promise<Float32Array[]>[] = [];
+    for (let i = 0; i < texts.length; i += this.#o.embedBatch) {
+      const batch = texts.slice(i, i + this.#o.embedBatch);
+      requests.push(
+        withOverloadRetry(async () => {
+          const reply = await pool.ask({ type: "embed", texts: batch }, { timeoutMs: this.#o.embedTimeoutMs });
+          if (reply.dimension !== spec.dimension) {
+            throw new ColmenaError("INVALID", `embedder ${reply.model} gives ${reply.dimension}-d vectors; index ${spec.name} holds ${spec.dimension}-d`);
+          }
+          return reply.vectors;
+        }, () => m.working()),
+      );
+    }
+    return (await Promise.all(requests)).flat();
+  }
+
+  /** FIFO per key: resolves with the function that lets the next holder in. */
+  async #lock(key: string): Promise<() => void> {
+    const previous = this.#docLocks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = previous.then(() => mine);
+    this.#docLocks.set(key, tail);
+    await previous;
+    return () => {
+      release();
+      if (this.#docLocks.get(key) === tail) this.#docLocks.delete(key);
+    };
+  }
+
+  #giveUp(docId: string, error: ColmenaError): void {
+    this.counters.errors++;
+    this.counters.lastErrors.push({ docId, code: error.code, message: error.message });
+    if (this.counters.lastErrors.length > MAX_LAST_ERRORS) this.counters.lastErrors.shift();
+    this.#o.log.error({ docId, code: error.code, err: error.message }, "document not indexed");
+  }
+}
+
+/** Retries an OVERLOADED answer after its hint (up to 5 times), telling JetStream the document is still being worked on. */
+async function withOverloadRetry<T>(fn: () => Promise<T>, onWait: () => void): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isColmenaError(err, "OVERLOADED") || attempt >= 5) throw err;
+      onWait();
+      await new Promise((r) => setTimeout(r, Math.min(5_000, err.retryAfterMs ?? 100)));
+    }
+  }
+}
+
+function shortHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}

@@ -5,7 +5,9 @@ import type { ActorCell } from "./actor-cell.js";
 import type { ActorStream } from "./actor-stream.js";
 import { ColmenaError } from "./errors.js";
 import type { KeyedHost, Activation } from "./keyed-host.js";
+import type { Admit } from "./inbound.js";
 import { localAsk, localStream, localTell } from "./local.js";
+import { validateMessage } from "./wire.js";
 import type { Logger } from "./logger.js";
 import type { Membership } from "./membership.js";
 import { isNoResponders } from "../nats/requester.js";
@@ -43,37 +45,46 @@ export class Router {
   }
 
   tell(kind: AnyKind, key: string | undefined, msg: Msg, trace: TraceContext | undefined, timeoutMs: number): void {
-    const refuse = (err: unknown) =>
-      this.#d.log.warn({ kind: kind.kind, key, msgType: msg.type, code: ColmenaError.from(err).code, err: (err as Error).message }, "tell not delivered");
     if (key === undefined) {
       const host = this.#d.pooled.get(kind.kind);
       const local = host?.pickLocal() ?? (this.#d.membership.othersHosting(kind.kind, this.#d.nodeId) === 0 ? host?.anyLocal() : undefined);
-      if (local) {
-        const refused = localTell((env) => local.offer(env), msg, trace);
-        if (refused) refuse(refused);
-      } else {
-        this.#d.outbound.tell(this.#d.subjects.pool(kind.kind), msg, trace);
-      }
+      if (local) this.#tellLocal(kind, local, msg, trace, key);
+      else this.#d.outbound.tell(this.#d.subjects.pool(kind.kind), msg, trace);
       return;
     }
     const local = this.#d.keyed.get(kind.kind)?.local(key);
     if (local) {
-      const refused = localTell((env) => local.offer(env), msg, trace);
-      if (refused) refuse(refused);
+      this.#tellLocal(kind, local, msg, trace, key);
       return;
     }
     this.#viaKey(kind, key, timeoutMs,
       (cell) => {
-        const refused = localTell((env) => cell.offer(env), msg, trace);
+        const refused = localTell(admitTo(kind, cell), msg, trace);
         if (refused) throw refused;
       },
       (subject, remaining) => this.#d.outbound.tellAcked(subject, msg, { timeoutMs: remaining, trace }),
-    ).catch(refuse);
+    ).catch((err: unknown) => this.#undelivered(kind, key, msg, err));
+  }
+
+  /** The hot path of same-node tell: validate, admit, no closures. */
+  #tellLocal(kind: AnyKind, cell: ActorCell, msg: Msg, trace: TraceContext | undefined, key: string | undefined): void {
+    let refused: ColmenaError | undefined;
+    try {
+      refused = localTell((env) => cell.offer(env), validateMessage(kind, msg), trace);
+    } catch (err) {
+      refused = ColmenaError.from(err);
+    }
+    if (refused) this.#undelivered(kind, key, msg, refused);
+  }
+
+  #undelivered(kind: AnyKind, key: string | undefined, msg: Msg, err: unknown): void {
+    const e = ColmenaError.from(err);
+    this.#d.log.warn({ kind: kind.kind, key, msgType: msg.type, code: e.code, err: e.message }, "tell not delivered");
   }
 
   ask(kind: AnyKind, key: string | undefined, msg: Msg, timeoutMs: number, trace: TraceContext | undefined): Promise<unknown> {
     const { clock, outbound } = this.#d;
-    const local = (cell: ActorCell, remaining: number) => localAsk((env) => cell.offer(env), clock, msg, remaining, trace);
+    const local = (cell: ActorCell, remaining: number) => localAsk(admitTo(kind, cell), clock, msg, remaining, trace);
     if (key !== undefined) {
       return this.#viaKey(kind, key, timeoutMs, (cell, remaining) => local(cell, remaining), (subject, remaining) => outbound.ask(subject, msg, { timeoutMs: remaining, trace }));
     }
@@ -90,7 +101,7 @@ export class Router {
 
   stream<T>(kind: AnyKind, key: string | undefined, msg: Msg, timeoutMs: number, trace: TraceContext | undefined): ActorStream<T> {
     const { clock, outbound, streamCredit } = this.#d;
-    const local = (cell: ActorCell, remaining: number) => localStream<T>((env) => cell.offer(env), clock, msg, remaining, trace, streamCredit);
+    const local = (cell: ActorCell, remaining: number) => localStream<T>(admitTo(kind, cell), clock, msg, remaining, trace, streamCredit);
     const remote = async (subject: string, remaining: number) => {
       const s = outbound.stream<T>(subject, msg, { timeoutMs: remaining, trace });
       await s.started;
@@ -161,6 +172,23 @@ export class Router {
     if (reply.error !== undefined) throw ColmenaError.fromWire(reply.error);
     return { owner: String(reply.owner) };
   }
+}
+
+/**
+ * Same-node admission runs the kind's schemas as the wire does, so a handler
+ * sees the same message (defaults applied, unknown fields dropped) however it
+ * was sent.
+ */
+function admitTo(kind: AnyKind, cell: ActorCell): Admit {
+  return (env) => {
+    let msg: { type: string };
+    try {
+      msg = validateMessage(kind, env.msg);
+    } catch (err) {
+      return ColmenaError.from(err);
+    }
+    return cell.offer({ msg, deadline: env.deadline, trace: env.trace, reply: env.reply, stream: env.stream });
+  };
 }
 
 /** A stream whose source is found asynchronously (activation, retries); cancel works before and after. */

@@ -1,4 +1,5 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { z } from "zod";
 import type { AnyKind } from "./actor-def.js";
 import { ColmenaError } from "./errors.js";
 
@@ -52,7 +53,19 @@ export function readTimeout(hdrs: MsgHdrs | undefined): number | undefined {
   return ms;
 }
 
-/** Checks a decoded body against the kind's schemas; returns the typed message. */
+/** Each message type's schema with its `type` literal added, built once per kind (parsing then needs no copy). */
+const typed = new WeakMap<AnyKind, Map<string, z.ZodObject>>();
+
+function schemaFor(kind: AnyKind, type: string): z.ZodObject {
+  let byType = typed.get(kind);
+  if (!byType) {
+    byType = new Map(Object.entries(kind.messages).map(([t, schema]) => [t, schema.extend({ type: z.literal(t) })]));
+    typed.set(kind, byType);
+  }
+  return byType.get(type)!;
+}
+
+/** Checks a message against the kind's schemas; returns it as the handler will see it (defaults applied). */
 export function validateMessage(kind: AnyKind, body: unknown): { type: string } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ColmenaError("INVALID", `${kind.kind}: a message must be a map with a "type" field, got ${describe(body)}`);
@@ -61,12 +74,12 @@ export function validateMessage(kind: AnyKind, body: unknown): { type: string } 
   if (typeof type !== "string" || !Object.hasOwn(kind.messages, type)) {
     throw new ColmenaError("INVALID", `${kind.kind}: unknown message type ${JSON.stringify(type)}; expected one of ${Object.keys(kind.messages).join(", ")}`);
   }
-  const parsed = kind.messages[type]!.safeParse(body);
+  const parsed = schemaFor(kind, type).safeParse(body);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(message)"}: ${i.message}`);
     throw new ColmenaError("INVALID", `${kind.kind}.${type}: ${issues.join("; ")}`, { details: { issues: parsed.error.issues } });
   }
-  return { ...(parsed.data as object), type };
+  return parsed.data as { type: string };
 }
 
 const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);

@@ -214,7 +214,8 @@ export class ActorSystem implements Refs {
   async #shutdown(): Promise<void> {
     this.log.info("shutting down");
     await Promise.all(this.#hosts.map((h) => h.stopIntake()));
-    await Promise.all(this.#hosts.map((h) => h.stop("shutdown")));
+    // Reverse order of registration: a kind stops before the kinds it was listed after (and may depend on).
+    for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");
     await this.#root.stop("shutdown");
     this.#router.close();
     await this.membership.stop();

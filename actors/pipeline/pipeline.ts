@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import { ColmenaError, isColmenaError, type ActorSystem, type Logger } from "../../runtime/index.js";
+import { AnswerCache, cacheKey } from "../cache/index.js";
+import { EmbedderKind } from "../embedder/index.js";
+import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
+import { historyMessages, type SessionKind } from "../session/index.js";
+import { CoordinatorKind, type QueryAnswer } from "../query/index.js";
+import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
+import { indexVersion } from "./index-version.js";
+
+export interface PipelineParts {
+  system: ActorSystem;
+  cache: AnswerCache;
+  llm: LlmKind;
+  session: SessionKind;
+  models: { embedder: string; llm: string };
+  defaults: { topK: number; timeoutMs: number; maxNewTokens: number };
+  log: Logger;
+}
+
+/** What the answer cache holds for a question. */
+interface CachedAnswer {
+  answer: string;
+  sources: Source[];
+}
+
+/** Errors after which the extractive backend answers instead of the llm pool. */
+const DEGRADABLE = new Set(["UNAVAILABLE", "OVERLOADED", "TIMEOUT", "INTERNAL"]);
+
+/**
+ * The path of a question: session (history, follow-up rewrite) → answer cache
+ * (keyed by the standalone question, the index version and the model ids) →
+ * query coordinator (scatter-gather, RRF) → prompt (system, history, numbered
+ * passages) → llm pool, streamed back. When no llm can take the request the
+ * extractive backend answers here and the answer is marked degraded; shards
+ * that miss the deadline make it partial. Degraded and partial answers are
+ * not cached.
+ */
+export class RagPipeline {
+  readonly #p: PipelineParts;
+  readonly #fallback = new ExtractiveBackend({ id: "extractive-fallback" });
+
+  constructor(parts: PipelineParts) {
+    this.#p = parts;
+  }
+
+  async query(req: QueryRequest, signal?: AbortSignal): Promise<QueryResult> {
+    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {} };
+    for await (const e of this.queryStream(req, signal)) {
+      if (e.type === "meta") Object.assign(result, { sessionId: e.sessionId, cached: e.cached, partial: e.partial, missingShards: e.missingShards, degraded: e.degraded });
+      else if (e.type === "token") result.answer += e.text;
+      else if (e.type === "sources") result.sources = e.sources;
+      else result.timings = e.timings;
+    }
+    return result;
+  }
+
+  async *queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent> {
+    const { system, cache, defaults, models } = this.#p;
+    const started = Date.now();
+    const deadline = started + (req.timeoutMs ?? defaults.timeoutMs);
+    const left = () => {
+      const ms = deadline - Date.now();
+      if (ms <= 0) throw new ColmenaError("TIMEOUT", `the query passed its ${req.timeoutMs ?? defaults.timeoutMs} ms deadline`);
+      return ms;
+    };
+    const call = () => ({ timeoutMs: left(), ...(req.trace && { trace: req.trace }) });
+    const timings: Record<string, number> = {};
+    const lap = (stage: string, since: number) => (timings[stage] = Date.now() - since);
+    const topK = req.topK ?? defaults.topK;
+
+    let t = Date.now();
+    const sessionId = req.sessionId ?? randomUUID();
+    const session = system.ref(this.#p.session, sessionId);
+    const history = await session.ask({ type: "history" }, call());
+    const { query } = history.turns.length > 0 ? await session.ask({ type: "rewrite", question: req.question }, call()) : { query: req.question };
+    lap("session", t);
+
+    t = Date.now();
+    const version = await indexVersion(system);
+    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
+    const hit = await cache.lookup<CachedAnswer>(key);
+    lap("cache", t);
+    if (hit) {
+      yield { type: "meta", sessionId, cached: true, partial: false, missingShards: [], degraded: false };
+      yield { type: "token", text: hit.value.answer };
+      yield { type: "sources", sources: hit.value.sources };
+      await this.#remember(sessionId, req.question, query, hit.value, call());
+      lap("total", started);
+      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 } };
+      return;
+    }
+
+    t = Date.now();
+    const retrieved: QueryAnswer = await system.pool(CoordinatorKind).ask({ type: "query", question: query, topK, ...(req.filter && { filter: req.filter }) }, call());
+    lap("retrieval", t);
+    const sources: Source[] = retrieved.hits.map((h) => ({ docId: h.docId, chunkId: h.id, ...(h.ordinal !== undefined && { ordinal: h.ordinal }), score: h.score, text: h.text, metadata: h.metadata }));
+    const passages: Passage[] = retrieved.hits.map((h) => ({ text: h.text, source: String(h.metadata.source ?? h.docId) }));
+    const messages = ragMessages({ question: query, passages }, historyMessages(history.turns) as LlmChatMessage[]);
+
+    t = Date.now();
+    const maxNewTokens = history.settings.maxNewTokens ?? defaults.maxNewTokens;
+    const { tokens, degraded } = await this.#generate(messages, maxNewTokens, call(), signal);
+    yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
+    let answer = "";
+    for await (const text of tokens) {
+      answer += text;
+      yield { type: "token", text };
+    }
+    lap("generation", t);
+    yield { type: "sources", sources };
+    if (signal?.aborted) return;
+    const value: CachedAnswer = { answer, sources };
+    if (!retrieved.partial && !degraded) await cache.set(key, value);
+    await this.#remember(sessionId, req.question, query, value, call());
+    lap("total", started);
+    yield { type: "done", timings };
+  }
+
+  /**
+   * Opens the llm stream and waits for its first event, so the caller knows
+   * whether the answer is degraded before the first token goes out.
+   */
+  async #generate(messages: LlmChatMessage[], maxNewTokens: number, options: { timeoutMs: number }, signal?: AbortSignal): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
+    const stream = this.#p.system.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens }, options);
+    signal?.addEventListener("abort", () => stream.cancel(), { once: true });
+    const it = stream[Symbol.asyncIterator]();
+    let first: IteratorResult<{ type: string; text?: string }>;
+    try {
+      first = await it.next();
+    } catch (err) {
+      if (!isColmenaError(err) || !DEGRADABLE.has(err.code)) throw err;
+      this.#p.log.warn({ code: err.code, err: err.message }, "no llm could take the request: answering extractively");
+      return { tokens: this.#extractive(messages, maxNewTokens, signal), degraded: true };
+    }
+    return {
+      degraded: false,
+      tokens: (async function* () {
+        for (let r = first; !r.done; r = await it.next()) if (r.value.type === "token") yield r.value.text!;
+      })(),
+    };
+  }
+
+  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal?: AbortSignal): AsyncIterable<string> {
+    for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) if (e.type === "token") yield e.text;
+  }
+
+  async #remember(sessionId: string, question: string, query: string, value: CachedAnswer, options: { timeoutMs: number }): Promise<void> {
+    const sources = value.sources.map((s) => ({ docId: s.docId, chunkId: s.chunkId, score: s.score, ...(s.metadata.source !== undefined && { source: String(s.metadata.source) }) }));
+    try {
+      await this.#p.system.ref(this.#p.session, sessionId).ask({ type: "append", question, answer: value.answer, ...(query !== question && { query }), sources }, options);
+    } catch (err) {
+      this.#p.log.warn({ err, sessionId }, "could not record the turn in the session");
+    }
+  }
+
+  /** The embedder pool, for /v1/embeddings and the NATS embed endpoint. */
+  async embed(texts: string[], timeoutMs: number) {
+    const out = await this.#p.system.pool(EmbedderKind).ask({ type: "embed", texts }, { timeoutMs });
+    return { model: out.model, dimension: out.dimension, vectors: out.vectors };
+  }
+}

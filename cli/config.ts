@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { RetrievalConfigSchema } from "../actors/index.js";
+import { CacheConfigSchema } from "../actors/cache/index.js";
+import { LlmConfigSchema } from "../actors/llm/index.js";
+import { SessionConfigSchema } from "../actors/session/index.js";
+import { RuntimeConfigSchema } from "../runtime/index.js";
+
+export const ROLES = ["bridge", "embedder", "shard", "ingest", "query", "llm", "session"] as const;
+export type Role = (typeof ROLES)[number];
+
+const positive = z.number().int().positive();
+
+/**
+ * Everything a Colmena node reads, in one schema: the runtime's sections plus
+ * the RAG ones. File (--config), environment (COLMENA_SECTION__KEY) and flags
+ * all go through it, once, at start-up.
+ */
+export const ColmenaConfigSchema = RuntimeConfigSchema.extend({
+  roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
+  /** Shard snapshots, the L3 cache and (for `colmena up`) the embedded nats-server's JetStream live here. */
+  dataDir: z.string().min(1).default(".colmena"),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.number().int().min(0).max(65_535).default(8080),
+      bodyLimit: positive.default(1024 * 1024),
+      requestTimeoutMs: positive.default(60_000),
+      apiKeys: z.array(z.string().min(8)).optional(),
+    })
+    .prefault({}),
+  retrieval: z.record(z.string(), z.unknown()).default({}),
+  llm: LlmConfigSchema.prefault({}),
+  session: SessionConfigSchema.prefault({}),
+  cache: CacheConfigSchema.prefault({}),
+  pipeline: z
+    .strictObject({
+      topK: positive.max(100).default(5),
+      timeoutMs: positive.default(30_000),
+      maxNewTokens: positive.default(256),
+      /** Frequent questions (one per line, or a JSON array) answered at start so the first users hit the cache. */
+      faqFile: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+export type ColmenaConfig = z.output<typeof ColmenaConfigSchema>;
+
+/** The retrieval section parsed with its own schema, its data under dataDir; errors name `retrieval.<key>`. */
+export function retrievalConfig(config: ColmenaConfig) {
+  const parsed = RetrievalConfigSchema.safeParse({ dataDir: config.dataDir, ...config.retrieval });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  retrieval.${i.path.map(String).join(".")}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

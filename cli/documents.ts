@@ -1,0 +1,57 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { extname, join, relative, resolve } from "node:path";
+
+const TEXT = new Set([".md", ".markdown", ".txt", ".text"]);
+const HTML = new Set([".html", ".htm"]);
+
+export interface FileDocument {
+  id: string;
+  text: string;
+  metadata: { source: string; title: string };
+}
+
+/** Markdown, text and HTML files under the given paths (folders are walked), in a stable order. */
+export async function findDocuments(paths: string[]): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (p: string) => {
+    const s = await stat(p).catch(() => undefined);
+    if (!s) throw new Error(`no such file or folder: ${p}`);
+    if (s.isDirectory()) {
+      for (const entry of (await readdir(p)).sort()) if (!entry.startsWith(".")) await visit(join(p, entry));
+    } else if (TEXT.has(extname(p).toLowerCase()) || HTML.has(extname(p).toLowerCase())) {
+      found.push(p);
+    }
+  };
+  for (const p of paths) await visit(resolve(p));
+  return found;
+}
+
+/** Reads one file as a document: the id is its path relative to `root`, HTML is reduced to its text. */
+export async function readDocument(file: string, root: string): Promise<FileDocument> {
+  const raw = await readFile(file, "utf8");
+  const text = HTML.has(extname(file).toLowerCase()) ? htmlToText(raw) : raw;
+  const id = relative(root, file).replace(/[^A-Za-z0-9_=-]+/g, "-").replace(/^-+|-+$/g, "") || "document";
+  return { id, text, metadata: { source: relative(root, file) || file, title: titleOf(text) ?? relative(root, file) } };
+}
+
+function titleOf(text: string): string | undefined {
+  return /^\s*#\s+(.+)$/m.exec(text)?.[1]?.trim() ?? text.split("\n").find((l) => l.trim())?.trim().slice(0, 120);
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+/** Visible text of an HTML page: scripts and styles dropped, blocks on their own lines, entities decoded. */
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<(script|style|noscript)[^>]*>[\s\S]*?<\/\1>/gi, "")
+    .replace(/<h([1-6])[^>]*>/gi, (_, n: string) => `\n\n${"#".repeat(Number(n))} `)
+    .replace(/<\/(p|div|h[1-6]|li|tr|pre|section|article)>|<br\s*\/?>/gi, "\n")
+    .replace(/<li[^>]*>/gi, "- ")
+    .replace(/<[^>]+>/g, "")
+    .replace(/&(#\d+|#x[0-9a-f]+|\w+);/gi, (m, e: string) =>
+      e[0] === "#" ? String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : (ENTITIES[e.toLowerCase()] ?? m),
+    )
+    .replace(/[ \t]+\n/g, "\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../nats/index.js";
+
+const main = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
+
+export interface ColmenaProcess {
+  httpUrl: string;
+  natsUrl: string;
+  dataDir: string;
+  child: ChildProcess;
+  output(): string;
+  /** SIGINT, as Ctrl-C would, and the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs the real `colmena up` command in its own process, in a temporary data directory, and waits for its banner. */
+export async function startColmenaUp(args: string[] = []): Promise<ColmenaProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), "colmena-up-"));
+  const child = spawn(process.execPath, [main, "up", "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  const exited = once(child, "exit");
+  await new Promise<void>((resolve, reject) => {
+    const check = () => (/HTTP:\s+(\S+)/.test(out) ? resolve() : undefined);
+    child.stdout!.on("data", check);
+    child.once("exit", (code) => reject(new Error(`colmena up exited (${code}) before it was ready:\n${out}`)));
+  });
+  return {
+    httpUrl: /HTTP:\s+(\S+)/.exec(out)![1]!,
+    natsUrl: /NATS:\s+(\S+)/.exec(out)![1]!,
+    dataDir,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGINT");
+      const [code] = (await exited) as [number | null];
+      await rm(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}

@@ -154,7 +154,7 @@ test("ingest - bad documents are INVALID and nothing of the batch is stored", as
   const before = (await system.pool(IngestKind).ask({ type: "progress" })).documents;
   await assert.rejects(
     system.pool(IngestKind).ask({ type: "ingest", index: "docs", documents: [makeDoc(1000), { id: "empty", text: "   " }] }),
-    (err) => isColmenaError(err, "INVALID") && /document 1/.test(err.message),
+    (err) => isColmenaError(err, "INVALID") && /documents\.1\.text/.test(err.message),
   );
   await assert.rejects(system.pool(IngestKind).ask({ type: "ingest", index: "nope", documents: [makeDoc(1001)] }), (err) => isColmenaError(err, "NOT_FOUND"));
   // The plain function validates too, before publishing.

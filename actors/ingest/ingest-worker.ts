@@ -13,7 +13,7 @@
  * order on this node, so a quick re-ingest cannot interleave its chunks with
  * the previous version's.
  */
-import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
 import { ensureDurable } from "../../nats/jetstream.js";
@@ -59,6 +59,8 @@ export interface WorkerCounters {
 
 export const INGEST_CONSUMER = "ingest-workers";
 const MAX_LAST_ERRORS = 10;
+/** How long one pull waits for documents; also how long shutdown may wait for the last pull. */
+const PULL_EXPIRES_MS = 1_000;
 
 export class IngestWorker {
   readonly counters: WorkerCounters = { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
@@ -68,7 +70,6 @@ export class IngestWorker {
   readonly #docLocks = new Map<string, Promise<void>>();
   readonly #active = new Set<Promise<void>>();
   #slotWaiters: Array<() => void> = [];
-  #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
 
@@ -89,34 +90,50 @@ export class IngestWorker {
       maxAckPending: 10_000,
       description: "Colmena ingest workers (shared by every ingest actor)",
     });
-    this.#messages = await consumer.consume({ max_messages: this.#o.inFlight });
-    this.#loop = this.#run(this.#messages);
+    this.#loop = this.#run(consumer);
   }
 
   /** Stops pulling and lets documents in progress finish (up to `graceMs`; unfinished ones are redelivered). */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
-    await this.#messages?.close();
+    this.#wakeSlot();
     await this.#loop;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.#active]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
   }
 
-  async #run(messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const m of messages) {
-        if (this.#stopping) break;
-        while (this.#active.size >= this.#o.inFlight) await new Promise<void>((r) => this.#slotWaiters.push(r));
-        const work = this.#handle(m).finally(() => {
-          this.#active.delete(work);
-          this.#slotWaiters.shift()?.();
-        });
-        this.#active.add(work);
+  /**
+   * Pulls only as many documents as there are free slots, so none waits in a
+   * client-side buffer: at shutdown every document this worker holds is one
+   * it is working on, and the rest stay on the server for the next worker.
+   */
+  async #run(consumer: Consumer): Promise<void> {
+    while (!this.#stopping) {
+      const free = this.#o.inFlight - this.#active.size;
+      if (free <= 0) {
+        await new Promise<void>((r) => this.#slotWaiters.push(r));
+        continue;
       }
-    } catch (err) {
-      if (!this.#stopping) this.#o.log.error({ err }, "ingest worker stopped pulling documents");
+      try {
+        const batch = await consumer.fetch({ max_messages: free, expires: PULL_EXPIRES_MS });
+        for await (const m of batch) {
+          const work = this.#handle(m).finally(() => {
+            this.#active.delete(work);
+            this.#wakeSlot();
+          });
+          this.#active.add(work);
+        }
+      } catch (err) {
+        if (this.#stopping) break;
+        this.#o.log.error({ err }, "pulling documents failed; trying again");
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
+  }
+
+  #wakeSlot(): void {
+    this.#slotWaiters.shift()?.();
   }
 
   async #handle(m: JsMsg): Promise<void> {

@@ -18,10 +18,15 @@ export interface ColmenaProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs the real `colmena up` command in its own process, in a temporary data directory, and waits for its banner. */
-export async function startColmenaUp(args: string[] = []): Promise<ColmenaProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), "colmena-up-"));
-  const child = spawn(process.execPath, [main, "up", "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn", ...args], {
+/**
+ * Runs the real `colmena up` command in its own process and waits for its
+ * banner. Its data directory is temporary and removed on stop, unless one is
+ * given (to restart on the same data).
+ */
+export async function startColmenaUp(args: string[] = [], keep?: { dataDir: string; natsPort: number }): Promise<ColmenaProcess> {
+  const dataDir = keep?.dataDir ?? (await mkdtemp(join(tmpdir(), "colmena-up-")));
+  const natsPort = keep?.natsPort ?? (await freePort());
+  const child = spawn(process.execPath, [main, "up", "--port", "0", "--nats-port", String(natsPort), "--data-dir", dataDir, "--log-level", "warn", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -42,7 +47,7 @@ export async function startColmenaUp(args: string[] = []): Promise<ColmenaProces
     async stop() {
       if (child.exitCode === null) child.kill("SIGINT");
       const [code] = (await exited) as [number | null];
-      await rm(dataDir, { recursive: true, force: true });
+      if (!keep) await rm(dataDir, { recursive: true, force: true });
       return code;
     },
   };

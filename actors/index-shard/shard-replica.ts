@@ -126,7 +126,7 @@ export class ShardReplica {
       if (this.#sinceSnapshot > 0) void this.#snapshot();
     }, this.#o.snapshotIntervalMs);
     this.#timer.unref();
-    log.info({ key: this.key, size: this.#index.size, fromSeq: this.#lastSeq + 1, catchUpTo: this.#catchUpTo }, "shard replica started");
+    log.info({ size: this.#index.size, fromSeq: this.#lastSeq + 1, catchUpTo: this.#catchUpTo }, "shard replica started");
   }
 
   /** Stops applying, waits for the loop, and snapshots what changed. */
@@ -199,7 +199,7 @@ export class ShardReplica {
       if (!this.#stopping) throw new Error("the write-log consumer ended");
     } catch (err) {
       this.#failure = err instanceof Error ? err : new Error(String(err));
-      this.#o.log.error({ err, key: this.key, lastSeq: this.#lastSeq }, "shard replica stopped applying its write log");
+      this.#o.log.error({ err, lastSeq: this.#lastSeq }, "shard replica stopped applying its write log");
     }
   }
 
@@ -219,7 +219,7 @@ export class ShardReplica {
       // Bad input is refused before it reaches the index's native state; anything else is a failure.
       if (!isColmenaError(err) || (err.code !== "INVALID" && err.code !== "DECODE" && err.code !== "TOO_LARGE")) throw err;
       this.#counts.rejected++;
-      this.#o.log.warn({ key: this.key, seq: m.seq, op: write?.op, err: err.message }, "passed over a malformed shard write");
+      this.#o.log.warn({ seq: m.seq, op: write?.op, err: err.message }, "passed over a malformed shard write");
     }
     this.#lastSeq = m.seq;
     this.#sinceSnapshot++;
@@ -233,7 +233,7 @@ export class ShardReplica {
         this.#snapshotSeq = seq;
         this.#sinceSnapshot = 0;
       } catch (err) {
-        this.#o.log.error({ err, key: this.key, dir: this.#dir }, "snapshot failed; the next one retries");
+        this.#o.log.error({ err, dir: this.#dir }, "snapshot failed; the next one retries");
       }
     })().finally(() => {
       this.#snapshotting = undefined;

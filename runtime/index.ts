@@ -13,4 +13,4 @@ export { ColmenaError, ERROR_CODES, invalid, isColmenaError, overloaded, type Er
 export { createLogger, type Logger } from "./logger.js";
 export type { NodeInfo } from "./membership.js";
 export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
-export { currentTrace, newTrace, type TraceContext } from "./trace.js";
+export { childSpan, currentTrace, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./trace.js";

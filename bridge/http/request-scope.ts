@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ColmenaError } from "../../runtime/index.js";
+import { childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "../../runtime/index.js";
 import { guard } from "../abortable.js";
 
 /**
@@ -12,6 +12,8 @@ import { guard } from "../abortable.js";
  */
 export interface RequestScope {
   readonly signal: AbortSignal;
+  /** The request's trace: the caller's `traceparent` continued, or a new one; echoed in the response's `traceparent`. */
+  readonly trace: TraceContext;
   /** Milliseconds left before the deadline (at least 1). */
   remainingMs(): number;
   /** Settles as `work` does, or rejects with the abort reason as soon as the scope aborts. */
@@ -23,7 +25,7 @@ const scopes = new WeakMap<FastifyRequest, RequestScope>();
 /** Opens a scope for every request as it arrives. */
 export function attachScopes(app: FastifyInstance, timeoutMs: number): void {
   app.addHook("onRequest", async (request, reply) => {
-    scopes.set(request, openScope(reply, timeoutMs));
+    scopes.set(request, openScope(request, reply, timeoutMs));
   });
 }
 
@@ -33,7 +35,11 @@ export function scopeOf(request: FastifyRequest): RequestScope {
   return scope;
 }
 
-function openScope(reply: FastifyReply, timeoutMs: number): RequestScope {
+function openScope(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): RequestScope {
+  const header = request.headers.traceparent;
+  const parent = parseTraceparent(typeof header === "string" ? header : undefined);
+  const trace = parent ? childSpan(parent) : newTrace();
+  reply.header("traceparent", formatTraceparent(trace));
   const controller = new AbortController();
   const deadline = Date.now() + timeoutMs;
   const timer = setTimeout(() => {
@@ -50,6 +56,7 @@ function openScope(reply: FastifyReply, timeoutMs: number): RequestScope {
   const signal = controller.signal;
   return {
     signal,
+    trace,
     remainingMs: () => Math.max(1, deadline - Date.now()),
     guard: <T>(work: Promise<T>) => guard(work, signal),
   };

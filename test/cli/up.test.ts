@@ -40,6 +40,17 @@ describe("colmena up - the embedded default, black box", () => {
     assert.equal(await up?.stop(), 0, "Ctrl-C ends colmena up cleanly");
   });
 
+  test("colmena up - a request's traceparent is continued: the answer carries the same trace id", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const res = await fetch(`${up.httpUrl}/v1/query`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      body: JSON.stringify({ question: "What is JetStream?" }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("traceparent") ?? "", new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+  });
+
   test("colmena up - is ready, and answers a question with sources over plain HTTP", async () => {
     assert.equal((await fetch(`${up.httpUrl}/ready`)).status, 200);
     const res = (await (await post(up.httpUrl, "/v1/query", { question: "What does the key-value store keep?" })).json()) as Record<string, unknown>;

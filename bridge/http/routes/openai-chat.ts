@@ -76,7 +76,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
     },
     async (request, reply) => {
       const scope = scopeOf(request);
-      const query: QueryRequest = { question: questionOf(request.body), timeoutMs: scope.remainingMs() };
+      const query: QueryRequest = { question: questionOf(request.body), timeoutMs: scope.remainingMs(), trace: scope.trace };
       const sessionId = sessionIdOf(request);
       if (sessionId !== undefined) query.sessionId = sessionId;
       const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: api.models().llm };

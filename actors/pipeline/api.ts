@@ -12,6 +12,8 @@ export type Filter = Record<string, MetadataValue>;
 export interface QueryRequest {
   question: string;
   sessionId?: string;
+  /** Earlier turns the client holds itself (OpenAI-style clients resend them); used when the session has none. */
+  history?: ChatMessage[];
   topK?: number;
   filter?: Filter;
   timeoutMs?: number;

@@ -3,7 +3,7 @@ import { ColmenaError, isColmenaError, type ActorSystem, type Logger } from "../
 import { AnswerCache, cacheKey } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
-import { historyMessages, type SessionKind } from "../session/index.js";
+import { heuristicRewrite, historyMessages, type SessionKind } from "../session/index.js";
 import { CoordinatorKind, type QueryAnswer } from "../query/index.js";
 import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
 import { indexVersion } from "./index-version.js";
@@ -73,7 +73,13 @@ export class RagPipeline {
     const sessionId = req.sessionId ?? randomUUID();
     const session = system.ref(this.#p.session, sessionId);
     const history = await session.ask({ type: "history" }, call());
-    const { query } = history.turns.length > 0 ? await session.ask({ type: "rewrite", question: req.question }, call()) : { query: req.question };
+    // The session's own turns come first; a client that resends the conversation (OpenAI style) fills in when it has none.
+    const clientTurns = history.turns.length === 0 ? (req.history ?? []).filter((m) => m.role !== "system") : [];
+    const { query } =
+      history.turns.length > 0
+        ? await session.ask({ type: "rewrite", question: req.question }, call())
+        : heuristicRewrite(req.question, clientTurns.findLast((m) => m.role === "user")?.content);
+    const historyForPrompt = history.turns.length > 0 ? (historyMessages(history.turns) as LlmChatMessage[]) : clientTurns;
     lap("session", t);
 
     t = Date.now();
@@ -96,7 +102,7 @@ export class RagPipeline {
     lap("retrieval", t);
     const sources: Source[] = retrieved.hits.map((h) => ({ docId: h.docId, chunkId: h.id, ...(h.ordinal !== undefined && { ordinal: h.ordinal }), score: h.score, text: h.text, metadata: h.metadata }));
     const passages: Passage[] = retrieved.hits.map((h) => ({ text: h.text, source: String(h.metadata.source ?? h.docId) }));
-    const messages = ragMessages({ question: query, passages }, historyMessages(history.turns) as LlmChatMessage[]);
+    const messages = ragMessages({ question: query, passages }, historyForPrompt);
 
     t = Date.now();
     const maxNewTokens = history.settings.maxNewTokens ?? defaults.maxNewTokens;

@@ -94,6 +94,16 @@ describe("colmena up - the embedded default, black box", () => {
     const stream = await client.chat.completions.create({ model: "colmena", stream: true, messages: [{ role: "user", content: "What is JetStream?" }] });
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? "";
     assert.match(streamed, /persistence layer/);
+    // "What does it keep?" alone ranks the queue-groups document first; the resent turns point it at the key-value store.
+    const followUp = (await client.chat.completions.create({
+      model: "colmena",
+      messages: [
+        { role: "user", content: "Tell me about the key-value store" },
+        { role: "assistant", content: "ok" },
+        { role: "user", content: "What does it keep?" },
+      ],
+    })) as OpenAI.Chat.ChatCompletion & { sources: Array<{ doc_id: string }> };
+    assert.equal(followUp.sources[0]!.doc_id, "kv", "a stateless client's earlier turns steer the follow-up");
     const emb = await client.embeddings.create({ model: "colmena", input: ["queue groups", "key value"] });
     assert.equal(emb.data.length, 2);
     assert.equal(emb.data[0]!.embedding.length, 384);

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { QueryRequest } from "../../../actors/pipeline/api.js";
+import type { ChatMessage, QueryRequest } from "../../../actors/pipeline/api.js";
 import { ColmenaError } from "../../../runtime/index.js";
 import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
@@ -76,7 +76,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
     },
     async (request, reply) => {
       const scope = scopeOf(request);
-      const query: QueryRequest = { question: questionOf(request.body), timeoutMs: scope.remainingMs(), trace: scope.trace };
+      const query: QueryRequest = { question: questionOf(request.body), history: historyOf(request.body), timeoutMs: scope.remainingMs(), trace: scope.trace };
       const sessionId = sessionIdOf(request);
       if (sessionId !== undefined) query.sessionId = sessionId;
       const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: api.models().llm };
@@ -138,12 +138,24 @@ function chunkRenderer(head: { id: string; created: number; model: string }): An
   };
 }
 
+/** The turns before the last user message, as plain text: the conversation an OpenAI client resends. */
+function historyOf(body: ChatRequest): ChatMessage[] {
+  let last = body.messages.length - 1;
+  while (last >= 0 && body.messages[last]!.role !== "user") last--;
+  return body.messages.slice(0, Math.max(0, last)).flatMap((m): ChatMessage[] =>
+    m.role === "user" || m.role === "assistant" || m.role === "system" ? [{ role: m.role, content: textOf(m.content) }] : [],
+  );
+}
+
+function textOf(content: ChatRequest["messages"][number]["content"]): string {
+  return typeof content === "string" ? content : (content ?? []).map((part) => (part.type === "text" ? (part.text ?? "") : "")).join("");
+}
+
 function questionOf(body: ChatRequest): string {
   for (let i = body.messages.length - 1; i >= 0; i--) {
     const message = body.messages[i]!;
     if (message.role !== "user") continue;
-    const content = message.content;
-    const text = typeof content === "string" ? content : (content ?? []).map((part) => (part.type === "text" ? (part.text ?? "") : "")).join("");
+    const text = textOf(message.content);
     if (text.trim().length === 0) throw new ColmenaError("INVALID", "the last user message has no text");
     return text;
   }

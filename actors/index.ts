@@ -2,7 +2,7 @@
  * The public surface of actors/: the RAG actor kinds and the pure modules
  * they are built from. So far: retrieval (embedder pool, index shards on a
  * JetStream write log, durable ingest, query coordinator), the llm pool,
- * sessions and the answer cache. Each retrieval kind comes as a factory taking its validated config (what a
+ * sessions, the answer cache, and the pipeline that joins them behind RagApi. Each retrieval kind comes as a factory taking its validated config (what a
  * node hosts) and as a `*Kind` constant (the address any node uses to reach it).
  */
 export * from "./embedder/index.js";
@@ -14,3 +14,6 @@ export * from "./session/index.js";
 export * from "./cache/index.js";
 export { RetrievalConfigSchema, retrievalKinds } from "./retrieval.js";
 export type { RetrievalConfig, RetrievalConfigInput, RetrievalRole } from "./retrieval.js";
+export { RagPipeline, type PipelineParts } from "./pipeline/pipeline.js";
+export { ActorRagApi } from "./pipeline/rag-api.js";
+export type { DocumentInfo, Filter, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./pipeline/api.js";

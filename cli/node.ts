@@ -1,11 +1,6 @@
 import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ensureShards, retrievalKinds, type RetrievalRole } from "../actors/index.js";
-import { AnswerCache } from "../actors/cache/index.js";
-import { llmKind } from "../actors/llm/index.js";
-import { ActorRagApi } from "../actors/pipeline/rag-api.js";
-import { RagPipeline } from "../actors/pipeline/pipeline.js";
-import { sessionKind } from "../actors/session/index.js";
+import { ActorRagApi, AnswerCache, ensureShards, llmKind, RagPipeline, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { buildHttpBridge, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
 import { retrievalConfig, type ColmenaConfig } from "./config.js";

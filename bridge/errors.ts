@@ -51,7 +51,7 @@ export function retryAfterSeconds(retryAfterMs: number | undefined): number {
 export class EdgeRejection extends Error {
   override readonly name = "EdgeRejection";
   constructor(
-    readonly code: "UNAUTHORIZED" | "RATE_LIMITED",
+    readonly code: "UNAUTHORIZED" | "RATE_LIMITED" | "OVERLOADED",
     message: string,
     readonly retryAfterMs?: number,
   ) {

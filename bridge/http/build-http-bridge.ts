@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Registry } from "prom-client";
 import type { RagApi } from "../../actors/pipeline/api.js";
 import { attachAccessControl } from "./access.js";
+import { attachAdmission } from "./admission.js";
 import { attachErrorHandling } from "./error-handler.js";
 import { strictJsonBodies } from "./json-body.js";
 import { attachMetrics } from "./metrics.js";
@@ -49,6 +50,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
   attachScopes(app, options.requestTimeoutMs);
   attachErrorHandling(app, log, options.bodyLimit);
   attachAccessControl(app, options);
+  if (options.admission !== false) attachAdmission(app, options.admission);
   strictJsonBodies(app);
 
   void app.register(compress, { global: true, encodings: ["br", "gzip"] });

@@ -17,6 +17,8 @@ export interface HttpBridgeOptions {
   apiKeys?: string[];
   /** A token bucket per client (its API key, else its IP) on /v1/*; off when absent. */
   rateLimit?: { capacity: number; refillPerSecond: number; maxClients?: number };
+  /** Load shedding on POST /v1/*: an adaptive concurrency limit (see adaptive-limit.ts); `false` turns it off. */
+  admission?: false | { initialLimit?: number; minLimit?: number; maxLimit?: number; tolerance?: number };
   /** Comment lines on event streams this often, so idle proxies keep them open; 0: none. Default 15 000. */
   sseHeartbeatMs?: number;
   /** Fastify's trustProxy: whether client IPs (for the rate limit) come from X-Forwarded-For. Default false. */
@@ -35,6 +37,17 @@ const OptionsSchema = z.object({
   rateLimit: z
     .object({ capacity: z.number().min(1), refillPerSecond: z.number().positive(), maxClients: z.int().min(1).optional() })
     .optional(),
+  admission: z
+    .union([
+      z.literal(false),
+      z.object({
+        initialLimit: z.int().min(1).default(32),
+        minLimit: z.int().min(1).default(4),
+        maxLimit: z.int().min(1).default(1_000),
+        tolerance: z.number().min(1).default(1.5),
+      }),
+    ])
+    .default({ initialLimit: 32, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 }),
   sseHeartbeatMs: z.int().min(0).default(15_000),
   trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
 });

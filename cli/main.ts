@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { loadtestCommand } from "../loadtest/command.js"; // command.ts alone: the generator loads only when a scenario runs
 import { isColmenaError } from "../runtime/index.js";
 import { ask } from "./commands/ask.js";
 import { ingest } from "./commands/ingest.js";
@@ -70,6 +71,8 @@ client(program.command("status"))
   .description("nodes, actor kinds and instances with their statechart states, mailbox depths, cache hit rates")
   .option("--json", "print the raw status document")
   .action((o: { url: string; apiKey?: string; json?: boolean }) => status(o));
+
+program.addCommand(loadtestCommand());
 
 program.parseAsync().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

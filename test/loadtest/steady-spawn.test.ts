@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, test } from "node:test";
+import type { Report } from "../../loadtest/index.js";
+
+const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
+
+describe("loadtest steady", () => {
+  test("loadtest steady - a short run against a spawned colmena up passes and writes its reports", async () => {
+    const out = await mkdtemp(join(tmpdir(), "colmena-loadtest-smoke-"));
+    try {
+      const child = spawn(process.execPath, [cli, "loadtest", "steady", "--spawn", "--rate", "5", "--duration", "3s", "--corpus", "generated", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => (output += d));
+      const [code] = (await once(child, "exit")) as [number | null];
+      assert.equal(code, 0, output);
+      assert.match(output, /^PASS {2}errors \(anything but 2xx\): 0/m);
+      assert.match(output, /^PASS {2}p99 of successful queries/m);
+      assert.doesNotMatch(output, /^FAIL/m);
+      assert.match(output, /ingesting 200 documents from generated/);
+
+      const files = (await readdir(out)).sort();
+      assert.equal(files.length, 3);
+      assert.deepEqual(files.map((f) => f.split(".").pop()), ["json", "md", "svg"]);
+      const report = JSON.parse(await readFile(join(out, files[0]!), "utf8")) as Report;
+      assert.equal(report.passed, true);
+      assert.equal(report.target.spawned, true);
+      assert.equal(report.phases[0]!.scheduled, 15);
+      assert.equal(report.phases[0]!.ok, 15);
+      assert.ok(report.memory.summary.samples >= 1, "the server's memory was polled");
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});

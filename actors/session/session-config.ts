@@ -23,7 +23,7 @@ export const SessionConfigSchema = z.strictObject({
   /** Approximate tokens of question + answer text kept over all turns. */
   maxHistoryTokens: positive.default(2_000),
   /** Passivate a session after this long without a message. */
-  idleMs: positive.default(5 * 60_000),
+  idleMs: positive.default(60_000),
   rewrite: z
     .strictObject({
       /** "llm" asks the llm pool (and falls back to the heuristic on error); needs an llm kind. */

@@ -7,21 +7,28 @@ export const PAYLOAD = { text: "what is the retention policy of a JetStream stre
 let received = 0;
 
 /** Echoes its value (ask cases) and counts tells (tell cases). */
-export const Bench = defineActor({
-  kind: "bench",
-  placement: "pooled",
-  concurrency: 256,
-  mailbox: { capacity: 65_536 },
-  messages: {
-    echo: z.object({ value: z.unknown() }),
-    hit: z.object({ value: z.unknown() }),
-    received: z.object({}),
-  },
-  create: () => ({
-    echo: (m) => m.value,
-    hit: () => {
-      received++;
+export const Bench = benchKind("bench");
+
+/** The same actor under another name, hosted by one node only: the same-node case measures local delivery alone. */
+export const LocalBench = benchKind("bench-local");
+
+function benchKind(kind: string) {
+  return defineActor({
+    kind,
+    placement: "pooled",
+    concurrency: 256,
+    mailbox: { capacity: 65_536 },
+    messages: {
+      echo: z.object({ value: z.unknown() }),
+      hit: z.object({ value: z.unknown() }),
+      received: z.object({}),
     },
-    received: () => received,
-  }),
-});
+    create: () => ({
+      echo: (m) => m.value,
+      hit: () => {
+        received++;
+      },
+      received: () => received,
+    }),
+  });
+}

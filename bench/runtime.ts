@@ -10,7 +10,7 @@ import { Packr } from "msgpackr";
 import { pino } from "pino";
 import { startNatsServer } from "../nats/index.js";
 import { ActorSystem, loadConfig, RuntimeConfigSchema, type ActorRef } from "../runtime/index.js";
-import { Bench, PAYLOAD } from "./runtime-kinds.js";
+import { Bench, LocalBench, PAYLOAD } from "./runtime-kinds.js";
 import { report, round, summarize } from "./stats.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 5_000);
@@ -102,13 +102,13 @@ for (let tries = 0; tries < 2_000 && got < REMOTE_TELLS; tries++) {
 }
 const remoteRate = got / (Number(process.hrtime.bigint() - t) / 1e9);
 
-// Same-node tell: this process hosts its own Bench instance.
+// Same-node tell: this process hosts its own instance of a kind no other node hosts.
 const local = await ActorSystem.start({
   config: loadConfig(RuntimeConfigSchema, { flags: { "nats.servers": server.url, nodeId: "bench-local" } }),
-  kinds: [Bench],
+  kinds: [LocalBench],
   log: pino({ level: "warn" }),
 });
-const localRef = local.pool(Bench);
+const localRef = local.pool(LocalBench);
 const base = await localRef.ask({ type: "received" });
 const msg = { type: "hit", value: PAYLOAD } as const;
 t = process.hrtime.bigint();

@@ -110,6 +110,11 @@ export class ActorCell {
     return !this.#closed && this.backpressure === "accepting";
   }
 
+  /** Nothing queued and a handler slot free: a message offered now starts at once. */
+  get hasFreeSlot(): boolean {
+    return this.accepting && this.#mailbox.size === 0 && this.#inFlight < this.kind.concurrency;
+  }
+
   get lastActive(): number {
     return this.#lastActive;
   }

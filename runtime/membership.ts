@@ -37,6 +37,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly #heartbeatMs: number;
   readonly #leaseMs: number;
   readonly #members = new Map<string, { info: NodeInfo; seen: number }>();
+  readonly #hosts = new Map<string, Set<string>>();
   #timer: unknown;
   #watch: { stop(): void } | undefined;
 
@@ -82,11 +83,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return entry !== null && entry.operation === "PUT";
   }
 
-  /** Other live nodes hosting a kind. */
+  /** Other live nodes hosting a kind (kept per kind, so routing asks it per message for free). */
   othersHosting(kind: string, selfId: string): number {
-    let n = 0;
-    for (const { info } of this.#members.values()) if (info.id !== selfId && info.kinds.includes(kind)) n++;
-    return n;
+    const hosts = this.#hosts.get(kind);
+    return hosts === undefined ? 0 : hosts.size - (hosts.has(selfId) ? 1 : 0);
   }
 
   async stop(): Promise<void> {
@@ -117,13 +117,27 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   #seen(info: NodeInfo): void {
-    const known = this.#members.has(info.id);
+    const known = this.#members.get(info.id);
+    if (known) this.#unindex(known.info);
     this.#members.set(info.id, { info, seen: this.#clock.now() });
+    for (const kind of info.kinds) {
+      const hosts = this.#hosts.get(kind) ?? new Set<string>();
+      hosts.add(info.id);
+      this.#hosts.set(kind, hosts);
+    }
     this.emit(known ? "update" : "join", info);
   }
 
   #left(id: string): void {
-    if (this.#members.delete(id)) this.emit("leave", id);
+    const member = this.#members.get(id);
+    if (!member) return;
+    this.#members.delete(id);
+    this.#unindex(member.info);
+    this.emit("leave", id);
+  }
+
+  #unindex(info: NodeInfo): void {
+    for (const kind of info.kinds) this.#hosts.get(kind)?.delete(info.id);
   }
 
   /** Expiry removes entries without a delete marker, so silence past the lease counts as leaving. */

@@ -44,12 +44,18 @@ export class PooledHost implements KindHost {
     await this.#deps.nc.flush();
   }
 
-  /** A local instance below its high watermark, round robin; undefined when all are busy. */
-  pickLocal(): ActorCell | undefined {
+  /**
+   * A local instance to deliver to directly, round robin; undefined when the
+   * message should go through the queue group instead. With no other node
+   * hosting the kind, any instance below its high watermark will do; when
+   * other nodes host it too, only one with a free slot right now, so that
+   * work queues where it can start soonest and adding nodes adds capacity.
+   */
+  pickLocal(othersHost: boolean): ActorCell | undefined {
     const n = this.#cells.length;
     for (let i = 0; i < n; i++) {
       const cell = this.#cells[(this.#next + i) % n]!;
-      if (cell.accepting) {
+      if (othersHost ? cell.hasFreeSlot : cell.accepting) {
         this.#next = (this.#next + i + 1) % n;
         return cell;
       }

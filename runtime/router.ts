@@ -47,7 +47,8 @@ export class Router {
   tell(kind: AnyKind, key: string | undefined, msg: Msg, trace: TraceContext | undefined, timeoutMs: number): void {
     if (key === undefined) {
       const host = this.#d.pooled.get(kind.kind);
-      const local = host?.pickLocal() ?? (this.#d.membership.othersHosting(kind.kind, this.#d.nodeId) === 0 ? host?.anyLocal() : undefined);
+      const others = this.#othersHost(kind);
+      const local = host?.pickLocal(others) ?? (others ? undefined : host?.anyLocal());
       if (local) this.#tellLocal(kind, local, msg, trace, key);
       else this.#d.outbound.tell(this.#d.subjects.pool(kind.kind), msg, trace);
       return;
@@ -89,7 +90,7 @@ export class Router {
       return this.#viaKey(kind, key, timeoutMs, (cell, remaining) => local(cell, remaining), (subject, remaining) => outbound.ask(subject, msg, { timeoutMs: remaining, trace }));
     }
     const host = this.#d.pooled.get(kind.kind);
-    const preferred = host?.pickLocal();
+    const preferred = host?.pickLocal(this.#othersHost(kind));
     if (preferred) return local(preferred, timeoutMs);
     const started = clock.now();
     return outbound.ask(this.#d.subjects.pool(kind.kind), msg, { timeoutMs, trace }).catch((err: unknown) => {
@@ -113,7 +114,7 @@ export class Router {
       return deferredStream(() => this.#viaKey(kind, key, timeoutMs, local, remote));
     }
     const host = this.#d.pooled.get(kind.kind);
-    const preferred = host?.pickLocal();
+    const preferred = host?.pickLocal(this.#othersHost(kind));
     if (preferred) return local(preferred, timeoutMs);
     return deferredStream(() =>
       remote(this.#d.subjects.pool(kind.kind), timeoutMs).catch((err: unknown) => {
@@ -122,6 +123,10 @@ export class Router {
         throw isNoResponders(err) ? this.#nobodyTakes(kind) : err;
       }),
     );
+  }
+
+  #othersHost(kind: AnyKind): boolean {
+    return this.#d.membership.othersHosting(kind.kind, this.#d.nodeId) > 0;
   }
 
   /** Fails what still waits for a reply; called at shutdown. */

@@ -8,27 +8,13 @@ import { defaultCorpus, parseDuration, parseInteger, parseNumber, parseSizes, pa
  * `colmena` commands that do not load-test start as fast as before.
  */
 
-interface CommonFlags {
-  url: string;
+/** The common flags as commander hands them over: CommonOptions, with booleans left unset and times under their flag names. */
+type CommonFlags = Omit<CommonOptions, "spawn" | "keepDocuments" | "timeoutMs" | "drainMs"> & {
   spawn?: boolean;
-  driver: "http" | "nats";
-  nats?: string;
-  namespace: string;
-  apiKey?: string;
-  corpus: string;
-  preload?: boolean;
-  seed: number;
-  repeat: number;
-  hotSet: number;
-  sessions: number;
-  topK?: number;
-  maxInFlight: number;
-  connections: number;
+  keepDocuments?: boolean;
   timeout: number;
   drain: number;
-  out: string;
-  keepDocuments?: boolean;
-}
+};
 
 function withCommon(cmd: Command, defaults: { repeat: number }): Command {
   return cmd

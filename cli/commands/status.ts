@@ -1,3 +1,4 @@
+import type { KindStats, NodeInfo } from "../../runtime/index.js";
 import { BridgeClient } from "../http-client.js";
 
 export interface StatusOptions {
@@ -6,26 +7,14 @@ export interface StatusOptions {
   json?: boolean;
 }
 
-interface Activation {
-  key: string;
-  lifecycle: string;
-  backpressure: string;
-  mailbox: number;
-  capacity: number;
-  inFlight: number;
-  processed: number;
-  failed: number;
-  rejected: number;
-}
-
 interface Level {
   hits: number;
   misses: number;
 }
 
 interface StatusReport {
-  nodes?: Array<{ id: string; roles: string[]; kinds: string[]; version: string; load: { inFlight: number; mailbox: number; rssMb: number } }>;
-  actors?: { node: string; supervisor: string; kinds: Array<{ kind: string; placement: string; supervisor: string; activations: Activation[] }> };
+  nodes?: NodeInfo[];
+  actors?: { node: string; supervisor: string; kinds: KindStats[] };
   cache?: { l1: Level; l2: Level; l3: Level; sets?: number; errors?: number };
   [k: string]: unknown;
 }

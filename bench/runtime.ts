@@ -114,7 +114,7 @@ const msg = { type: "hit", value: PAYLOAD } as const;
 t = process.hrtime.bigint();
 for (let sent = 0; sent < LOCAL_TELLS; ) {
   for (let i = 0; i < 50_000; i++, sent++) localRef.tell(msg);
-  await new Promise((res) => setImmediate(res)); // let the mailbox drain before the next window
+  await localRef.ask({ type: "received" }); // queued behind the window: the mailbox has drained when it answers
 }
 const localGot = (await localRef.ask({ type: "received" })) - base;
 const localRate = localGot / (Number(process.hrtime.bigint() - t) / 1e9);

@@ -7,10 +7,8 @@ import { ColmenaError, isColmenaError, overloaded } from "./errors.js";
 import { lifecycleMachine, type LifecycleState } from "./lifecycle-machine.js";
 import type { Logger } from "./logger.js";
 import { Mailbox } from "./mailbox.js";
+import { dispatch, sliceSpent } from "./scheduler.js";
 import { currentTrace } from "./trace.js";
-
-/** Messages run in one go before the cell yields to I/O. */
-const BATCH = 256;
 
 export interface CellStats {
   kind: string;
@@ -228,28 +226,28 @@ export class ActorCell {
   #schedule(): void {
     if (this.#scheduled || (this.#paused && !this.#mailbox.hasSystem)) return;
     this.#scheduled = true;
-    queueMicrotask(() => this.#drainLoop());
+    dispatch(this.#drainLoop);
   }
 
-  #drainLoop(): void {
+  /** Runs queued messages until the mailbox is empty, the concurrency limit is reached or the thread's time slice is spent. */
+  readonly #drainLoop = (): void => {
     this.#scheduled = false;
-    let budget = BATCH;
     for (let op = this.#mailbox.takeSystem(); op !== undefined; op = this.#mailbox.takeSystem()) op();
     // One clock reading per batch: deadlines and idleness are checked at batch granularity.
     const now = this.#mailbox.size > 0 ? this.#clock.now() : 0;
     if (now) this.#lastActive = now;
-    while (!this.#paused && this.#inFlight < this.kind.concurrency && budget-- > 0) {
+    // The clock is read after every message of a slow kind, after every 16th of a cheap one (a reading costs ~50 ns).
+    const stride = this.#serviceMs >= 0.1 ? 1 : 16;
+    for (let n = 1; !this.#paused && this.#inFlight < this.kind.concurrency; n++) {
       const env = this.#mailbox.take();
       if (env === undefined) break;
       this.#run(env, now);
+      if (n % stride === 0 && sliceSpent()) break;
     }
     if (this.#mailbox.size <= this.kind.mailbox.lowWatermark && this.backpressure !== "accepting") this.#backpressure.send({ type: "LOW" });
-    if (budget < 0 && this.#mailbox.size > 0 && !this.#paused) {
-      this.#scheduled = true;
-      setImmediate(() => this.#drainLoop());
-    }
+    if (this.#mailbox.size > 0 && this.#inFlight < this.kind.concurrency) this.#schedule();
     this.#notifyIdle();
-  }
+  };
 
   #run(env: Envelope, now: number): void {
     if (env.deadline <= now) {

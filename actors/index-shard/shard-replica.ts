@@ -27,6 +27,7 @@ import { jetStreamManagerOf, lastSequenceOn, recreateDurable } from "../../nats/
 import type { Subjects } from "../../nats/subjects.js";
 import { ColmenaError, isColmenaError } from "../../runtime/errors.js";
 import type { Logger } from "../../runtime/logger.js";
+import { yieldIfSpent } from "../../runtime/scheduler.js";
 import type { IndexSpec, ShardAddress } from "./index-spec.js";
 import { shardKey } from "./index-spec.js";
 import { ShardIndex } from "./shard-index.js";
@@ -195,6 +196,8 @@ export class ShardReplica {
         this.#apply(m);
         m.ack();
         if (this.#sinceSnapshot >= this.#o.snapshotEveryWrites) await this.#snapshot();
+        // A backlog of writes (ingest, catch-up) is applied in time slices, so searches and sockets get the thread in between.
+        await yieldIfSpent();
       }
       if (!this.#stopping) throw new Error("the write-log consumer ended");
     } catch (err) {

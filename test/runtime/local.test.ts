@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { z } from "zod";
 import { defineActor, isColmenaError, newTrace, type ActorSystem } from "../../runtime/index.js";
+import { SLICE_MS } from "../../runtime/scheduler.js";
 import type { NatsServer } from "../../nats/index.js";
 import { Echo } from "../fixtures/runtime/kinds.js";
 import { startTestServer } from "../helpers/nats-server.js";
@@ -24,6 +25,23 @@ const Relay = defineActor({
   }),
 });
 
+/** A CPU-bound handler: spins for `ms` of wall-clock time, so a backlog of them is a long stretch of JS work. */
+let spun = 0;
+const Busy = defineActor({
+  kind: "busy",
+  placement: "pooled",
+  instances: 2,
+  mailbox: { capacity: 1_000 },
+  messages: { spin: z.object({ ms: z.number() }) },
+  create: () => ({
+    spin: (m: { ms: number }) => {
+      const until = performance.now() + m.ms;
+      while (performance.now() < until);
+      spun++;
+    },
+  }),
+});
+
 const lines: Array<{ msg: string; traceId?: string; node?: string }> = [];
 const collector = new Writable({
   write(chunk: Buffer, _enc, done) {
@@ -38,7 +56,7 @@ describe("runtime - same node", () => {
   let b: ActorSystem;
   before(async () => {
     server = await startTestServer();
-    a = await startTestSystem(server.url, [Echo, Relay], { nodeId: "local-a", log: pino({ base: { node: "local-a" } }, collector) });
+    a = await startTestSystem(server.url, [Echo, Relay, Busy], { nodeId: "local-a", log: pino({ base: { node: "local-a" } }, collector) });
     b = await startTestSystem(server.url, [Relay], { nodeId: "local-b", log: pino({ base: { node: "local-b" } }, collector) });
   });
   after(async () => {
@@ -57,6 +75,17 @@ describe("runtime - same node", () => {
     assert.equal(chunks.length, 50);
     await assert.rejects(echo.ask({ type: "fail", code: "INVALID" }), (e) => isColmenaError(e, "INVALID"));
     await assert.rejects(echo.ask({ type: "slow", ms: 500 }, { timeoutMs: 20 }), (e) => isColmenaError(e, "TIMEOUT"));
+  });
+
+  test("runtime - a backlog of CPU-bound local work lets the event loop in every time slice", async () => {
+    const busy = a.pool(Busy);
+    const spins = 200;
+    for (let i = 0; i < spins; i++) busy.tell({ type: "spin", ms: 1 });
+    // Stand-in for a socket callback waiting for the thread: it runs in the next turn of the event loop.
+    const spunAtProbe = await new Promise<number>((resolve) => setImmediate(() => resolve(spun)));
+    for (let waited = 0; spun < spins && waited < 10_000; waited += 20) await sleep(20);
+    assert.ok(spunAtProbe <= SLICE_MS + 2, `the first poll of I/O came after ${spunAtProbe} spins of 1 ms (slice ${SLICE_MS} ms)`);
+    assert.equal(spun, spins, "every message still ran");
   });
 
   test("runtime - cancelling a same-node stream stops the producer", async () => {

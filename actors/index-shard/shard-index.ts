@@ -9,11 +9,12 @@ import { readFile, writeFile } from "node:fs/promises";
 import hnswlib from "hnswlib-node";
 import type { HierarchicalNSW } from "hnswlib-node";
 import MiniSearch from "minisearch";
-import type { Options as MiniSearchOptions } from "minisearch";
+import type { Options as MiniSearchOptions, SearchOptions } from "minisearch";
 import { ColmenaError } from "../../runtime/errors.js";
 import type { Chunk, Hit, Metadata, ShardIndexOptions, ShardQuery, ShardResults } from "./types.js";
 import { checkChunk, checkQuery, positiveInt } from "./validate.js";
 import { readJsonLines, writeJsonLines } from "./json-lines.js";
+import { DocumentFrequencies, processTerm, termCounts, tokenize } from "./text-terms.js";
 
 const DEFAULTS = { M: 16, efConstruction: 200, efSearch: 512, initialCapacity: 1024 } as const;
 
@@ -32,7 +33,9 @@ interface Bm25Doc {
   text: string;
 }
 
-const BM25_OPTIONS: MiniSearchOptions<Bm25Doc> = { fields: ["text"], idField: "id", storeFields: [] };
+const BM25_OPTIONS: MiniSearchOptions<Bm25Doc> = { fields: ["text"], idField: "id", storeFields: [], tokenize, processTerm };
+/** BM25 leaves out query terms found in more than this fraction of the shard's chunks (see `#searchText`). */
+const MAX_DOC_FRACTION = 0.5;
 const HNSW_FILE = "hnsw.bin";
 const BM25_FILE = "bm25.json";
 const CHUNKS_FILE = "chunks.jsonl";
@@ -45,6 +48,7 @@ export class ShardIndex {
   readonly efSearch: number;
   #hnsw: HierarchicalNSW;
   #bm25: MiniSearch<Bm25Doc>;
+  readonly #df = new DocumentFrequencies();
   readonly #byId = new Map<string, Entry>();
   readonly #byLabel = new Map<number, Entry>();
   readonly #byDoc = new Map<string, Set<string>>();
@@ -178,6 +182,7 @@ export class ShardIndex {
     this.#byLabel.set(entry.label, entry);
     const ids = this.#byDoc.get(entry.docId) ?? new Set<string>();
     this.#byDoc.set(entry.docId, ids.add(entry.id));
+    this.#df.add(entry.text);
     if (indexText) this.#bm25.add({ id: entry.id, text: entry.text });
   }
 
@@ -187,6 +192,7 @@ export class ShardIndex {
     const ids = this.#byDoc.get(entry.docId);
     ids?.delete(entry.id);
     if (ids?.size === 0) this.#byDoc.delete(entry.docId);
+    this.#df.remove(entry.text);
     this.#bm25.remove({ id: entry.id, text: entry.text });
   }
 
@@ -209,9 +215,29 @@ export class ShardIndex {
     return hits;
   }
 
+  /**
+   * BM25 over the informative terms of `text`. A term found in more than
+   * half of the shard's chunks ("the", "a", "is", "for" in English; "de",
+   * "la", "que" in Spanish; a word every chunk of the corpus repeats) tells
+   * chunks apart poorly: the classic Robertson-Spärck Jones IDF,
+   * log((N - n + 0.5) / (n + 0.5)), is zero or negative for it, and
+   * MiniSearch's BM25+ IDF keeps it below log 2. Yet MiniSearch builds,
+   * scores and merges a result for every chunk that contains it, which is
+   * most of the cost of a natural-language question. So such terms are left
+   * out, whatever the language, and the rest searched as before (OR). The
+   * whole query runs when no term is left or the rest match nothing, so a
+   * question of common words only still finds chunks. A repeated term is
+   * searched once with its count as boost (same scores as searching it twice).
+   */
   #searchText(text: string, k: number, filter: Metadata | undefined): Hit[] {
-    const accept = filter === undefined ? undefined : (id: string) => matches(this.#byId.get(id)?.metadata, filter);
-    const results = this.#bm25.search(text, accept === undefined ? {} : { filter: (r) => accept(r.id as string) });
+    const counts = termCounts(text);
+    const options: SearchOptions = { boostTerm: (term) => counts.get(term) ?? 1 };
+    if (filter !== undefined) options.filter = (r) => matches(this.#byId.get(r.id as string)?.metadata, filter);
+    const terms = [...counts.keys()];
+    const maxDf = MAX_DOC_FRACTION * this.#bm25.documentCount;
+    const informative = terms.filter((term) => this.#df.of(term) <= maxDf);
+    const pruned = informative.length > 0 && informative.length < terms.length ? this.#bm25.search(informative.join(" "), options) : [];
+    const results = pruned.length > 0 ? pruned : this.#bm25.search(terms.join(" "), options);
     const hits: Hit[] = [];
     for (const r of results.slice(0, k)) {
       const entry = this.#byId.get(r.id as string);

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ShardIndex } from "../../actors/index-shard/index.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ShardIndex, loadSnapshot, saveSnapshot } from "../../actors/index-shard/index.js";
 import type { Chunk } from "../../actors/index-shard/index.js";
 import { isColmenaError } from "../../runtime/errors.js";
 import { axis } from "./random-vectors.js";
@@ -149,4 +152,61 @@ test("index-shard - bad input is refused as INVALID", () => {
     assert.throws(call, (err) => isColmenaError(err, "INVALID"), `case ${i}`);
   }
   assert.equal(index.size, 2, "a refused write changes nothing");
+});
+
+/**
+ * Forty chunks for the BM25 term-pruning tests: "how do the is" in every
+ * chunk, "for with from" three times in c0..c23 (60%), "replicas" in c0..c9,
+ * and a word of its own in each chunk.
+ */
+function wordy(): ShardIndex {
+  const index = new ShardIndex({ dimension: DIM });
+  for (let i = 0; i < 40; i++) {
+    const common = i < 24 ? " for with from for with from for with from" : "";
+    const replicas = i < 10 ? " replicas".repeat(1 + (i % 3)) : "";
+    index.upsert(chunk(`c${i}`, { text: `how do the is word${i}${common}${replicas}` }));
+  }
+  return index;
+}
+
+test("index-shard - BM25 leaves out query terms found in more than half of the chunks", () => {
+  const index = wordy();
+  const alone = index.search({ text: "replicas", k: 5 }).bm25;
+  assert.equal(alone.length, 5);
+  assert.deepEqual(index.search({ text: "How do the replicas work, is it for with from?", k: 5 }).bm25, alone, "same hits, same scores as the informative term alone");
+});
+
+test("index-shard - a rare word ranks first among common words that would outweigh it", () => {
+  const index = wordy();
+  // Searched whole, c0..c23 win on six matched common words; the rare word is all that tells chunks apart.
+  assert.deepEqual(ids(index.search({ text: "how do the for with from word37", k: 5 }).bm25), ["c37"]);
+  const [first] = index.search({ text: "how do the for with from replicas word37", k: 5 }).bm25;
+  assert.equal(first?.id, "c37", "the rarest term weighs most");
+});
+
+test("index-shard - a question of common words only, or of unknown words, still finds chunks", () => {
+  const index = wordy();
+  assert.equal(index.search({ text: "how do the for with from", k: 5 }).bm25.length, 5);
+  assert.equal(index.search({ text: "how do the frobnicate", k: 5 }).bm25.length, 5);
+  assert.deepEqual(index.search({ text: "frobnicate", k: 5 }).bm25, []);
+});
+
+test("index-shard - which terms are common follows deletes, replacements and snapshots", async (t) => {
+  const index = new ShardIndex({ dimension: DIM });
+  ["alpha beta", "alpha gamma", "alpha delta", "epsilon zeta"].forEach((text, i) => index.upsert(chunk(`c${i}`, { text })));
+  assert.deepEqual(ids(index.search({ text: "alpha epsilon", k: 4 }).bm25), ["c3"], "alpha is in 3 of 4 chunks");
+  index.delete("c0");
+  index.upsert(chunk("c1", { text: "epsilon eta" }));
+  assert.deepEqual(ids(index.search({ text: "alpha epsilon", k: 4 }).bm25), ["c2"], "now epsilon is in 2 of 3 chunks, alpha in 1");
+
+  const dir = await mkdtemp(join(tmpdir(), "colmena-bm25-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const big = wordy();
+  await saveSnapshot(dir, big, 1);
+  const loaded = await loadSnapshot(dir);
+  assert.ok(loaded);
+  for (const text of ["how do the for with from word37", "How do the replicas work, is it for with from?"]) {
+    assert.deepEqual(loaded.index.search({ text, k: 5 }), big.search({ text, k: 5 }));
+  }
+  assert.deepEqual(ids(loaded.index.search({ text: "how do the for with from word37", k: 5 }).bm25), ["c37"]);
 });

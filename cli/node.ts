@@ -1,6 +1,6 @@
 import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ActorRagApi, AnswerCache, ensureShards, llmKind, RagPipeline, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
+import { ActorRagApi, AnswerCache, ensureShards, IndexVersion, llmKind, RagPipeline, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { buildHttpBridge, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
 import { retrievalConfig, type ColmenaConfig } from "./config.js";
@@ -37,7 +37,9 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
 
     const cache = await AnswerCache.open({ ...config.cache, l3: { dir: join(config.dataDir, "cache"), ...config.cache.l3 }, nc: system.nc, namespace: config.namespace, codec: system.codec, warn: (msg: string, fields: Record<string, unknown>) => log.warn(fields, msg) });
     const models = { embedder: await ActorRagApi.embedderModel(system, config.pipeline.timeoutMs), llm: llmModelId(config) };
-    const pipeline = new RagPipeline({ system, cache, llm, session, models, defaults: config.pipeline, log });
+    const indexVersion = await IndexVersion.start(system.nc, system.subjects, { log });
+    stops.push(() => indexVersion.stop());
+    const pipeline = new RagPipeline({ system, cache, version: indexVersion, llm, session, sessionDefaults: config.session.settings, models, defaults: config.pipeline, log });
     const api = new ActorRagApi({ system, pipeline, cache, indexes: retrieval.indexes, models, timeoutMs: config.pipeline.timeoutMs });
     const http: FastifyInstance = buildHttpBridge(api, { ...config.http, log });
     await http.listen({ host: config.http.host, port: config.http.port });

@@ -1,5 +1,6 @@
 import type { KV } from "@nats-io/kv";
 import type { Codec } from "../nats/codec.js";
+import { isRevisionConflict } from "../nats/kv.js";
 import { ColmenaError } from "./errors.js";
 
 /** Keyed actors' persisted state in a NATS KV bucket, msgpack-encoded, readable from any node. */
@@ -22,7 +23,22 @@ export class StateStore {
     try {
       await this.#kv.put(actorKey, this.#codec.encode(state));
     } catch (cause) {
-      throw cause instanceof ColmenaError ? cause : new ColmenaError("UNAVAILABLE", `cannot save state of ${actorKey}: ${(cause as Error).message}`, { cause });
+      throw unavailable(actorKey, cause);
     }
   }
+
+  /** Saves `state` only when the key has none yet; false when it had. */
+  async create<T>(actorKey: string, state: T): Promise<boolean> {
+    try {
+      await this.#kv.create(actorKey, this.#codec.encode(state));
+      return true;
+    } catch (cause) {
+      if (isRevisionConflict(cause)) return false;
+      throw unavailable(actorKey, cause);
+    }
+  }
+}
+
+function unavailable(actorKey: string, cause: unknown): ColmenaError {
+  return cause instanceof ColmenaError ? cause : new ColmenaError("UNAVAILABLE", `cannot save state of ${actorKey}: ${(cause as Error).message}`, { cause });
 }

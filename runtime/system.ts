@@ -59,6 +59,7 @@ export class ActorSystem implements Refs {
   readonly #hosts: KindHost[];
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
+  readonly #state: StateStore;
   #stopped: Promise<void> | undefined;
 
   private constructor(init: {
@@ -73,6 +74,7 @@ export class ActorSystem implements Refs {
     hosts: KindHost[];
     root: Supervisor;
     ownsConnection: boolean;
+    state: StateStore;
   }) {
     this.nodeId = init.nodeId;
     this.nc = init.nc;
@@ -85,6 +87,7 @@ export class ActorSystem implements Refs {
     this.#hosts = init.hosts;
     this.#root = init.root;
     this.#ownsConnection = init.ownsConnection;
+    this.#state = init.state;
   }
 
   static async start(options: ActorSystemOptions): Promise<ActorSystem> {
@@ -152,7 +155,8 @@ export class ActorSystem implements Refs {
       keyed,
       streamCredit: config.runtime.streamCredit,
     });
-    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, membership, config, router, hosts, root, ownsConnection: !options.nc });
+    const state = new StateStore(stateKv, codec);
+    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, membership, config, router, hosts, root, ownsConnection: !options.nc, state });
     const deps: HostDeps = {
       nodeId,
       nc,
@@ -162,7 +166,7 @@ export class ActorSystem implements Refs {
       log,
       inbound: new Inbound({ nc, codec, subjects, clock, log, askTimeoutMs: config.runtime.askTimeoutMs }),
       placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id)),
-      state: new StateStore(stateKv, codec),
+      state,
       graceMs: config.runtime.shutdownGraceMs,
       actors: system,
     };
@@ -190,6 +194,19 @@ export class ActorSystem implements Refs {
     if (kind.placement !== "keyed") throw new ColmenaError("INVALID", `${kind.kind} is pooled: use pool(kind)`);
     this.subjects.keyed(kind.kind, key); // validates the key now rather than at send time
     return new ActorRef(this.#router, kind, key, this.#config.runtime.askTimeoutMs);
+  }
+
+  /**
+   * Stores the first state of a keyed actor without activating it: what its
+   * first activation will `load()`. For keys the caller has just minted, most
+   * of which never get a message (a conversation nobody continues): no
+   * activation, no placement claim, one KV write. Answers false and writes
+   * nothing when the key already has state.
+   */
+  async initState<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>, key: string, state: unknown): Promise<boolean> {
+    if (kind.placement !== "keyed") throw new ColmenaError("INVALID", `${kind.kind} is pooled: it has no state to initialise`);
+    this.subjects.keyed(kind.kind, key);
+    return this.#state.create(this.subjects.actorKey(kind.kind, key), state);
   }
 
   stats(): { node: string; supervisor: string; kinds: KindStats[] } {

@@ -3,16 +3,20 @@ import { ColmenaError, isColmenaError, type ActorSystem, type Logger } from "../
 import { AnswerCache, cacheKey } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
-import { heuristicRewrite, historyMessages, type SessionKind } from "../session/index.js";
+import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
 import { CoordinatorKind, type QueryAnswer } from "../query/index.js";
 import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
-import { indexVersion } from "./index-version.js";
+import type { IndexVersion } from "./index-version.js";
 
 export interface PipelineParts {
   system: ActorSystem;
   cache: AnswerCache;
+  /** The shard write log's version, which cached answers are keyed by. */
+  version: IndexVersion;
   llm: LlmKind;
   session: SessionKind;
+  /** The settings a new session starts with (the session kind's configured defaults). */
+  sessionDefaults: SessionSettings;
   models: { embedder: string; llm: string };
   defaults: { topK: number; timeoutMs: number; maxNewTokens: number };
   log: Logger;
@@ -70,9 +74,11 @@ export class RagPipeline {
     const topK = req.topK ?? defaults.topK;
 
     let t = Date.now();
+    // A question without a session id starts a conversation: it has no history to read, and its turn is stored without activating a session.
+    const opening = req.sessionId === undefined;
     const sessionId = req.sessionId ?? randomUUID();
     const session = system.ref(this.#p.session, sessionId);
-    const history = await session.ask({ type: "history" }, call());
+    const history: SessionHistory = opening ? { turns: [], settings: this.#p.sessionDefaults, tokens: 0 } : await session.ask({ type: "history" }, call());
     // The session's own turns come first; a client that resends the conversation (OpenAI style) fills in when it has none.
     const clientTurns = history.turns.length === 0 ? (req.history ?? []).filter((m) => m.role !== "system") : [];
     const { query } =
@@ -83,7 +89,7 @@ export class RagPipeline {
     lap("session", t);
 
     t = Date.now();
-    const version = await indexVersion(system);
+    const version = await this.#p.version.current();
     const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
     const hit = await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
@@ -91,7 +97,7 @@ export class RagPipeline {
       yield { type: "meta", sessionId, cached: true, partial: false, missingShards: [], degraded: false };
       yield { type: "token", text: hit.value.answer };
       yield { type: "sources", sources: hit.value.sources };
-      await this.#remember(sessionId, req.question, query, hit.value, call());
+      await this.#remember(opening, sessionId, req.question, query, hit.value, call());
       lap("total", started);
       yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 } };
       return;
@@ -118,7 +124,7 @@ export class RagPipeline {
     if (signal?.aborted) return;
     const value: CachedAnswer = { answer, sources };
     if (!retrieved.partial && !degraded) await cache.set(key, value);
-    await this.#remember(sessionId, req.question, query, value, call());
+    await this.#remember(opening, sessionId, req.question, query, value, call());
     lap("total", started);
     yield { type: "done", timings };
   }
@@ -151,10 +157,13 @@ export class RagPipeline {
     for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) if (e.type === "token") yield e.text;
   }
 
-  async #remember(sessionId: string, question: string, query: string, value: CachedAnswer, options: { timeoutMs: number }): Promise<void> {
+  async #remember(opening: boolean, sessionId: string, question: string, query: string, value: CachedAnswer, options: { timeoutMs: number }): Promise<void> {
     const sources = value.sources.map((s) => ({ docId: s.docId, chunkId: s.chunkId, score: s.score, ...(s.metadata.source !== undefined && { source: String(s.metadata.source) }) }));
+    const turn: TurnInput = { question, answer: value.answer, ...(query !== question && { query }), sources };
+    const { system, session } = this.#p;
     try {
-      await this.#p.system.ref(this.#p.session, sessionId).ask({ type: "append", question, answer: value.answer, ...(query !== question && { query }), sources }, options);
+      if (opening && (await system.initState(session, sessionId, openingState(turn)))) return;
+      await system.ref(session, sessionId).ask({ type: "append", ...turn }, options);
     } catch (err) {
       this.#p.log.warn({ err, sessionId }, "could not record the turn in the session");
     }

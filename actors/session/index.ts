@@ -2,8 +2,8 @@
  * actors/session: the keyed session actor (history, settings, follow-up
  * rewriting) and the pure pieces it is made of.
  */
-export { sessionKind, SessionMessages } from "./session-actor.js";
-export type { RewriteResult, SessionHistory, SessionKind, SessionKindOptions } from "./session-actor.js";
+export { openingState, sessionKind, SessionMessages } from "./session-actor.js";
+export type { RewriteResult, SessionHistory, SessionKind, SessionKindOptions, TurnInput } from "./session-actor.js";
 export { parseSessionConfig, SessionConfigSchema, SessionSettingsSchema } from "./session-config.js";
 export type { SessionConfig, SessionConfigInput, SessionSettings } from "./session-config.js";
 export { boundHistory, historyMessages, historyTokens, SourceSchema, TurnSchema, turnTokens } from "./history.js";

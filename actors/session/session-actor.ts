@@ -53,9 +53,30 @@ export interface RewriteResult {
   fallback?: string;
 }
 
-/** What the state store holds for a session. */
-const SessionStateSchema = z.object({ v: z.literal(1), turns: z.array(TurnSchema), settings: SessionSettingsSchema });
-type SessionState = z.output<typeof SessionStateSchema>;
+/** What the state store holds for a session; no settings means the configured defaults. */
+const SessionStateSchema = z.object({ v: z.literal(1), turns: z.array(TurnSchema), settings: SessionSettingsSchema.optional() });
+type SessionState = Required<z.output<typeof SessionStateSchema>>;
+
+export type TurnInput = z.output<typeof SessionMessages.append>;
+
+function newTurn(m: TurnInput): Turn {
+  return {
+    question: m.question,
+    ...(m.query !== undefined && m.query !== m.question && { query: m.query }),
+    answer: m.answer,
+    sources: m.sources ?? [],
+    at: Date.now(),
+  };
+}
+
+/**
+ * The stored state of a session that starts with `turn`, for
+ * `ActorSystem.initState`: a conversation is recorded without activating its
+ * session, which only comes to life if the client continues it.
+ */
+export function openingState(turn: TurnInput): z.input<typeof SessionStateSchema> {
+  return { v: 1, turns: [newTurn(turn)] };
+}
 
 export interface SessionKindOptions {
   /** Default "session". */
@@ -84,15 +105,8 @@ export function sessionKind(input: SessionConfigInput | SessionConfig = {}, opti
       return {
         history: (): SessionHistory => ({ turns: [...state.turns], settings: { ...state.settings }, tokens: historyTokens(state.turns) }),
 
-        append: async (m: z.output<typeof SessionMessages.append>) => {
-          const turn: Turn = {
-            question: m.question,
-            ...(m.query !== undefined && m.query !== m.question && { query: m.query }),
-            answer: m.answer,
-            sources: m.sources ?? [],
-            at: Date.now(),
-          };
-          const { turns, dropped } = boundHistory([...state.turns, turn], limits);
+        append: async (m: TurnInput) => {
+          const { turns, dropped } = boundHistory([...state.turns, newTurn(m)], limits);
           await commit({ ...state, turns });
           return { turns: turns.length, tokens: historyTokens(turns), dropped };
         },
@@ -136,7 +150,7 @@ function restore(saved: unknown, config: SessionConfig, log: Logger): SessionSta
   }
   // The limits may have changed since it was saved.
   const { turns } = boundHistory(parsed.data.turns, { maxTurns: config.maxTurns, maxTokens: config.maxHistoryTokens });
-  return { ...parsed.data, turns };
+  return { v: 1, turns, settings: parsed.data.settings ?? { ...config.settings } };
 }
 
 async function rewrite(ctx: ActorContext, config: SessionConfig, llm: LlmKind | undefined, state: SessionState, question: string, call: CallContext): Promise<RewriteResult> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { z } from "zod";
-import { defineActor, type ActorSystem } from "../../runtime/index.js";
+import { defineActor, isColmenaError, type ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { Counter } from "../fixtures/runtime/kinds.js";
 import { startTestServer } from "../helpers/nats-server.js";
@@ -81,6 +81,22 @@ describe("placement - keyed actors", () => {
       assert.equal(a.stats().kinds[0]!.activations.length, 0, "passivated");
       assert.equal(await ref.ask({ type: "inc", by: 1 }), 5);
     } finally {
+      await a.shutdown();
+    }
+  });
+
+  test("placement - initState stores a new key's first state without activating it, once", async () => {
+    const Seeded = defineActor({ ...Counter, kind: "seeded-counter" });
+    const a = await startTestSystem(server.url, [Seeded], { nodeId: "seed-a" });
+    const b = await startTestSystem(server.url, [Seeded], { nodeId: "seed-b" });
+    try {
+      assert.equal(await b.initState(Seeded, "fresh", 41), true);
+      assert.equal(await a.initState(Seeded, "fresh", 7), false, "a key with state keeps it");
+      assert.equal(a.stats().kinds[0]!.activations.length + b.stats().kinds[0]!.activations.length, 0, "nothing activated");
+      assert.equal(await a.ref(Seeded, "fresh").ask({ type: "inc", by: 1 }), 42, "the first activation loads the stored state");
+      await assert.rejects(a.initState(Seeded, "has space", 1), (e) => isColmenaError(e, "INVALID"));
+    } finally {
+      await b.shutdown();
       await a.shutdown();
     }
   });

@@ -1,30 +1,52 @@
 /**
  * A concurrency limit that follows latency (the gradient algorithm of
  * Netflix's concurrency-limits). A short-term average of response times is
- * compared with a long-term one: while they agree, the limit grows by about
- * its square root; when responses slow down because work is queueing behind
- * the limit, it shrinks in proportion. So the edge admits about as much work
- * as the system can do without queueing, whatever the machine, and the rest
- * is refused at once with a retry hint instead of waiting in a queue.
+ * compared with the latency the node has when nothing queues: while they
+ * agree, the limit grows by about its square root; when responses slow down
+ * because work is queueing behind the limit, it shrinks in proportion. So the
+ * edge admits about as much work as the system can do without queueing,
+ * whatever the machine, and the rest is refused at once with a retry hint
+ * instead of waiting in a queue.
+ *
+ * The no-queue latency is the lowest mean response time of the last few
+ * windows (`baselineMs` in all). A slowly moving average would learn a
+ * sustained overload's queueing delay as the new normal within a second or
+ * two and let the limit grow back; a windowed minimum remembers the unloaded
+ * latency for as long as the overload lasts, up to `baselineMs`.
  */
 export interface AdaptiveLimitOptions {
   initialLimit: number;
   minLimit: number;
   maxLimit: number;
-  /** How much slower than the long-term average responses may get before the limit shrinks. */
+  /** How much slower than the no-queue latency responses may get before the limit shrinks. */
   tolerance: number;
+  /** How long the no-queue latency is remembered (default 30 s). */
+  baselineMs?: number;
 }
+
+const WINDOWS = 10;
+/** A window needs this many responses before its mean counts. */
+const MIN_SAMPLES = 10;
 
 export class AdaptiveLimit {
   readonly #o: AdaptiveLimitOptions;
+  readonly #now: () => number;
+  readonly #windowMs: number;
   #limit: number;
   #inFlight = 0;
   #shortRtt = 0;
-  #longRtt = 0;
+  /** Means of the completed windows of the last `baselineMs`, oldest first. */
+  #means: Array<{ mean: number; at: number }> = [];
+  #windowStart: number;
+  #windowSum = 0;
+  #windowCount = 0;
 
-  constructor(options: AdaptiveLimitOptions) {
+  constructor(options: AdaptiveLimitOptions, now: () => number = () => performance.now()) {
     this.#o = options;
+    this.#now = now;
+    this.#windowMs = (options.baselineMs ?? 30_000) / WINDOWS;
     this.#limit = options.initialLimit;
+    this.#windowStart = now();
   }
 
   get limit(): number {
@@ -33,6 +55,13 @@ export class AdaptiveLimit {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** The response time the node has when nothing queues (ms), as remembered now; 0 before any response. */
+  get baselineMs(): number {
+    const current = this.#windowCount > 0 ? this.#windowSum / this.#windowCount : 0;
+    const completed = this.#means.reduce((min, w) => Math.min(min, w.mean), Infinity);
+    return this.#windowCount >= MIN_SAMPLES || completed === Infinity ? Math.min(completed, current) : completed;
   }
 
   /** Takes a slot, or answers false when the limit is reached. */
@@ -47,12 +76,10 @@ export class AdaptiveLimit {
     const inFlight = this.#inFlight--;
     const rtt = Math.max(0.01, rttMs);
     this.#shortRtt = this.#shortRtt === 0 ? rtt : this.#shortRtt + (rtt - this.#shortRtt) / 10;
-    this.#longRtt = this.#longRtt === 0 ? rtt : this.#longRtt + (rtt - this.#longRtt) / 500;
-    // When load has shifted for good, let the long-term average catch up rather than starve the limit.
-    if (this.#longRtt / this.#shortRtt > 2) this.#longRtt *= 0.95;
+    this.#record(rtt);
     // An application that does not use its limit says nothing about whether a larger one would queue.
     if (inFlight < this.#limit / 2) return;
-    const gradient = Math.max(0.5, Math.min(1, (this.#o.tolerance * this.#longRtt) / this.#shortRtt));
+    const gradient = Math.max(0.5, Math.min(1, (this.#o.tolerance * this.baselineMs) / this.#shortRtt));
     const next = this.#limit * gradient + Math.sqrt(this.#limit);
     this.#limit = Math.max(this.#o.minLimit, Math.min(this.#o.maxLimit, 0.8 * this.#limit + 0.2 * next));
   }
@@ -60,5 +87,18 @@ export class AdaptiveLimit {
   /** A retry hint for a refused request: about one short-term response time. */
   retryAfterMs(): number {
     return Math.max(1, Math.ceil(this.#shortRtt));
+  }
+
+  #record(rtt: number): void {
+    const now = this.#now();
+    if (now - this.#windowStart >= this.#windowMs) {
+      if (this.#windowCount >= MIN_SAMPLES) this.#means.push({ mean: this.#windowSum / this.#windowCount, at: now });
+      this.#means = this.#means.filter((w) => now - w.at < this.#windowMs * WINDOWS);
+      this.#windowStart = now;
+      this.#windowSum = 0;
+      this.#windowCount = 0;
+    }
+    this.#windowSum += rtt;
+    this.#windowCount++;
   }
 }

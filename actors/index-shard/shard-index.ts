@@ -35,7 +35,7 @@ interface Bm25Doc {
 
 const BM25_OPTIONS: MiniSearchOptions<Bm25Doc> = { fields: ["text"], idField: "id", storeFields: [], tokenize, processTerm };
 /** BM25 leaves out query terms found in more than this fraction of the shard's chunks (see `#searchText`). */
-const MAX_DOC_FRACTION = 0.5;
+const MAX_DOC_FRACTION = 0.2;
 const HNSW_FILE = "hnsw.bin";
 const BM25_FILE = "bm25.json";
 const CHUNKS_FILE = "chunks.jsonl";
@@ -217,12 +217,11 @@ export class ShardIndex {
 
   /**
    * BM25 over the informative terms of `text`. A term found in more than
-   * half of the shard's chunks ("the", "a", "is", "for" in English; "de",
-   * "la", "que" in Spanish; a word every chunk of the corpus repeats) tells
-   * chunks apart poorly: the classic Robertson-Spärck Jones IDF,
-   * log((N - n + 0.5) / (n + 0.5)), is zero or negative for it, and
-   * MiniSearch's BM25+ IDF keeps it below log 2. Yet MiniSearch builds,
-   * scores and merges a result for every chunk that contains it, which is
+   * a fifth of the shard's chunks ("the", "a", "is", "for" in English; "de",
+   * "la", "que" in Spanish; a word most chunks of the corpus repeat) tells
+   * chunks apart poorly: its IDF is a fraction of a rare term's (the
+   * classic Robertson-Spärck Jones IDF is zero past half). Yet MiniSearch
+   * builds, scores and merges a result for every chunk that contains it, which is
    * most of the cost of a natural-language question. So such terms are left
    * out, whatever the language, and the rest searched as before (OR). The
    * whole query runs when no term is left or the rest match nothing, so a

@@ -12,7 +12,9 @@
  * windows (`baselineMs` in all). A slowly moving average would learn a
  * sustained overload's queueing delay as the new normal within a second or
  * two and let the limit grow back; a windowed minimum remembers the unloaded
- * latency for as long as the overload lasts, up to `baselineMs`.
+ * latency for as long as the overload lasts, up to `baselineMs`. Once the
+ * overload is over, fast responses let a cut limit grow back to the initial
+ * one, even while the work in flight stays far below it.
  */
 export interface AdaptiveLimitOptions {
   initialLimit: number;
@@ -77,9 +79,14 @@ export class AdaptiveLimit {
     const rtt = Math.max(0.01, rttMs);
     this.#shortRtt = this.#shortRtt === 0 ? rtt : this.#shortRtt + (rtt - this.#shortRtt) / 10;
     this.#record(rtt);
-    // An application that does not use its limit says nothing about whether a larger one would queue.
-    if (inFlight < this.#limit / 2) return;
     const gradient = Math.max(0.5, Math.min(1, (this.#o.tolerance * this.baselineMs) / this.#shortRtt));
+    if (inFlight < this.#limit / 2) {
+      // Work that does not use the limit says nothing about whether a larger one would queue; but while it is
+      // fast, a limit cut by an overload grows back (by about one per `limit` responses) to the initial one,
+      // so a short burst after the overload is not refused.
+      if (gradient === 1 && this.#limit < this.#o.initialLimit) this.#limit = Math.min(this.#o.initialLimit, this.#limit + 1 / this.#limit);
+      return;
+    }
     const next = this.#limit * gradient + Math.sqrt(this.#limit);
     this.#limit = Math.max(this.#o.minLimit, Math.min(this.#o.maxLimit, 0.8 * this.#limit + 0.2 * next));
   }

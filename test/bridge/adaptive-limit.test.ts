@@ -73,3 +73,17 @@ test("adaptive limit - forgets an old baseline after its window, so a lasting ch
   drive(l, 3_500, () => 40); // 140 s of a slower workload, not queueing
   assert.equal(l.limit.baselineMs, 40);
 });
+
+test("adaptive limit - after an overload, fast work below the limit lets it grow back to the initial limit, not past it", () => {
+  const l = limited();
+  drive(l, 300, () => 10);
+  drive(l, 200, server(10, 4));
+  const cut = l.limit.limit;
+  assert.ok(cut < options.initialLimit, `limit ${cut} after the overload`);
+  for (let i = 0; i < 5_000; i++) {
+    assert.ok(l.limit.tryAcquire());
+    l.clock.now += 10;
+    l.limit.release(10); // one request at a time: far below the limit
+  }
+  assert.equal(l.limit.limit, options.initialLimit);
+});

@@ -17,6 +17,13 @@ const positive = z.number().int().positive();
  */
 export const ColmenaConfigSchema = RuntimeConfigSchema.extend({
   roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
+  /**
+   * Worker threads running the roles other than bridge, each a node of its
+   * own on the same NATS (see cli/actor-thread.ts). Default: 1 when the node
+   * has the bridge and other roles, so the bridge's thread stays free to
+   * shed load; 0 runs every role on the main thread.
+   */
+  actorThreads: z.number().int().min(0).max(64).optional(),
   /** Shard snapshots, the L3 cache and (for `colmena up`) the embedded nats-server's JetStream live here. */
   dataDir: z.string().min(1).default(".colmena"),
   http: z

@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
 import { createLogger, defaultNodeId, loadConfig } from "../runtime/index.js";
 import { ColmenaConfigSchema } from "./config.js";
-import { startNode } from "./node.js";
+import { startActorThread, type ActorThread } from "./actor-thread.js";
+import { startNode, type RunningNode } from "./node.js";
 
 export interface NodeFlags {
   config?: string;
@@ -46,15 +47,39 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     await mkdir(storeDir, { recursive: true });
     nats = await startNatsServer({ storeDir, port, onLog: (line) => log.debug({ nats: line }, "nats-server") });
   }
-  const node = await startNode({ ...config, nodeId, ...(nats && { nats: { ...config.nats, servers: nats.url } }) }, { version, log }).catch(async (err: unknown) => {
+  const natsConfig = nats ? { ...config.nats, servers: nats.url } : config.nats;
+  const actorRoles = config.roles.filter((r) => r !== "bridge");
+  const threads = actorRoles.length === 0 ? 0 : (config.actorThreads ?? (config.roles.includes("bridge") ? 1 : 0));
+  const mainRoles = threads > 0 ? config.roles.filter((r) => r === "bridge") : config.roles;
+  const actorThreads: ActorThread[] = [];
+  let node: RunningNode | undefined;
+  let stopping = false;
+  const stopAll = async () => {
+    await node?.stop();
+    await Promise.all(actorThreads.map((t) => t.stop()));
     await nats?.stop();
+  };
+  const crashed = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.fatal({ code }, "an actor thread ended unexpectedly: stopping the node");
+    void stopAll().finally(() => process.exit(1));
+  };
+  try {
+    // The actor roles first: the bridge asks the embedder for its model as it starts.
+    for (let i = 0; i < threads; i++) {
+      actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsConfig }, version, log, crashed));
+    }
+    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsConfig }, { version, log });
+  } catch (err) {
+    await stopAll();
     throw err;
-  });
-
+  }
   const out = process.stdout;
-  out.write(`colmena ${version} — node ${nodeId} (${config.roles.join(", ")})\n`);
+  out.write(`colmena ${version} — node ${nodeId} (${mainRoles.join(", ") || "no roles of its own"})\n`);
+  for (const t of actorThreads) out.write(`  actors:    ${t.nodeId} (${actorRoles.join(", ")}), in a worker thread\n`);
   out.write(`  NATS:      ${nats ? `${nats.url} (embedded, JetStream in ${join(config.dataDir, "nats")})` : String(config.nats.servers)}\n`);
-  if (node.httpUrl) {
+  if (node?.httpUrl) {
     out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);
     out.write(`Try:\n  curl -s ${node.httpUrl}/v1/documents -H 'content-type: application/json' \\\n    -d '{"documents":[{"id":"hello","text":"Colmena serves RAG over NATS actors."}]}'\n`);
     out.write(`  curl -s ${node.httpUrl}/v1/query -H 'content-type: application/json' -d '{"question":"What does Colmena serve?"}'\n`);
@@ -62,14 +87,11 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   }
   out.write("Ctrl-C stops it gracefully.\n");
 
-  let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "stopping");
-    void node
-      .stop()
-      .then(() => nats?.stop())
+    stopAll()
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error({ err }, "unclean stop");

@@ -7,7 +7,9 @@ import type { Logger } from "./logger.js";
 export interface NodeLoad {
   inFlight: number;
   mailbox: number;
+  /** Resident memory of the process the node runs in: nodes in threads of one process report the same. */
   rssMb: number;
+  pid: number;
 }
 
 export interface NodeInfo {

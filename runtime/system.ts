@@ -249,5 +249,5 @@ function nodeLoad(hosts: KindHost[]): NodeInfo["load"] {
     inFlight += s.inFlight;
     mailbox += s.mailbox;
   }
-  return { inFlight, mailbox, rssMb: Math.round(process.memoryUsage.rss() / 1048576) };
+  return { inFlight, mailbox, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid };
 }

@@ -2,7 +2,7 @@ import { request } from "undici";
 
 /** The part of `GET /v1/status` the load generator reads. */
 export interface StatusDocument {
-  nodes?: Array<{ id?: string; roles?: string[]; load?: { rssMb?: number; inFlight?: number; mailbox?: number } }>;
+  nodes?: Array<{ id?: string; roles?: string[]; load?: { rssMb?: number; inFlight?: number; mailbox?: number; pid?: number } }>;
   ingest?: { pending?: number };
 }
 
@@ -23,6 +23,7 @@ export interface MemorySample {
   t: number;
   /** Resident memory per node id, MiB. */
   nodes: Record<string, number>;
+  /** Summed over the processes (nodes in threads of one process report its memory once), MiB. */
   totalMb: number;
   /** Requests each node was working on at that moment (its `load.inFlight`): who takes the work. */
   inFlight: Record<string, number>;
@@ -44,7 +45,7 @@ export interface MemorySummary {
 
 /**
  * The server over the run: `GET /v1/status` once a second, every node's
- * `rssMb` (summed for the memory figures) and `inFlight`. A poll that fails
+ * `rssMb` (summed per process for the memory figures) and `inFlight`. A poll that fails
  * is counted, not fatal.
  */
 export class ServerMonitor {
@@ -80,16 +81,19 @@ export class ServerMonitor {
     try {
       const status = await fetchStatus(this.#httpUrl, 2_000, this.options.apiKey);
       const nodes: Record<string, number> = {};
+      const processes = new Map<string, number>();
       const inFlight: Record<string, number> = {};
       let bridge: string | undefined;
       for (const [i, n] of (status.nodes ?? []).entries()) {
         const id = n.id ?? String(i);
         if (n.roles?.includes("bridge")) bridge ??= id;
-        if (typeof n.load?.rssMb === "number") nodes[id] = n.load.rssMb;
+        if (typeof n.load?.rssMb === "number") {
+          nodes[id] = n.load.rssMb;
+          processes.set(n.load.pid === undefined ? id : `pid ${n.load.pid}`, n.load.rssMb);
+        }
         if (typeof n.load?.inFlight === "number") inFlight[id] = n.load.inFlight;
       }
-      const values = Object.values(nodes);
-      if (values.length > 0) this.samples.push({ t: (performance.now() - this.origin) / 1000, nodes, totalMb: values.reduce((a, b) => a + b, 0), inFlight, ...(bridge && { bridge }) });
+      if (processes.size > 0) this.samples.push({ t: (performance.now() - this.origin) / 1000, nodes, totalMb: [...processes.values()].reduce((a, b) => a + b, 0), inFlight, ...(bridge && { bridge }) });
     } catch {
       this.#failed += 1;
     } finally {

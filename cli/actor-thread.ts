@@ -1,0 +1,80 @@
+/**
+ * A node's actor roles in a worker thread, beside the HTTP bridge on the
+ * main thread.
+ *
+ * The bridge is where load is shed: an overloaded node must still answer
+ * "429, retry after" within milliseconds. When shard searches, embedding and
+ * generation share the bridge's thread, the refusal waits behind them — the
+ * whole thread is busy exactly when shedding matters. So a node with the
+ * bridge and other roles runs those other roles here, as a node of their own
+ * on the same NATS (messages between the two cross NATS like between any two
+ * nodes), and the main thread keeps only the edge: HTTP, admission, the
+ * pipeline's bookkeeping. It also gives the node a second core.
+ *
+ * The same file is the thread's entry point: the main thread starts it with
+ * `startActorThread`, which resolves once the node inside has started.
+ */
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { once } from "node:events";
+import { createLogger, type Logger } from "../runtime/index.js";
+import type { ColmenaConfig } from "./config.js";
+import { startNode } from "./node.js";
+
+interface ThreadData {
+  config: ColmenaConfig;
+  version: string;
+}
+
+type FromThread = { type: "started" } | { type: "failed"; message: string };
+
+export interface ActorThread {
+  readonly nodeId: string;
+  /** Stops the node inside (gracefully: intake, in-flight work, keyed state) and ends the thread. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `config`'s roles as a node in a worker thread; `onExit` is called if
+ * the thread ends without being asked to (a crash), with its exit code.
+ */
+export async function startActorThread(config: ColmenaConfig, version: string, log: Logger, onExit: (code: number) => void): Promise<ActorThread> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { config, version } satisfies ThreadData });
+  let stopping = false;
+  const exited = once(worker, "exit") as Promise<[number]>;
+  void exited.then(([code]) => {
+    if (!stopping) onExit(code);
+  });
+  worker.on("error", (err) => log.error({ err, node: config.nodeId }, "actor thread crashed"));
+  const [first] = (await Promise.race([once(worker, "message"), exited.then(([code]) => [{ type: "failed", message: `the actor thread exited with code ${code} while starting` }])])) as [FromThread];
+  if (first.type !== "started") {
+    stopping = true;
+    await worker.terminate();
+    throw new Error(first.message);
+  }
+  return {
+    nodeId: config.nodeId!,
+    stop: async () => {
+      if (stopping) return;
+      stopping = true;
+      worker.postMessage("stop");
+      await exited;
+    },
+  };
+}
+
+async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort>): Promise<void> {
+  const log = createLogger({ level: data.config.log.level, nodeId: data.config.nodeId! });
+  let node;
+  try {
+    node = await startNode(data.config, { version: data.version, log });
+  } catch (err) {
+    port.postMessage({ type: "failed", message: (err as Error).message } satisfies FromThread);
+    return;
+  }
+  port.postMessage({ type: "started" } satisfies FromThread);
+  await once(port, "message");
+  await node.stop();
+  process.exit(0); // ends this thread only
+}
+
+if (!isMainThread && parentPort) void runInThread(workerData as ThreadData, parentPort);

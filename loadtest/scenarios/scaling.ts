@@ -19,15 +19,16 @@ export interface ScalingOptions extends CapacityOptions {
 
 const f = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(1)) : "–");
 
-/** Mean in-flight of the bridge's node (colmena up) and of all the others together. */
+/** Mean in-flight of the nodes in the bridge's process (colmena up, with its actor thread) and of all the others together. */
 function workShare(window: MemorySample[]): string {
   const first = window.find((s) => s.bridge)?.bridge;
   if (window.length === 0 || first === undefined) return "–";
   let mine = 0;
   let others = 0;
   for (const s of window) {
+    const up = s.processOf[first] ?? first;
     for (const [id, n] of Object.entries(s.inFlight)) {
-      if (id === first) mine += n;
+      if ((s.processOf[id] ?? id) === up) mine += n;
       else others += n;
     }
   }
@@ -91,7 +92,7 @@ export function scaling(common: CommonOptions, o: ScalingOptions): Promise<numbe
       tables: [
         {
           title: "Scaling sweep",
-          columns: ["nodes", "capacity req/s", "p99 at capacity ms", "p50 at capacity ms", "median p99 of passing steps ms", "capacity ÷ first size", "mean in-flight: up / the others", "max memory MiB"],
+          columns: ["nodes", "capacity req/s", "p99 at capacity ms", "p50 at capacity ms", "median p99 of passing steps ms", "capacity ÷ first size", "mean in-flight: up / added nodes", "max memory MiB"],
           rows: results.map(({ size, cap, fromS, toS }) => {
             const at = cap.steps.find((s) => s.pass && s.rate === cap.capacity);
             const window = ctx.monitor.samples.filter((s) => s.t >= fromS && s.t <= toS);

@@ -29,6 +29,8 @@ export interface MemorySample {
   inFlight: Record<string, number>;
   /** The node with the bridge role, the one the load enters through. */
   bridge?: string;
+  /** The process each node runs in (nodes in threads of one process share it). */
+  processOf: Record<string, string>;
 }
 
 export interface MemorySummary {
@@ -82,18 +84,20 @@ export class ServerMonitor {
       const status = await fetchStatus(this.#httpUrl, 2_000, this.options.apiKey);
       const nodes: Record<string, number> = {};
       const processes = new Map<string, number>();
+      const processOf: Record<string, string> = {};
       const inFlight: Record<string, number> = {};
       let bridge: string | undefined;
       for (const [i, n] of (status.nodes ?? []).entries()) {
         const id = n.id ?? String(i);
         if (n.roles?.includes("bridge")) bridge ??= id;
+        processOf[id] = n.load?.pid === undefined ? id : `pid ${n.load.pid}`;
         if (typeof n.load?.rssMb === "number") {
           nodes[id] = n.load.rssMb;
-          processes.set(n.load.pid === undefined ? id : `pid ${n.load.pid}`, n.load.rssMb);
+          processes.set(processOf[id], n.load.rssMb);
         }
         if (typeof n.load?.inFlight === "number") inFlight[id] = n.load.inFlight;
       }
-      if (processes.size > 0) this.samples.push({ t: (performance.now() - this.origin) / 1000, nodes, totalMb: [...processes.values()].reduce((a, b) => a + b, 0), inFlight, ...(bridge && { bridge }) });
+      if (processes.size > 0) this.samples.push({ t: (performance.now() - this.origin) / 1000, nodes, totalMb: [...processes.values()].reduce((a, b) => a + b, 0), inFlight, processOf, ...(bridge && { bridge }) });
     } catch {
       this.#failed += 1;
     } finally {

@@ -47,7 +47,7 @@ function sampleReport(): Report {
     phases: recorder.phaseNames().map((n) => recorder.summary(n)),
     total: recorder.total(),
     timeline: recorder.timeline(),
-    memory: { summary: { samples: 2, firstMb: 100, maxMb: 120, lastMb: 110, growthMb: 20, failedPolls: 0 }, samples: [{ t: 0, nodes: { a: 100 }, totalMb: 100, inFlight: { a: 1 } }, { t: 2, nodes: { a: 120 }, totalMb: 120, inFlight: { a: 2 } }] },
+    memory: { summary: { samples: 2, firstMb: 100, maxMb: 120, lastMb: 110, growthMb: 20, failedPolls: 0 }, samples: [{ t: 0, nodes: { a: 100 }, totalMb: 100, inFlight: { a: 1 }, processOf: { a: "pid 1" } }, { t: 2, nodes: { a: 120 }, totalMb: 120, inFlight: { a: 2 }, processOf: { a: "pid 1" } }] },
     thresholds,
     passed: thresholds.every((t) => t.pass),
     tables: [{ title: "Capacity search", columns: ["step", "offered/s"], rows: [["search 1", 20]] }],

@@ -8,6 +8,7 @@ import { ShardLogWriter, shardLogStream, type ShardWrite } from "../../actors/in
 import { IndexVersion } from "../../actors/pipeline/index-version.js";
 import { freePort, isColmenaError, jetStreamManagerOf, startNatsServer, Subjects, type NatsServer } from "../../nats/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
+import { waitFor } from "../helpers/wait.js";
 
 let server: NatsServer;
 let nc: NatsConnection;
@@ -23,15 +24,6 @@ after(async () => {
 });
 
 const del = (n: number): ShardWrite => ({ op: "delete", chunkId: `c${n}` });
-
-/** Polls `check` until it holds, failing after `timeoutMs`. */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function consumerNames(conn: NatsConnection, subjects: Subjects): Promise<string[]> {
   const jsm = await jetStreamManagerOf(conn);

@@ -10,6 +10,7 @@ import type { NatsServer } from "../../nats/index.js";
 import { Echo } from "../fixtures/runtime/kinds.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { startTestSystem } from "../helpers/system.js";
+import { waitFor } from "../helpers/wait.js";
 
 /** Relays to Echo on whichever node hosts it, logging on the way, so one request spans two nodes. */
 const Relay = defineActor({
@@ -83,7 +84,7 @@ describe("runtime - same node", () => {
     for (let i = 0; i < spins; i++) busy.tell({ type: "spin", ms: 1 });
     // Stand-in for a socket callback waiting for the thread: it runs in the next turn of the event loop.
     const spunAtProbe = await new Promise<number>((resolve) => setImmediate(() => resolve(spun)));
-    for (let waited = 0; spun < spins && waited < 10_000; waited += 20) await sleep(20);
+    await waitFor("every spin ran", () => spun === spins);
     assert.ok(spunAtProbe <= SLICE_MS + 2, `the first poll of I/O came after ${spunAtProbe} spins of 1 ms (slice ${SLICE_MS} ms)`);
     assert.equal(spun, spins, "every message still ran");
   });

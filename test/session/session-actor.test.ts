@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { GenerateEvent, GenerateRequest, LlmBackend } from "../../actors/llm/index.js";
 import { llmKind } from "../../actors/llm/index.js";
 import { sessionKind } from "../../actors/session/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { ColmenaError, isColmenaError, type ActorSystem } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
+import { waitFor } from "../helpers/wait.js";
 import { startTestSystem } from "../helpers/system.js";
 
 let server: NatsServer;
@@ -25,14 +25,6 @@ async function system(kinds: Parameters<typeof startTestSystem>[1], nodeId?: str
   const s = await startTestSystem(server.url, kinds, nodeId ? { nodeId } : {});
   systems.push(s);
   return s;
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await sleep(25);
-  }
-  assert.fail(`timed out waiting until ${what}`);
 }
 
 /** A backend that answers every request with `reply` and remembers the requests. */
@@ -64,7 +56,7 @@ test("session - history is bounded, saved after each turn, and restored on a fre
   assert.deepEqual(third, { turns: 2, tokens: third.tokens, dropped: 1 });
   assert.deepEqual(await s1.ask({ type: "settings", topK: 3, temperature: 0.2 }), { topK: 3, temperature: 0.2 });
 
-  await until("the idle session passivates", () => a.stats().kinds[0]!.activations.length === 0);
+  await waitFor("the idle session passivates", () => a.stats().kinds[0]!.activations.length === 0);
   await a.shutdown();
 
   const b = await system([Session], "session-b");

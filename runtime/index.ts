@@ -13,5 +13,5 @@ export { ColmenaError, ERROR_CODES, invalid, isColmenaError, overloaded, type Er
 export { createLogger, type Logger } from "./logger.js";
 export type { NodeInfo } from "./membership.js";
 export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
-export { dispatch, SLICE_MS, sliceSpent, yieldIfSpent } from "./scheduler.js";
+export { SLICE_MS, yieldIfSpent } from "./scheduler.js";
 export { childSpan, currentTrace, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./trace.js";

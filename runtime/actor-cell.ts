@@ -8,6 +8,7 @@ import { lifecycleMachine, type LifecycleState } from "./lifecycle-machine.js";
 import type { Logger } from "./logger.js";
 import { Mailbox } from "./mailbox.js";
 import { dispatch, sliceSpent } from "./scheduler.js";
+import { ScopedSignal } from "./scoped-signal.js";
 import { currentTrace } from "./trace.js";
 
 export interface CellStats {
@@ -268,27 +269,32 @@ export class ActorCell {
     try {
       result = env.trace ? currentTrace.run(env.trace, () => handler.call(behavior, env.msg, call)) : handler.call(behavior, env.msg, call);
     } catch (err) {
-      this.#finish(env, now, err, true);
+      this.#finish(env, call, now, err, true);
       return;
     }
     if (isThenable(result)) {
       result.then(
-        (value) => this.#finish(env, now, value, false),
-        (err: unknown) => this.#finish(env, now, err, true),
+        (value) => this.#finish(env, call, now, value, false),
+        (err: unknown) => this.#finish(env, call, now, err, true),
       );
     } else {
-      this.#finish(env, now, result, false);
+      this.#finish(env, call, now, result, false);
     }
   }
 
-  #finish(env: Envelope, started: number, value: unknown, threw: boolean): void {
+  #finish(env: Envelope, call: Call | undefined, started: number, value: unknown, threw: boolean): void {
     if (threw) {
+      call?.dispose();
       this.#done(started);
       this.#fail(env, value);
     } else if (env.stream) {
-      void this.#pump(env, env.stream, value).finally(() => this.#done(started));
+      void this.#pump(env, env.stream, value).finally(() => {
+        call?.dispose();
+        this.#done(started);
+      });
       return;
     } else {
+      call?.dispose();
       this.#done(started);
       this.#stats.processed++;
       if (env.reply) {
@@ -378,7 +384,7 @@ export class ActorCell {
 class Call implements CallContext {
   readonly #cell: ActorCell;
   readonly #env: Envelope;
-  #signal: AbortSignal | undefined;
+  #signal: ScopedSignal | undefined;
   #log: Logger | undefined;
 
   constructor(cell: ActorCell, env: Envelope) {
@@ -395,13 +401,14 @@ class Call implements CallContext {
   }
 
   get signal(): AbortSignal {
-    if (!this.#signal) {
-      const signals: AbortSignal[] = [];
-      if (this.#env.stream) signals.push(this.#env.stream.signal);
-      if (Number.isFinite(this.#env.deadline)) signals.push(AbortSignal.timeout(Math.max(0, this.#env.deadline - Date.now())));
-      this.#signal = signals.length === 1 ? signals[0]! : signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals);
-    }
-    return this.#signal;
+    const env = this.#env;
+    this.#signal ??= new ScopedSignal(env.deadline - Date.now(), () => new ColmenaError("TIMEOUT", `${this.#cell.kind.kind}.${env.msg.type} passed its deadline`), env.stream ? [env.stream.signal] : []);
+    return this.#signal.signal;
+  }
+
+  /** The message is answered (or its stream ended): the signal's timer and listeners go. */
+  dispose(): void {
+    this.#signal?.dispose();
   }
 
   get log(): Logger {

@@ -14,4 +14,5 @@ export { createLogger, type Logger } from "./logger.js";
 export type { NodeInfo } from "./membership.js";
 export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
 export { SLICE_MS, yieldIfSpent } from "./scheduler.js";
+export { ScopedSignal } from "./scoped-signal.js";
 export { childSpan, currentTrace, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./trace.js";

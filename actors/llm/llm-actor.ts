@@ -14,7 +14,7 @@
  */
 import { createActor, type Actor } from "xstate";
 import { z } from "zod";
-import { ColmenaError, defineActor, isColmenaError, type ActorContext, type CallContext } from "../../runtime/index.js";
+import { ColmenaError, defineActor, isColmenaError, ScopedSignal, type ActorContext, type CallContext } from "../../runtime/index.js";
 import type { GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { ExtractiveBackend } from "./extractive.js";
 import { instanceDevices, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
@@ -222,16 +222,16 @@ class LlmInstance {
       ...(m.seed !== undefined && { seed: m.seed }),
       ...(m.stop !== undefined && { stop: m.stop }),
     };
-    const timeout = AbortSignal.timeout(this.#limits.requestTimeoutMs);
-    const signal = AbortSignal.any([call.signal, timeout]);
+    const scoped = new ScopedSignal(this.#limits.requestTimeoutMs, () => new ColmenaError("TIMEOUT", "generation passed requestTimeoutMs"), [call.signal]);
     this.#acquire();
     try {
-      for await (const event of backend.generate(req, signal)) {
+      for await (const event of backend.generate(req, scoped.signal)) {
         if (event.type === "token") {
           yield event;
           continue;
         }
-        if (event.reason === "cancelled" && timeout.aborted && !call.signal.aborted) {
+        // Aborted while the caller's signal was not: requestTimeoutMs passed.
+        if (event.reason === "cancelled" && scoped.signal.aborted && !call.signal.aborted) {
           throw new ColmenaError("TIMEOUT", `generation passed requestTimeoutMs (${this.#limits.requestTimeoutMs} ms)`, { retryable: false });
         }
         yield { ...event, backend: backend.id, device: backend.device, trimmed: { history: fitted.droppedHistory, passages: fitted.droppedPassages } };
@@ -240,6 +240,7 @@ class LlmInstance {
       if (!isColmenaError(err) || err.code === "INTERNAL") this.#failed(err, backend.device);
       throw err;
     } finally {
+      scoped.dispose();
       this.#release();
     }
   }

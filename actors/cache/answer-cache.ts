@@ -78,8 +78,9 @@ export interface AnswerCacheOptions extends CacheConfigInput {
   warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
+/** L1 holds values encoded: its byte bound is exact, and the bytes live outside the JS heap. */
 interface L1Entry {
-  value: unknown;
+  bytes: Uint8Array;
   expiresAt: number;
 }
 
@@ -110,7 +111,7 @@ export class AnswerCache {
     this.#l1 = new LRUCache<string, L1Entry>({
       max: config.l1.maxEntries,
       maxSize: config.l1.maxBytes,
-      sizeCalculation: (entry) => Math.max(1, approximateBytes(entry.value)),
+      sizeCalculation: (entry) => Math.max(1, entry.bytes.byteLength),
     });
   }
 
@@ -151,7 +152,7 @@ export class AnswerCache {
     const l1 = this.#l1.get(key);
     if (l1 !== undefined && l1.expiresAt > now) {
       this.#stats.l1.hits++;
-      return { value: l1.value as T, level: "l1" };
+      return { value: this.#codec.decode<T>(l1.bytes), level: "l1" };
     }
     if (l1 !== undefined) this.#l1.delete(key);
     this.#stats.l1.misses++;
@@ -161,7 +162,7 @@ export class AnswerCache {
       const found = await this.#l2Get(kv, key);
       if (found !== undefined && found.e > this.#clock.now()) {
         this.#stats.l2.hits++;
-        this.#l1.set(key, { value: found.v, expiresAt: found.e });
+        this.#l1Set(key, this.#codec.encode(found.v), found.e);
         return { value: found.v as T, level: "l2" };
       }
       this.#stats.l2.misses++;
@@ -171,7 +172,7 @@ export class AnswerCache {
       const found = await this.#l3Get(key);
       if (found !== undefined) {
         this.#stats.l3.hits++;
-        this.#l1.set(key, { value: found.value, expiresAt: found.expiresAt });
+        this.#l1Set(key, found.bytes, found.expiresAt);
         if (kv !== undefined) await this.#l2Put(kv, key, { e: found.expiresAt, v: found.value });
         return { value: found.value as T, level: "l3" };
       }
@@ -185,13 +186,14 @@ export class AnswerCache {
     const kind = keyKind(key);
     const expiresAt = this.#clock.now() + this.config.ttlMs[kind];
     this.#stats.sets++;
-    this.#l1.set(key, { value, expiresAt });
+    const bytes = this.#codec.encode(value);
+    this.#l1Set(key, bytes, expiresAt);
     const writes: Promise<void>[] = [];
     const kv = this.#l2[kind];
     if (kv !== undefined) writes.push(this.#l2Put(kv, key, { e: expiresAt, v: value }));
     if (this.#l3 !== undefined && this.#usesL3(kind)) {
       writes.push(
-        this.#l3.set(key, this.#codec.encode(value), expiresAt).catch((err: unknown) => this.#failed("l3 write", key, err)),
+        this.#l3.set(key, bytes, expiresAt).catch((err: unknown) => this.#failed("l3 write", key, err)),
       );
     }
     await Promise.all(writes);
@@ -250,12 +252,17 @@ export class AnswerCache {
         const now = this.#clock.now();
         found.forEach((f, j) => {
           if (f === undefined || f.e <= now || loaded >= limit) return;
-          this.#l1.set(batch[j]!, { value: f.v, expiresAt: f.e });
+          this.#l1Set(batch[j]!, this.#codec.encode(f.v), f.e);
           loaded++;
         });
       }
     }
     return loaded;
+  }
+
+  /** A copy of the bytes: an encoder's output is a view of a larger buffer, which L1 would keep alive uncounted (Buffer's slice() copies nothing). */
+  #l1Set(key: string, bytes: Uint8Array, expiresAt: number): void {
+    this.#l1.set(key, { bytes: new Uint8Array(bytes), expiresAt });
   }
 
   #usesL3(kind: EntryKind): boolean {
@@ -282,10 +289,10 @@ export class AnswerCache {
     }
   }
 
-  async #l3Get(key: string): Promise<{ value: unknown; expiresAt: number } | undefined> {
+  async #l3Get(key: string): Promise<{ value: unknown; bytes: Uint8Array; expiresAt: number } | undefined> {
     try {
       const found = await this.#l3!.get(key);
-      return found === undefined ? undefined : { value: this.#codec.decode(found.value), expiresAt: found.expiresAt };
+      return found === undefined ? undefined : { value: this.#codec.decode(found.value), bytes: found.value, expiresAt: found.expiresAt };
     } catch (err) {
       this.#failed("l3 read", key, err);
       return undefined;
@@ -296,19 +303,4 @@ export class AnswerCache {
     this.#stats.errors++;
     this.#warn(`cache: ${what} failed`, { key, error: (err as Error).message });
   }
-}
-
-/** A cheap size estimate for L1's byte bound (strings, typed arrays, arrays and plain objects). */
-function approximateBytes(value: unknown, depth = 0): number {
-  if (typeof value === "string") return value.length * 2;
-  if (typeof value === "number" || typeof value === "boolean" || value == null) return 8;
-  if (ArrayBuffer.isView(value)) return value.byteLength;
-  if (depth > 8) return 64;
-  if (Array.isArray(value)) return value.reduce((sum: number, v) => sum + approximateBytes(v, depth + 1), 16);
-  if (typeof value === "object") {
-    let sum = 16;
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) sum += k.length * 2 + approximateBytes(v, depth + 1);
-    return sum;
-  }
-  return 16;
 }

@@ -1,11 +1,12 @@
 /**
  * A file of one JSON value per line. A shard's chunk table can outgrow the
  * longest string V8 will build, so it is written and read a line at a time
- * instead of as one JSON document.
+ * instead of as one JSON document, in the thread's time slices.
  */
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { yieldIfSpent } from "../../runtime/scheduler.js";
 
 const BATCH_CHARS = 1 << 20;
 
@@ -19,6 +20,8 @@ export async function writeJsonLines(path: string, values: Iterable<unknown>): P
         await file.write(batch);
         batch = "";
       }
+      // A large table is serialised in time slices, so searches and sockets get the thread in between.
+      await yieldIfSpent();
     }
     if (batch.length > 0) await file.write(batch);
   } finally {

@@ -4,7 +4,7 @@ import { cp, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShardIndex, loadSnapshot, saveSnapshot } from "../../actors/index-shard/index.js";
-import type { ShardQuery } from "../../actors/index-shard/index.js";
+import type { ShardQuery, ShardResults } from "../../actors/index-shard/index.js";
 import { isColmenaError } from "../../runtime/errors.js";
 import { prng, randomVectors } from "./random-vectors.js";
 
@@ -47,7 +47,9 @@ test("index-shard - a snapshot loads back with the same search results", async (
   assert.equal(loaded.lastSeq, 42);
   assert.equal(loaded.index.size, index.size);
   assert.equal(loaded.index.efSearch, index.efSearch);
-  for (const q of queries(2)) assert.deepEqual(loaded.index.search(q), index.search(q));
+  // BM25 is rebuilt from the texts on load: its running averages may differ in the last bits, nothing else may.
+  const rounded = (r: ShardResults) => ({ vector: r.vector, bm25: r.bm25.map((h) => ({ ...h, score: Number(h.score.toPrecision(12)) })) });
+  for (const q of queries(2)) assert.deepEqual(rounded(loaded.index.search(q)), rounded(index.search(q)));
 });
 
 test("index-shard - a loaded snapshot keeps taking writes", async (t) => {

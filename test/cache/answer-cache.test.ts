@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { AnswerCache, cacheKey, type AnswerCacheOptions } from "../../actors/cache/index.js";
-import { connectNats, openBucket, type NatsServer } from "../../nats/index.js";
+import { Codec, connectNats, openBucket, type NatsServer } from "../../nats/index.js";
 import { ManualClock } from "../../supervisors/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 
@@ -117,4 +117,16 @@ test("cache - fillL1FromL2 warms a new node's memory from the shared buckets", a
   assert.deepEqual(b.stats().l2, { hits: 0, misses: 0 });
   const c = await AnswerCache.open({ nc: await node("h"), namespace: "warm", l1: { maxEntries: 2 } });
   assert.equal(await c.fillL1FromL2(["answer"]), 2, "no more than L1 holds");
+});
+
+test("cache - L1 is bounded by the encoded size of its entries, and every hit is a copy", async () => {
+  const value = (i: number) => ({ ...answer, text: `${"x".repeat(1_000)} ${i}` });
+  const size = new Codec().encode(value(0)).byteLength;
+  const cache = await AnswerCache.open({ l1: { maxBytes: 3 * size + size / 2 } });
+  for (let i = 0; i < 5; i++) await cache.set(key(`q${i}`), value(i));
+  assert.equal(cache.l1Size, 3, "three entries of that size fit, four do not");
+  const hit = await cache.get<ReturnType<typeof value>>(key("q4"));
+  assert.deepEqual(hit, value(4));
+  hit!.sources.length = 0;
+  assert.deepEqual(await cache.get(key("q4")), value(4), "changing what a hit gave changes nothing cached");
 });

@@ -8,8 +8,9 @@
  * whole thread is busy exactly when shedding matters. So a node with the
  * bridge and other roles runs those other roles here, as a node of their own
  * on the same NATS (messages between the two cross NATS like between any two
- * nodes), and the main thread keeps only the edge: HTTP, admission, the
- * pipeline's bookkeeping. It also gives the node a second core.
+ * nodes), and the main thread keeps only the edge: HTTP, admission, and one
+ * message to the pipeline actor per question. It also gives the node a
+ * second core.
  *
  * The same file is the thread's entry point: the main thread starts it with
  * `startActorThread`, which resolves once the node inside has started.

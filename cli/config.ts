@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RetrievalConfigSchema } from "../actors/index.js";
+import { PipelineConfigSchema, RetrievalConfigSchema } from "../actors/index.js";
 import { CacheConfigSchema } from "../actors/cache/index.js";
 import { LlmConfigSchema } from "../actors/llm/index.js";
 import { SessionConfigSchema } from "../actors/session/index.js";
@@ -39,15 +39,7 @@ export const ColmenaConfigSchema = RuntimeConfigSchema.extend({
   llm: LlmConfigSchema.prefault({}),
   session: SessionConfigSchema.prefault({}),
   cache: CacheConfigSchema.prefault({}),
-  pipeline: z
-    .strictObject({
-      topK: positive.max(100).default(5),
-      timeoutMs: positive.default(30_000),
-      maxNewTokens: positive.default(256),
-      /** Frequent questions (one per line, or a JSON array) answered at start so the first users hit the cache. */
-      faqFile: z.string().optional(),
-    })
-    .prefault({}),
+  pipeline: PipelineConfigSchema.prefault({}),
 });
 
 export type ColmenaConfig = z.output<typeof ColmenaConfigSchema>;

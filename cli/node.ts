@@ -1,6 +1,6 @@
 import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ActorRagApi, AnswerCache, ensureShards, IndexVersion, llmKind, RagPipeline, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
+import { ActorRagApi, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { buildHttpBridge, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
 import { retrievalConfig, type ColmenaConfig } from "./config.js";
@@ -14,17 +14,29 @@ export interface RunningNode {
 
 const RETRIEVAL_ROLES: readonly RetrievalRole[] = ["embedder", "shard", "ingest", "query"];
 
-/** Starts one Colmena node: the actor kinds of its roles, and with `bridge` the pipeline, HTTP bridge and NATS service API. */
+/**
+ * Starts one Colmena node: the actor kinds of its roles (`session` hosts the
+ * session actors and the pipeline that runs each question), and with
+ * `bridge` the HTTP bridge and the NATS service API.
+ */
 export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger }): Promise<RunningNode> {
   const { log, version } = options;
   const retrieval = retrievalConfig(config);
   const roles = config.roles;
   const llm = llmKind(config.llm);
   const session = sessionKind(config.session, config.llm.backend.type === "extractive" ? {} : { llm });
+  const pipeline = pipelineActor({
+    config: config.pipeline,
+    cache: { ...config.cache, l3: { dir: join(config.dataDir, "cache"), ...config.cache.l3 } },
+    llm,
+    llmModel: llmModelId(config),
+    session,
+    sessionDefaults: config.session.settings,
+  });
   const kinds = [
     ...retrievalKinds(retrieval, RETRIEVAL_ROLES.filter((r) => roles.includes(r))),
     ...(roles.includes("llm") ? [llm] : []),
-    ...(roles.includes("session") ? [session] : []),
+    ...(roles.includes("session") ? [session, pipeline] : []),
   ];
   const system = await ActorSystem.start({ config, kinds, roles, version, log });
   const stops: Array<() => Promise<unknown>> = [() => system.shutdown()];
@@ -35,36 +47,19 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (roles.includes("shard")) for (const spec of retrieval.indexes) await ensureShards(system, spec);
     if (!roles.includes("bridge")) return { system, stop };
 
-    const cache = await AnswerCache.open({ ...config.cache, l3: { dir: join(config.dataDir, "cache"), ...config.cache.l3 }, nc: system.nc, namespace: config.namespace, codec: system.codec, warn: (msg: string, fields: Record<string, unknown>) => log.warn(fields, msg) });
     const models = { embedder: await ActorRagApi.embedderModel(system, config.pipeline.timeoutMs), llm: llmModelId(config) };
-    const indexVersion = await IndexVersion.start(system.nc, system.subjects, { log });
-    stops.push(() => indexVersion.stop());
-    const pipeline = new RagPipeline({ system, cache, version: indexVersion, llm, session, sessionDefaults: config.session.settings, models, defaults: config.pipeline, log });
-    const api = new ActorRagApi({ system, pipeline, cache, indexes: retrieval.indexes, models, timeoutMs: config.pipeline.timeoutMs });
+    const api = new ActorRagApi({ system, indexes: retrieval.indexes, models, timeoutMs: config.pipeline.timeoutMs });
     const http: FastifyInstance = buildHttpBridge(api, { ...config.http, log });
     await http.listen({ host: config.http.host, port: config.http.port });
     stops.push(() => http.close());
     const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, log });
     stops.push(() => service.stop());
-    void warm(cache, api, config, log);
     const address = http.server.address();
     const port = typeof address === "object" && address ? address.port : config.http.port;
     return { system, httpUrl: `http://${config.http.host}:${port}`, stop };
   } catch (err) {
     await stop();
     throw err;
-  }
-}
-
-/** Fills L1 from L2 and answers the FAQ, so the first users hit the cache. */
-async function warm(cache: AnswerCache, api: ActorRagApi, config: ColmenaConfig, log: Logger): Promise<void> {
-  try {
-    const filled = await cache.fillL1FromL2();
-    const questions = config.pipeline.faqFile ? await cache.warm(config.pipeline.faqFile) : [];
-    for (const question of questions) await api.query({ question });
-    if (filled || questions.length) log.info({ l1FromL2: filled, faq: questions.length }, "cache warmed");
-  } catch (err) {
-    log.warn({ err }, "cache warming failed");
   }
 }
 

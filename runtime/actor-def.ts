@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { z } from "zod";
+import type { Codec } from "../nats/codec.js";
 import type { Subjects } from "../nats/subjects.js";
 import type { Decider } from "../supervisors/index.js";
 import type { CellStats } from "./actor-cell.js";
@@ -32,6 +33,11 @@ export interface CallContext {
 export interface Refs {
   pool<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>): ActorRef<M, B>;
   ref<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>, key: string): ActorRef<M, B>;
+  /**
+   * Stores the first state of a keyed actor without activating it (one KV
+   * create); false when the key already has state. See ActorSystem.initState.
+   */
+  initState<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>, key: string, state: unknown): Promise<boolean>;
 }
 
 /** What an activation sees of itself. */
@@ -47,6 +53,8 @@ export interface ActorContext {
   readonly nc: NatsConnection;
   /** The node's subject and bucket names (its namespace). */
   readonly subjects: Subjects;
+  /** The node's msgpack codec (bounded by the server's max payload), for actors that store values in NATS. */
+  readonly codec: Codec;
   /** Keyed actors: the state saved by the last `save` (on any node), if any. */
   load<T>(): Promise<T | undefined>;
   /** Keyed actors: persists state so that a later activation, on any node, can `load` it. */

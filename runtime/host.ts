@@ -44,6 +44,7 @@ export function actorContext(deps: HostDeps, kind: AnyKind, key: string) {
     actors: deps.actors,
     nc: deps.nc,
     subjects: deps.subjects,
+    codec: deps.codec,
     load: <T>() => deps.state.load<T>(stateKey),
     save: <T>(state: T) => deps.state.save(stateKey, state),
   };

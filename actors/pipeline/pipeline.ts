@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { ColmenaError, isColmenaError, type ActorSystem, type Logger } from "../../runtime/index.js";
+import { ColmenaError, isColmenaError, type Logger, type Refs } from "../../runtime/index.js";
 import { AnswerCache, cacheKey } from "../cache/index.js";
-import { EmbedderKind } from "../embedder/index.js";
 import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
 import { CoordinatorKind, type QueryAnswer } from "../query/index.js";
@@ -9,7 +8,8 @@ import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
 
 export interface PipelineParts {
-  system: ActorSystem;
+  /** The refs the pipeline's steps are asked through (the pipeline actor's own). */
+  actors: Refs;
   cache: AnswerCache;
   /** The shard write log's version, which cached answers are keyed by. */
   version: IndexVersion;
@@ -17,7 +17,8 @@ export interface PipelineParts {
   session: SessionKind;
   /** The settings a new session starts with (the session kind's configured defaults). */
   sessionDefaults: SessionSettings;
-  models: { embedder: string; llm: string };
+  /** The model ids in cache keys (the embedder's is asked of the embedder pool, once it answers). */
+  models: () => Promise<{ embedder: string; llm: string }>;
   defaults: { topK: number; timeoutMs: number; maxNewTokens: number };
   log: Logger;
 }
@@ -60,7 +61,7 @@ export class RagPipeline {
   }
 
   async *queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent> {
-    const { system, cache, defaults, models } = this.#p;
+    const { actors, cache, defaults } = this.#p;
     const started = Date.now();
     const deadline = started + (req.timeoutMs ?? defaults.timeoutMs);
     const left = () => {
@@ -77,7 +78,7 @@ export class RagPipeline {
     // A question without a session id starts a conversation: it has no history to read, and its turn is stored without activating a session.
     const opening = req.sessionId === undefined;
     const sessionId = req.sessionId ?? randomUUID();
-    const session = system.ref(this.#p.session, sessionId);
+    const session = actors.ref(this.#p.session, sessionId);
     const history: SessionHistory = opening ? { turns: [], settings: this.#p.sessionDefaults, tokens: 0 } : await session.ask({ type: "history" }, call());
     // The session's own turns come first; a client that resends the conversation (OpenAI style) fills in when it has none.
     const clientTurns = history.turns.length === 0 ? (req.history ?? []).filter((m) => m.role !== "system") : [];
@@ -89,7 +90,7 @@ export class RagPipeline {
     lap("session", t);
 
     t = Date.now();
-    const version = await this.#p.version.current();
+    const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
     const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
     const hit = await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
@@ -104,7 +105,7 @@ export class RagPipeline {
     }
 
     t = Date.now();
-    const retrieved: QueryAnswer = await system.pool(CoordinatorKind).ask({ type: "query", question: query, topK, ...(req.filter && { filter: req.filter }) }, call());
+    const retrieved: QueryAnswer = await actors.pool(CoordinatorKind).ask({ type: "query", question: query, topK, ...(req.filter && { filter: req.filter }) }, call());
     lap("retrieval", t);
     const sources: Source[] = retrieved.hits.map((h) => ({ docId: h.docId, chunkId: h.id, ...(h.ordinal !== undefined && { ordinal: h.ordinal }), score: h.score, text: h.text, metadata: h.metadata }));
     const passages: Passage[] = retrieved.hits.map((h) => ({ text: h.text, source: String(h.metadata.source ?? h.docId) }));
@@ -134,7 +135,7 @@ export class RagPipeline {
    * whether the answer is degraded before the first token goes out.
    */
   async #generate(messages: LlmChatMessage[], maxNewTokens: number, options: { timeoutMs: number }, signal?: AbortSignal): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
-    const stream = this.#p.system.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens }, options);
+    const stream = this.#p.actors.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens }, options);
     signal?.addEventListener("abort", () => stream.cancel(), { once: true });
     const it = stream[Symbol.asyncIterator]();
     let first: IteratorResult<{ type: string; text?: string }>;
@@ -160,18 +161,12 @@ export class RagPipeline {
   async #remember(opening: boolean, sessionId: string, question: string, query: string, value: CachedAnswer, options: { timeoutMs: number }): Promise<void> {
     const sources = value.sources.map((s) => ({ docId: s.docId, chunkId: s.chunkId, score: s.score, ...(s.metadata.source !== undefined && { source: String(s.metadata.source) }) }));
     const turn: TurnInput = { question, answer: value.answer, ...(query !== question && { query }), sources };
-    const { system, session } = this.#p;
+    const { actors, session } = this.#p;
     try {
-      if (opening && (await system.initState(session, sessionId, openingState(turn)))) return;
-      await system.ref(session, sessionId).ask({ type: "append", ...turn }, options);
+      if (opening && (await actors.initState(session, sessionId, openingState(turn)))) return;
+      await actors.ref(session, sessionId).ask({ type: "append", ...turn }, options);
     } catch (err) {
       this.#p.log.warn({ err, sessionId }, "could not record the turn in the session");
     }
-  }
-
-  /** The embedder pool, for /v1/embeddings and the NATS embed endpoint. */
-  async embed(texts: string[], timeoutMs: number) {
-    const out = await this.#p.system.pool(EmbedderKind).ask({ type: "embed", texts }, { timeoutMs });
-    return { model: out.model, dimension: out.dimension, vectors: out.vectors };
   }
 }

@@ -1,39 +1,45 @@
 import { randomUUID } from "node:crypto";
 import type { ActorSystem } from "../../runtime/index.js";
-import type { AnswerCache } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { findIndex, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
 import { IngestKind } from "../ingest/index.js";
 import type { DocumentInfo, DocumentInput, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
-import type { RagPipeline } from "./pipeline.js";
+import { embedderModel, PIPELINE_KIND, PipelineKind } from "./pipeline-actor.js";
 
 /** Kinds that must be hosted somewhere in the cluster for a node to be ready. */
-const REQUIRED = ["embedder", "index-shard", "ingest", "query-coordinator", "llm", "session"];
+const REQUIRED = ["embedder", "index-shard", "ingest", "query-coordinator", "llm", "session", PIPELINE_KIND];
 
-/** RagApi on a running actor system: the pipeline for questions, the ingest and shard actors for documents. */
+/**
+ * RagApi on a running actor system, for the edge: one message to the
+ * pipeline pool per question, the ingest and shard actors for documents, the
+ * embedder pool for embeddings, membership for readiness.
+ */
 export class ActorRagApi implements RagApi {
   readonly #system: ActorSystem;
-  readonly #pipeline: RagPipeline;
-  readonly #cache: AnswerCache;
   readonly #index: IndexSpec;
   readonly #models: { embedder: string; llm: string };
   readonly #timeoutMs: number;
 
-  constructor(parts: { system: ActorSystem; pipeline: RagPipeline; cache: AnswerCache; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string }; timeoutMs: number }) {
+  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string }; timeoutMs: number }) {
     this.#system = parts.system;
-    this.#pipeline = parts.pipeline;
-    this.#cache = parts.cache;
     this.#index = findIndex(parts.indexes, undefined);
     this.#models = parts.models;
     this.#timeoutMs = parts.timeoutMs;
   }
 
-  query(req: QueryRequest, signal?: AbortSignal): Promise<QueryResult> {
-    return this.#pipeline.query(req, signal);
+  /** An ask cannot be taken back: a caller that leaves stops waiting (the edge guards it), and the answer still fills the cache. */
+  query(req: QueryRequest): Promise<QueryResult> {
+    return this.#system.pool(PipelineKind).ask({ type: "answer", ...question(req) }, this.#call(req));
   }
 
   queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent> {
-    return this.#pipeline.queryStream(req, signal);
+    const stream = this.#system.pool(PipelineKind).stream({ type: "stream", ...question(req) }, this.#call(req));
+    signal?.addEventListener("abort", () => stream.cancel(), { once: true });
+    return stream;
+  }
+
+  #call(req: QueryRequest) {
+    return { timeoutMs: req.timeoutMs ?? this.#timeoutMs, ...(req.trace && { trace: req.trace }) };
   }
 
   async ingest(documents: DocumentInput[]): Promise<{ ids: string[] }> {
@@ -55,8 +61,9 @@ export class ActorRagApi implements RagApi {
     return true;
   }
 
-  embed(texts: string[]) {
-    return this.#pipeline.embed(texts, this.#timeoutMs);
+  async embed(texts: string[]) {
+    const out = await this.#system.pool(EmbedderKind).ask({ type: "embed", texts }, { timeoutMs: this.#timeoutMs });
+    return { model: out.model, dimension: out.dimension, vectors: out.vectors };
   }
 
   models(): { embedder: string; llm: string } {
@@ -75,11 +82,26 @@ export class ActorRagApi implements RagApi {
       .pool(IngestKind)
       .ask({ type: "progress" }, { timeoutMs: 2_000 })
       .catch(() => undefined);
-    return { nodes: this.#system.membership.nodes(), actors: this.#system.stats(), cache: this.#cache.stats(), ...(ingest && { ingest }) };
+    const cache = await this.#system
+      .pool(PipelineKind)
+      .ask({ type: "stats" }, { timeoutMs: 2_000 })
+      .catch(() => undefined);
+    return { nodes: this.#system.membership.nodes(), actors: this.#system.stats(), ...(cache && { cache }), ...(ingest && { ingest }) };
   }
 
-  /** The embedder's model id, asked once at start (it names the model in cache keys and /v1/models). */
-  static async embedderModel(system: ActorSystem, timeoutMs: number): Promise<string> {
-    return (await system.pool(EmbedderKind).ask({ type: "embed", texts: ["colmena"] }, { timeoutMs })).model;
+  /** The embedder's model id, asked once at start (it names the model in /v1/models). */
+  static embedderModel(system: ActorSystem, timeoutMs: number): Promise<string> {
+    return embedderModel(system, timeoutMs);
   }
+}
+
+/** The fields of a question the pipeline actor takes (its deadline and trace travel with the message). */
+function question(req: QueryRequest) {
+  return {
+    question: req.question,
+    ...(req.sessionId !== undefined && { sessionId: req.sessionId }),
+    ...(req.history !== undefined && { history: req.history }),
+    ...(req.topK !== undefined && { topK: req.topK }),
+    ...(req.filter !== undefined && { filter: req.filter }),
+  };
 }

@@ -1,0 +1,145 @@
+/**
+ * The pipeline actor (pooled): runs the path of a question (pipeline.ts) on
+ * a node with the `session` role, next to the actors it asks, with its own
+ * answer cache and index version. The HTTP bridge and the NATS service API
+ * send it one message per question and get the answer back (`answer`) or
+ * its events (`stream`): the edge's thread does HTTP and admission only, so
+ * a refusal under overload never waits behind a question's bookkeeping.
+ */
+import { z } from "zod";
+import { ColmenaError, defineActor, type ActorContext, type CallContext, type Refs } from "../../runtime/index.js";
+import { AnswerCache, type CacheConfigInput } from "../cache/index.js";
+import { EmbedderKind } from "../embedder/index.js";
+import { FilterSchema } from "../index-shard/wire-schemas.js";
+import type { LlmKind } from "../llm/index.js";
+import type { SessionKind, SessionSettings } from "../session/index.js";
+import type { QueryRequest } from "./api.js";
+import { IndexVersion } from "./index-version.js";
+import { RagPipeline } from "./pipeline.js";
+
+const positive = z.number().int().positive();
+
+export const PipelineConfigSchema = z.strictObject({
+  topK: positive.max(100).default(5),
+  timeoutMs: positive.default(30_000),
+  maxNewTokens: positive.default(256),
+  /** Frequent questions (one per line, or a JSON array) answered at start so the first users hit the cache. */
+  faqFile: z.string().optional(),
+  /** Questions one pipeline instance works on at once; each mostly waits on other actors. */
+  concurrency: positive.max(10_000).default(256),
+  /** Pipeline instances per node with the session role (each has its own L1 cache). */
+  instances: positive.max(64).default(1),
+});
+
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+
+export const PIPELINE_KIND = "pipeline";
+
+const question = {
+  question: z.string().refine((q) => q.trim().length > 0, "question is empty"),
+  sessionId: z.string().min(1).optional(),
+  history: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).optional(),
+  topK: positive.max(1_000).optional(),
+  filter: FilterSchema.optional(),
+};
+
+const messages = {
+  /** The whole answer in one reply. */
+  answer: z.object(question),
+  /** The answer as QueryEvents: meta, tokens, sources, done. */
+  stream: z.object(question),
+  /** This instance's answer-cache figures (hits and misses per level). */
+  stats: z.object({}),
+};
+
+export interface PipelineActorParts {
+  config: PipelineConfig;
+  /** The answer cache's configuration, its L3 directory resolved. */
+  cache: CacheConfigInput;
+  llm: LlmKind;
+  /** The llm's model id, in cache keys. */
+  llmModel: string;
+  session: SessionKind;
+  /** The settings a new session starts with. */
+  sessionDefaults: SessionSettings;
+}
+
+export function pipelineActor(parts: PipelineActorParts) {
+  return define(parts);
+}
+
+function define(parts: PipelineActorParts | undefined) {
+  return defineActor({
+    kind: PIPELINE_KIND,
+    placement: "pooled",
+    messages,
+    concurrency: parts?.config.concurrency ?? 256,
+    mailbox: { capacity: 1024 },
+    instances: parts?.config.instances ?? 1,
+    // A bug met by one question fails that question; the instance keeps its cache and its index watch.
+    decider: () => "resume",
+    create: (ctx: ActorContext) => {
+      if (parts === undefined) throw new ColmenaError("INVALID", "PipelineKind is an address: host pipelineActor(parts)");
+      return createPipeline(ctx, parts);
+    },
+  });
+}
+
+/** The address of the pipeline pool. Hosting it directly is refused. */
+export const PipelineKind = define(undefined);
+
+async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
+  const warn = (msg: string, fields: Record<string, unknown>) => ctx.log.warn(fields, msg);
+  const cache = await AnswerCache.open({ ...parts.cache, nc: ctx.nc, namespace: ctx.subjects.prefix, codec: ctx.codec, warn });
+  const version = await IndexVersion.start(ctx.nc, ctx.subjects, { log: ctx.log });
+  const pipeline = new RagPipeline({
+    actors: ctx.actors,
+    cache,
+    version,
+    llm: parts.llm,
+    session: parts.session,
+    sessionDefaults: parts.sessionDefaults,
+    models: retrying(async () => ({ embedder: await embedderModel(ctx.actors, parts.config.timeoutMs), llm: parts.llmModel })),
+    defaults: parts.config,
+    log: ctx.log,
+  });
+  const request = (m: z.output<typeof messages.answer>, call: CallContext): QueryRequest => ({
+    ...m,
+    timeoutMs: Math.max(1, (Number.isFinite(call.deadline) ? call.deadline : Date.now() + parts.config.timeoutMs) - Date.now()),
+    ...(call.trace && { trace: call.trace }),
+  });
+  return {
+    onStart: () => void warm(ctx, cache, pipeline, parts.config.faqFile),
+    onStop: () => version.stop(),
+    answer: (m: z.output<typeof messages.answer>, call: CallContext) => pipeline.query(request(m, call), call.signal),
+    stream: (m: z.output<typeof messages.stream>, call: CallContext) => pipeline.queryStream(request(m, call), call.signal),
+    stats: () => cache.stats(),
+  };
+}
+
+/** The embedder's model id, which names the model in cache keys. */
+export async function embedderModel(actors: Refs, timeoutMs: number): Promise<string> {
+  return (await actors.pool(EmbedderKind).ask({ type: "embed", texts: ["colmena"] }, { timeoutMs })).model;
+}
+
+/** The value of `f`, asked once; asked again on the next call if it failed (an embedder not up yet). */
+function retrying<T>(f: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () =>
+    (value ??= f().catch((err: unknown) => {
+      value = undefined;
+      throw err;
+    }));
+}
+
+/** Fills L1 from L2 and answers the FAQ, so the first users hit the cache. */
+async function warm(ctx: ActorContext, cache: AnswerCache, pipeline: RagPipeline, faqFile: string | undefined): Promise<void> {
+  try {
+    const filled = await cache.fillL1FromL2();
+    const questions = faqFile ? await cache.warm(faqFile) : [];
+    for (const q of questions) await pipeline.query({ question: q });
+    if (filled || questions.length) ctx.log.info({ l1FromL2: filled, faq: questions.length }, "cache warmed");
+  } catch (err) {
+    ctx.log.warn({ err }, "cache warming failed");
+  }
+}

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
+import { findIndex, IngestKind, PipelineKind, type QueryEvent, type QueryResult } from "../../actors/index.js";
+import { ColmenaConfigSchema, retrievalConfig } from "../../cli/config.js";
+import { startNode, type RunningNode } from "../../cli/node.js";
+import type { NatsServer } from "../../nats/index.js";
+import { isColmenaError, loadConfig, type ActorSystem } from "../../runtime/index.js";
+import { startTestServer } from "../helpers/nats-server.js";
+import { waitForIngest } from "../helpers/retrieval.js";
+import { startTestSystem } from "../helpers/system.js";
+
+/**
+ * The pipeline actor on a node with every actor role but the bridge, asked
+ * from another node (its messages cross NATS and are checked there), as the
+ * bridge of `colmena up` asks it from the main thread.
+ */
+describe("pipeline actor", () => {
+  let server: NatsServer;
+  let dataDir: string;
+  let node: RunningNode;
+  let client: ActorSystem;
+  before(async () => {
+    [server, dataDir] = await Promise.all([startTestServer(), mkdtemp(join(tmpdir(), "colmena-pipeline-"))]);
+    const config = loadConfig(ColmenaConfigSchema, {
+      flags: { "nats.servers": server.url, dataDir, roles: ["embedder", "shard", "ingest", "query", "llm", "session"], "log.level": "silent", nodeId: "actors" },
+    });
+    node = await startNode(config, { version: "0.0.0", log: pino({ level: "silent" }) });
+    client = await startTestSystem(server.url, [], { nodeId: "edge" });
+    const documents = [
+      { id: "queen", text: "The queen bee lays up to two thousand eggs a day in spring.", metadata: { source: "queen.md" } },
+      { id: "drones", text: "Drones are male bees; they do not sting and leave the hive to mate.", metadata: { source: "drones.md" } },
+    ];
+    await client.pool(IngestKind).ask({ type: "ingest", documents, index: "default" });
+    await waitForIngest(client, findIndex(retrievalConfig(config).indexes, undefined));
+  });
+  after(async () => {
+    await client?.shutdown();
+    await node?.stop();
+    await server?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test("answers a question with its sources, then from the cache", async () => {
+    const first = await client.pool(PipelineKind).ask({ type: "answer", question: "How many eggs does the queen lay?" }, { timeoutMs: 10_000 });
+    assert.equal(first.cached, false);
+    assert.equal(first.sources[0]?.docId, "queen");
+    assert.match(first.answer, /eggs/);
+    const again = await client.pool(PipelineKind).ask({ type: "answer", question: "How many eggs does the queen lay?" }, { timeoutMs: 10_000 });
+    assert.equal(again.cached, true);
+    assert.equal(again.answer, first.answer);
+    const stats = await client.pool(PipelineKind).ask({ type: "stats" });
+    assert.ok(stats.l1.hits >= 1);
+  });
+
+  test("streams meta, tokens, sources and done", async () => {
+    const events: QueryEvent[] = [];
+    for await (const e of client.pool(PipelineKind).stream({ type: "stream", question: "Do drones sting?" }, { timeoutMs: 10_000 })) events.push(e);
+    assert.equal(events[0]?.type, "meta");
+    assert.equal(events.at(-1)?.type, "done");
+    assert.ok(events.some((e) => e.type === "token"));
+    const sources = events.find((e) => e.type === "sources");
+    assert.equal(sources?.type === "sources" && sources.sources[0]?.docId, "drones");
+  });
+
+  test("a malformed question is INVALID, and the pipeline goes on answering", async () => {
+    const ask = (msg: Record<string, unknown>): Promise<QueryResult> => client.pool(PipelineKind).ask({ type: "answer", question: "?", ...msg } as never, { timeoutMs: 5_000 });
+    await assert.rejects(ask({ question: "   " }), (err) => isColmenaError(err, "INVALID") && /question is empty/.test(err.message));
+    await assert.rejects(ask({ topK: "ten" }), (err) => isColmenaError(err, "INVALID") && /topK/.test(err.message));
+    await assert.rejects(ask({ history: [{ role: "robot", content: "hi" }] }), (err) => isColmenaError(err, "INVALID") && /history/.test(err.message));
+    const ok = await ask({ question: "What does the queen lay?" });
+    assert.equal(ok.sources[0]?.docId, "queen");
+  });
+});

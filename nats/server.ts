@@ -30,7 +30,11 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-/** Starts nats-server as a child process with JetStream and waits until it accepts connections. */
+/**
+ * Starts nats-server as a child process with JetStream and waits until it
+ * accepts connections. The server runs in a process group of its own and is
+ * stopped by `stop()` or when this process exits.
+ */
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
   const host = options.host ?? "127.0.0.1";
   const port = options.port || (await freePort(host));
@@ -40,8 +44,18 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   if (options.maxPayload !== undefined) args.push("--max_payload", String(options.maxPayload));
   args.push(...(options.extraArgs ?? []));
 
-  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the server
+  // must outlive its parent's graceful stop (the last KV writes), so only the parent stops it.
+  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  // ... and if the parent ends without stopping it, it does not stay behind.
+  const orphaned = () => child.kill("SIGTERM");
+  process.once("exit", orphaned);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      process.off("exit", orphaned);
+      resolve(code);
+    }),
+  );
   const spawnError = new Promise<never>((_, reject) =>
     child.once("error", (err: NodeJS.ErrnoException) =>
       reject(

@@ -74,9 +74,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#schedule();
   }
 
-  /** Members seen within the lease, this node included. */
+  /** Members seen within the lease as of their last heartbeat; this node as it is now. */
   nodes(): NodeInfo[] {
-    return [...this.#members.values()].map((m) => m.info);
+    const self = this.#self();
+    return [...this.#members.values()].map((m) => (m.info.id === self.id ? self : m.info));
   }
 
   /** Authoritative: the node's lease entry is still in the bucket. */

@@ -93,7 +93,8 @@ export class ServerMonitor {
         processOf[id] = n.load?.pid === undefined ? id : `pid ${n.load.pid}`;
         if (typeof n.load?.rssMb === "number") {
           nodes[id] = n.load.rssMb;
-          processes.set(processOf[id], n.load.rssMb);
+          // Nodes of one process report its memory as of their last heartbeats: the highest is the latest while it grows.
+          processes.set(processOf[id], Math.max(n.load.rssMb, processes.get(processOf[id]) ?? 0));
         }
         if (typeof n.load?.inFlight === "number") inFlight[id] = n.load.inFlight;
       }

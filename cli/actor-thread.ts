@@ -10,7 +10,8 @@
  * on the same NATS (messages between the two cross NATS like between any two
  * nodes), and the main thread keeps only the edge: HTTP, admission, and one
  * message to the pipeline actor per question. It also gives the node a
- * second core.
+ * second core. Its young generation is capped (`actorThreadYoungGenerationMb`):
+ * under load V8 grows it to 32–48 MiB and keeps it.
  *
  * The same file is the thread's entry point: the main thread starts it with
  * `startActorThread`, which resolves once the node inside has started.
@@ -39,7 +40,10 @@ export interface ActorThread {
  * the thread ends without being asked to (a crash), with its exit code.
  */
 export async function startActorThread(config: ColmenaConfig, version: string, log: Logger, onExit: (code: number) => void): Promise<ActorThread> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { config, version } satisfies ThreadData });
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { config, version } satisfies ThreadData,
+    resourceLimits: { maxYoungGenerationSizeMb: config.actorThreadYoungGenerationMb },
+  });
   let stopping = false;
   const exited = once(worker, "exit") as Promise<[number]>;
   void exited.then(([code]) => {

@@ -62,7 +62,7 @@ export interface DurableSpec {
   description?: string;
 }
 
-const nanos = (ms: number) => Math.round(ms * 1_000_000);
+export const nanos = (ms: number) => Math.round(ms * 1_000_000);
 
 const RETENTION = { limits: RetentionPolicy.Limits, workqueue: RetentionPolicy.Workqueue, interest: RetentionPolicy.Interest } as const;
 

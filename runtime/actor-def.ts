@@ -95,6 +95,8 @@ export interface ActorDef<M extends MessageSchemas, B extends Behavior<M>> {
   instances?: number;
   /** Keyed: passivate after this long without a message (default 5 minutes). */
   idleMs?: number;
+  /** Keyed: how long a key's saved state is kept after its last save (default: for ever). */
+  stateTtlMs?: number;
   /** What a crash of this kind's activations leads to (default: restart). */
   decider?: Decider;
 }

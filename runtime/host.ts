@@ -38,15 +38,14 @@ export interface KindHost {
 
 /** The context an activation gets; load/save reach the state store under the actor's key. */
 export function actorContext(deps: HostDeps, kind: AnyKind, key: string) {
-  const stateKey = deps.subjects.actorKey(kind.kind, key);
   return {
     nodeId: deps.nodeId,
     actors: deps.actors,
     nc: deps.nc,
     subjects: deps.subjects,
     codec: deps.codec,
-    load: <T>() => deps.state.load<T>(stateKey),
-    save: <T>(state: T) => deps.state.save(stateKey, state),
+    load: <T>() => deps.state.load<T>(kind, key),
+    save: <T>(state: T) => deps.state.save(kind, key, state),
   };
 }
 

@@ -1,44 +1,67 @@
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { KV } from "@nats-io/kv";
 import type { Codec } from "../nats/codec.js";
-import { isRevisionConflict } from "../nats/kv.js";
+import { isRevisionConflict, openBucket } from "../nats/kv.js";
+import type { Subjects } from "../nats/subjects.js";
+import type { AnyKind } from "./actor-def.js";
 import { ColmenaError } from "./errors.js";
 
-/** Keyed actors' persisted state in a NATS KV bucket, msgpack-encoded, readable from any node. */
+/**
+ * Keyed actors' persisted state, msgpack-encoded, readable from any node: one
+ * NATS KV bucket per kind (`<ns>_state-<kind>`, opened on first use), whose
+ * max age is the kind's `stateTtlMs`. A key's state is kept that long after
+ * its last save, then the server removes it, so keys minted by the thousand
+ * (conversations) do not pile up for ever.
+ */
 export class StateStore {
-  readonly #kv: KV;
+  readonly #nc: NatsConnection;
+  readonly #subjects: Subjects;
   readonly #codec: Codec;
+  readonly #buckets = new Map<string, Promise<KV>>();
 
-  constructor(kv: KV, codec: Codec) {
-    this.#kv = kv;
+  constructor(nc: NatsConnection, subjects: Subjects, codec: Codec) {
+    this.#nc = nc;
+    this.#subjects = subjects;
     this.#codec = codec;
   }
 
-  async load<T>(actorKey: string): Promise<T | undefined> {
-    const entry = await this.#kv.get(actorKey);
+  async load<T>(kind: AnyKind, key: string): Promise<T | undefined> {
+    const entry = await (await this.#bucket(kind)).get(key);
     if (!entry || entry.operation !== "PUT" || entry.value.length === 0) return undefined;
     return this.#codec.decode<T>(entry.value);
   }
 
-  async save<T>(actorKey: string, state: T): Promise<void> {
+  async save<T>(kind: AnyKind, key: string, state: T): Promise<void> {
     try {
-      await this.#kv.put(actorKey, this.#codec.encode(state));
+      await (await this.#bucket(kind)).put(key, this.#codec.encode(state));
     } catch (cause) {
-      throw unavailable(actorKey, cause);
+      throw unavailable(kind, key, cause);
     }
   }
 
   /** Saves `state` only when the key has none yet; false when it had. */
-  async create<T>(actorKey: string, state: T): Promise<boolean> {
+  async create<T>(kind: AnyKind, key: string, state: T): Promise<boolean> {
     try {
-      await this.#kv.create(actorKey, this.#codec.encode(state));
+      await (await this.#bucket(kind)).create(key, this.#codec.encode(state));
       return true;
     } catch (cause) {
       if (isRevisionConflict(cause)) return false;
-      throw unavailable(actorKey, cause);
+      throw unavailable(kind, key, cause);
     }
+  }
+
+  #bucket(kind: AnyKind): Promise<KV> {
+    let bucket = this.#buckets.get(kind.kind);
+    if (bucket === undefined) {
+      bucket = openBucket(this.#nc, this.#subjects.bucket(`state-${kind.kind}`), { ...(kind.stateTtlMs !== undefined && { ttlMs: kind.stateTtlMs }) });
+      // A failed open is tried again on the next call.
+      bucket.catch(() => this.#buckets.delete(kind.kind));
+      this.#buckets.set(kind.kind, bucket);
+    }
+    return bucket;
   }
 }
 
-function unavailable(actorKey: string, cause: unknown): ColmenaError {
-  return cause instanceof ColmenaError ? cause : new ColmenaError("UNAVAILABLE", `cannot save state of ${actorKey}: ${(cause as Error).message}`, { cause });
+function unavailable(kind: AnyKind, key: string, cause: unknown): ColmenaError {
+  return cause instanceof ColmenaError ? cause : new ColmenaError("UNAVAILABLE", `cannot save state of ${kind.kind} ${key}: ${(cause as Error).message}`, { cause });
 }

@@ -116,10 +116,9 @@ export class ActorSystem implements Refs {
     const duplicate = kinds.find((k, i) => kinds.findIndex((o) => o.kind === k.kind) !== i);
     if (duplicate) throw new ColmenaError("INVALID", `actor kind ${duplicate.kind} is hosted twice`);
 
-    const [membersKv, placementKv, stateKv] = await Promise.all([
+    const [membersKv, placementKv] = await Promise.all([
       openBucket(nc, subjects.bucket("members"), { ttlMs: config.runtime.leaseMs }),
       openBucket(nc, subjects.bucket("placement")),
-      openBucket(nc, subjects.bucket("state")),
     ]);
     const hosts: KindHost[] = [];
     const startedAt = Date.now();
@@ -155,7 +154,7 @@ export class ActorSystem implements Refs {
       keyed,
       streamCredit: config.runtime.streamCredit,
     });
-    const state = new StateStore(stateKv, codec);
+    const state = new StateStore(nc, subjects, codec);
     const system = new ActorSystem({ nodeId, nc, log, subjects, codec, membership, config, router, hosts, root, ownsConnection: !options.nc, state });
     const deps: HostDeps = {
       nodeId,
@@ -206,7 +205,7 @@ export class ActorSystem implements Refs {
   async initState<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>, key: string, state: unknown): Promise<boolean> {
     if (kind.placement !== "keyed") throw new ColmenaError("INVALID", `${kind.kind} is pooled: it has no state to initialise`);
     this.subjects.keyed(kind.kind, key);
-    return this.#state.create(this.subjects.actorKey(kind.kind, key), state);
+    return this.#state.create(kind, key, state);
   }
 
   stats(): { node: string; supervisor: string; kinds: KindStats[] } {

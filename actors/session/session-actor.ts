@@ -93,6 +93,7 @@ export function sessionKind(input: SessionConfigInput | SessionConfig = {}, opti
     kind: options.kind ?? "session",
     placement: "keyed",
     idleMs: config.idleMs,
+    stateTtlMs: config.ttlMs,
     mailbox: { capacity: 64 },
     messages: SessionMessages,
     create: async (ctx) => {

@@ -24,6 +24,8 @@ export const SessionConfigSchema = z.strictObject({
   maxHistoryTokens: positive.default(2_000),
   /** Passivate a session after this long without a message. */
   idleMs: positive.default(60_000),
+  /** A conversation is forgotten this long after its last turn (its saved state expires in NATS KV). */
+  ttlMs: positive.default(7 * 24 * 3_600_000),
   rewrite: z
     .strictObject({
       /** "llm" asks the llm pool (and falls back to the heuristic on error); needs an llm kind. */

@@ -41,13 +41,13 @@ const OptionsSchema = z.object({
     .union([
       z.literal(false),
       z.object({
-        initialLimit: z.int().min(1).default(32),
+        initialLimit: z.int().min(1).default(16),
         minLimit: z.int().min(1).default(4),
         maxLimit: z.int().min(1).default(1_000),
         tolerance: z.number().min(1).default(1.5),
       }),
     ])
-    .default({ initialLimit: 32, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 }),
+    .default({ initialLimit: 16, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 }),
   sseHeartbeatMs: z.int().min(0).default(15_000),
   trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
 });

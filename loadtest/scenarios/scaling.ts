@@ -80,7 +80,7 @@ export function scaling(common: CommonOptions, o: ScalingOptions): Promise<numbe
     if (o.minSpeedup !== undefined && largest) thresholds.push(check(`capacity at ${largest.size} nodes / at ${sizes[0]}`, largest.cap.capacity / base, ">=", o.minSpeedup, { digits: 2 }));
     const cores = cpus().length;
     const notes = [
-      `extra nodes run roles ${o.roles.join(",")}; the first node (colmena up) keeps the bridge, the index shards, ingest and the answer cache`,
+      `extra nodes run roles ${o.roles.join(",")}; the first node (colmena up) keeps the bridge, the index shards and ingest (the pipeline, with its answer cache, runs on every node with the session role)`,
       ctx.spawned ? "each size ran on a fresh cluster (colmena up started anew, documents ingested again)" : "the target's cluster grew between sizes (nodes joined its NATS); what earlier sizes left behind weighs on later ones",
       "mean in-flight: each node's `load.inFlight` from GET /v1/status, sampled once a second during that size's search — how much of the work the added nodes took",
       "server memory is summed over the nodes of the cluster measured at the time",

@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
+import { DiscardPolicy } from "@nats-io/jetstream";
 import { jetStreamManagerOf, nanos } from "./jetstream.js";
 
 export interface BucketOptions {
@@ -7,13 +8,18 @@ export interface BucketOptions {
   ttlMs?: number;
   history?: number;
   storage?: "file" | "memory";
+  /**
+   * At most this many bytes; the oldest entries make room for new ones (for
+   * caches: a KV bucket otherwise refuses writes once full).
+   */
+  maxBytes?: number;
 }
 
 /**
  * Opens a KV bucket, creating it when it does not exist yet, so every node
  * may call this at start-up. An existing bucket keeps its settings on
- * create, so a TTL changed in the configuration is applied here: without
- * that the old one would silently stay.
+ * create, so a TTL or size changed in the configuration is applied here:
+ * without that the old one would silently stay.
  */
 export async function openBucket(nc: NatsConnection, name: string, options: BucketOptions = {}): Promise<KV> {
   const kvm = new Kvm(nc);
@@ -23,13 +29,17 @@ export async function openBucket(nc: NatsConnection, name: string, options: Buck
     ...(options.ttlMs !== undefined && { ttl: options.ttlMs }),
   });
   const ttlMs = options.ttlMs ?? 0;
-  const status = await kv.status();
-  if (status.ttl !== ttlMs) {
-    const jsm = await jetStreamManagerOf(nc);
-    const stream = `KV_${name}`;
-    const { config } = await jsm.streams.info(stream);
+  const jsm = await jetStreamManagerOf(nc);
+  const stream = `KV_${name}`;
+  const { config } = await jsm.streams.info(stream);
+  const want = {
+    max_age: nanos(ttlMs),
+    max_bytes: options.maxBytes ?? -1,
+    discard: options.maxBytes === undefined ? config.discard : DiscardPolicy.Old,
+  };
+  if (config.max_age !== want.max_age || config.max_bytes !== want.max_bytes || config.discard !== want.discard) {
     // The duplicate window may not exceed the max age (as the client sets it on create).
-    await jsm.streams.update(stream, { ...config, max_age: nanos(ttlMs), duplicate_window: nanos(ttlMs > 0 ? Math.min(ttlMs, 120_000) : 120_000) });
+    await jsm.streams.update(stream, { ...config, ...want, duplicate_window: nanos(ttlMs > 0 ? Math.min(ttlMs, 120_000) : 120_000) });
   }
   return kv;
 }

@@ -4,7 +4,7 @@
  *
  *   L1  in-process LRU (lru-cache), bounded by entries and bytes
  *   L2  one NATS KV bucket per entry kind, shared by every node; the bucket's
- *       max age is the kind's TTL, so the server removes old entries
+ *       max age is the kind's TTL and its size is bounded (oldest out first)
  *   L3  an on-disk store on this node (answers by default: the expensive ones)
  *
  * `get` looks L1 → L2 → L3 and fills the levels above the one that hit; `set`
@@ -36,7 +36,13 @@ export const CacheConfigSchema = z.strictObject({
     })
     .prefault({}),
   l1: z.strictObject({ maxEntries: positive.default(10_000), maxBytes: positive.default(64 * 1024 * 1024) }).prefault({}),
-  l2: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  l2: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Bytes per entry kind's bucket; the oldest entries make room for new ones. */
+      maxBytes: positive.default(256 * 1024 * 1024),
+    })
+    .prefault({}),
   /** Without a directory there is no L3. */
   l3: z
     .strictObject({
@@ -128,7 +134,7 @@ export class AnswerCache {
       const subjects = new Subjects(namespace);
       await Promise.all(
         ENTRY_KINDS.map(async (kind) => {
-          l2[kind] = await openBucket(nc, subjects.bucket(`cache-${kind}`), { ttlMs: config.ttlMs[kind] });
+          l2[kind] = await openBucket(nc, subjects.bucket(`cache-${kind}`), { ttlMs: config.ttlMs[kind], maxBytes: config.l2.maxBytes });
         }),
       );
     }

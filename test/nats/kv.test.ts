@@ -43,3 +43,12 @@ test("kv - a keyed kind's state lives in its own bucket and expires its stateTtl
   assert.equal(await store.load(brief, "k1"), undefined, "the server removed it after the max age");
   assert.deepEqual(await store.load(lasting, "k1"), { turns: 3 }, "a kind without stateTtlMs keeps its state");
 });
+
+test("kv - a bucket with maxBytes drops its oldest entries to take new ones", async () => {
+  const kv = await openBucket(nc, "bounded", { maxBytes: 64 * 1024 });
+  for (let i = 0; i < 40; i++) await kv.put(`k${i}`, new Uint8Array(4 * 1024));
+  assert.equal((await kv.get("k0"))?.operation === "PUT", false, "the first entries made room");
+  assert.equal((await kv.get("k39"))?.value.length, 4 * 1024, "the last write was taken");
+  const status = await kv.status();
+  assert.ok(status.size <= 64 * 1024, `bucket holds ${status.size} bytes`);
+});

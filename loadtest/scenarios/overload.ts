@@ -1,6 +1,7 @@
 import { capacityTable, findCapacity, type CapacityOptions } from "../capacity.js";
 import type { CommonOptions } from "../options.js";
 import type { Phase } from "../schedule.js";
+import { describeShedTiming, readShedTiming } from "../target/shed-timing.js";
 import { check } from "../thresholds.js";
 import { runScenario } from "./context.js";
 
@@ -43,7 +44,10 @@ export function overload(common: CommonOptions, o: OverloadOptions): Promise<num
       { name: "recovered", durationMs: o.recoveryMs, rate: c / 2 },
     ];
     ctx.log(`capacity ${c}/s; baseline ${c / 2}/s for ${o.phaseMs / 1000} s, step to ${2 * c}/s for ${o.phaseMs / 1000} s, back to ${c / 2}/s for ${(o.settleMs + o.recoveryMs) / 1000} s`);
+    const shedBefore = await readShedTiming(ctx.httpUrl, ctx.options.apiKey);
     await ctx.run(phases);
+    const shedAfter = await readShedTiming(ctx.httpUrl, ctx.options.apiKey);
+    const serverShed = shedBefore && shedAfter ? describeShedTiming(shedBefore, shedAfter) : undefined;
 
     const [baseline, step, settle, recovered] = phases.map((p) => ctx.recorder.summary(p.name)) as [ReturnType<typeof ctx.recorder.summary>, ReturnType<typeof ctx.recorder.summary>, ReturnType<typeof ctx.recorder.summary>, ReturnType<typeof ctx.recorder.summary>];
     const all = ctx.recorder.summary(phases.map((p) => p.name), "overload run");
@@ -69,6 +73,7 @@ export function overload(common: CommonOptions, o: OverloadOptions): Promise<num
       notes: [
         `capacity ${c} req/s (p99 ${f(cap.p99AtCapacity)} ms there); the step offered ${2 * c}/s, the server answered ${f(step.achievedRate)}/s successfully and shed ${step.shed} of ${step.scheduled} (${f((100 * step.shed) / Math.max(1, step.scheduled))}%)`,
         `settle phase (the ${o.settleMs / 1000} s right after the step): ok p99 ${f(settle.ops.query?.ok.p99 ?? NaN)} ms`,
+        ...(serverShed ? [serverShed] : []),
       ],
       phases: ["warm-up", ...cap.steps.map((s) => s.phase), ...phases.map((p) => p.name)],
     };

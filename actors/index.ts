@@ -15,7 +15,7 @@ export * from "./cache/index.js";
 export { RetrievalConfigSchema, retrievalKinds } from "./retrieval.js";
 export type { RetrievalConfig, RetrievalConfigInput, RetrievalRole } from "./retrieval.js";
 export { RagPipeline, type PipelineParts } from "./pipeline/pipeline.js";
-export { PIPELINE_KIND, PipelineConfigSchema, PipelineKind, pipelineActor, type PipelineActorParts, type PipelineConfig } from "./pipeline/pipeline-actor.js";
+export { embedderModel, PIPELINE_KIND, PipelineConfigSchema, PipelineKind, pipelineActor, type PipelineActorParts, type PipelineConfig } from "./pipeline/pipeline-actor.js";
 export { ActorRagApi } from "./pipeline/rag-api.js";
 export { IndexVersion } from "./pipeline/index-version.js";
 export type { DocumentInfo, Filter, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./pipeline/api.js";

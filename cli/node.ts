@@ -1,6 +1,6 @@
 import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ActorRagApi, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
+import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { buildHttpBridge, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
 import { retrievalConfig, type ColmenaConfig } from "./config.js";
@@ -47,7 +47,7 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (roles.includes("shard")) for (const spec of retrieval.indexes) await ensureShards(system, spec);
     if (!roles.includes("bridge")) return { system, stop };
 
-    const models = { embedder: await ActorRagApi.embedderModel(system, config.pipeline.timeoutMs), llm: llmModelId(config) };
+    const models = { embedder: await embedderModel(system, config.pipeline.timeoutMs), llm: llmModelId(config) };
     const api = new ActorRagApi({ system, indexes: retrieval.indexes, models, timeoutMs: config.pipeline.timeoutMs });
     const http: FastifyInstance = buildHttpBridge(api, { ...config.http, log });
     await http.listen({ host: config.http.host, port: config.http.port });

@@ -117,7 +117,7 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
   };
 }
 
-/** The embedder's model id, which names the model in cache keys. */
+/** The embedder's model id, which names the model in cache keys and /v1/models. */
 export async function embedderModel(actors: Refs, timeoutMs: number): Promise<string> {
   return (await actors.pool(EmbedderKind).ask({ type: "embed", texts: ["colmena"] }, { timeoutMs })).model;
 }

@@ -4,7 +4,7 @@ import { EmbedderKind } from "../embedder/index.js";
 import { findIndex, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
 import { IngestKind } from "../ingest/index.js";
 import type { DocumentInfo, DocumentInput, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
-import { embedderModel, PIPELINE_KIND, PipelineKind } from "./pipeline-actor.js";
+import { PIPELINE_KIND, PipelineKind } from "./pipeline-actor.js";
 
 /** Kinds that must be hosted somewhere in the cluster for a node to be ready. */
 const REQUIRED = ["embedder", "index-shard", "ingest", "query-coordinator", "llm", "session", PIPELINE_KIND];
@@ -78,20 +78,17 @@ export class ActorRagApi implements RagApi {
   }
 
   async status(): Promise<Record<string, unknown>> {
-    const ingest = await this.#system
-      .pool(IngestKind)
-      .ask({ type: "progress" }, { timeoutMs: 2_000 })
-      .catch(() => undefined);
-    const cache = await this.#system
-      .pool(PipelineKind)
-      .ask({ type: "stats" }, { timeoutMs: 2_000 })
-      .catch(() => undefined);
+    const [ingest, cache] = await Promise.all([
+      this.#system
+        .pool(IngestKind)
+        .ask({ type: "progress" }, { timeoutMs: 2_000 })
+        .catch(() => undefined),
+      this.#system
+        .pool(PipelineKind)
+        .ask({ type: "stats" }, { timeoutMs: 2_000 })
+        .catch(() => undefined),
+    ]);
     return { nodes: this.#system.membership.nodes(), actors: this.#system.stats(), ...(cache && { cache }), ...(ingest && { ingest }) };
-  }
-
-  /** The embedder's model id, asked once at start (it names the model in /v1/models). */
-  static embedderModel(system: ActorSystem, timeoutMs: number): Promise<string> {
-    return embedderModel(system, timeoutMs);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import type { ActorKind } from "../runtime/index.js";
+import type { AnyHosted } from "../runtime/index.js";
 import { embedderActor, EmbedderConfigSchema } from "./embedder/embedder-actor.js";
 import { IndexListSchema } from "./index-shard/index-spec.js";
 import { shardActor, ShardConfigSchema } from "./index-shard/shard-actor.js";
@@ -49,8 +49,8 @@ export type RetrievalConfigInput = z.input<typeof RetrievalConfigSchema>;
 export type RetrievalRole = "embedder" | "shard" | "ingest" | "query";
 
 /** The kinds a node with these roles hosts (default: all four). */
-export function retrievalKinds(config: RetrievalConfig, roles: readonly RetrievalRole[] = ["embedder", "shard", "ingest", "query"]): ActorKind<any, any>[] {
-  const kinds: ActorKind<any, any>[] = [];
+export function retrievalKinds(config: RetrievalConfig, roles: readonly RetrievalRole[] = ["embedder", "shard", "ingest", "query"]): AnyHosted[] {
+  const kinds: AnyHosted[] = [];
   if (roles.includes("embedder")) kinds.push(embedderActor(config.embedder));
   if (roles.includes("shard")) kinds.push(shardActor(config.shard));
   if (roles.includes("ingest")) kinds.push(ingestActor(config.ingest));

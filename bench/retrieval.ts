@@ -43,7 +43,7 @@ import {
   type IndexSpec,
 } from "../actors/index.js";
 import { startNatsServer, type NatsServer } from "../nats/index.js";
-import { ActorSystem, loadConfig, RuntimeConfigSchema, type ActorKind } from "../runtime/index.js";
+import { ActorSystem, loadConfig, RuntimeConfigSchema, type AnyHosted } from "../runtime/index.js";
 import { buildTinyEncoder } from "../test/fixtures/encoder/build-encoder.js";
 import type { BuildJob } from "./retrieval/build-index.js";
 import { mulberry32 } from "../actors/llm/sampling.js";
@@ -82,7 +82,7 @@ const int = (name: keyof typeof flags) => {
   return v;
 };
 
-async function startSystem(url: string, kinds: ActorKind<any, any>[]): Promise<ActorSystem> {
+async function startSystem(url: string, kinds: AnyHosted[]): Promise<ActorSystem> {
   const config = loadConfig(RuntimeConfigSchema, { flags: { "nats.servers": url, "log.level": "warn", "runtime.askTimeoutMs": 60_000 } });
   return ActorSystem.start({ config, kinds, log: pino({ level: "warn" }) });
 }

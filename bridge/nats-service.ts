@@ -3,8 +3,8 @@ import { Svcm, type Endpoint, type Service, type ServiceMsg } from "@nats-io/ser
 import type { Logger } from "pino";
 import type { z } from "zod";
 import type { RagApi } from "../actors/pipeline/api.js";
-import { type Codec, Subjects } from "../nats/index.js";
-import { ColmenaError, isColmenaError } from "../runtime/index.js";
+import type { Codec } from "../nats/index.js";
+import { childSpan, ColmenaError, isTypedError, newTrace, parseTraceparent, ScopedSignal, Subjects, systemClock, type CallScope } from "../runtime/index.js";
 import { guard } from "./abortable.js";
 import { toEdgeError } from "./errors.js";
 import { float32Bytes } from "./float32-base64.js";
@@ -14,7 +14,7 @@ import { IngestRequestShape, NatsDeleteShape, NatsEmbedShape, NatsQueryShape, to
 export const NATS_SERVICE_NAME = "colmena";
 
 export interface NatsServiceOptions {
-  /** Subject prefix shared with the rest of the deployment (nats/subjects.ts). Default "colmena". */
+  /** Subject prefix shared with the rest of the deployment (the runtime's Subjects). Default "colmena". */
   namespace?: string;
   /** Semantic version the service reports in $SRV.INFO / PING. */
   version: string;
@@ -27,7 +27,8 @@ export interface NatsServiceOptions {
 interface Operation {
   shape: z.ZodType;
   description: string;
-  run(body: never, signal: AbortSignal, timeoutMs: number): Promise<unknown>;
+  /** Runs in the request's scope: its deadline and trace travel with every ask behind it. */
+  run(body: never, scope: CallScope): Promise<unknown>;
 }
 
 /**
@@ -50,26 +51,26 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
     query: {
       shape: NatsQueryShape,
       description: "msgpack {question, session_id?, top_k?, filter?, timeout_ms?} → {answer, sources, session_id, cached, partial, degraded, missing_shards, timings}",
-      run: async (body: z.infer<typeof NatsQueryShape>, signal, timeoutMs) => toWireResult(await api.query(toQueryRequest(body, timeoutMs), signal)),
+      run: async (body: z.infer<typeof NatsQueryShape>, scope) => toWireResult(await api.query(toQueryRequest(body), scope)),
     },
     ingest: {
       shape: IngestRequestShape,
       description: "msgpack {documents: [{id?, text, metadata?}]} → {ids}, once stored durably",
-      run: (body: z.infer<typeof IngestRequestShape>) => api.ingest(body.documents),
+      run: (body: z.infer<typeof IngestRequestShape>, scope) => api.ingest(body.documents, scope),
     },
     delete: {
       shape: NatsDeleteShape,
       description: "msgpack {id} → {deleted: true}, or a NOT_FOUND error",
-      run: async (body: z.infer<typeof NatsDeleteShape>) => {
-        if (!(await api.deleteDocument(body.id))) throw new ColmenaError("NOT_FOUND", `no document ${JSON.stringify(body.id)}`);
+      run: async (body: z.infer<typeof NatsDeleteShape>, scope) => {
+        if (!(await api.deleteDocument(body.id, scope))) throw new ColmenaError("NOT_FOUND", `no document ${JSON.stringify(body.id)}`);
         return { deleted: true };
       },
     },
     embed: {
       shape: NatsEmbedShape,
       description: "msgpack {texts, encoding?: float|binary} → {model, dimension, vectors} (arrays of floats, or float32 little-endian bytes)",
-      run: async (body: z.infer<typeof NatsEmbedShape>) => {
-        const { model, dimension, vectors } = await api.embed(body.texts);
+      run: async (body: z.infer<typeof NatsEmbedShape>, scope) => {
+        const { model, dimension, vectors } = await api.embed(body.texts, scope);
         const binary = body.encoding === "binary";
         return { model, dimension, vectors: vectors.map((v) => (binary ? float32Bytes(v) : Array.from(v))) };
       },
@@ -116,13 +117,15 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
   async function answer(msg: ServiceMsg, operation: Operation): Promise<void> {
     const body = parse(operation.shape, msg.data);
     const timeoutMs = (body as { timeout_ms?: number }).timeout_ms ?? defaultTimeoutMs;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new ColmenaError("TIMEOUT", `the request took longer than ${timeoutMs} ms`)), timeoutMs);
+    const deadline = systemClock.now() + timeoutMs;
+    const expiry = new ScopedSignal(systemClock, timeoutMs, () => new ColmenaError("TIMEOUT", `the request took longer than ${timeoutMs} ms`));
+    const parent = parseTraceparent(msg.headers?.get("traceparent"));
+    const scope: CallScope = { deadline, trace: parent ? childSpan(parent) : newTrace(), signal: expiry.signal };
     try {
-      const result = await guard(operation.run(body as never, controller.signal, timeoutMs), controller.signal);
+      const result = await guard(operation.run(body as never, scope), expiry.signal);
       msg.respond(codec.encode(result));
     } finally {
-      clearTimeout(timer);
+      expiry.dispose();
     }
   }
 
@@ -132,7 +135,7 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
       decoded = codec.decode(data);
     } catch (err) {
       // The request's bytes are the caller's mistake: INVALID (or TOO_LARGE), not DECODE.
-      if (isColmenaError(err, "DECODE")) throw new ColmenaError("INVALID", err.message);
+      if (isTypedError(err) && err.code === "DECODE") throw new ColmenaError("INVALID", err.message);
       throw err;
     }
     const parsed = shape.safeParse(decoded);

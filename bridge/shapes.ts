@@ -86,12 +86,11 @@ export type WireQueryMeta = z.infer<typeof QueryMetaShape>;
 type QueryFields = { question: string; session_id?: string | undefined; top_k?: number | undefined; filter?: Record<string, string | number | boolean> | undefined };
 
 /** A validated wire request as the RagApi's QueryRequest. */
-export function toQueryRequest(body: QueryFields, timeoutMs?: number): QueryRequest {
+export function toQueryRequest(body: QueryFields): QueryRequest {
   const req: QueryRequest = { question: body.question };
   if (body.session_id !== undefined) req.sessionId = body.session_id;
   if (body.top_k !== undefined) req.topK = body.top_k;
   if (body.filter !== undefined) req.filter = body.filter;
-  if (timeoutMs !== undefined) req.timeoutMs = timeoutMs;
   return req;
 }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { loadtestCommand } from "../loadtest/command.js"; // command.ts alone: the generator loads only when a scenario runs
-import { isColmenaError } from "../runtime/index.js";
+import { isTypedError } from "../runtime/index.js";
 import { ask } from "./commands/ask.js";
 import { ingest } from "./commands/ingest.js";
 import { status } from "./commands/status.js";
@@ -76,6 +76,6 @@ program.addCommand(loadtestCommand());
 
 program.parseAsync().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`colmena: ${isColmenaError(err) ? `${err.code}: ` : ""}${message}\n`);
+  process.stderr.write(`colmena: ${isTypedError(err) ? `${err.code}: ` : ""}${message}\n`);
   process.exit(1);
 });

@@ -47,8 +47,8 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (roles.includes("shard")) for (const spec of retrieval.indexes) await ensureShards(system, spec);
     if (!roles.includes("bridge")) return { system, stop };
 
-    const models = { embedder: await embedderModel(system, config.pipeline.timeoutMs), llm: llmModelId(config) };
-    const api = new ActorRagApi({ system, indexes: retrieval.indexes, models, timeoutMs: config.pipeline.timeoutMs });
+    const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
+    const api = new ActorRagApi({ system, indexes: retrieval.indexes, models });
     const http: FastifyInstance = buildHttpBridge(api, { ...config.http, log });
     await http.listen({ host: config.http.host, port: config.http.port });
     stops.push(() => http.close());

@@ -1,5 +1,5 @@
 import { Packr } from "msgpackr";
-import { ColmenaError } from "./errors.js";
+import { NatsError } from "./errors.js";
 
 /** Default size guard: below nats-server's default max_payload of 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024 - 4 * 1024;
@@ -23,7 +23,7 @@ export class Codec {
     try {
       bytes = this.#packr.pack(value);
     } catch (cause) {
-      throw new ColmenaError("INVALID", `value cannot be encoded as msgpack: ${(cause as Error).message}`, { cause });
+      throw new NatsError("INVALID", `value cannot be encoded as msgpack: ${(cause as Error).message}`, { cause });
     }
     if (bytes.length > this.maxPayload) throw tooLarge(bytes.length, this.maxPayload);
     return bytes;
@@ -31,14 +31,14 @@ export class Codec {
 
   decode<T = unknown>(bytes: Uint8Array): T {
     if (bytes.length > this.maxPayload) throw tooLarge(bytes.length, this.maxPayload);
-    if (bytes.length === 0) throw new ColmenaError("DECODE", "empty payload: expected a msgpack value");
+    if (bytes.length === 0) throw new NatsError("DECODE", "empty payload: expected a msgpack value");
     try {
       return this.#packr.unpack(bytes) as T;
     } catch (cause) {
-      throw new ColmenaError("DECODE", `payload is not valid msgpack: ${(cause as Error).message}`, { cause, details: { bytes: bytes.length } });
+      throw new NatsError("DECODE", `payload is not valid msgpack: ${(cause as Error).message}`, { cause, details: { bytes: bytes.length } });
     }
   }
 }
 
 const tooLarge = (size: number, limit: number) =>
-  new ColmenaError("TOO_LARGE", `payload of ${size} bytes exceeds the ${limit}-byte limit`, { details: { size, limit } });
+  new NatsError("TOO_LARGE", `payload of ${size} bytes exceeds the ${limit}-byte limit`, { details: { size, limit } });

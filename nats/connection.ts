@@ -10,7 +10,7 @@ import {
   type NodeConnectionOptions,
 } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { ColmenaError } from "./errors.js";
+import { NatsError } from "./errors.js";
 
 export type NatsAuth =
   | { type: "none" }
@@ -49,7 +49,7 @@ export async function connectNats(options: NatsConnectOptions, log: Pick<Logger,
   try {
     nc = await connect(opts);
   } catch (cause) {
-    throw new ColmenaError("UNAVAILABLE", `cannot connect to NATS at ${String(options.servers)}: ${(cause as Error).message}`, { cause });
+    throw new NatsError("UNAVAILABLE", `cannot connect to NATS at ${String(options.servers)}: ${(cause as Error).message}`, { cause });
   }
   log.info({ server: nc.getServer() }, "nats connected");
   void logStatus(nc, log);
@@ -99,6 +99,6 @@ function readSecret(path: string, what: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (cause) {
-    throw new ColmenaError("INVALID", `cannot read ${what} file ${path}: ${(cause as Error).message}`, { cause, details: { path } });
+    throw new NatsError("INVALID", `cannot read ${what} file ${path}: ${(cause as Error).message}`, { cause, details: { path } });
   }
 }

@@ -1,93 +1,32 @@
 /**
- * Wire errors: every failure that crosses an actor boundary is a ColmenaError
- * with a stable code. The same shape travels over NATS (see toWire/fromWire)
- * and is raised again on the caller's side, so callers switch on `code`.
+ * Failures of the NATS layer: a connection that cannot be made, bytes that
+ * are not msgpack, a payload over the size guard, a JetStream call that
+ * failed. The code is one of the runtime's wire codes, so the runtime turns
+ * a NatsError into its own typed error (ColmenaError.from) without guessing.
  */
+export const NATS_ERROR_CODES = ["INVALID", "DECODE", "TOO_LARGE", "UNAVAILABLE", "TIMEOUT"] as const;
 
-export const ERROR_CODES = [
-  "INVALID", // the request is malformed: do not retry
-  "NOT_FOUND", // no such actor, document, route
-  "TIMEOUT", // the deadline passed before an answer
-  "OVERLOADED", // a mailbox or queue is full: retry after retryAfterMs
-  "UNAVAILABLE", // nothing can serve this now (no responders, circuit open)
-  "CANCELLED", // the caller cancelled
-  "TOO_LARGE", // a payload over the size guard
-  "DECODE", // bytes that are not valid msgpack
-  "CONFLICT", // a compare-and-set lost its race
-  "INTERNAL", // a bug or an unexpected failure
-] as const;
+export type NatsErrorCode = (typeof NATS_ERROR_CODES)[number];
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** Codes a caller may retry without changing its request. */
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set(["TIMEOUT", "OVERLOADED", "UNAVAILABLE", "CONFLICT"]);
-
-export interface ErrorOptions {
-  retryable?: boolean;
+export interface NatsErrorOptions {
   retryAfterMs?: number;
   details?: Record<string, unknown>;
   cause?: unknown;
 }
 
-/** The JSON/msgpack-safe form of a ColmenaError. */
-export interface WireError {
-  code: ErrorCode;
-  message: string;
-  retryable: boolean;
-  retryAfterMs?: number;
-  details?: Record<string, unknown>;
-}
-
-export class ColmenaError extends Error {
-  override readonly name = "ColmenaError";
-  readonly code: ErrorCode;
-  readonly retryable: boolean;
+export class NatsError extends Error {
+  override readonly name = "NatsError";
+  readonly code: NatsErrorCode;
   readonly retryAfterMs: number | undefined;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+  constructor(code: NatsErrorCode, message: string, options: NatsErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retryable = options.retryable ?? RETRYABLE.has(code);
     this.retryAfterMs = options.retryAfterMs;
     this.details = options.details;
   }
-
-  toWire(): WireError {
-    const wire: WireError = { code: this.code, message: this.message, retryable: this.retryable };
-    if (this.retryAfterMs !== undefined) wire.retryAfterMs = this.retryAfterMs;
-    if (this.details !== undefined) wire.details = this.details;
-    return wire;
-  }
-
-  static fromWire(wire: unknown): ColmenaError {
-    if (!isWireError(wire)) return new ColmenaError("INTERNAL", "malformed error reply", { details: { reply: String(wire) } });
-    return new ColmenaError(wire.code, wire.message, {
-      retryable: wire.retryable,
-      ...(wire.retryAfterMs !== undefined && { retryAfterMs: wire.retryAfterMs }),
-      ...(wire.details !== undefined && { details: wire.details }),
-    });
-  }
-
-  /** Any thrown value as a ColmenaError; unknown errors become INTERNAL. */
-  static from(err: unknown): ColmenaError {
-    if (err instanceof ColmenaError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    return new ColmenaError("INTERNAL", message, { cause: err });
-  }
 }
 
-function isWireError(v: unknown): v is WireError {
-  if (typeof v !== "object" || v === null) return false;
-  const w = v as Record<string, unknown>;
-  return (ERROR_CODES as readonly unknown[]).includes(w.code) && typeof w.message === "string" && typeof w.retryable === "boolean";
-}
-
-export const isColmenaError = (err: unknown, code?: ErrorCode): err is ColmenaError =>
-  err instanceof ColmenaError && (code === undefined || err.code === code);
-
-export const invalid = (message: string, details?: Record<string, unknown>) =>
-  new ColmenaError("INVALID", message, details === undefined ? {} : { details });
-
-export const overloaded = (message: string, retryAfterMs: number, details?: Record<string, unknown>) =>
-  new ColmenaError("OVERLOADED", message, { retryAfterMs, ...(details !== undefined && { details }) });
+export const isNatsError = (err: unknown, code?: NatsErrorCode): err is NatsError =>
+  err instanceof NatsError && (code === undefined || err.code === code);

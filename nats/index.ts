@@ -1,10 +1,9 @@
-// The public surface of nats/: connection, codec, subjects, the embedded server, KV and JetStream helpers.
+// The public surface of nats/: connection, codec, the embedded server, KV and JetStream helpers, and their errors.
 export { Codec, DEFAULT_MAX_PAYLOAD } from "./codec.js";
 export { connectNats, type NatsAuth, type NatsConnectOptions } from "./connection.js";
-export { ColmenaError, ERROR_CODES, isColmenaError, type ErrorCode, type WireError } from "./errors.js";
+export { isNatsError, NATS_ERROR_CODES, NatsError, type NatsErrorCode, type NatsErrorOptions } from "./errors.js";
 export { isRevisionConflict, openBucket, type BucketOptions } from "./kv.js";
 export { freePort, NATS_INSTALL_HINT, startNatsServer, type NatsServer, type NatsServerOptions } from "./server.js";
-export { MAX_KEY_LENGTH, Subjects, subjectToken } from "./subjects.js";
 export {
   ensureDurable,
   ensureStream,

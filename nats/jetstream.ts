@@ -22,7 +22,7 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import { ColmenaError } from "./errors.js";
+import { NatsError } from "./errors.js";
 
 export interface StreamSpec {
   name: string;
@@ -203,9 +203,9 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && codes.includes(err.code);
 }
 
-/** A JetStream failure as a ColmenaError: missing JetStream or no server answering is UNAVAILABLE (retryable). */
-export function jetStreamError(err: unknown, what: string): ColmenaError {
-  if (err instanceof ColmenaError) return err;
+/** A JetStream failure as a NatsError: missing JetStream or no server answering is UNAVAILABLE (retryable). */
+export function jetStreamError(err: unknown, what: string): NatsError {
+  if (err instanceof NatsError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new ColmenaError("UNAVAILABLE", `${what}: ${message}`, { cause: err, retryAfterMs: 1_000 });
+  return new NatsError("UNAVAILABLE", `${what}: ${message}`, { cause: err, retryAfterMs: 1_000 });
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { createServer, connect as tcpConnect } from "node:net";
-import { ColmenaError } from "./errors.js";
+import { NatsError } from "./errors.js";
 
 export const NATS_INSTALL_HINT = "install it with `sudo apt-get install -y nats-server` or set NATS_SERVER_BIN to its path";
 
@@ -60,14 +60,14 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     child.once("error", (err: NodeJS.ErrnoException) =>
       reject(
         err.code === "ENOENT"
-          ? new ColmenaError("UNAVAILABLE", `nats-server not found (${bin}): ${NATS_INSTALL_HINT}`, { cause: err })
-          : new ColmenaError("UNAVAILABLE", `nats-server could not start: ${err.message}`, { cause: err }),
+          ? new NatsError("UNAVAILABLE", `nats-server not found (${bin}): ${NATS_INSTALL_HINT}`, { cause: err })
+          : new NatsError("UNAVAILABLE", `nats-server could not start: ${err.message}`, { cause: err }),
       ),
     ),
   );
   const stderr = collectStderr(child, options.onLog);
   const earlyExit = exited.then((code) => {
-    throw new ColmenaError("UNAVAILABLE", `nats-server exited with code ${code} before accepting connections: ${stderr().slice(-500)}`);
+    throw new NatsError("UNAVAILABLE", `nats-server exited with code ${code} before accepting connections: ${stderr().slice(-500)}`);
   });
   spawnError.catch(() => {});
   earlyExit.catch(() => {});
@@ -115,7 +115,7 @@ async function waitForPort(host: string, port: number, timeoutMs: number): Promi
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await canConnect(host, port)) return;
-    if (Date.now() > deadline) throw new ColmenaError("TIMEOUT", `nats-server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new NatsError("TIMEOUT", `nats-server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { z } from "zod";
-import { ColmenaError } from "./errors.js";
+import { ColmenaError } from "./contract/errors.js";
 
 const name = z.string().regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, _ and -");
 

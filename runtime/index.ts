@@ -1,18 +1,22 @@
-// The public surface of runtime/: actors, refs, the node's ActorSystem, config, logging, tracing.
-export { defineActor } from "./actor-def.js";
-export type { ActorContext, ActorDef, ActorKind, Behavior, CallContext, ChunkOf, MessageOf, MessageSchemas, Placement, Refs, ReplyOf } from "./actor-def.js";
-export { ActorRef, type CallOptions } from "./actor-ref.js";
-export type { ActorStream } from "./actor-stream.js";
-export type { CellStats } from "./actor-cell.js";
-export type { BackpressureState } from "./backpressure-machine.js";
-export { backpressureMachine } from "./backpressure-machine.js";
-export type { LifecycleState } from "./lifecycle-machine.js";
-export { lifecycleMachine } from "./lifecycle-machine.js";
+// The public surface of runtime/: the actor contract, the node's ActorSystem, config, logging, tracing and time.
+export { actorAddress, type ActorAddress, type Behavior, type ChunkOf, type HandledMessage, type MessageOf, type MessageSchemas, type Placement, type ReplyOf } from "./contract/address.js";
+export type { CallContext, CallOptions, CallScope } from "./contract/call.js";
+export type { ActorContext } from "./contract/context.js";
+export { ColmenaError, ERROR_CODES, invalid, isColmenaError, isTypedError, overloaded, type ErrorCode, type ErrorOptions, type WireError } from "./contract/errors.js";
+export { defineActor, hostActor, type AnyHosted, type HostedKind, type HostingProps } from "./contract/hosting.js";
+export type { ActorRef, Refs } from "./contract/refs.js";
+export type { BackpressureState, CellStats, LifecycleState } from "./contract/stats.js";
+export type { ActorStream } from "./contract/stream.js";
+export { MAX_KEY_LENGTH, Subjects, subjectToken } from "./contract/subjects.js";
+export { backpressureMachine } from "./cell/backpressure-machine.js";
+export { lifecycleMachine } from "./cell/lifecycle-machine.js";
+export { SLICE_MS, yieldIfSpent } from "./cell/scheduler.js";
+export type { NodeInfo } from "./cluster/membership.js";
 export { defaultNodeId, loadConfig, RuntimeConfigSchema, type ConfigSources, type RuntimeConfig } from "./config.js";
-export { ColmenaError, ERROR_CODES, invalid, isColmenaError, overloaded, type ErrorCode, type WireError } from "./errors.js";
-export { createLogger, type Logger } from "./logger.js";
-export type { NodeInfo } from "./membership.js";
+export { createLogger, type Logger } from "./observe/logger.js";
+export { childSpan, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./observe/trace.js";
 export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
-export { SLICE_MS, yieldIfSpent } from "./scheduler.js";
-export { ScopedSignal } from "./scoped-signal.js";
-export { childSpan, currentTrace, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./trace.js";
+export { remainingMs, sleep } from "./time/deadline.js";
+export { ScopedSignal } from "./time/scoped-signal.js";
+// Time is injected through one Clock, defined with the supervisors (the lowest layer that waits) and offered here.
+export { ManualClock, systemClock, type Clock, type TimerHandle } from "../supervisors/index.js";

@@ -1,29 +1,30 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Codec } from "../nats/codec.js";
-import { connectNats } from "../nats/connection.js";
-import { openBucket } from "../nats/kv.js";
-import { Subjects } from "../nats/subjects.js";
+import { Codec, connectNats, openBucket } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
-import type { ActorKind, AnyKind, Behavior, MessageSchemas, Refs } from "./actor-def.js";
-import type { CellStats } from "./actor-cell.js";
-import { ActorRef } from "./actor-ref.js";
+import type { HostDeps, KindHost } from "./cluster/host.js";
+import { KeyedHost } from "./cluster/keyed-host.js";
+import { Membership, type NodeInfo } from "./cluster/membership.js";
+import { PlacementDirectory } from "./cluster/placement.js";
+import { PooledHost } from "./cluster/pooled-host.js";
+import { StateStore } from "./cluster/state-store.js";
 import { defaultNodeId, type RuntimeConfig } from "./config.js";
-import { ColmenaError } from "./errors.js";
-import type { HostDeps, KindHost } from "./host.js";
-import { Inbound } from "./inbound.js";
-import { KeyedHost } from "./keyed-host.js";
-import { createLogger, type Logger } from "./logger.js";
-import { Membership, type NodeInfo } from "./membership.js";
-import { Outbound } from "./outbound.js";
-import { PlacementDirectory } from "./placement.js";
-import { PooledHost } from "./pooled-host.js";
-import { Router } from "./router.js";
-import { StateStore } from "./state-store.js";
+import type { ActorAddress, MessageSchemas } from "./contract/address.js";
+import type { CallScope } from "./contract/call.js";
+import { ColmenaError } from "./contract/errors.js";
+import type { AnyHosted } from "./contract/hosting.js";
+import type { ActorRef, Refs } from "./contract/refs.js";
+import type { CellStats } from "./contract/stats.js";
+import { Subjects } from "./contract/subjects.js";
+import { Inbound } from "./delivery/inbound.js";
+import { NodeRefs } from "./delivery/node-refs.js";
+import { Outbound } from "./delivery/outbound.js";
+import { Router } from "./delivery/router.js";
+import { createLogger, type Logger } from "./observe/logger.js";
 
 export interface ActorSystemOptions {
   config: RuntimeConfig;
-  /** Actor kinds this node hosts; it can send to any kind. */
-  kinds?: AnyKind[];
+  /** Actor kinds this node hosts; it can send to any address. */
+  kinds?: AnyHosted[];
   roles?: string[];
   version?: string;
   /** An open connection to use instead of connecting from config.nats (the system will not close it). */
@@ -54,12 +55,12 @@ export class ActorSystem implements Refs {
   readonly subjects: Subjects;
   readonly codec: Codec;
   readonly membership: Membership;
-  readonly #config: RuntimeConfig;
+  readonly clock: Clock;
+  readonly #refs: Refs;
   readonly #router: Router;
   readonly #hosts: KindHost[];
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
-  readonly #state: StateStore;
   #stopped: Promise<void> | undefined;
 
   private constructor(init: {
@@ -69,12 +70,12 @@ export class ActorSystem implements Refs {
     subjects: Subjects;
     codec: Codec;
     membership: Membership;
-    config: RuntimeConfig;
+    clock: Clock;
+    refs: Refs;
     router: Router;
     hosts: KindHost[];
     root: Supervisor;
     ownsConnection: boolean;
-    state: StateStore;
   }) {
     this.nodeId = init.nodeId;
     this.nc = init.nc;
@@ -82,12 +83,12 @@ export class ActorSystem implements Refs {
     this.subjects = init.subjects;
     this.codec = init.codec;
     this.membership = init.membership;
-    this.#config = init.config;
+    this.clock = init.clock;
+    this.#refs = init.refs;
     this.#router = init.router;
     this.#hosts = init.hosts;
     this.#root = init.root;
     this.#ownsConnection = init.ownsConnection;
-    this.#state = init.state;
   }
 
   static async start(options: ActorSystemOptions): Promise<ActorSystem> {
@@ -113,8 +114,9 @@ export class ActorSystem implements Refs {
     const codec = new Codec(maxPayload);
     const subjects = new Subjects(config.namespace);
     const kinds = options.kinds ?? [];
-    const duplicate = kinds.find((k, i) => kinds.findIndex((o) => o.kind === k.kind) !== i);
-    if (duplicate) throw new ColmenaError("INVALID", `actor kind ${duplicate.kind} is hosted twice`);
+    const names = kinds.map((k) => k.address.kind);
+    const duplicate = names.find((k, i) => names.indexOf(k) !== i);
+    if (duplicate) throw new ColmenaError("INVALID", `actor kind ${duplicate} is hosted twice`);
 
     const [membersKv, placementKv] = await Promise.all([
       openBucket(nc, subjects.bucket("members"), { ttlMs: config.runtime.leaseMs }),
@@ -126,7 +128,7 @@ export class ActorSystem implements Refs {
       self: (): NodeInfo => ({
         id: nodeId,
         roles: options.roles ?? [],
-        kinds: kinds.map((k) => k.kind),
+        kinds: names,
         version: options.version ?? "0.0.0",
         startedAt,
         load: nodeLoad(hosts),
@@ -146,16 +148,17 @@ export class ActorSystem implements Refs {
     const router = new Router({
       nodeId,
       subjects,
-      outbound: new Outbound(nc, codec, subjects, config.runtime.streamCredit),
+      outbound: new Outbound(nc, codec, subjects, clock, config.runtime.streamCredit),
       clock,
       log,
-      membership,
+      othersHosting: (kind) => membership.othersHosting(kind, nodeId),
       pooled,
       keyed,
       streamCredit: config.runtime.streamCredit,
     });
     const state = new StateStore(nc, subjects, codec);
-    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, membership, config, router, hosts, root, ownsConnection: !options.nc, state });
+    const refs = new NodeRefs({ router, clock, subjects, defaultTimeoutMs: config.runtime.askTimeoutMs, initState: (address, key, value) => state.create(address, key, value) });
+    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc });
     const deps: HostDeps = {
       nodeId,
       nc,
@@ -163,36 +166,44 @@ export class ActorSystem implements Refs {
       subjects,
       clock,
       log,
-      inbound: new Inbound({ nc, codec, subjects, clock, log, askTimeoutMs: config.runtime.askTimeoutMs }),
+      inbound: new Inbound({ nc, codec, subjects, clock, log, defaultTimeoutMs: config.runtime.askTimeoutMs }),
       placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id)),
       state,
       graceMs: config.runtime.shutdownGraceMs,
-      actors: system,
+      refs,
     };
     for (const kind of kinds) {
-      const supervisor = new Supervisor({ name: kind.kind, clock, onEvent, ...(kind.decider && { decider: kind.decider }) }, []);
+      const { address } = kind;
+      const supervisor = new Supervisor({ name: address.kind, clock, onEvent, ...(kind.decider && { decider: kind.decider }) }, []);
       await root.add(supervisor.asChild());
-      const host = kind.placement === "pooled" ? new PooledHost(kind, deps, supervisor) : new KeyedHost(kind, deps, supervisor);
-      if (host instanceof PooledHost) pooled.set(kind.kind, host);
-      else keyed.set(kind.kind, host);
-      hosts.push(host);
+      if (address.placement === "pooled") {
+        const host = new PooledHost(kind, deps, supervisor);
+        pooled.set(address.kind, host);
+        hosts.push(host);
+      } else {
+        const host = new KeyedHost(kind, deps, supervisor);
+        keyed.set(address.kind, host);
+        hosts.push(host);
+      }
     }
     for (const host of hosts) await host.start();
-    log.info({ kinds: kinds.map((k) => `${k.kind}:${k.placement}`), roles: options.roles ?? [] }, "actor system started");
+    log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
   }
 
-  /** A pooled actor: any instance of the kind, preferring this node's. */
-  pool<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>): ActorRef<M, B> {
-    if (kind.placement !== "pooled") throw new ColmenaError("INVALID", `${kind.kind} is keyed: use ref(kind, key)`);
-    return new ActorRef(this.#router, kind, undefined, this.#config.runtime.askTimeoutMs);
+  /** A pooled actor: any instance of the kind, preferring this node's. Sends get the default deadline unless told otherwise. */
+  pool<M extends MessageSchemas, B>(address: ActorAddress<M, B>): ActorRef<M, B> {
+    return this.#refs.pool(address);
   }
 
   /** A keyed actor: the one activation of kind/key in the cluster. */
-  ref<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>, key: string): ActorRef<M, B> {
-    if (kind.placement !== "keyed") throw new ColmenaError("INVALID", `${kind.kind} is pooled: use pool(kind)`);
-    this.subjects.keyed(kind.kind, key); // validates the key now rather than at send time
-    return new ActorRef(this.#router, kind, key, this.#config.runtime.askTimeoutMs);
+  ref<M extends MessageSchemas, B>(address: ActorAddress<M, B>, key: string): ActorRef<M, B> {
+    return this.#refs.ref(address, key);
+  }
+
+  /** The node's refs under an edge's scope (one request's deadline, trace and signal). */
+  within(scope: CallScope): Refs {
+    return this.#refs.within(scope);
   }
 
   /**
@@ -202,10 +213,8 @@ export class ActorSystem implements Refs {
    * activation, no placement claim, one KV write. Answers false and writes
    * nothing when the key already has state.
    */
-  async initState<M extends MessageSchemas, B extends Behavior<M>>(kind: ActorKind<M, B>, key: string, state: unknown): Promise<boolean> {
-    if (kind.placement !== "keyed") throw new ColmenaError("INVALID", `${kind.kind} is pooled: it has no state to initialise`);
-    this.subjects.keyed(kind.kind, key);
-    return this.#state.create(kind, key, state);
+  initState<M extends MessageSchemas, B>(address: ActorAddress<M, B>, key: string, state: unknown): Promise<boolean> {
+    return this.#refs.initState(address, key, state);
   }
 
   stats(): { node: string; supervisor: string; kinds: KindStats[] } {
@@ -213,9 +222,9 @@ export class ActorSystem implements Refs {
       node: this.nodeId,
       supervisor: this.#root.state,
       kinds: this.#hosts.map((h) => ({
-        kind: h.kind.kind,
-        placement: h.kind.placement,
-        supervisor: this.#root.children().find((c) => c.id === h.kind.kind)?.status ?? "stopped",
+        kind: h.kind.address.kind,
+        placement: h.kind.address.placement,
+        supervisor: this.#root.children().find((c) => c.id === h.kind.address.kind)?.status ?? "stopped",
         activations: h.stats(),
       })),
     };

@@ -5,7 +5,7 @@
  * index version) or swapping a model can never serve a stale entry.
  */
 import { createHash } from "node:crypto";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 
 export const ENTRY_KINDS = ["embedding", "retrieval", "answer"] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];

@@ -6,7 +6,7 @@
  * normalise to the same key are listed once, in their first spelling.
  */
 import { readFile } from "node:fs/promises";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import { normaliseQuestion } from "./cache-key.js";
 
 export async function readFaq(file: string): Promise<string[]> {

@@ -17,7 +17,7 @@
  * Admission control is not here: `pending` tells the owning actor how many
  * items wait, and the actor's bounded mailbox decides what to refuse.
  */
-import { ColmenaError } from "../../runtime/errors.js";
+import { ColmenaError } from "../../runtime/index.js";
 
 export interface Clock {
   setTimeout(fn: () => void, ms: number): unknown;

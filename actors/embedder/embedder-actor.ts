@@ -6,7 +6,7 @@
  * as one inference. Every message is answered with its own texts' vectors.
  */
 import { z } from "zod";
-import { ColmenaError, defineActor, type ActorContext } from "../../runtime/index.js";
+import { actorAddress, hostActor, type ActorContext } from "../../runtime/index.js";
 import { Batcher } from "./batcher.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { HashEmbedder } from "./hash-embedder.js";
@@ -93,32 +93,21 @@ const messages = {
   stats: z.object({}),
 };
 
-/** The embedder kind with its settings; `embedderActor()` is the hash default. */
-export function embedderActor(config: EmbedderConfigInput = {}) {
-  return define(EmbedderConfigSchema.parse(config));
-}
+type EmbedderBehavior = Awaited<ReturnType<typeof createEmbedder>>;
 
-function define(config: EmbedderConfig | undefined) {
-  const maxBatch = config?.batching.maxBatch ?? 32;
-  return defineActor({
-    kind: EMBEDDER_KIND,
-    placement: "pooled",
-    messages,
-    concurrency: config?.concurrency ?? Math.max(64, 2 * maxBatch),
-    mailbox: { capacity: config?.mailboxCapacity ?? 1024 },
-    instances: config?.instances ?? 1,
-    create: (ctx: ActorContext) => {
-      if (config === undefined) throw new ColmenaError("INVALID", "EmbedderKind is an address: host embedderActor(config)");
-      return createEmbedder(ctx, config);
-    },
+/** The address of the embedder pool, for `refs.pool(EmbedderKind)`: any node's embedderActor(config) answers it. */
+export const EmbedderKind = actorAddress<typeof messages, EmbedderBehavior>({ kind: EMBEDDER_KIND, placement: "pooled", messages });
+
+/** How a node hosts the embedder pool with these settings; `embedderActor()` is the hash default. */
+export function embedderActor(input: EmbedderConfigInput = {}) {
+  const config = EmbedderConfigSchema.parse(input);
+  return hostActor(EmbedderKind, {
+    concurrency: config.concurrency ?? Math.max(64, 2 * config.batching.maxBatch),
+    mailbox: { capacity: config.mailboxCapacity },
+    instances: config.instances,
+    create: (ctx: ActorContext) => createEmbedder(ctx, config),
   });
 }
-
-/**
- * The address of the embedder pool, for `actors.pool(EmbedderKind)`: any
- * node's embedderActor(config) answers it. Hosting it directly is refused.
- */
-export const EmbedderKind = define(undefined);
 
 async function createEmbedder(ctx: ActorContext, config: EmbedderConfig) {
   const embedder = await loadEmbedder(config);

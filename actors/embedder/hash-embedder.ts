@@ -3,7 +3,7 @@
  * Download-free and deterministic, so the embedded default and the tests need
  * no model. Similar wording gives similar vectors; it knows no synonyms.
  */
-import { ColmenaError } from "../../runtime/errors.js";
+import { ColmenaError } from "../../runtime/index.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { positiveInteger, validateText } from "./validate.js";
 import { l2Normalize } from "./vector.js";

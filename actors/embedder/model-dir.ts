@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ColmenaError } from "../../runtime/errors.js";
+import { ColmenaError } from "../../runtime/index.js";
 
 export interface ModelDir {
   dir: string;

@@ -6,7 +6,7 @@
  */
 import { basename, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
-import { ColmenaError } from "../../runtime/errors.js";
+import { ColmenaError } from "../../runtime/index.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { invalidFile, readModelDir } from "./model-dir.js";
 import { TokenEncoder } from "./token-encoder.js";

@@ -2,7 +2,7 @@
  * Input checks shared by every embedder and by the actor that receives
  * embedding requests: bad input is INVALID and never retried.
  */
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 
 /** A text must be a string with something other than white space in it. */
 export function validateText(text: unknown, index = 0): asserts text is string {

@@ -6,7 +6,7 @@
  * means re-ingesting.
  */
 import { z } from "zod";
-import { ColmenaError, invalid } from "../../runtime/errors.js";
+import { ColmenaError, invalid } from "../../runtime/index.js";
 
 const positive = z.number().int().positive();
 

@@ -4,7 +4,7 @@
  * (index, write-log consumer, snapshots) and answers searches on it.
  */
 import { z } from "zod";
-import { ColmenaError, defineActor, type ActorContext } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
 import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAddress } from "./index-spec.js";
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import type { Hit, ShardResults } from "./types.js";
@@ -51,28 +51,21 @@ const messages = {
   snapshot: z.object({}),
 };
 
-/** The shard kind with its settings. */
-export function shardActor(config: ShardConfigInput) {
-  return define(ShardConfigSchema.parse(config));
-}
+type ShardBehavior = Awaited<ReturnType<typeof createShard>>;
 
-function define(config: ShardConfig | undefined) {
-  return defineActor({
-    kind: SHARD_KIND,
-    placement: "keyed",
-    messages,
-    concurrency: config?.concurrency ?? 4,
-    mailbox: { capacity: config?.mailboxCapacity ?? 1024 },
-    idleMs: config?.idleMs ?? Infinity,
-    create: (ctx: ActorContext) => {
-      if (config === undefined) throw new ColmenaError("INVALID", "ShardKind is an address: host shardActor(config)");
-      return createShard(ctx, config);
-    },
+/** The address of shard replicas, for `refs.ref(ShardKind, shardKey(...))`. */
+export const ShardKind = actorAddress<typeof messages, ShardBehavior>({ kind: SHARD_KIND, placement: "keyed", messages });
+
+/** How a node hosts shard replicas with these settings. */
+export function shardActor(input: ShardConfigInput) {
+  const config = ShardConfigSchema.parse(input);
+  return hostActor(ShardKind, {
+    concurrency: config.concurrency,
+    mailbox: { capacity: config.mailboxCapacity },
+    idleMs: config.idleMs ?? Infinity,
+    create: (ctx: ActorContext) => createShard(ctx, config),
   });
 }
-
-/** The address of shard replicas, for `actors.ref(ShardKind, shardKey(...))`. Hosting it directly is refused. */
-export const ShardKind = define(undefined);
 
 async function createShard(ctx: ActorContext, config: ShardConfig) {
   const { address, spec, error } = locate(ctx.key, config);

@@ -24,10 +24,10 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
 import { jetStreamManagerOf, lastSequenceOn, recreateDurable } from "../../nats/jetstream.js";
-import type { Subjects } from "../../nats/subjects.js";
-import { ColmenaError, isColmenaError } from "../../runtime/errors.js";
-import type { Logger } from "../../runtime/logger.js";
-import { yieldIfSpent } from "../../runtime/scheduler.js";
+import type { Subjects } from "../../runtime/contract/subjects.js";
+import { ColmenaError, isTypedError } from "../../runtime/index.js";
+import type { Logger } from "../../runtime/observe/logger.js";
+import { yieldIfSpent } from "../../runtime/cell/scheduler.js";
 import type { IndexSpec, ShardAddress } from "./index-spec.js";
 import { shardKey } from "./index-spec.js";
 import { ShardIndex } from "./shard-index.js";
@@ -220,7 +220,7 @@ export class ShardReplica {
       this.#counts.applied++;
     } catch (err) {
       // Bad input is refused before it reaches the index's native state; anything else is a failure.
-      if (!isColmenaError(err) || (err.code !== "INVALID" && err.code !== "DECODE" && err.code !== "TOO_LARGE")) throw err;
+      if (!isTypedError(err) || (err.code !== "INVALID" && err.code !== "DECODE" && err.code !== "TOO_LARGE")) throw err;
       this.#counts.rejected++;
       this.#o.log.warn({ seq: m.seq, op: write?.op, err: err.message }, "passed over a malformed shard write");
     }

@@ -6,8 +6,8 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { lastSequenceOn } from "../../nats/jetstream.js";
-import type { Subjects } from "../../nats/subjects.js";
-import { ColmenaError } from "../../runtime/errors.js";
+import type { Subjects } from "../../runtime/contract/subjects.js";
+import { ColmenaError } from "../../runtime/index.js";
 import type { Refs } from "../../runtime/index.js";
 import { replicaKeys, shardKey, type IndexSpec } from "./index-spec.js";
 import { ShardKind } from "./shard-actor.js";

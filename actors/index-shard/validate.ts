@@ -3,7 +3,7 @@
  * MiniSearch has passed through here, so a bad write is refused as INVALID
  * instead of corrupting native state or poisoning scores with NaN.
  */
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { Chunk, Metadata, ShardQuery } from "./types.js";
 
 export function positiveInt(name: string, value: unknown, min = 1): number {

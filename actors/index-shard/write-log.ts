@@ -7,8 +7,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
 import { ensureStream, jetStreamError, jetStreamOf, type StreamSpec } from "../../nats/jetstream.js";
-import { subjectToken, type Subjects } from "../../nats/subjects.js";
-import { invalid } from "../../runtime/errors.js";
+import { subjectToken, type Subjects } from "../../runtime/contract/subjects.js";
+import { invalid } from "../../runtime/index.js";
 import type { Chunk } from "./types.js";
 
 /** One entry of a shard's log. Each is idempotent: applying it twice in a row changes nothing. */

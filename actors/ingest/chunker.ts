@@ -6,7 +6,7 @@
  * else anywhere. Consecutive pieces of one section overlap by up to
  * `overlapChars`, starting on a break. The result depends only on the input.
  */
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import { BreakPoints, Level } from "./break-points.js";
 import { scanMarkdown } from "./markdown-sections.js";
 import type { CodeRange, Section } from "./markdown-sections.js";

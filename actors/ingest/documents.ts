@@ -10,8 +10,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import { Codec } from "../../nats/codec.js";
 import { ensureStream, jetStreamError, type StreamSpec } from "../../nats/jetstream.js";
-import { Subjects, subjectToken } from "../../nats/subjects.js";
-import { ColmenaError, invalid } from "../../runtime/errors.js";
+import { Subjects, subjectToken } from "../../runtime/contract/subjects.js";
+import { ColmenaError, invalid } from "../../runtime/index.js";
 
 const metadataValue = z.union([z.string(), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);
 

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/jetstream.js";
-import { ColmenaError, defineActor, type ActorContext } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { deleteDocuments, DocumentSchema, ensureIngestStream, ingestDocuments, ingestStream } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
@@ -60,27 +60,21 @@ const messages = {
   progress: z.object({}),
 };
 
-export function ingestActor(config: IngestConfigInput = {}) {
-  return define(IngestConfigSchema.parse(config));
-}
+type IngestBehavior = Awaited<ReturnType<typeof createIngest>>;
 
-function define(config: IngestConfig | undefined) {
-  return defineActor({
-    kind: INGEST_KIND,
-    placement: "pooled",
-    messages,
+/** The address of the ingest pool. */
+export const IngestKind = actorAddress<typeof messages, IngestBehavior>({ kind: INGEST_KIND, placement: "pooled", messages });
+
+/** How a node hosts the ingest pool with these settings. */
+export function ingestActor(input: IngestConfigInput = {}) {
+  const config = IngestConfigSchema.parse(input);
+  return hostActor(IngestKind, {
     concurrency: 16,
     mailbox: { capacity: 256 },
-    instances: config?.instances ?? 1,
-    create: (ctx: ActorContext) => {
-      if (config === undefined) throw new ColmenaError("INVALID", "IngestKind is an address: host ingestActor(config)");
-      return createIngest(ctx, config);
-    },
+    instances: config.instances,
+    create: (ctx: ActorContext) => createIngest(ctx, config),
   });
 }
-
-/** The address of the ingest pool. Hosting it directly is refused. */
-export const IngestKind = define(undefined);
 
 async function createIngest(ctx: ActorContext, config: IngestConfig) {
   const js = jetStreamOf(ctx.nc);

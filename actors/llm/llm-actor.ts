@@ -222,7 +222,7 @@ class LlmInstance {
       ...(m.seed !== undefined && { seed: m.seed }),
       ...(m.stop !== undefined && { stop: m.stop }),
     };
-    const scoped = new ScopedSignal(this.#limits.requestTimeoutMs, () => new ColmenaError("TIMEOUT", "generation passed requestTimeoutMs"), [call.signal]);
+    const scoped = new ScopedSignal(this.#ctx.clock, this.#limits.requestTimeoutMs, () => new ColmenaError("TIMEOUT", "generation passed requestTimeoutMs"), [call.signal]);
     this.#acquire();
     try {
       for await (const event of backend.generate(req, scoped.signal)) {

@@ -1,4 +1,4 @@
-import type { TraceContext } from "../../runtime/index.js";
+import type { CallScope } from "../../runtime/index.js";
 
 /**
  * What the edge (HTTP bridge, NATS service API, CLI) asks of the RAG system.
@@ -16,8 +16,6 @@ export interface QueryRequest {
   history?: ChatMessage[];
   topK?: number;
   filter?: Filter;
-  timeoutMs?: number;
-  trace?: TraceContext;
 }
 
 export interface Source {
@@ -72,16 +70,20 @@ export interface ReadyReport {
   checks: Record<string, boolean>;
 }
 
+/**
+ * Every call that reaches actors runs in the edge request's scope: its
+ * deadline, trace and signal travel with every hop behind it.
+ */
 export interface RagApi {
-  query(req: QueryRequest, signal?: AbortSignal): Promise<QueryResult>;
-  /** The same as query, streamed; aborting the signal (client gone) stops generation. */
-  queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent>;
+  query(req: QueryRequest, scope: CallScope): Promise<QueryResult>;
+  /** The same as query, streamed; aborting the scope's signal (client gone) stops generation. */
+  queryStream(req: QueryRequest, scope: CallScope): AsyncIterable<QueryEvent>;
   /** Stored durably before it resolves; returns the ids (generated where missing). */
-  ingest(documents: DocumentInput[]): Promise<{ ids: string[] }>;
-  getDocument(id: string): Promise<DocumentInfo | undefined>;
+  ingest(documents: DocumentInput[], scope: CallScope): Promise<{ ids: string[] }>;
+  getDocument(id: string, scope: CallScope): Promise<DocumentInfo | undefined>;
   /** True when the document existed. */
-  deleteDocument(id: string): Promise<boolean>;
-  embed(texts: string[]): Promise<{ model: string; dimension: number; vectors: Float32Array[] }>;
+  deleteDocument(id: string, scope: CallScope): Promise<boolean>;
+  embed(texts: string[], scope: CallScope): Promise<{ model: string; dimension: number; vectors: Float32Array[] }>;
   models(): { embedder: string; llm: string };
   ready(): Promise<ReadyReport>;
   /** Figures for /metrics and `colmena status`: actor states, mailbox depths, cache hit rates. */

@@ -1,6 +1,7 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf, type Subjects } from "../../nats/index.js";
+import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
+import type { Subjects } from "../../runtime/index.js";
 import type { Logger } from "../../runtime/index.js";
 import { ensureShardLog, shardLogStream } from "../index-shard/index.js";
 

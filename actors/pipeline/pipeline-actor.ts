@@ -7,7 +7,7 @@
  * a refusal under overload never waits behind a question's bookkeeping.
  */
 import { z } from "zod";
-import { ColmenaError, defineActor, type ActorContext, type CallContext, type Refs } from "../../runtime/index.js";
+import { actorAddress, hostActor, type ActorContext, type CallContext, type Refs } from "../../runtime/index.js";
 import { AnswerCache, type CacheConfigInput } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { FilterSchema } from "../index-shard/wire-schemas.js";
@@ -21,7 +21,6 @@ const positive = z.number().int().positive();
 
 export const PipelineConfigSchema = z.strictObject({
   topK: positive.max(100).default(5),
-  timeoutMs: positive.default(30_000),
   maxNewTokens: positive.default(256),
   /** Frequent questions (one per line, or a JSON array) answered at start so the first users hit the cache. */
   faqFile: z.string().optional(),
@@ -64,62 +63,49 @@ export interface PipelineActorParts {
   sessionDefaults: SessionSettings;
 }
 
-export function pipelineActor(parts: PipelineActorParts) {
-  return define(parts);
-}
+type PipelineBehavior = Awaited<ReturnType<typeof createPipeline>>;
 
-function define(parts: PipelineActorParts | undefined) {
-  return defineActor({
-    kind: PIPELINE_KIND,
-    placement: "pooled",
-    messages,
-    concurrency: parts?.config.concurrency ?? 256,
+/** The address of the pipeline pool. */
+export const PipelineKind = actorAddress<typeof messages, PipelineBehavior>({ kind: PIPELINE_KIND, placement: "pooled", messages });
+
+/** How a node with the session role hosts the pipeline pool. */
+export function pipelineActor(parts: PipelineActorParts) {
+  return hostActor(PipelineKind, {
+    concurrency: parts.config.concurrency,
     mailbox: { capacity: 1024 },
-    instances: parts?.config.instances ?? 1,
+    instances: parts.config.instances,
     // A bug met by one question fails that question; the instance keeps its cache and its index watch.
     decider: () => "resume",
-    create: (ctx: ActorContext) => {
-      if (parts === undefined) throw new ColmenaError("INVALID", "PipelineKind is an address: host pipelineActor(parts)");
-      return createPipeline(ctx, parts);
-    },
+    create: (ctx: ActorContext) => createPipeline(ctx, parts),
   });
 }
-
-/** The address of the pipeline pool. Hosting it directly is refused. */
-export const PipelineKind = define(undefined);
 
 async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
   const warn = (msg: string, fields: Record<string, unknown>) => ctx.log.warn(fields, msg);
   const cache = await AnswerCache.open({ ...parts.cache, nc: ctx.nc, namespace: ctx.subjects.prefix, codec: ctx.codec, warn });
   const version = await IndexVersion.start(ctx.nc, ctx.subjects, { log: ctx.log });
   const pipeline = new RagPipeline({
-    actors: ctx.actors,
     cache,
     version,
     llm: parts.llm,
     session: parts.session,
     sessionDefaults: parts.sessionDefaults,
-    models: retrying(async () => ({ embedder: await embedderModel(ctx.actors, parts.config.timeoutMs), llm: parts.llmModel })),
+    models: retrying(async () => ({ embedder: await embedderModel(ctx.actors), llm: parts.llmModel })),
     defaults: parts.config,
     log: ctx.log,
-  });
-  const request = (m: z.output<typeof messages.answer>, call: CallContext): QueryRequest => ({
-    ...m,
-    timeoutMs: Math.max(1, (Number.isFinite(call.deadline) ? call.deadline : Date.now() + parts.config.timeoutMs) - Date.now()),
-    ...(call.trace && { trace: call.trace }),
   });
   return {
     onStart: () => void warm(ctx, cache, pipeline, parts.config.faqFile),
     onStop: () => version.stop(),
-    answer: (m: z.output<typeof messages.answer>, call: CallContext) => pipeline.query(request(m, call), call.signal),
-    stream: (m: z.output<typeof messages.stream>, call: CallContext) => pipeline.queryStream(request(m, call), call.signal),
+    answer: (m: QueryRequest, call: CallContext) => pipeline.query(m, call),
+    stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),
     stats: () => cache.stats(),
   };
 }
 
 /** The embedder's model id, which names the model in cache keys and /v1/models. */
-export async function embedderModel(actors: Refs, timeoutMs: number): Promise<string> {
-  return (await actors.pool(EmbedderKind).ask({ type: "embed", texts: ["colmena"] }, { timeoutMs })).model;
+export async function embedderModel(refs: Refs): Promise<string> {
+  return (await refs.pool(EmbedderKind).ask({ type: "embed", texts: ["colmena"] })).model;
 }
 
 /** The value of `f`, asked once; asked again on the next call if it failed (an embedder not up yet). */
@@ -137,7 +123,8 @@ async function warm(ctx: ActorContext, cache: AnswerCache, pipeline: RagPipeline
   try {
     const filled = await cache.fillL1FromL2();
     const questions = faqFile ? await cache.warm(faqFile) : [];
-    for (const q of questions) await pipeline.query({ question: q });
+    // Outside any request: the node's refs, with their default deadline for each step.
+    for (const q of questions) await pipeline.query({ question: q }, { refs: ctx.actors, deadline: Infinity, clock: ctx.clock });
     if (filled || questions.length) ctx.log.info({ l1FromL2: filled, faq: questions.length }, "cache warmed");
   } catch (err) {
     ctx.log.warn({ err }, "cache warming failed");

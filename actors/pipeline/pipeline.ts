@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ColmenaError, isColmenaError, type Logger, type Refs } from "../../runtime/index.js";
+import { ColmenaError, isColmenaError, type CallContext, type Logger } from "../../runtime/index.js";
 import { AnswerCache, cacheKey } from "../cache/index.js";
 import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
@@ -7,9 +7,10 @@ import { CoordinatorKind, type QueryAnswer } from "../query/index.js";
 import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
 
+/** The part of a call a question runs in: its refs carry the deadline and trace to every step. */
+export type PipelineCall = Pick<CallContext, "refs" | "deadline" | "clock"> & { readonly signal?: AbortSignal | undefined };
+
 export interface PipelineParts {
-  /** The refs the pipeline's steps are asked through (the pipeline actor's own). */
-  actors: Refs;
   cache: AnswerCache;
   /** The shard write log's version, which cached answers are keyed by. */
   version: IndexVersion;
@@ -19,7 +20,7 @@ export interface PipelineParts {
   sessionDefaults: SessionSettings;
   /** The model ids in cache keys (the embedder's is asked of the embedder pool, once it answers). */
   models: () => Promise<{ embedder: string; llm: string }>;
-  defaults: { topK: number; timeoutMs: number; maxNewTokens: number };
+  defaults: { topK: number; maxNewTokens: number };
   log: Logger;
 }
 
@@ -49,9 +50,9 @@ export class RagPipeline {
     this.#p = parts;
   }
 
-  async query(req: QueryRequest, signal?: AbortSignal): Promise<QueryResult> {
+  async query(req: QueryRequest, call: PipelineCall): Promise<QueryResult> {
     const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {} };
-    for await (const e of this.queryStream(req, signal)) {
+    for await (const e of this.queryStream(req, call)) {
       if (e.type === "meta") Object.assign(result, { sessionId: e.sessionId, cached: e.cached, partial: e.partial, missingShards: e.missingShards, degraded: e.degraded });
       else if (e.type === "token") result.answer += e.text;
       else if (e.type === "sources") result.sources = e.sources;
@@ -60,36 +61,35 @@ export class RagPipeline {
     return result;
   }
 
-  async *queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent> {
-    const { actors, cache, defaults } = this.#p;
-    const started = Date.now();
-    const deadline = started + (req.timeoutMs ?? defaults.timeoutMs);
-    const left = () => {
-      const ms = deadline - Date.now();
-      if (ms <= 0) throw new ColmenaError("TIMEOUT", `the query passed its ${req.timeoutMs ?? defaults.timeoutMs} ms deadline`);
-      return ms;
+  async *queryStream(req: QueryRequest, call: PipelineCall): AsyncIterable<QueryEvent> {
+    const { cache, defaults } = this.#p;
+    const { refs: actors, clock, signal } = call;
+    // Each step's asks inherit the call's deadline; one that starts after it has passed fails here, not in a mailbox.
+    const inTime = () => {
+      if (clock.now() >= call.deadline) throw new ColmenaError("TIMEOUT", "the query passed its deadline");
     };
-    const call = () => ({ timeoutMs: left(), ...(req.trace && { trace: req.trace }) });
+    const started = clock.now();
     const timings: Record<string, number> = {};
-    const lap = (stage: string, since: number) => (timings[stage] = Date.now() - since);
+    const lap = (stage: string, since: number) => (timings[stage] = clock.now() - since);
     const topK = req.topK ?? defaults.topK;
 
-    let t = Date.now();
+    let t = clock.now();
     // A question without a session id starts a conversation: it has no history to read, and its turn is stored without activating a session.
     const opening = req.sessionId === undefined;
     const sessionId = req.sessionId ?? randomUUID();
     const session = actors.ref(this.#p.session, sessionId);
-    const history: SessionHistory = opening ? { turns: [], settings: this.#p.sessionDefaults, tokens: 0 } : await session.ask({ type: "history" }, call());
+    inTime();
+    const history: SessionHistory = opening ? { turns: [], settings: this.#p.sessionDefaults, tokens: 0 } : await session.ask({ type: "history" });
     // The session's own turns come first; a client that resends the conversation (OpenAI style) fills in when it has none.
     const clientTurns = history.turns.length === 0 ? (req.history ?? []).filter((m) => m.role !== "system") : [];
     const { query } =
       history.turns.length > 0
-        ? await session.ask({ type: "rewrite", question: req.question }, call())
+        ? await session.ask({ type: "rewrite", question: req.question })
         : heuristicRewrite(req.question, clientTurns.findLast((m) => m.role === "user")?.content);
     const historyForPrompt = history.turns.length > 0 ? (historyMessages(history.turns) as LlmChatMessage[]) : clientTurns;
     lap("session", t);
 
-    t = Date.now();
+    t = clock.now();
     const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
     const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
     const hit = await cache.lookup<CachedAnswer>(key);
@@ -98,22 +98,24 @@ export class RagPipeline {
       yield { type: "meta", sessionId, cached: true, partial: false, missingShards: [], degraded: false };
       yield { type: "token", text: hit.value.answer };
       yield { type: "sources", sources: hit.value.sources };
-      await this.#remember(opening, sessionId, req.question, query, hit.value, call());
+      await this.#remember(actors, opening, sessionId, req.question, query, hit.value);
       lap("total", started);
       yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 } };
       return;
     }
 
-    t = Date.now();
-    const retrieved: QueryAnswer = await actors.pool(CoordinatorKind).ask({ type: "query", question: query, topK, ...(req.filter && { filter: req.filter }) }, call());
+    t = clock.now();
+    inTime();
+    const retrieved: QueryAnswer = await actors.pool(CoordinatorKind).ask({ type: "query", question: query, topK, ...(req.filter && { filter: req.filter }) });
     lap("retrieval", t);
     const sources: Source[] = retrieved.hits.map((h) => ({ docId: h.docId, chunkId: h.id, ...(h.ordinal !== undefined && { ordinal: h.ordinal }), score: h.score, text: h.text, metadata: h.metadata }));
     const passages: Passage[] = retrieved.hits.map((h) => ({ text: h.text, source: String(h.metadata.source ?? h.docId) }));
     const messages = ragMessages({ question: query, passages }, historyForPrompt);
 
-    t = Date.now();
+    t = clock.now();
     const maxNewTokens = history.settings.maxNewTokens ?? defaults.maxNewTokens;
-    const { tokens, degraded } = await this.#generate(messages, maxNewTokens, call(), signal);
+    inTime();
+    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
     let answer = "";
     for await (const text of tokens) {
@@ -125,7 +127,7 @@ export class RagPipeline {
     if (signal?.aborted) return;
     const value: CachedAnswer = { answer, sources };
     if (!retrieved.partial && !degraded) await cache.set(key, value);
-    await this.#remember(opening, sessionId, req.question, query, value, call());
+    await this.#remember(actors, opening, sessionId, req.question, query, value);
     lap("total", started);
     yield { type: "done", timings };
   }
@@ -134,9 +136,9 @@ export class RagPipeline {
    * Opens the llm stream and waits for its first event, so the caller knows
    * whether the answer is degraded before the first token goes out.
    */
-  async #generate(messages: LlmChatMessage[], maxNewTokens: number, options: { timeoutMs: number }, signal?: AbortSignal): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
-    const stream = this.#p.actors.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens }, options);
-    signal?.addEventListener("abort", () => stream.cancel(), { once: true });
+  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
+    // The refs are the call's: the stream is cancelled with it when the caller leaves.
+    const stream = refs.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens });
     const it = stream[Symbol.asyncIterator]();
     let first: IteratorResult<{ type: string; text?: string }>;
     try {
@@ -158,13 +160,13 @@ export class RagPipeline {
     for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) if (e.type === "token") yield e.text;
   }
 
-  async #remember(opening: boolean, sessionId: string, question: string, query: string, value: CachedAnswer, options: { timeoutMs: number }): Promise<void> {
+  async #remember(actors: PipelineCall["refs"], opening: boolean, sessionId: string, question: string, query: string, value: CachedAnswer): Promise<void> {
     const sources = value.sources.map((s) => ({ docId: s.docId, chunkId: s.chunkId, score: s.score, ...(s.metadata.source !== undefined && { source: String(s.metadata.source) }) }));
     const turn: TurnInput = { question, answer: value.answer, ...(query !== question && { query }), sources };
-    const { actors, session } = this.#p;
+    const { session } = this.#p;
     try {
       if (opening && (await actors.initState(session, sessionId, openingState(turn)))) return;
-      await actors.ref(session, sessionId).ask({ type: "append", ...turn }, options);
+      await actors.ref(session, sessionId).ask({ type: "append", ...turn });
     } catch (err) {
       this.#p.log.warn({ err, sessionId }, "could not record the turn in the session");
     }

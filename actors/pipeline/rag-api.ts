@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ActorSystem } from "../../runtime/index.js";
+import type { ActorSystem, CallScope } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { findIndex, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
 import { IngestKind } from "../ingest/index.js";
@@ -18,51 +18,44 @@ export class ActorRagApi implements RagApi {
   readonly #system: ActorSystem;
   readonly #index: IndexSpec;
   readonly #models: { embedder: string; llm: string };
-  readonly #timeoutMs: number;
 
-  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string }; timeoutMs: number }) {
+  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string } }) {
     this.#system = parts.system;
     this.#index = findIndex(parts.indexes, undefined);
     this.#models = parts.models;
-    this.#timeoutMs = parts.timeoutMs;
   }
 
   /** An ask cannot be taken back: a caller that leaves stops waiting (the edge guards it), and the answer still fills the cache. */
-  query(req: QueryRequest): Promise<QueryResult> {
-    return this.#system.pool(PipelineKind).ask({ type: "answer", ...question(req) }, this.#call(req));
+  query(req: QueryRequest, scope: CallScope): Promise<QueryResult> {
+    return this.#system.within(scope).pool(PipelineKind).ask({ type: "answer", ...question(req) });
   }
 
-  queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent> {
-    const stream = this.#system.pool(PipelineKind).stream({ type: "stream", ...question(req) }, this.#call(req));
-    signal?.addEventListener("abort", () => stream.cancel(), { once: true });
-    return stream;
+  /** The stream is cancelled when the scope's signal aborts (the client went away). */
+  queryStream(req: QueryRequest, scope: CallScope): AsyncIterable<QueryEvent> {
+    return this.#system.within(scope).pool(PipelineKind).stream({ type: "stream", ...question(req) });
   }
 
-  #call(req: QueryRequest) {
-    return { timeoutMs: req.timeoutMs ?? this.#timeoutMs, ...(req.trace && { trace: req.trace }) };
-  }
-
-  async ingest(documents: DocumentInput[]): Promise<{ ids: string[] }> {
+  async ingest(documents: DocumentInput[], scope: CallScope): Promise<{ ids: string[] }> {
     const withIds = documents.map((d) => ({ ...d, id: d.id ?? randomUUID(), metadata: d.metadata ?? {} }));
-    return this.#system.pool(IngestKind).ask({ type: "ingest", documents: withIds, index: this.#index.name }, { timeoutMs: this.#timeoutMs });
+    return this.#system.within(scope).pool(IngestKind).ask({ type: "ingest", documents: withIds, index: this.#index.name });
   }
 
   /** Asks the shard that holds the document (by the same hash ingest routes with); any replica will do. */
-  async getDocument(id: string): Promise<DocumentInfo | undefined> {
+  async getDocument(id: string, scope: CallScope): Promise<DocumentInfo | undefined> {
     const shard = shardOf(id, this.#index.shards);
     const replica = Math.floor(Math.random() * this.#index.replicas);
-    const found = await this.#system.ref(ShardKind, shardKey(this.#index.name, shard, replica)).ask({ type: "document", docId: id }, { timeoutMs: this.#timeoutMs });
+    const found = await this.#system.within(scope).ref(ShardKind, shardKey(this.#index.name, shard, replica)).ask({ type: "document", docId: id });
     return found ? { id, chunks: found.chunks, metadata: found.metadata } : undefined;
   }
 
-  async deleteDocument(id: string): Promise<boolean> {
-    if (!(await this.getDocument(id))) return false;
-    await this.#system.pool(IngestKind).ask({ type: "delete", docId: id, index: this.#index.name }, { timeoutMs: this.#timeoutMs });
+  async deleteDocument(id: string, scope: CallScope): Promise<boolean> {
+    if (!(await this.getDocument(id, scope))) return false;
+    await this.#system.within(scope).pool(IngestKind).ask({ type: "delete", docId: id, index: this.#index.name });
     return true;
   }
 
-  async embed(texts: string[]) {
-    const out = await this.#system.pool(EmbedderKind).ask({ type: "embed", texts }, { timeoutMs: this.#timeoutMs });
+  async embed(texts: string[], scope: CallScope) {
+    const out = await this.#system.within(scope).pool(EmbedderKind).ask({ type: "embed", texts });
     return { model: out.model, dimension: out.dimension, vectors: out.vectors };
   }
 
@@ -92,7 +85,7 @@ export class ActorRagApi implements RagApi {
   }
 }
 
-/** The fields of a question the pipeline actor takes (its deadline and trace travel with the message). */
+/** The fields of a question the pipeline actor takes (its deadline and trace travel with the scope). */
 function question(req: QueryRequest) {
   return {
     question: req.question,

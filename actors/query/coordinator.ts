@@ -6,7 +6,7 @@
  * is left out and named: the answer is then `partial`.
  */
 import { z } from "zod";
-import { ColmenaError, defineActor, isColmenaError, type ActorContext, type CallContext } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, isColmenaError, type ActorContext, type CallContext } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, IndexListSchema, shardKey, shardName, type IndexSpec } from "../index-shard/index-spec.js";
 import { ShardKind } from "../index-shard/shard-actor.js";
@@ -22,7 +22,7 @@ export const CoordinatorConfigSchema = z.strictObject({
   candidates: positive.max(1_000).default(20),
   /** RRF damping constant. */
   rrfK: z.number().min(0).default(DEFAULT_RRF_K),
-  /** Time kept back from the caller's deadline to fuse and answer: max(this, 5% of the budget). */
+  /** Time kept back from the caller's deadline to fuse and answer: max(this, 5% of the time left). */
   replyMarginMs: z.number().int().min(0).default(20),
   concurrency: positive.default(64),
   instances: positive.default(1),
@@ -56,27 +56,21 @@ const messages = {
   search: z.object({ vector: VectorSchema.optional(), text: z.string().optional(), ...common }),
 };
 
-export function coordinatorActor(config: CoordinatorConfigInput = {}) {
-  return define(CoordinatorConfigSchema.parse(config));
-}
+type CoordinatorBehavior = ReturnType<typeof createCoordinator>;
 
-function define(config: CoordinatorConfig | undefined) {
-  return defineActor({
-    kind: COORDINATOR_KIND,
-    placement: "pooled",
-    messages,
-    concurrency: config?.concurrency ?? 64,
+/** The address of the coordinator pool. */
+export const CoordinatorKind = actorAddress<typeof messages, CoordinatorBehavior>({ kind: COORDINATOR_KIND, placement: "pooled", messages });
+
+/** How a node hosts the coordinator pool with these settings. */
+export function coordinatorActor(input: CoordinatorConfigInput = {}) {
+  const config = CoordinatorConfigSchema.parse(input);
+  return hostActor(CoordinatorKind, {
+    concurrency: config.concurrency,
     mailbox: { capacity: 1024 },
-    instances: config?.instances ?? 1,
-    create: (ctx: ActorContext) => {
-      if (config === undefined) throw new ColmenaError("INVALID", "CoordinatorKind is an address: host coordinatorActor(config)");
-      return createCoordinator(ctx, config);
-    },
+    instances: config.instances,
+    create: (ctx: ActorContext) => createCoordinator(ctx, config),
   });
 }
-
-/** The address of the coordinator pool. Hosting it directly is refused. */
-export const CoordinatorKind = define(undefined);
 
 interface SearchRequest {
   vector?: Float32Array | number[] | undefined;
@@ -94,9 +88,6 @@ interface ShardSearch {
   filter: Metadata | undefined;
 }
 
-/** The caller's deadline; a tell (no deadline) gets the default ask budget. */
-const deadlineOf = (call: CallContext) => (Number.isFinite(call.deadline) ? call.deadline : Date.now() + 10_000);
-
 function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
   let turn = 0;
 
@@ -106,11 +97,9 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
     if (req.vector !== undefined && req.vector.length !== spec.dimension) {
       throw new ColmenaError("INVALID", `vector has dimension ${req.vector.length}; index ${spec.name} holds ${spec.dimension}-d vectors`);
     }
-    // Same-node senders skip the schema, and with it its defaults.
     const topK = req.topK ?? DEFAULT_TOP_K;
-    const deadline = deadlineOf(call);
-    // Shards must answer early enough to leave time to fuse and reply.
-    const shardDeadline = deadline - Math.max(config.replyMarginMs, Math.floor((deadline - Date.now()) * 0.05));
+    // Shards must answer early enough to leave time to fuse and reply (a tell has no deadline: the shards get the default).
+    const shardDeadline = call.deadline === Infinity ? Infinity : call.deadline - Math.max(config.replyMarginMs, Math.floor(call.remainingMs() * 0.05));
     const query: ShardSearch = {
       type: "search",
       k: Math.max(topK, config.candidates),
@@ -119,7 +108,7 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
       filter: req.filter,
     };
     const first = turn++;
-    const answers = await Promise.all(Array.from({ length: spec.shards }, (_, shard) => askShard(spec, shard, first + shard, query, shardDeadline)));
+    const answers = await Promise.all(Array.from({ length: spec.shards }, (_, shard) => askShard(call, spec, shard, first + shard, query, shardDeadline)));
     const missingShards = answers.flatMap((a, shard) => (a === undefined ? [shardName(spec.name, shard)] : []));
     const results = answers.filter((a): a is ShardResults => a !== undefined);
     if (missingShards.length > 0) call.log.warn({ missingShards }, "partial answer");
@@ -127,13 +116,12 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
   };
 
   /** One replica after another (starting at `first`), until one answers or the deadline leaves no time; undefined if none did. */
-  const askShard = async (spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<ShardResults | undefined> => {
+  const askShard = async (call: CallContext, spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<ShardResults | undefined> => {
     for (let i = 0; i < spec.replicas; i++) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return undefined;
+      if (deadline <= call.clock.now()) return undefined;
       const key = shardKey(spec.name, shard, (first + i) % spec.replicas);
       try {
-        return await ctx.actors.ref(ShardKind, key).ask(query, { timeoutMs: remaining });
+        return await call.refs.ref(ShardKind, key).ask(query, { deadline });
       } catch (err) {
         ctx.log.debug({ key, code: isColmenaError(err) ? err.code : "INTERNAL", err: (err as Error).message }, "shard replica did not answer");
         if (isColmenaError(err, "TIMEOUT")) return undefined;
@@ -145,7 +133,7 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
   return {
     query: async (m: { question: string; topK?: number | undefined; filter?: Metadata | undefined; index?: string | undefined }, call: CallContext): Promise<QueryAnswer> => {
       const spec = findIndex(config.indexes, m.index);
-      const embedded = await ctx.actors.pool(EmbedderKind).ask({ type: "embed", texts: [m.question] }, { timeoutMs: Math.max(1, deadlineOf(call) - Date.now()) });
+      const embedded = await call.refs.pool(EmbedderKind).ask({ type: "embed", texts: [m.question] });
       if (embedded.dimension !== spec.dimension) {
         // A deployment mismatch, not a bug in this request (INTERNAL would count as a crash of the coordinator).
         throw new ColmenaError("UNAVAILABLE", `embedder ${embedded.model} gives ${embedded.dimension}-d vectors; index ${spec.name} holds ${spec.dimension}-d`, { retryable: false });

@@ -8,7 +8,7 @@
  * Fusing each shard's lists separately instead would give every shard's
  * local first hit the weight of the global first hit.
  */
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { Hit, ShardResults } from "../index-shard/index.js";
 
 export interface FuseOptions {

@@ -164,15 +164,15 @@ async function rewrite(ctx: ActorContext, config: SessionConfig, llm: LlmKind | 
   };
   if (config.rewrite.mode !== "llm" || llm === undefined) return heuristic();
   try {
-    const timeoutMs = Math.max(1, Math.min(config.rewrite.timeoutMs, call.deadline - Date.now()));
-    const stream = ctx.actors.pool(llm).stream(
+    // At most rewrite.timeoutMs, and never past the question's own deadline.
+    const stream = call.refs.pool(llm).stream(
       {
         type: "generate",
         messages: rewritePrompt(state.turns.slice(-config.rewrite.turns), q),
         maxNewTokens: config.rewrite.maxNewTokens,
         temperature: 0,
       },
-      { timeoutMs },
+      { timeoutMs: config.rewrite.timeoutMs },
     );
     let text = "";
     for await (const e of stream) if (e.type === "token") text += e.text;

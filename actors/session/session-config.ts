@@ -1,6 +1,6 @@
 /** The session kind's configuration and a session's own settings (zod, validated once). */
 import { z } from "zod";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 
 const positive = z.number().int().positive();
 

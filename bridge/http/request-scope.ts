@@ -1,16 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "../../runtime/index.js";
+import { childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, type CallScope, type TraceContext } from "../../runtime/index.js";
 import { guard } from "../abortable.js";
 
 /**
- * The lifetime of one request as an AbortSignal: it aborts when the client
- * goes away before its answer is finished (reason CANCELLED) or when the
- * request's deadline passes (reason TIMEOUT). Handlers hand the signal to the
- * RagApi, so a closed tab stops the generation behind it, and guard their
- * awaits with it, so a deadline answers 504 even when the work behind it
- * does not stop.
+ * One request as the call scope every actor hop behind it continues: the
+ * deadline, set here once from the bridge's timeout; the trace; and a signal
+ * that aborts when the client goes away before its answer is finished
+ * (reason CANCELLED) or when the deadline passes (reason TIMEOUT). Handlers
+ * hand the scope to the RagApi, so a closed tab stops the generation behind
+ * it, and guard their awaits with it, so a deadline answers 504 even when
+ * the work behind it does not stop.
  */
-export interface RequestScope {
+export interface RequestScope extends CallScope {
   readonly signal: AbortSignal;
   /** The request's trace: the caller's `traceparent` continued, or a new one; echoed in the response's `traceparent`. */
   readonly trace: TraceContext;
@@ -55,6 +56,7 @@ function openScope(request: FastifyRequest, reply: FastifyReply, timeoutMs: numb
   });
   const signal = controller.signal;
   return {
+    deadline,
     signal,
     trace,
     remainingMs: () => Math.max(1, deadline - Date.now()),

@@ -10,7 +10,7 @@ import type {
   ReadyReport,
   Source,
 } from "../../actors/pipeline/api.js";
-import { ColmenaError } from "../../runtime/index.js";
+import { ColmenaError, type CallScope } from "../../runtime/index.js";
 
 type Operation = "query" | "queryStream" | "ingest" | "getDocument" | "deleteDocument" | "embed" | "ready" | "status";
 
@@ -25,7 +25,7 @@ type Operation = "query" | "queryStream" | "ingest" | "getDocument" | "deleteDoc
 export class FakeRagApi implements RagApi {
   readonly documents = new Map<string, { text: string; metadata: Record<string, MetadataValue> }>();
   /** Every request as the api received it. */
-  readonly requests: { op: Operation; req?: QueryRequest }[] = [];
+  readonly requests: { op: Operation; req?: QueryRequest; scope?: CallScope }[] = [];
   /** Requests whose signal aborted while the api worked on them, with the abort reason. */
   readonly aborted: { op: Operation; reason: unknown }[] = [];
   /** Tokens a stream sends before it stalls until aborted (Infinity: never stalls). */
@@ -62,16 +62,18 @@ export class FakeRagApi implements RagApi {
     return { embedder: "fake-embedder", llm: "fake-llm" };
   }
 
-  async query(req: QueryRequest, signal?: AbortSignal): Promise<QueryResult> {
-    this.requests.push({ op: "query", req });
+  async query(req: QueryRequest, scope: CallScope): Promise<QueryResult> {
+    const { signal } = scope;
+    this.requests.push({ op: "query", req, scope });
     this.#maybeFail("query");
     if (this.stallQuery) await this.#untilAborted("query", signal);
     const { answer, sources, sessionId } = this.#answer(req);
     return { answer, sources, sessionId, cached: false, partial: false, missingShards: [], degraded: false, timings: { total: 1 } };
   }
 
-  async *queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent> {
-    this.requests.push({ op: "queryStream", req });
+  async *queryStream(req: QueryRequest, scope: CallScope): AsyncIterable<QueryEvent> {
+    const { signal } = scope;
+    this.requests.push({ op: "queryStream", req, scope });
     this.#maybeFail("queryStream");
     const { answer, sources, sessionId } = this.#answer(req);
     yield { type: "meta", sessionId, cached: false, partial: false, missingShards: [], degraded: false };

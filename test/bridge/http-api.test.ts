@@ -40,10 +40,12 @@ describe("http - documents and query", () => {
     assert.deepEqual(Object.keys(body).sort(), ["answer", "cached", "degraded", "missing_shards", "partial", "session_id", "sources", "timings"]);
     assert.equal(body.session_id, "s-1");
     assert.deepEqual(body.sources, []); // the filter matches nothing
-    const seen = bridge.api.requests.at(-1)!.req!;
+    const last = bridge.api.requests.at(-1)!;
+    const seen = last.req!;
     assert.equal(seen.topK, 2);
     assert.deepEqual(seen.filter, { lang: "xx" });
-    assert.ok(seen.timeoutMs !== undefined && seen.timeoutMs > 0, "the deadline travels to the api");
+    assert.ok(last.scope!.deadline > Date.now() && Number.isFinite(last.scope!.deadline), "the deadline travels to the api in the request's scope");
+    assert.ok(last.scope!.trace, "so does the trace");
 
     const unfiltered = (await (await fetch(`${bridge.url}/v1/query`, json({ question: "Who rules the hive?" }))).json()) as {
       answer: string;

@@ -45,7 +45,8 @@ describe("nats service - the RAG API over NATS request/reply", () => {
     assert.equal(query.answer, "From bees: Bees make honey.");
     assert.equal(query.session_id, "nats-1");
     assert.deepEqual((query.sources as { doc_id: string; metadata: unknown }[]).map((s) => [s.doc_id, s.metadata]), [["bees", { kind: "insect" }]]);
-    assert.equal(api.requests.at(-1)!.req!.timeoutMs, 5000);
+    const { deadline } = api.requests.at(-1)!.scope!;
+    assert.ok(deadline > Date.now() && deadline <= Date.now() + 5000, "timeout_ms becomes the request scope's deadline");
 
     const deleted = codec.decode<{ deleted: boolean }>((await call("delete", { id: ids[1] })).data);
     assert.deepEqual(deleted, { deleted: true });

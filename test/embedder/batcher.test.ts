@@ -3,7 +3,7 @@ import { setImmediate as settle } from "node:timers/promises";
 import { test } from "node:test";
 import { Batcher } from "../../actors/embedder/index.js";
 import type { BatcherOptions, Clock } from "../../actors/embedder/index.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 
 /** Timers that fire only when the test says the wait is over. */
 class FakeClock implements Clock {

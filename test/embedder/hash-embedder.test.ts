@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HashEmbedder } from "../../actors/embedder/index.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
 const norm = (v: Float32Array) => Math.sqrt(dot(v, v));

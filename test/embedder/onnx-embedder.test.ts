@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { OnnxEmbedder } from "../../actors/embedder/index.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 import { buildTinyEncoder } from "../fixtures/encoder/build-encoder.js";
 
 let root: string;

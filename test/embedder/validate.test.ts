@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validateBatch } from "../../actors/embedder/index.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 
 const isInvalid = (err: unknown) => isColmenaError(err, "INVALID");
 

@@ -1,10 +1,10 @@
 import { pino } from "pino";
-import { ActorSystem, loadConfig, RuntimeConfigSchema, type ActorKind, type ActorSystemOptions } from "../../runtime/index.js";
+import { ActorSystem, loadConfig, RuntimeConfigSchema, type AnyHosted, type ActorSystemOptions } from "../../runtime/index.js";
 
 /** An ActorSystem on a test server with short leases and a quiet logger. */
 export function startTestSystem(
   url: string,
-  kinds: ActorKind<any, any>[],
+  kinds: AnyHosted[],
   options: Partial<ActorSystemOptions> & { nodeId?: string; flags?: Record<string, unknown> } = {},
 ): Promise<ActorSystem> {
   const config = loadConfig(RuntimeConfigSchema, {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShardIndex, loadSnapshot, saveSnapshot } from "../../actors/index-shard/index.js";
 import type { ShardQuery, ShardResults } from "../../actors/index-shard/index.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 import { prng, randomVectors } from "./random-vectors.js";
 
 const DIM = 16;

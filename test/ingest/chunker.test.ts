@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chunk } from "../../actors/ingest/index.js";
 import type { TextPiece } from "../../actors/ingest/index.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 
 /** Prose of uniquely numbered words: sentences of 3..9 words, paragraphs of 1..5 sentences. */
 function prose(words: number, first = 0): string {

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { ExtractiveBackend, NOT_FOUND_ANSWER, estimateTokens } from "../../actors/llm/extractive.js";
 import { ragMessages } from "../../actors/llm/prompt.js";
 import type { Passage } from "../../actors/llm/prompt.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 import { collect } from "./helpers.js";
 
 const passages: Passage[] = [

@@ -6,7 +6,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import { kvLayout } from "../../actors/llm/kv-layout.js";
 import { readModelFiles } from "../../actors/llm/model-files.js";
 import { OnnxDecoderBackend } from "../../actors/llm/onnx-decoder.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 import { CHAT_TEMPLATE } from "../fixtures/decoder/build-decoder.js";
 import { collect, ignoreWarnings, removeDir, tinyDecoder } from "./helpers.js";
 

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import type { GenerateRequest } from "../../actors/llm/backend.js";
 import { OnnxDecoderBackend } from "../../actors/llm/onnx-decoder.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 import type { TinyDecoder } from "../fixtures/decoder/build-decoder.js";
 import { collect, copyModel, greedyIds, ignoreWarnings, removeDir, tinyDecoder } from "./helpers.js";
 

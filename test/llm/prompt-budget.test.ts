@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { ChatMessage } from "../../actors/llm/backend.js";
 import { fitPrompt, MESSAGE_OVERHEAD_TOKENS } from "../../actors/llm/prompt-budget.js";
 import { parseRagPrompt, ragMessages } from "../../actors/llm/prompt.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 
 const words = (text: string) => text.split(/\s+/).filter((w) => w !== "").length;
 const cost = (messages: ChatMessage[]) => messages.reduce((sum, m) => sum + words(m.content) + MESSAGE_OVERHEAD_TOKENS, 0);

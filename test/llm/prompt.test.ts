@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { chatFormatter } from "../../actors/llm/chat-template.js";
 import { RAG_SYSTEM_PROMPT, parseRagPrompt, ragMessages, ragUserContent } from "../../actors/llm/prompt.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 import { CHAT_TEMPLATE } from "../fixtures/decoder/build-decoder.js";
 
 const special = { bosToken: "<s>", eosToken: "</s>" };

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
-import { connectNats, isColmenaError, startNatsServer, type NatsServer } from "../../nats/index.js";
+import { connectNats, isNatsError, startNatsServer, type NatsServer } from "../../nats/index.js";
 
 describe("connection - authentication", () => {
   let dir: string;
@@ -28,14 +28,14 @@ describe("connection - authentication", () => {
   test("connection - wrong credentials are an UNAVAILABLE error naming the server", async () => {
     await assert.rejects(
       connectNats({ servers: server.url, name: "auth-bad", auth: { type: "user", user: "colmena", pass: "nope" }, maxReconnectAttempts: 0 }, log),
-      (e) => isColmenaError(e, "UNAVAILABLE") && e.message.includes(server.url),
+      (e) => isNatsError(e, "UNAVAILABLE") && e.message.includes(server.url),
     );
   });
 
   test("connection - an unreadable creds or nkey file is INVALID naming the path", async () => {
     await assert.rejects(
       connectNats({ servers: server.url, name: "x", auth: { type: "nkey", seedFile: "/nonexistent/seed.nk" } }, log),
-      (e) => isColmenaError(e, "INVALID") && e.message.includes("/nonexistent/seed.nk"),
+      (e) => isNatsError(e, "INVALID") && e.message.includes("/nonexistent/seed.nk"),
     );
   });
 });

@@ -3,9 +3,10 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
-import { Codec, openBucket, Subjects, type NatsServer } from "../../nats/index.js";
+import { Codec, openBucket, type NatsServer } from "../../nats/index.js";
+import { Subjects } from "../../runtime/index.js";
 import { defineActor } from "../../runtime/index.js";
-import { StateStore } from "../../runtime/state-store.js";
+import { StateStore } from "../../runtime/cluster/state-store.js";
 import { startTestServer } from "../helpers/nats-server.js";
 
 let server: NatsServer;

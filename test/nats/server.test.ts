@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { connect } from "@nats-io/transport-node";
-import { isColmenaError, NATS_INSTALL_HINT, startNatsServer } from "../../nats/index.js";
+import { isNatsError, NATS_INSTALL_HINT, startNatsServer } from "../../nats/index.js";
 
 test("server - starts nats-server with JetStream on a free port and stops it", async () => {
   const dir = await mkdtemp(join(tmpdir(), "colmena-server-"));
@@ -23,6 +23,6 @@ test("server - starts nats-server with JetStream on a free port and stops it", a
 test("server - a missing binary is an UNAVAILABLE error that names the install command", async () => {
   await assert.rejects(
     startNatsServer({ storeDir: join(tmpdir(), "never"), bin: "/nonexistent/nats-server" }),
-    (e) => isColmenaError(e, "UNAVAILABLE") && e.message.includes(NATS_INSTALL_HINT),
+    (e) => isNatsError(e, "UNAVAILABLE") && e.message.includes(NATS_INSTALL_HINT),
   );
 });

@@ -6,7 +6,8 @@ import { after, before, test } from "node:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { ShardLogWriter, shardLogStream, type ShardWrite } from "../../actors/index-shard/index.js";
 import { IndexVersion } from "../../actors/pipeline/index-version.js";
-import { freePort, isColmenaError, jetStreamManagerOf, startNatsServer, Subjects, type NatsServer } from "../../nats/index.js";
+import { freePort, jetStreamManagerOf, startNatsServer, type NatsServer } from "../../nats/index.js";
+import { isTypedError, Subjects } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -100,7 +101,7 @@ test("index version - a server restart: no stale version while it is down, the w
     await waitFor(`the version is ${before}`, async () => (await version.current()) === before);
     await restartable.stop();
     await waitFor("the watch is unhealthy", () => !version.healthy);
-    await assert.rejects(version.current(), (err) => isColmenaError(err, "UNAVAILABLE"), "no answer rather than a stale one");
+    await assert.rejects(version.current(), (err) => isTypedError(err) && err.code === "UNAVAILABLE", "no answer rather than a stale one");
     restartable = await startNatsServer(opts);
     await waitFor("the watch is healthy again", () => version.healthy, 20_000);
     const [afterwards] = await writer.append("docs", 0, [del(2)]);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fuse, DEFAULT_RRF_K } from "../../actors/query/index.js";
 import type { Hit, ShardResults } from "../../actors/index-shard/index.js";
-import { isColmenaError } from "../../runtime/errors.js";
+import { isColmenaError } from "../../runtime/index.js";
 
 const hit = (id: string, score: number): Hit => ({ id, docId: `doc-${id}`, score, text: `text ${id}`, metadata: { id } });
 /** A list whose scores fall with position, so its order is its ranking. */

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { z } from "zod";
 import { defineActor, isColmenaError, newTrace, type ActorSystem } from "../../runtime/index.js";
-import { SLICE_MS } from "../../runtime/scheduler.js";
+import { SLICE_MS } from "../../runtime/cell/scheduler.js";
 import type { NatsServer } from "../../nats/index.js";
 import { Echo } from "../fixtures/runtime/kinds.js";
 import { startTestServer } from "../helpers/nats-server.js";

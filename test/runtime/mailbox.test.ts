@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Mailbox } from "../../runtime/mailbox.js";
+import { Mailbox } from "../../runtime/cell/mailbox.js";
 
 test("mailbox - FIFO up to capacity, then refuses", () => {
   const m = new Mailbox<number>(3);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { dispatch, SLICE_MS, sliceSpent, yieldIfSpent } from "../../runtime/scheduler.js";
+import { dispatch, SLICE_MS, sliceSpent, yieldIfSpent } from "../../runtime/cell/scheduler.js";
 
 const spin = (ms: number) => {
   const until = performance.now() + ms;

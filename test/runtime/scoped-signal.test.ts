@@ -3,7 +3,7 @@ import { getEventListeners } from "node:events";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { ColmenaError, defineActor, isColmenaError, ScopedSignal, type ActorSystem } from "../../runtime/index.js";
+import { ColmenaError, defineActor, isColmenaError, ManualClock, ScopedSignal, type ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { startTestSystem } from "../helpers/system.js";
@@ -11,28 +11,36 @@ import { startTestSystem } from "../helpers/system.js";
 const timeout = () => new ColmenaError("TIMEOUT", "time is up");
 
 describe("runtime - ScopedSignal", () => {
-  test("aborts with its reason when the time is up", async () => {
-    const scoped = new ScopedSignal(5, timeout);
-    await sleep(30);
+  test("aborts with its reason when the time is up", () => {
+    const clock = new ManualClock();
+    const scoped = new ScopedSignal(clock, 5, timeout);
+    clock.advance(4);
+    assert.equal(scoped.signal.aborted, false);
+    clock.advance(1);
     assert.ok(scoped.signal.aborted);
     assert.ok(isColmenaError(scoped.signal.reason, "TIMEOUT"));
   });
 
   test("aborts with a parent's reason, also one aborted before", () => {
     const parent = new AbortController();
-    const scoped = new ScopedSignal(Infinity, timeout, [parent.signal]);
+    const clock = new ManualClock();
+    const scoped = new ScopedSignal(clock, Infinity, timeout, [parent.signal]);
+    assert.equal(clock.pending(), 0, "no deadline, no timer");
     parent.abort("gone");
     assert.equal(scoped.signal.reason, "gone");
-    assert.equal(new ScopedSignal(Infinity, timeout, [parent.signal]).signal.reason, "gone");
+    assert.equal(new ScopedSignal(clock, Infinity, timeout, [parent.signal]).signal.reason, "gone");
   });
 
-  test("dispose leaves no timer and no listener behind", async () => {
+  test("dispose leaves no timer and no listener behind", () => {
     const parent = new AbortController();
-    const scoped = new ScopedSignal(5, timeout, [parent.signal]);
+    const clock = new ManualClock();
+    const scoped = new ScopedSignal(clock, 5, timeout, [parent.signal]);
     assert.equal(getEventListeners(parent.signal, "abort").length, 1);
+    assert.equal(clock.pending(), 1);
     scoped.dispose();
     assert.equal(getEventListeners(parent.signal, "abort").length, 0);
-    await sleep(30);
+    assert.equal(clock.pending(), 0);
+    clock.advance(30);
     parent.abort();
     assert.equal(scoped.signal.aborted, false);
   });

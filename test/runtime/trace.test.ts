@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { childSpan, formatTraceparent, newTrace, parseTraceparent } from "../../runtime/trace.js";
+import { childSpan, formatTraceparent, newTrace, parseTraceparent } from "../../runtime/observe/trace.js";
 
 test("trace - traceparent round-trips and child spans keep the trace id", () => {
   const t = newTrace();

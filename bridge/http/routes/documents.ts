@@ -25,8 +25,9 @@ export function documentRoutes(app: FastifyInstance, { api }: RouteContext): voi
       },
     },
     async (request, reply) => {
+      const scope = scopeOf(request);
       const documents = request.body.documents as DocumentInput[];
-      const { ids } = await scopeOf(request).guard(api.ingest(documents));
+      const { ids } = await scope.guard(api.ingest(documents, scope));
       return reply.code(202).send({ ids });
     },
   );
@@ -43,7 +44,8 @@ export function documentRoutes(app: FastifyInstance, { api }: RouteContext): voi
       },
     },
     async (request) => {
-      const info = await scopeOf(request).guard(api.getDocument(request.params.id));
+      const scope = scopeOf(request);
+      const info = await scope.guard(api.getDocument(request.params.id, scope));
       if (info === undefined) throw new ColmenaError("NOT_FOUND", `no document ${JSON.stringify(request.params.id)}`);
       return toWireDocument(info);
     },
@@ -61,7 +63,8 @@ export function documentRoutes(app: FastifyInstance, { api }: RouteContext): voi
       },
     },
     async (request) => {
-      const existed = await scopeOf(request).guard(api.deleteDocument(request.params.id));
+      const scope = scopeOf(request);
+      const existed = await scope.guard(api.deleteDocument(request.params.id, scope));
       if (!existed) throw new ColmenaError("NOT_FOUND", `no document ${JSON.stringify(request.params.id)}`);
       return { deleted: true };
     },

@@ -76,13 +76,13 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
     },
     async (request, reply) => {
       const scope = scopeOf(request);
-      const query: QueryRequest = { question: questionOf(request.body), history: historyOf(request.body), timeoutMs: scope.remainingMs(), trace: scope.trace };
+      const query: QueryRequest = { question: questionOf(request.body), history: historyOf(request.body) };
       const sessionId = sessionIdOf(request);
       if (sessionId !== undefined) query.sessionId = sessionId;
       const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: api.models().llm };
 
       if (request.body.stream !== true) {
-        const result = await scope.guard(api.query(query, scope.signal));
+        const result = await scope.guard(api.query(query, scope));
         reply.header("x-session-id", result.sessionId);
         return {
           ...head,
@@ -93,7 +93,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
         };
       }
       if (sessionId !== undefined) reply.header("x-session-id", sessionId);
-      return streamAnswer(reply, scope, api.queryStream(query, scope.signal), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
+      return streamAnswer(reply, scope, api.queryStream(query, scope), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
     },
   );
 }

@@ -43,9 +43,10 @@ export function embeddingRoutes(app: FastifyInstance, { api }: RouteContext): vo
       },
     },
     async (request) => {
+      const scope = scopeOf(request);
       const { input, encoding_format: encoding = "float", dimensions } = request.body;
       const texts = typeof input === "string" ? [input] : input;
-      const result = await scopeOf(request).guard(api.embed(texts));
+      const result = await scope.guard(api.embed(texts, scope));
       if (dimensions !== undefined && dimensions !== result.dimension) {
         throw new ColmenaError("INVALID", `model ${result.model} has ${result.dimension} dimensions, not ${dimensions}`);
       }

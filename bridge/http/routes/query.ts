@@ -38,9 +38,9 @@ export function queryRoutes(app: FastifyInstance, { api, options, log }: RouteCo
     },
     async (request, reply) => {
       const scope = scopeOf(request);
-      const query = { ...toQueryRequest(request.body, scope.remainingMs()), trace: scope.trace };
-      if (request.body.stream !== true) return toWireResult(await scope.guard(api.query(query, scope.signal)));
-      return streamAnswer(reply, scope, api.queryStream(query, scope.signal), colmenaEvents, { heartbeatMs: options.sseHeartbeatMs, log });
+      const query = toQueryRequest(request.body);
+      if (request.body.stream !== true) return toWireResult(await scope.guard(api.query(query, scope)));
+      return streamAnswer(reply, scope, api.queryStream(query, scope), colmenaEvents, { heartbeatMs: options.sseHeartbeatMs, log });
     },
   );
 }

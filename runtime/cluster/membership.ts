@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import type { KV } from "@nats-io/kv";
-import type { Clock } from "../supervisors/index.js";
-import type { Codec } from "../nats/codec.js";
-import type { Logger } from "./logger.js";
+import type { Clock } from "../../supervisors/index.js";
+import type { Codec } from "../../nats/index.js";
+import type { Logger } from "../observe/logger.js";
 
 export interface NodeLoad {
   inFlight: number;

@@ -49,4 +49,3 @@ export const lifecycleMachine = setup({
   },
 });
 
-export type LifecycleState = "starting" | "running" | "saturated" | "failed" | "restarting" | "draining" | "stopped";

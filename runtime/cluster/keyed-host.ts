@@ -1,13 +1,12 @@
 import type { Subscription } from "@nats-io/transport-node";
 import { z } from "zod";
-import { Supervisor } from "../supervisors/index.js";
-import type { AnyKind } from "./actor-def.js";
-import { ActorCell, type CellStats } from "./actor-cell.js";
-import { ColmenaError } from "./errors.js";
-import { actorContext, drainQuietly, type HostDeps, type KindHost } from "./host.js";
-
-/** Where a key's activation lives after an activation attempt. */
-export type Activation = { local: ActorCell } | { owner: string };
+import { Supervisor } from "../../supervisors/index.js";
+import { ActorCell } from "../cell/actor-cell.js";
+import { ColmenaError } from "../contract/errors.js";
+import type { AnyHosted } from "../contract/hosting.js";
+import type { CellStats } from "../contract/stats.js";
+import type { Activation, KeyedTargets } from "../delivery/router.js";
+import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
 
 interface Active {
   cell: ActorCell;
@@ -24,8 +23,8 @@ const ActivateRequest = z.object({ key: z.string().min(1) });
  * without messages the activation passivates: it finishes its work, runs
  * onStop (which saves state), unsubscribes and releases the claim.
  */
-export class KeyedHost implements KindHost {
-  readonly kind: AnyKind;
+export class KeyedHost implements KindHost, KeyedTargets {
+  readonly kind: AnyHosted;
   readonly #deps: HostDeps;
   readonly #supervisor: Supervisor;
   readonly #active = new Map<string, Active>();
@@ -36,7 +35,7 @@ export class KeyedHost implements KindHost {
   #stopping = false;
   #intakeStopped: Promise<void> | undefined;
 
-  constructor(kind: AnyKind, deps: HostDeps, supervisor: Supervisor) {
+  constructor(kind: AnyHosted, deps: HostDeps, supervisor: Supervisor) {
     this.kind = kind;
     this.#deps = deps;
     this.#supervisor = supervisor;
@@ -49,8 +48,8 @@ export class KeyedHost implements KindHost {
       void this.#answerActivation(m);
     };
     this.#activationSubs = [
-      nc.subscribe(subjects.activate(this.kind.kind), { queue: this.kind.kind, callback: onActivate }),
-      nc.subscribe(subjects.activateOn(this.#deps.nodeId, this.kind.kind), { callback: onActivate }),
+      nc.subscribe(subjects.activate(this.kind.address.kind), { queue: this.kind.address.kind, callback: onActivate }),
+      nc.subscribe(subjects.activateOn(this.#deps.nodeId, this.kind.address.kind), { callback: onActivate }),
     ];
     await nc.flush();
     this.#scheduleSweep();
@@ -102,32 +101,25 @@ export class KeyedHost implements KindHost {
 
   async #activate(key: string): Promise<Activation> {
     const { placement, subjects, nc, inbound, log, clock } = this.#deps;
-    const actorKey = subjects.actorKey(this.kind.kind, key);
+    const actorKey = subjects.actorKey(this.kind.address.kind, key);
     const claim = await placement.claim(actorKey);
     if (!claim.mine) return { owner: claim.owner };
-    const cell = new ActorCell({
-      kind: this.kind,
-      key,
-      context: actorContext(this.#deps, this.kind, key),
-      log: log.child({ kind: this.kind.kind, key }),
-      clock,
-      onTerminate: () => void this.#passivate(key, "stopped by its supervisor"),
-    });
+    const cell = new ActorCell({ ...cellOptions(this.#deps, this.kind, key), onTerminate: () => void this.#passivate(key, "stopped by its supervisor") });
     try {
       await this.#supervisor.add(cell.childSpec());
     } catch (err) {
       cell.dispose("activation failed");
       await placement.release(actorKey, claim.revision);
-      throw new ColmenaError("UNAVAILABLE", `${this.kind.kind}/${key} failed to activate: ${(err as Error).message}`, { cause: err });
+      throw new ColmenaError("UNAVAILABLE", `${this.kind.address.kind}/${key} failed to activate: ${(err as Error).message}`, { cause: err });
     }
-    const sub = nc.subscribe(subjects.keyed(this.kind.kind, key), {
+    const sub = nc.subscribe(subjects.keyed(this.kind.address.kind, key), {
       callback: (err, m) => {
-        if (!err) inbound.handle(m, this.kind, (env) => cell.offer(env));
+        if (!err) inbound.handle(m, this.kind.address, cell.admit);
       },
     });
     this.#active.set(key, { cell, sub, revision: claim.revision });
     await nc.flush();
-    log.debug({ kind: this.kind.kind, key }, "activated");
+    log.debug({ kind: this.kind.address.kind, key }, "activated");
     return { local: cell };
   }
 
@@ -146,10 +138,10 @@ export class KeyedHost implements KindHost {
     await cell.drain(this.#deps.graceMs);
     await this.#supervisor.remove(cell.key).catch((err: unknown) => this.#deps.log.warn({ err, key }, "stopping an activation failed"));
     cell.dispose(reason);
-    await this.#deps.placement.release(this.#deps.subjects.actorKey(this.kind.kind, key), revision).catch((err: unknown) => {
+    await this.#deps.placement.release(this.#deps.subjects.actorKey(this.kind.address.kind, key), revision).catch((err: unknown) => {
       this.#deps.log.warn({ err, key }, "could not release a placement claim; it lapses with this node's lease");
     });
-    this.#deps.log.debug({ kind: this.kind.kind, key, reason }, "passivated");
+    this.#deps.log.debug({ kind: this.kind.address.kind, key, reason }, "passivated");
   }
 
   async #answerActivation(m: import("@nats-io/transport-node").Msg): Promise<void> {

@@ -1,5 +1,5 @@
-import type { ColmenaError } from "./errors.js";
-import type { TraceContext } from "./trace.js";
+import type { ColmenaError } from "../contract/errors.js";
+import type { TraceContext } from "../observe/trace.js";
 
 /** Where the answer to an `ask` goes: a local promise or a NATS reply subject. */
 export interface ReplySink {
@@ -21,9 +21,12 @@ export interface StreamSink {
 /** A message on its way through a mailbox, however it arrived. */
 export interface Envelope {
   readonly msg: { readonly type: string };
-  /** Epoch ms; Infinity when nobody waits (a plain tell). */
+  /** On the node's clock; Infinity when nobody waits (a plain tell). */
   readonly deadline: number;
   readonly trace: TraceContext | undefined;
   readonly reply: ReplySink | undefined;
   readonly stream: StreamSink | undefined;
 }
+
+/** Something that takes envelopes: a cell, or admission in front of one. */
+export type Admit = (env: Envelope) => ColmenaError | undefined;

@@ -1,35 +1,26 @@
 import { createActor, type Actor } from "xstate";
-import type { ChildSpec, Clock, Directive, FailureReporter, RunningChild } from "../supervisors/index.js";
-import type { ActorContext, AnyKind, Behavior, CallContext, MessageSchemas } from "./actor-def.js";
-import { backpressureMachine, type BackpressureState } from "./backpressure-machine.js";
-import type { Envelope, StreamSink } from "./envelope.js";
-import { ColmenaError, isColmenaError, overloaded } from "./errors.js";
-import { lifecycleMachine, type LifecycleState } from "./lifecycle-machine.js";
-import type { Logger } from "./logger.js";
+import type { ChildSpec, Clock, Directive, FailureReporter, RunningChild } from "../../supervisors/index.js";
+import type { Behavior, MessageSchemas } from "../contract/address.js";
+import type { ActorContext } from "../contract/context.js";
+import { ColmenaError, isTypedError, overloaded } from "../contract/errors.js";
+import type { AnyHosted } from "../contract/hosting.js";
+import type { Refs } from "../contract/refs.js";
+import type { BackpressureState, CellStats, LifecycleState } from "../contract/stats.js";
+import type { Envelope } from "../delivery/envelope.js";
+import type { Logger } from "../observe/logger.js";
+import { backpressureMachine } from "./backpressure-machine.js";
+import { Call } from "./call.js";
+import { lifecycleMachine } from "./lifecycle-machine.js";
 import { Mailbox } from "./mailbox.js";
 import { dispatch, sliceSpent } from "./scheduler.js";
-import { ScopedSignal } from "./scoped-signal.js";
-import { currentTrace } from "./trace.js";
-
-export interface CellStats {
-  kind: string;
-  key: string;
-  lifecycle: LifecycleState;
-  backpressure: BackpressureState;
-  mailbox: number;
-  capacity: number;
-  inFlight: number;
-  processed: number;
-  failed: number;
-  rejected: number;
-  expired: number;
-  restarts: number;
-}
+import { isAsyncIterable, pump } from "./stream-pump.js";
 
 export interface CellOptions {
-  kind: AnyKind;
+  kind: AnyHosted;
   key: string;
-  context: Omit<ActorContext, "kind" | "key" | "log" | "stats">;
+  context: Omit<ActorContext, "kind" | "key" | "log" | "stats" | "clock" | "actors">;
+  /** The node's refs; a call's refs are these bound to the call. */
+  refs: Refs;
   log: Logger;
   clock: Clock;
   /** Called when backpressure stops or resumes intake from shared queues. */
@@ -48,10 +39,13 @@ type SystemOp = () => void;
  * supervisor starts and restarts (`childSpec`); the mailbox outlives it.
  */
 export class ActorCell {
-  readonly kind: AnyKind;
+  readonly kind: AnyHosted;
   readonly key: string;
+  /** `<kind>/<key>`, for messages and errors. */
+  readonly name: string;
   readonly log: Logger;
-  readonly #clock: Clock;
+  readonly clock: Clock;
+  readonly refs: Refs;
   readonly #mailbox: Mailbox<Envelope, SystemOp>;
   readonly #lifecycle: Actor<typeof lifecycleMachine>;
   readonly #backpressure: Actor<typeof backpressureMachine>;
@@ -72,11 +66,21 @@ export class ActorCell {
   constructor(options: CellOptions) {
     this.kind = options.kind;
     this.key = options.key;
+    this.name = `${options.kind.address.kind}/${options.key}`;
     this.log = options.log;
-    this.#clock = options.clock;
+    this.clock = options.clock;
+    this.refs = options.refs;
     this.#lastActive = options.clock.now();
     this.#mailbox = new Mailbox(options.kind.mailbox.capacity);
-    this.#context = { ...options.context, kind: options.kind.kind, key: options.key, log: options.log, stats: () => this.stats() };
+    this.#context = {
+      ...options.context,
+      kind: options.kind.address.kind,
+      key: options.key,
+      log: options.log,
+      clock: options.clock,
+      actors: options.refs,
+      stats: () => this.stats(),
+    };
     this.#onTerminate = options.onTerminate;
     this.#lifecycle = createActor(lifecycleMachine).start();
     const onIntake = options.onIntake;
@@ -124,7 +128,7 @@ export class ActorCell {
 
   stats(): CellStats {
     return {
-      kind: this.kind.kind,
+      kind: this.kind.address.kind,
       key: this.key,
       lifecycle: this.lifecycle,
       backpressure: this.backpressure,
@@ -135,14 +139,17 @@ export class ActorCell {
     };
   }
 
+  /** `offer`, bound: what the router hands envelopes to. */
+  readonly admit = (env: Envelope): ColmenaError | undefined => this.offer(env);
+
   /** Admits a message or answers why not; never blocks, never queues past capacity. */
   offer(env: Envelope): ColmenaError | undefined {
-    if (this.#closed) return new ColmenaError("UNAVAILABLE", `${this.kind.kind}/${this.key} is stopping`);
+    if (this.#closed) return new ColmenaError("UNAVAILABLE", `${this.name} is stopping`);
     if (this.backpressure === "shedding" || !this.#mailbox.offer(env)) {
       if (this.backpressure !== "shedding") this.#backpressure.send({ type: "FULL" });
       this.#stats.rejected++;
-      return overloaded(`${this.kind.kind}/${this.key} mailbox is full (${this.#mailbox.capacity})`, this.#retryAfterMs(), {
-        kind: this.kind.kind,
+      return overloaded(`${this.name} mailbox is full (${this.#mailbox.capacity})`, this.#retryAfterMs(), {
+        kind: this.kind.address.kind,
         capacity: this.#mailbox.capacity,
       });
     }
@@ -173,7 +180,7 @@ export class ActorCell {
   dispose(reason: string): void {
     this.#closed = true;
     this.#paused = true;
-    this.#mailbox.drainTo((env) => reject(env, new ColmenaError("UNAVAILABLE", `${this.kind.kind}/${this.key} stopped: ${reason}`)));
+    this.#mailbox.drainTo((env) => reject(env, new ColmenaError("UNAVAILABLE", `${this.name} stopped: ${reason}`)));
     const state = this.lifecycle;
     if (state === "draining") this.#lifecycle.send({ type: "DRAINED" });
     else if (state === "failed" || state === "restarting") this.#lifecycle.send({ type: "STOP" });
@@ -235,7 +242,7 @@ export class ActorCell {
     this.#scheduled = false;
     for (let op = this.#mailbox.takeSystem(); op !== undefined; op = this.#mailbox.takeSystem()) op();
     // One clock reading per batch: deadlines and idleness are checked at batch granularity.
-    const now = this.#mailbox.size > 0 ? this.#clock.now() : 0;
+    const now = this.#mailbox.size > 0 ? this.clock.now() : 0;
     if (now) this.#lastActive = now;
     // The clock is read after every message of a slow kind, after every 16th of a cheap one (a reading costs ~50 ns).
     const stride = this.#serviceMs >= 0.1 ? 1 : 16;
@@ -253,21 +260,21 @@ export class ActorCell {
   #run(env: Envelope, now: number): void {
     if (env.deadline <= now) {
       this.#stats.expired++;
-      reject(env, new ColmenaError("TIMEOUT", `deadline passed before ${this.kind.kind}.${env.msg.type} started`));
+      reject(env, new ColmenaError("TIMEOUT", `deadline passed before ${this.kind.address.kind}.${env.msg.type} started`));
       return;
     }
     const behavior = this.#behavior!;
     // The type was checked against the kind's schemas on admission; a behaviour may still lack the handler.
     const handler = (behavior as Record<string, unknown>)[env.msg.type];
     if (typeof handler !== "function") {
-      reject(env, new ColmenaError("INVALID", `${this.kind.kind} has no handler for ${JSON.stringify(env.msg.type)}`));
+      reject(env, new ColmenaError("INVALID", `${this.kind.address.kind} has no handler for ${JSON.stringify(env.msg.type)}`));
       return;
     }
-    const call = handler.length >= 2 ? new Call(this, env) : undefined;
+    const call = new Call(this, env);
     let result: unknown;
     this.#inFlight++;
     try {
-      result = env.trace ? currentTrace.run(env.trace, () => handler.call(behavior, env.msg, call)) : handler.call(behavior, env.msg, call);
+      result = handler.call(behavior, env.msg, call);
     } catch (err) {
       this.#finish(env, call, now, err, true);
       return;
@@ -282,23 +289,31 @@ export class ActorCell {
     }
   }
 
-  #finish(env: Envelope, call: Call | undefined, started: number, value: unknown, threw: boolean): void {
+  #finish(env: Envelope, call: Call, started: number, value: unknown, threw: boolean): void {
     if (threw) {
-      call?.dispose();
+      call.dispose();
       this.#done(started);
       this.#fail(env, value);
     } else if (env.stream) {
-      void this.#pump(env, env.stream, value).finally(() => {
-        call?.dispose();
-        this.#done(started);
-      });
+      void pump(this.clock, this.kind.address.kind, env, env.stream, value).then(
+        (outcome) => {
+          if (outcome === "done") this.#stats.processed++;
+          call.dispose();
+          this.#done(started);
+        },
+        (err: unknown) => {
+          call.dispose();
+          this.#done(started);
+          this.#fail(env, err);
+        },
+      );
       return;
     } else {
-      call?.dispose();
+      call.dispose();
       this.#done(started);
       this.#stats.processed++;
       if (env.reply) {
-        if (isAsyncIterable(value)) env.reply.reject(new ColmenaError("INVALID", `${this.kind.kind}.${env.msg.type} streams: call it with stream()`));
+        if (isAsyncIterable(value)) env.reply.reject(new ColmenaError("INVALID", `${this.kind.address.kind}.${env.msg.type} streams: call it with stream()`));
         else env.reply.resolve(value);
       }
     }
@@ -307,48 +322,20 @@ export class ActorCell {
   #done(started: number): void {
     this.#inFlight--;
     // The service-time estimate behind retryAfterMs: sampled, one message in 16, to keep the clock off the hot path.
-    if ((++this.#sampled & 15) === 0) this.#serviceMs = 0.8 * this.#serviceMs + 0.2 * Math.max(0.01, this.#clock.now() - started);
+    if ((++this.#sampled & 15) === 0) this.#serviceMs = 0.8 * this.#serviceMs + 0.2 * Math.max(0.01, this.clock.now() - started);
     if (this.#mailbox.size > 0 || this.#mailbox.hasSystem) this.#schedule();
     else this.#notifyIdle();
   }
 
-  async #pump(env: Envelope, sink: StreamSink, value: unknown): Promise<void> {
-    if (!isAsyncIterable(value)) {
-      sink.chunk(value);
-      sink.end();
-      this.#stats.processed++;
-      return;
-    }
-    const it = value[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        const credit = sink.ready();
-        if (credit) await credit;
-        if (sink.signal.aborted || this.#clock.now() >= env.deadline) {
-          await it.return?.();
-          if (!sink.signal.aborted) sink.fail(new ColmenaError("TIMEOUT", `deadline passed while streaming ${this.kind.kind}.${env.msg.type}`));
-          return;
-        }
-        const next = await it.next();
-        if (next.done) break;
-        sink.chunk(next.value);
-      }
-      sink.end();
-      this.#stats.processed++;
-    } catch (err) {
-      this.#fail(env, err);
-    }
-  }
-
   /** A typed error answers the caller; anything else is a crash the supervisor decides on. */
   #fail(env: Envelope, err: unknown): void {
-    if (isColmenaError(err) && err.code !== "INTERNAL") {
+    if (isTypedError(err) && err.code !== "INTERNAL") {
       this.#stats.processed++;
-      reject(env, err);
+      reject(env, ColmenaError.from(err));
       return;
     }
     this.#stats.failed++;
-    reject(env, new ColmenaError("INTERNAL", `${this.kind.kind}.${env.msg.type} failed: ${err instanceof Error ? err.message : String(err)}`));
+    reject(env, new ColmenaError("INTERNAL", `${this.kind.address.kind}.${env.msg.type} failed: ${err instanceof Error ? err.message : String(err)}`));
     this.log.error({ err, msgType: env.msg.type, traceId: env.trace?.traceId }, "actor crashed");
     const directive: Directive = this.#report ? this.#report(err) : "restart";
     this.#lifecycle.send({ type: "FAIL" });
@@ -364,9 +351,9 @@ export class ActorCell {
   #whenIdle(timeoutMs: number): Promise<void> {
     if (this.#inFlight === 0 && (this.#paused || this.#mailbox.size === 0)) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = Number.isFinite(timeoutMs) ? this.#clock.setTimeout(resolve, timeoutMs) : undefined;
+      const timer = Number.isFinite(timeoutMs) ? this.clock.setTimeout(resolve, timeoutMs) : undefined;
       this.#idleWaiters.push(() => {
-        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
         resolve();
       });
     });
@@ -380,48 +367,9 @@ export class ActorCell {
   }
 }
 
-/** The per-message context; the signal and logger are made only when a handler asks. */
-class Call implements CallContext {
-  readonly #cell: ActorCell;
-  readonly #env: Envelope;
-  #signal: ScopedSignal | undefined;
-  #log: Logger | undefined;
-
-  constructor(cell: ActorCell, env: Envelope) {
-    this.#cell = cell;
-    this.#env = env;
-  }
-
-  get trace() {
-    return this.#env.trace;
-  }
-
-  get deadline() {
-    return this.#env.deadline;
-  }
-
-  get signal(): AbortSignal {
-    const env = this.#env;
-    this.#signal ??= new ScopedSignal(env.deadline - Date.now(), () => new ColmenaError("TIMEOUT", `${this.#cell.kind.kind}.${env.msg.type} passed its deadline`), env.stream ? [env.stream.signal] : []);
-    return this.#signal.signal;
-  }
-
-  /** The message is answered (or its stream ended): the signal's timer and listeners go. */
-  dispose(): void {
-    this.#signal?.dispose();
-  }
-
-  get log(): Logger {
-    this.#log ??= this.#cell.log.child({ msgType: this.#env.msg.type, ...(this.#env.trace && { traceId: this.#env.trace.traceId }) });
-    return this.#log;
-  }
-}
-
 function reject(env: Envelope, error: ColmenaError): void {
   if (env.reply) env.reply.reject(error);
   else if (env.stream) env.stream.fail(error);
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === "function";
-const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> =>
-  typeof v === "object" && v !== null && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";

@@ -1,13 +1,5 @@
-import { ColmenaError } from "./errors.js";
-
-/**
- * The caller's end of a streamed reply: an async iterable of chunks that
- * holds at most `credit` of them. Breaking out of a for-await loop, or
- * calling cancel(), reaches the producer and stops it.
- */
-export interface ActorStream<T> extends AsyncIterable<T> {
-  cancel(): void;
-}
+import { ColmenaError } from "../contract/errors.js";
+import type { ActorStream } from "../contract/stream.js";
 
 type Item = { chunk: unknown } | { end: true } | { error: ColmenaError };
 const END: Item = { end: true };

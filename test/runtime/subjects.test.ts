@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isColmenaError, MAX_KEY_LENGTH, Subjects, subjectToken } from "../../nats/index.js";
+import { isColmenaError, MAX_KEY_LENGTH, Subjects, subjectToken } from "../../runtime/index.js";
 
 test("subjects - every subject sits under the namespace", () => {
   const s = new Subjects("prod-eu");

@@ -1,27 +1,17 @@
 import { createInbox, headers, nuid, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
-import type { Codec } from "../nats/codec.js";
-import { noResponders, Requester } from "../nats/requester.js";
-import type { Subjects } from "../nats/subjects.js";
-import { ChunkQueue, type ActorStream } from "./actor-stream.js";
-import { ColmenaError } from "./errors.js";
-import { formatTraceparent, type TraceContext } from "./trace.js";
-import {
-  CONTROL_CANCEL,
-  CONTROL_CREDIT,
-  FRAME_CHUNK,
-  FRAME_END,
-  FRAME_ERROR,
-  H_CREDIT,
-  H_ERROR,
-  H_MODE,
-  H_STREAM,
-  H_TIMEOUT,
-  H_TRACEPARENT,
-  type StreamFrame,
-} from "./wire.js";
+import type { Codec } from "../../nats/index.js";
+import type { Clock } from "../../supervisors/index.js";
+import { ColmenaError } from "../contract/errors.js";
+import type { ActorStream } from "../contract/stream.js";
+import type { Subjects } from "../contract/subjects.js";
+import { formatTraceparent, type TraceContext } from "../observe/trace.js";
+import { ChunkQueue } from "./chunk-queue.js";
+import { noResponders, Requester } from "./requester.js";
+import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_MODE, H_STREAM, H_TIMEOUT, H_TRACEPARENT, type StreamFrame } from "./wire.js";
 
 export interface SendOptions {
-  timeoutMs: number;
+  /** On this node's clock; what travels is the time left (Colmena-Timeout). */
+  deadline: number;
   trace: TraceContext | undefined;
 }
 
@@ -30,20 +20,22 @@ export class Outbound {
   readonly #nc: NatsConnection;
   readonly #codec: Codec;
   readonly #subjects: Subjects;
+  readonly #clock: Clock;
   readonly #credit: number;
   readonly #requester: Requester;
 
-  constructor(nc: NatsConnection, codec: Codec, subjects: Subjects, credit: number) {
+  constructor(nc: NatsConnection, codec: Codec, subjects: Subjects, clock: Clock, credit: number) {
     this.#nc = nc;
-    this.#requester = new Requester(nc);
+    this.#requester = new Requester(nc, clock);
     this.#codec = codec;
     this.#subjects = subjects;
+    this.#clock = clock;
     this.#credit = credit;
   }
 
   /** Fire-and-forget publish (pooled tell). */
   tell(subject: string, msg: unknown, trace: TraceContext | undefined): void {
-    const data = this.#codec.encode(msg);
+    const data = this.#encode(msg);
     if (trace) {
       const h = headers();
       h.set(H_TRACEPARENT, formatTraceparent(trace));
@@ -57,15 +49,17 @@ export class Outbound {
   async tellAcked(subject: string, msg: unknown, options: SendOptions): Promise<void> {
     const h = this.#headers(options);
     h.set(H_MODE, "tell");
-    await this.#request(subject, msg, options.timeoutMs, h);
+    await this.#request(subject, msg, options.deadline, h);
   }
 
   async ask(subject: string, msg: unknown, options: SendOptions): Promise<unknown> {
-    return this.#request(subject, msg, options.timeoutMs, this.#headers(options));
+    return this.#request(subject, msg, options.deadline, this.#headers(options));
   }
 
   stream<T>(subject: string, msg: unknown, options: SendOptions): ActorStream<T> & { readonly started: Promise<void> } {
-    const data = this.#codec.encode(msg);
+    const data = this.#encode(msg);
+    const clock = this.#clock;
+    const timeoutMs = this.#remaining(options.deadline);
     const streamId = nuid.next();
     const inbox = createInbox();
     const control = this.#subjects.streamControl(streamId);
@@ -116,13 +110,13 @@ export class Outbound {
         }
       },
     });
-    const timer = setTimeout(() => {
-      queue.push({ error: new ColmenaError("TIMEOUT", `stream from ${subject} passed its ${options.timeoutMs} ms deadline`) });
+    const timer = clock.setTimeout(() => {
+      queue.push({ error: new ColmenaError("TIMEOUT", `stream from ${subject} passed its ${timeoutMs} ms deadline`) });
       sendControl([CONTROL_CANCEL]);
       finish();
-    }, options.timeoutMs);
+    }, timeoutMs);
     const finish = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       markStarted();
       sub.unsubscribe();
     };
@@ -136,15 +130,32 @@ export class Outbound {
 
   #headers(options: SendOptions): MsgHdrs {
     const h = headers();
-    h.set(H_TIMEOUT, String(Math.max(0, Math.floor(options.timeoutMs))));
+    h.set(H_TIMEOUT, String(Math.floor(this.#remaining(options.deadline))));
     if (options.trace) h.set(H_TRACEPARENT, formatTraceparent(options.trace));
     return h;
   }
 
-  async #request(subject: string, msg: unknown, timeoutMs: number, h: MsgHdrs): Promise<unknown> {
-    const reply = await this.#requester.request(subject, this.#codec.encode(msg), Math.max(1, timeoutMs), h);
-    if (reply.headers?.has(H_ERROR)) throw ColmenaError.fromWire(this.#codec.decode(reply.data));
-    return reply.data.length === 0 ? undefined : this.#codec.decode(reply.data);
+  #remaining(deadline: number): number {
+    return Math.max(0, deadline - this.#clock.now());
+  }
+
+  /** Encoding failures (TOO_LARGE, a value msgpack cannot hold) are the caller's, typed. */
+  #encode(msg: unknown): Uint8Array {
+    try {
+      return this.#codec.encode(msg);
+    } catch (err) {
+      throw ColmenaError.from(err);
+    }
+  }
+
+  async #request(subject: string, msg: unknown, deadline: number, h: MsgHdrs): Promise<unknown> {
+    const reply = await this.#requester.request(subject, this.#encode(msg), Math.max(1, this.#remaining(deadline)), h);
+    try {
+      if (reply.headers?.has(H_ERROR)) throw ColmenaError.fromWire(this.#codec.decode(reply.data));
+      return reply.data.length === 0 ? undefined : this.#codec.decode(reply.data);
+    } catch (err) {
+      throw ColmenaError.from(err);
+    }
   }
 
   close(): void {

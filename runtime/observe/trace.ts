@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomFillSync } from "node:crypto";
 
 /** W3C trace context (https://www.w3.org/TR/trace-context/): one trace id per request, a span id per hop. */
@@ -44,10 +43,3 @@ export function parseTraceparent(header: string | undefined): TraceContext | und
   if (!m || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined;
   return { traceId: m[1]!, spanId: m[2]!, sampled: (parseInt(m[3]!, 16) & 1) === 1 };
 }
-
-/**
- * The trace a handler runs under. Refs read it when a message is sent from
- * inside a handler, so every hop of one request carries the same trace id
- * without the handler passing it along by hand.
- */
-export const currentTrace = new AsyncLocalStorage<TraceContext>();

@@ -1,7 +1,7 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { z } from "zod";
-import type { AnyKind } from "./actor-def.js";
-import { ColmenaError } from "./errors.js";
+import type { ActorAddress } from "../contract/address.js";
+import { ColmenaError } from "../contract/errors.js";
 
 /**
  * The actor protocol on NATS. A request's body is the msgpack of the message
@@ -54,9 +54,9 @@ export function readTimeout(hdrs: MsgHdrs | undefined): number | undefined {
 }
 
 /** Each message type's schema with its `type` literal added, built once per kind (parsing then needs no copy). */
-const typed = new WeakMap<AnyKind, Map<string, z.ZodObject>>();
+const typed = new WeakMap<ActorAddress, Map<string, z.ZodObject>>();
 
-function schemaFor(kind: AnyKind, type: string): z.ZodObject {
+function schemaFor(kind: ActorAddress, type: string): z.ZodObject {
   let byType = typed.get(kind);
   if (!byType) {
     byType = new Map(Object.entries(kind.messages).map(([t, schema]) => [t, schema.extend({ type: z.literal(t) })]));
@@ -66,7 +66,7 @@ function schemaFor(kind: AnyKind, type: string): z.ZodObject {
 }
 
 /** Checks a message against the kind's schemas; returns it as the handler will see it (defaults applied). */
-export function validateMessage(kind: AnyKind, body: unknown): { type: string } {
+export function validateMessage(kind: ActorAddress, body: unknown): { type: string } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ColmenaError("INVALID", `${kind.kind}: a message must be a map with a "type" field, got ${describe(body)}`);
   }

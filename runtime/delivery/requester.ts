@@ -1,10 +1,11 @@
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { ColmenaError } from "./errors.js";
+import type { Clock, TimerHandle } from "../../supervisors/index.js";
+import { ColmenaError } from "../contract/errors.js";
 
 interface Pending {
   resolve(m: Msg): void;
   reject(e: ColmenaError): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 /**
@@ -16,13 +17,15 @@ interface Pending {
  */
 export class Requester {
   readonly #nc: NatsConnection;
+  readonly #clock: Clock;
   readonly #prefix: string;
   readonly #pending = new Map<string, Pending>();
   readonly #sub: Subscription;
   #next = 0;
 
-  constructor(nc: NatsConnection) {
+  constructor(nc: NatsConnection, clock: Clock) {
     this.#nc = nc;
+    this.#clock = clock;
     this.#prefix = `${createInbox()}.`;
     this.#sub = nc.subscribe(`${this.#prefix}*`, {
       callback: (err, m) => {
@@ -31,7 +34,7 @@ export class Requester {
         const p = this.#pending.get(token);
         if (!p) return; // late reply to a request that already timed out
         this.#pending.delete(token);
-        clearTimeout(p.timer);
+        this.#clock.clearTimeout(p.timer);
         if (m.headers?.code === 503) p.reject(noResponders(m.subject));
         else p.resolve(m);
       },
@@ -41,7 +44,7 @@ export class Requester {
   request(subject: string, data: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
     const token = (this.#next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(token);
         reject(new ColmenaError("TIMEOUT", `no answer from ${subject} within ${timeoutMs} ms`));
       }, timeoutMs);
@@ -50,7 +53,7 @@ export class Requester {
         this.#nc.publish(subject, data, headers ? { reply: this.#prefix + token, headers } : { reply: this.#prefix + token });
       } catch (err) {
         this.#pending.delete(token);
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         reject(new ColmenaError("UNAVAILABLE", `request to ${subject} failed: ${(err as Error).message}`, { cause: err }));
       }
     });
@@ -59,7 +62,7 @@ export class Requester {
   close(): void {
     this.#sub.unsubscribe();
     for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
+      this.#clock.clearTimeout(p.timer);
       p.reject(new ColmenaError("UNAVAILABLE", "the connection is closing"));
     }
     this.#pending.clear();

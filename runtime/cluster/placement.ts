@@ -1,5 +1,5 @@
 import type { KV } from "@nats-io/kv";
-import { isRevisionConflict } from "../nats/kv.js";
+import { isRevisionConflict } from "../../nats/index.js";
 
 export interface Claim {
   owner: string;

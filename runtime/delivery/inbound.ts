@@ -1,29 +1,14 @@
 import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import type { Clock } from "../supervisors/index.js";
-import type { Codec } from "../nats/codec.js";
-import type { Subjects } from "../nats/subjects.js";
-import type { AnyKind } from "./actor-def.js";
-import type { Envelope, ReplySink, StreamSink } from "./envelope.js";
-import { ColmenaError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import { childSpan, parseTraceparent } from "./trace.js";
-import {
-  CONTROL_CANCEL,
-  CONTROL_CREDIT,
-  FRAME_CHUNK,
-  FRAME_END,
-  FRAME_ERROR,
-  H_CREDIT,
-  H_ERROR,
-  H_STREAM,
-  readMode,
-  readTimeout,
-  validateMessage,
-  type ControlFrame,
-} from "./wire.js";
-
-/** Something that takes envelopes: a cell, or a router in front of several. */
-export type Admit = (env: Envelope) => ColmenaError | undefined;
+import type { Codec } from "../../nats/index.js";
+import type { Clock, TimerHandle } from "../../supervisors/index.js";
+import type { ActorAddress } from "../contract/address.js";
+import { ColmenaError } from "../contract/errors.js";
+import type { Subjects } from "../contract/subjects.js";
+import type { Logger } from "../observe/logger.js";
+import { childSpan, parseTraceparent } from "../observe/trace.js";
+import { Credit } from "./credit.js";
+import type { Admit, Envelope, ReplySink, StreamSink } from "./envelope.js";
+import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_STREAM, readMode, readTimeout, validateMessage, type ControlFrame } from "./wire.js";
 
 export interface InboundDeps {
   nc: NatsConnection;
@@ -31,13 +16,15 @@ export interface InboundDeps {
   subjects: Subjects;
   clock: Clock;
   log: Logger;
-  askTimeoutMs: number;
+  /** The deadline of a request that names none (a caller that is not Colmena's own). */
+  defaultTimeoutMs: number;
 }
 
 /**
  * Turns NATS requests into envelopes: decodes, validates, and answers bad
  * input with a typed error (or logs and drops it when there is nowhere to
- * answer). Nothing that arrives on the wire can throw past this point.
+ * answer). Nothing that arrives on the wire can throw past this point. The
+ * time left that a request carries becomes a deadline on this node's clock.
  */
 export class Inbound {
   readonly #deps: InboundDeps;
@@ -46,17 +33,17 @@ export class Inbound {
     this.#deps = deps;
   }
 
-  handle(m: Msg, kind: AnyKind, admit: Admit): void {
-    const { clock, log } = this.#deps;
+  handle(m: Msg, address: ActorAddress, admit: Admit): void {
+    const { clock } = this.#deps;
     const hdrs = m.headers;
     let mode: ReturnType<typeof readMode> = "tell";
     try {
       mode = readMode(Boolean(m.reply), hdrs);
       const timeout = readTimeout(hdrs);
-      const msg = validateMessage(kind, this.#deps.codec.decode(m.data));
+      const msg = validateMessage(address, this.#deps.codec.decode(m.data));
       const parent = parseTraceparent(hdrs?.get("traceparent"));
       const trace = parent && childSpan(parent);
-      const deadline = timeout !== undefined ? clock.now() + timeout : mode === "tell" ? Infinity : clock.now() + this.#deps.askTimeoutMs;
+      const deadline = timeout !== undefined ? clock.now() + timeout : mode === "tell" ? Infinity : clock.now() + this.#deps.defaultTimeoutMs;
       const env: Envelope = {
         msg,
         deadline,
@@ -122,15 +109,14 @@ class RemoteStreamSink implements StreamSink {
   readonly #controller = new AbortController();
   readonly #publish: (frame: unknown) => void;
   readonly #control: Subscription;
-  readonly #timer: unknown;
+  readonly #timer: TimerHandle | undefined;
   readonly #clock: Clock;
-  #credit: number;
-  #waiter: (() => void) | undefined;
+  readonly #credit: Credit;
   #closed = false;
 
   constructor(deps: InboundDeps, replyTo: string, streamId: string, credit: number, deadline: number, publish: (frame: unknown) => void) {
     this.#publish = publish;
-    this.#credit = Number.isInteger(credit) && credit > 0 ? credit : 1;
+    this.#credit = new Credit(credit);
     this.#clock = deps.clock;
     this.#control = deps.nc.subscribe(deps.subjects.streamControl(streamId), {
       callback: (err, msg) => {
@@ -142,7 +128,7 @@ class RemoteStreamSink implements StreamSink {
           deps.log.warn({ replyTo }, "ignored an undecodable stream control frame");
           return;
         }
-        if (frame[0] === CONTROL_CREDIT && typeof frame[1] === "number" && frame[1] > 0) this.#grant(frame[1]);
+        if (frame[0] === CONTROL_CREDIT && typeof frame[1] === "number" && frame[1] > 0) this.#credit.grant(frame[1]);
         else if (frame[0] === CONTROL_CANCEL) this.#cancel();
       },
     });
@@ -154,16 +140,7 @@ class RemoteStreamSink implements StreamSink {
   }
 
   ready(): Promise<void> | undefined {
-    if (this.#credit > 0 || this.#closed) {
-      this.#credit--;
-      return undefined;
-    }
-    return new Promise((resolve) => {
-      this.#waiter = () => {
-        this.#credit--;
-        resolve();
-      };
-    });
+    return this.#credit.take();
   }
 
   chunk(value: unknown): void {
@@ -180,22 +157,15 @@ class RemoteStreamSink implements StreamSink {
     this.#close();
   }
 
-  #grant(n: number): void {
-    this.#credit += n;
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.();
-  }
-
   #cancel(): void {
     this.#controller.abort(new ColmenaError("CANCELLED", "the caller cancelled the stream"));
     this.#close();
-    this.#grant(1);
   }
 
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#credit.release();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#control.unsubscribe();
   }

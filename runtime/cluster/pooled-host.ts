@@ -1,8 +1,10 @@
 import type { Subscription } from "@nats-io/transport-node";
-import { Supervisor } from "../supervisors/index.js";
-import type { AnyKind } from "./actor-def.js";
-import { ActorCell, type CellStats } from "./actor-cell.js";
-import { actorContext, drainQuietly, type HostDeps, type KindHost } from "./host.js";
+import { Supervisor } from "../../supervisors/index.js";
+import { ActorCell } from "../cell/actor-cell.js";
+import type { AnyHosted } from "../contract/hosting.js";
+import type { CellStats } from "../contract/stats.js";
+import type { PooledTargets } from "../delivery/router.js";
+import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
 
 /**
  * A pooled kind on one node: N interchangeable instances, each with its own
@@ -10,8 +12,8 @@ import { actorContext, drainQuietly, type HostDeps, type KindHost } from "./host
  * above its high watermark leaves the queue group (drains its subscription)
  * so NATS hands new work to other members, and rejoins below the low one.
  */
-export class PooledHost implements KindHost {
-  readonly kind: AnyKind;
+export class PooledHost implements KindHost, PooledTargets {
+  readonly kind: AnyHosted;
   readonly #deps: HostDeps;
   readonly #cells: ActorCell[] = [];
   readonly #subs: Array<Subscription | undefined> = [];
@@ -19,7 +21,7 @@ export class PooledHost implements KindHost {
   #intake = false;
   #next = 0;
 
-  constructor(kind: AnyKind, deps: HostDeps, supervisor: Supervisor) {
+  constructor(kind: AnyHosted, deps: HostDeps, supervisor: Supervisor) {
     this.kind = kind;
     this.#deps = deps;
     this.#supervisor = supervisor;
@@ -28,14 +30,7 @@ export class PooledHost implements KindHost {
   async start(): Promise<void> {
     for (let i = 0; i < this.kind.instances; i++) {
       const key = `${this.#deps.nodeId}-${i}`;
-      const cell = new ActorCell({
-        kind: this.kind,
-        key,
-        context: actorContext(this.#deps, this.kind, key),
-        log: this.#deps.log.child({ kind: this.kind.kind, key }),
-        clock: this.#deps.clock,
-        onIntake: (accepting) => this.#setSubscribed(i, accepting),
-      });
+      const cell = new ActorCell({ ...cellOptions(this.#deps, this.kind, key), onIntake: (accepting) => this.#setSubscribed(i, accepting) });
       this.#cells.push(cell);
       await this.#supervisor.add(cell.childSpec());
     }
@@ -93,10 +88,11 @@ export class PooledHost implements KindHost {
     const current = this.#subs[i];
     if (on && !current && this.#intake) {
       const cell = this.#cells[i]!;
-      this.#subs[i] = this.#deps.nc.subscribe(this.#deps.subjects.pool(this.kind.kind), {
-        queue: this.kind.kind,
+      const { address } = this.kind;
+      this.#subs[i] = this.#deps.nc.subscribe(this.#deps.subjects.pool(address.kind), {
+        queue: address.kind,
         callback: (err, m) => {
-          if (!err) this.#deps.inbound.handle(m, this.kind, (env) => cell.offer(env));
+          if (!err) this.#deps.inbound.handle(m, address, cell.admit);
         },
       });
     } else if (!on && current) {

@@ -1,10 +1,9 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { KV } from "@nats-io/kv";
-import type { Codec } from "../nats/codec.js";
-import { isRevisionConflict, openBucket } from "../nats/kv.js";
-import type { Subjects } from "../nats/subjects.js";
-import type { AnyKind } from "./actor-def.js";
-import { ColmenaError } from "./errors.js";
+import { isRevisionConflict, openBucket, type Codec } from "../../nats/index.js";
+import type { ActorAddress } from "../contract/address.js";
+import { ColmenaError, isTypedError } from "../contract/errors.js";
+import type { Subjects } from "../contract/subjects.js";
 
 /**
  * Keyed actors' persisted state, msgpack-encoded, readable from any node: one
@@ -25,13 +24,17 @@ export class StateStore {
     this.#codec = codec;
   }
 
-  async load<T>(kind: AnyKind, key: string): Promise<T | undefined> {
+  async load<T>(kind: ActorAddress, key: string): Promise<T | undefined> {
     const entry = await (await this.#bucket(kind)).get(key);
     if (!entry || entry.operation !== "PUT" || entry.value.length === 0) return undefined;
-    return this.#codec.decode<T>(entry.value);
+    try {
+      return this.#codec.decode<T>(entry.value);
+    } catch (err) {
+      throw ColmenaError.from(err);
+    }
   }
 
-  async save<T>(kind: AnyKind, key: string, state: T): Promise<void> {
+  async save<T>(kind: ActorAddress, key: string, state: T): Promise<void> {
     try {
       await (await this.#bucket(kind)).put(key, this.#codec.encode(state));
     } catch (cause) {
@@ -40,7 +43,7 @@ export class StateStore {
   }
 
   /** Saves `state` only when the key has none yet; false when it had. */
-  async create<T>(kind: AnyKind, key: string, state: T): Promise<boolean> {
+  async create<T>(kind: ActorAddress, key: string, state: T): Promise<boolean> {
     try {
       await (await this.#bucket(kind)).create(key, this.#codec.encode(state));
       return true;
@@ -50,7 +53,7 @@ export class StateStore {
     }
   }
 
-  #bucket(kind: AnyKind): Promise<KV> {
+  #bucket(kind: ActorAddress): Promise<KV> {
     let bucket = this.#buckets.get(kind.kind);
     if (bucket === undefined) {
       bucket = openBucket(this.#nc, this.#subjects.bucket(`state-${kind.kind}`), { ...(kind.stateTtlMs !== undefined && { ttlMs: kind.stateTtlMs }) });
@@ -62,6 +65,6 @@ export class StateStore {
   }
 }
 
-function unavailable(kind: AnyKind, key: string, cause: unknown): ColmenaError {
-  return cause instanceof ColmenaError ? cause : new ColmenaError("UNAVAILABLE", `cannot save state of ${kind.kind} ${key}: ${(cause as Error).message}`, { cause });
+function unavailable(kind: ActorAddress, key: string, cause: unknown): ColmenaError {
+  return isTypedError(cause) ? ColmenaError.from(cause) : new ColmenaError("UNAVAILABLE", `cannot save state of ${kind.kind} ${key}: ${(cause as Error).message}`, { cause });
 }

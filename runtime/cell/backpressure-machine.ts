@@ -39,4 +39,3 @@ export const backpressureMachine = setup({
   },
 });
 
-export type BackpressureState = "accepting" | "throttled" | "shedding";

@@ -1,0 +1,64 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Codec } from "../../nats/index.js";
+import type { Clock } from "../../supervisors/index.js";
+import type { AnyHosted } from "../contract/hosting.js";
+import type { Refs } from "../contract/refs.js";
+import type { CellStats } from "../contract/stats.js";
+import type { Subjects } from "../contract/subjects.js";
+import type { ActorCell, CellOptions } from "../cell/actor-cell.js";
+import type { Inbound } from "../delivery/inbound.js";
+import type { Logger } from "../observe/logger.js";
+import type { PlacementDirectory } from "./placement.js";
+import type { StateStore } from "./state-store.js";
+
+/** What a node gives the hosts of its actor kinds. */
+export interface HostDeps {
+  nodeId: string;
+  nc: NatsConnection;
+  codec: Codec;
+  subjects: Subjects;
+  clock: Clock;
+  log: Logger;
+  inbound: Inbound;
+  placement: PlacementDirectory;
+  state: StateStore;
+  graceMs: number;
+  refs: Refs;
+}
+
+/** The part of a node that runs one actor kind. */
+export interface KindHost {
+  readonly kind: AnyHosted;
+  start(): Promise<void>;
+  /** Stops taking messages from NATS (graceful shutdown, first step). */
+  stopIntake(): Promise<void>;
+  /** Lets queued work finish, stops every activation, releases what it holds. */
+  stop(reason: string): Promise<void>;
+  stats(): CellStats[];
+  cells(): Iterable<ActorCell>;
+}
+
+/** What every activation of a kind on this node gets; load/save reach the state store under the actor's key. */
+export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<CellOptions, "onIntake" | "onTerminate"> {
+  return {
+    kind,
+    key,
+    refs: deps.refs,
+    clock: deps.clock,
+    log: deps.log.child({ kind: kind.address.kind, key }),
+    context: {
+      nodeId: deps.nodeId,
+      nc: deps.nc,
+      subjects: deps.subjects,
+      codec: deps.codec,
+      load: <T>() => deps.state.load<T>(kind.address, key),
+      save: <T>(state: T) => deps.state.save(kind.address, key, state),
+    },
+  };
+}
+
+/** Unsubscribes after delivering what already arrived; a closed subscription is left alone. */
+export async function drainQuietly(sub: Subscription): Promise<void> {
+  if (sub.isClosed()) return;
+  await sub.drain().catch(() => {});
+}

@@ -1,0 +1,67 @@
+import type { Decider } from "../../supervisors/index.js";
+import { actorAddress, type ActorAddress, type Behavior, type MessageSchemas, type Placement } from "./address.js";
+import type { ActorContext } from "./context.js";
+
+/** How a node hosts a kind: its behaviour factory and limits. */
+export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
+  create(ctx: ActorContext): B | Promise<B>;
+  /** Messages handled at once by one activation (default 1). */
+  concurrency?: number;
+  mailbox?: { capacity?: number; highWatermark?: number; lowWatermark?: number };
+  /** Pooled: instances on each node hosting the kind (default 1). */
+  instances?: number;
+  /** Keyed: passivate after this long without a message (default 5 minutes). */
+  idleMs?: number;
+  /** What a crash of this kind's activations leads to (default: restart). */
+  decider?: Decider;
+}
+
+/**
+ * An address with what a node needs to host it, its limits resolved and
+ * checked. It is still the kind's address (a module that hosts a kind may
+ * send to it through the same value); an address alone cannot be hosted.
+ */
+export interface HostedKind<M extends MessageSchemas = MessageSchemas, B extends Behavior<M> = Behavior<M>> extends ActorAddress<M, B> {
+  readonly address: ActorAddress<M, B>;
+  readonly create: (ctx: ActorContext) => B | Promise<B>;
+  readonly concurrency: number;
+  readonly mailbox: { readonly capacity: number; readonly highWatermark: number; readonly lowWatermark: number };
+  readonly instances: number;
+  readonly idleMs: number;
+  readonly decider: Decider | undefined;
+}
+
+/** A hosted kind with its message and behaviour types erased, as the runtime's internals handle it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyHosted = HostedKind<MessageSchemas, any>;
+
+/** Declares how a node hosts `address`; the limits are checked once, here. */
+export function hostActor<M extends MessageSchemas, B extends Behavior<M>>(address: ActorAddress<M, B>, props: HostingProps<M, B>): HostedKind<M, B> {
+  const capacity = props.mailbox?.capacity ?? 1024;
+  const highWatermark = props.mailbox?.highWatermark ?? Math.max(1, Math.floor(capacity * 0.8));
+  const lowWatermark = props.mailbox?.lowWatermark ?? Math.floor(capacity * 0.5);
+  if (!(lowWatermark < highWatermark && highWatermark <= capacity)) {
+    throw new RangeError(`${address.kind}: mailbox watermarks must satisfy low < high <= capacity (got ${lowWatermark}, ${highWatermark}, ${capacity})`);
+  }
+  return Object.freeze({
+    ...address,
+    address,
+    create: props.create,
+    concurrency: props.concurrency ?? 1,
+    mailbox: Object.freeze({ capacity, highWatermark, lowWatermark }),
+    instances: props.instances ?? 1,
+    idleMs: props.idleMs ?? 5 * 60_000,
+    decider: props.decider,
+  });
+}
+
+/**
+ * Address and hosting in one declaration, for a kind whose only host is the
+ * module that declares it (tests, benchmarks): the behaviour type is inferred
+ * from `create`, and `.address` is what callers send to.
+ */
+export function defineActor<M extends MessageSchemas, B extends Behavior<M>>(
+  def: { kind: string; placement: Placement; messages: M; stateTtlMs?: number } & HostingProps<M, B>,
+): HostedKind<M, B> {
+  return hostActor(actorAddress<M, B>(def), def);
+}

@@ -1,0 +1,235 @@
+import type { Clock } from "../../supervisors/index.js";
+import type { ActorAddress } from "../contract/address.js";
+import { ColmenaError } from "../contract/errors.js";
+import type { ActorStream } from "../contract/stream.js";
+import type { Subjects } from "../contract/subjects.js";
+import type { Logger } from "../observe/logger.js";
+import type { TraceContext } from "../observe/trace.js";
+import { sleep } from "../time/deadline.js";
+import type { Admit } from "./envelope.js";
+import { localAsk, localStream, localTell } from "./local.js";
+import type { Outbound } from "./outbound.js";
+import { isNoResponders } from "./requester.js";
+import { validateMessage } from "./wire.js";
+
+/** A node's hosting of one kind, as the router sees it: where to deliver on this node. */
+export interface LocalTarget {
+  /** Admission into one activation. */
+  readonly admit: Admit;
+}
+
+/** What the router asks of the node's pooled hosts. */
+export interface PooledTargets {
+  /** A local instance to deliver to directly, or undefined to go through the queue group (see PooledHost.pickLocal). */
+  pickLocal(othersHost: boolean): LocalTarget | undefined;
+  /** Any live local instance, busy or not (last resort when no other node can help). */
+  anyLocal(): LocalTarget | undefined;
+}
+
+/** Where a keyed activation lives after an activation attempt. */
+export type Activation = { local: LocalTarget } | { owner: string };
+
+/** What the router asks of the node's keyed hosts. */
+export interface KeyedTargets {
+  local(key: string): LocalTarget | undefined;
+  activate(key: string): Promise<Activation>;
+}
+
+export interface RouterDeps {
+  nodeId: string;
+  subjects: Subjects;
+  outbound: Outbound;
+  clock: Clock;
+  log: Logger;
+  /** How many other live nodes host a kind. */
+  othersHosting(kind: string): number;
+  pooled: ReadonlyMap<string, PooledTargets>;
+  keyed: ReadonlyMap<string, KeyedTargets>;
+  streamCredit: number;
+}
+
+type Msg = { type: string };
+
+/**
+ * Decides where a message goes. Same-node first: a local pooled instance
+ * below its high watermark, or the local activation of a key, gets the
+ * envelope directly. Otherwise NATS: the kind's queue group, or the key's
+ * subject; when nobody answers there, the key is activated (here if this
+ * node hosts the kind and wins the claim, else on a node that does) and the
+ * message is sent again, within the caller's deadline. Deadlines are on the
+ * node's clock throughout.
+ */
+export class Router {
+  readonly #d: RouterDeps;
+
+  constructor(deps: RouterDeps) {
+    this.#d = deps;
+  }
+
+  tell(address: ActorAddress, key: string | undefined, msg: Msg, trace: TraceContext | undefined, deadline: number): void {
+    if (key === undefined) {
+      const host = this.#d.pooled.get(address.kind);
+      const others = this.#othersHost(address);
+      const local = host?.pickLocal(others) ?? (others ? undefined : host?.anyLocal());
+      if (local) this.#tellLocal(address, local, msg, trace, key);
+      else this.#d.outbound.tell(this.#d.subjects.pool(address.kind), msg, trace);
+      return;
+    }
+    const local = this.#d.keyed.get(address.kind)?.local(key);
+    if (local) {
+      this.#tellLocal(address, local, msg, trace, key);
+      return;
+    }
+    this.#viaKey(address, key, deadline,
+      (target) => {
+        const refused = localTell(admitTo(address, target), msg, trace);
+        if (refused) throw refused;
+      },
+      (subject) => this.#d.outbound.tellAcked(subject, msg, { deadline, trace }),
+    ).catch((err: unknown) => this.#undelivered(address, key, msg, err));
+  }
+
+  /** The hot path of same-node tell: validate, admit, no closures. */
+  #tellLocal(address: ActorAddress, target: LocalTarget, msg: Msg, trace: TraceContext | undefined, key: string | undefined): void {
+    let refused: ColmenaError | undefined;
+    try {
+      refused = localTell(target.admit, validateMessage(address, msg), trace);
+    } catch (err) {
+      refused = ColmenaError.from(err);
+    }
+    if (refused) this.#undelivered(address, key, msg, refused);
+  }
+
+  #undelivered(address: ActorAddress, key: string | undefined, msg: Msg, err: unknown): void {
+    const e = ColmenaError.from(err);
+    this.#d.log.warn({ kind: address.kind, key, msgType: msg.type, code: e.code, err: e.message }, "tell not delivered");
+  }
+
+  ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
+    const { clock, outbound } = this.#d;
+    const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
+    if (key !== undefined) return this.#viaKey(address, key, deadline, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
+    const host = this.#d.pooled.get(address.kind);
+    const preferred = host?.pickLocal(this.#othersHost(address));
+    if (preferred) return local(preferred);
+    return outbound.ask(this.#d.subjects.pool(address.kind), msg, { deadline, trace }).catch((err: unknown) => {
+      const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
+      if (fallback) return local(fallback);
+      throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
+    });
+  }
+
+  stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
+    const { clock, outbound, streamCredit } = this.#d;
+    const local = (target: LocalTarget) => localStream<T>(admitTo(address, target), clock, msg, deadline, trace, streamCredit);
+    const remote = async (subject: string) => {
+      const s = outbound.stream<T>(subject, msg, { deadline, trace });
+      await s.started;
+      return s;
+    };
+    if (key !== undefined) {
+      const target = this.#d.keyed.get(address.kind)?.local(key);
+      if (target) return local(target);
+      return deferredStream(() => this.#viaKey(address, key, deadline, local, remote));
+    }
+    const host = this.#d.pooled.get(address.kind);
+    const preferred = host?.pickLocal(this.#othersHost(address));
+    if (preferred) return local(preferred);
+    return deferredStream(() =>
+      remote(this.#d.subjects.pool(address.kind)).catch((err: unknown) => {
+        const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
+        if (fallback) return local(fallback);
+        throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
+      }),
+    );
+  }
+
+  #othersHost(address: ActorAddress): boolean {
+    return this.#d.othersHosting(address.kind) > 0;
+  }
+
+  /** Fails what still waits for a reply; called at shutdown. */
+  close(): void {
+    this.#d.outbound.close();
+  }
+
+  /** No pool member is in the queue group: all busy (they left it under backpressure) or none at all. */
+  #nobodyTakes(address: ActorAddress): ColmenaError {
+    return this.#othersHost(address)
+      ? new ColmenaError("OVERLOADED", `every instance of ${address.kind} is busy`, { retryAfterMs: 100 })
+      : new ColmenaError("UNAVAILABLE", `no instance of ${address.kind} is running`, { retryAfterMs: 1_000 });
+  }
+
+  /** Runs `local` on this node's activation of the key, or `remote` on the key's subject, activating it when nobody answers. */
+  async #viaKey<R>(address: ActorAddress, key: string, deadline: number, local: (target: LocalTarget) => R | Promise<R>, remote: (subject: string) => Promise<R>): Promise<R> {
+    const { clock, subjects } = this.#d;
+    const subject = subjects.keyed(address.kind, key);
+    const host = this.#d.keyed.get(address.kind);
+    for (let attempt = 0; ; attempt++) {
+      if (deadline - clock.now() <= 0) throw new ColmenaError("TIMEOUT", `${address.kind}/${key} could not be reached before its deadline`);
+      const target = host?.local(key);
+      if (target) return local(target);
+      try {
+        return await remote(subject);
+      } catch (err) {
+        if (!isNoResponders(err)) throw err;
+      }
+      const where = await this.#activate(address, key, deadline);
+      if ("local" in where) return local(where.local);
+      // Another node owns the key and is bringing it up: give it a moment, then send again.
+      await sleep(clock, Math.min(5 * 2 ** Math.min(attempt, 6), Math.max(1, deadline - clock.now())));
+    }
+  }
+
+  async #activate(address: ActorAddress, key: string, deadline: number): Promise<Activation> {
+    const host = this.#d.keyed.get(address.kind);
+    if (host) return host.activate(key);
+    let reply: { owner?: string; error?: unknown };
+    try {
+      reply = (await this.#d.outbound.ask(this.#d.subjects.activate(address.kind), { key }, { deadline: Math.max(deadline, this.#d.clock.now() + 1), trace: undefined })) as typeof reply;
+    } catch (err) {
+      if (isNoResponders(err)) throw new ColmenaError("UNAVAILABLE", `no node hosts ${address.kind}`, { retryAfterMs: 1_000 });
+      throw err;
+    }
+    if (reply.error !== undefined) throw ColmenaError.fromWire(reply.error);
+    return { owner: String(reply.owner) };
+  }
+}
+
+/**
+ * Same-node admission runs the kind's schemas as the wire does, so a handler
+ * sees the same message (defaults applied, unknown fields dropped) however it
+ * was sent.
+ */
+function admitTo(address: ActorAddress, target: LocalTarget): Admit {
+  return (env) => {
+    let msg: { type: string };
+    try {
+      msg = validateMessage(address, env.msg);
+    } catch (err) {
+      return ColmenaError.from(err);
+    }
+    return target.admit({ msg, deadline: env.deadline, trace: env.trace, reply: env.reply, stream: env.stream });
+  };
+}
+
+/** A stream whose source is found asynchronously (activation, retries); cancel works before and after. */
+function deferredStream<T>(open: () => Promise<ActorStream<T>>): ActorStream<T> {
+  let inner: ActorStream<T> | undefined;
+  let cancelled = false;
+  return {
+    cancel() {
+      cancelled = true;
+      inner?.cancel();
+    },
+    async *[Symbol.asyncIterator]() {
+      inner = await open();
+      if (cancelled) return inner.cancel();
+      try {
+        yield* inner;
+      } finally {
+        inner.cancel();
+      }
+    },
+  };
+}

@@ -17,10 +17,10 @@ const Relay = defineActor({
   kind: "relay",
   placement: "pooled",
   messages: { relay: z.object({}) },
-  create: (ctx) => ({
+  create: () => ({
     relay: async (_m, call) => {
       call.log.info("relaying");
-      const who = await ctx.actors.pool(Echo).ask({ type: "whoami" });
+      const who = await call.refs.pool(Echo).ask({ type: "whoami" });
       return { mine: call.trace?.traceId, theirs: who.traceId, node: who.node };
     },
   }),

@@ -3,7 +3,7 @@ import { PipelineConfigSchema, RetrievalConfigSchema } from "../actors/index.js"
 import { CacheConfigSchema } from "../actors/cache/index.js";
 import { LlmConfigSchema } from "../actors/llm/index.js";
 import { SessionConfigSchema } from "../actors/session/index.js";
-import { RuntimeConfigSchema } from "../runtime/index.js";
+import { ColmenaError, RuntimeConfigSchema, zodIssues } from "../runtime/index.js";
 
 export const ROLES = ["bridge", "embedder", "shard", "ingest", "query", "llm", "session"] as const;
 export type Role = (typeof ROLES)[number];
@@ -50,8 +50,7 @@ export type ColmenaConfig = z.output<typeof ColmenaConfigSchema>;
 export function retrievalConfig(config: ColmenaConfig) {
   const parsed = RetrievalConfigSchema.safeParse({ dataDir: config.dataDir, ...config.retrieval });
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  retrieval.${i.path.map(String).join(".")}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+    throw new ColmenaError("INVALID", ["invalid configuration:", ...zodIssues(parsed.error, { prefix: "retrieval" })].join("\n  "));
   }
   return parsed.data;
 }

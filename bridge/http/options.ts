@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
-import { ColmenaError } from "../../runtime/index.js";
+import { ColmenaError, zodIssues } from "../../runtime/index.js";
 
 /** What an operator can set on the HTTP bridge. Every field has a default. */
 export interface HttpBridgeOptions {
@@ -59,8 +59,7 @@ export function resolveOptions(options: HttpBridgeOptions): Readonly<ResolvedHtt
   const { now, ...rest } = options;
   const parsed = OptionsSchema.safeParse(rest);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ColmenaError("INVALID", `bridge option ${["http", ...issue.path.map(String)].join(".")}: ${issue.message}`);
+    throw new ColmenaError("INVALID", `bad bridge options: ${zodIssues(parsed.error, { prefix: "http" }).join("; ")}`);
   }
   return Object.freeze({ ...parsed.data, now: now ?? Date.now });
 }

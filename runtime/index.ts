@@ -15,5 +15,7 @@ export type { NodeInfo } from "./membership.js";
 export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
 export { SLICE_MS, yieldIfSpent } from "./scheduler.js";
 export { ScopedSignal } from "./scoped-signal.js";
+export type { Clock } from "../supervisors/index.js";
+export { ManualClock, systemClock } from "../supervisors/index.js";
 export { zodIssues, type ZodIssuesOptions } from "./zod-issues.js";
 export { childSpan, currentTrace, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./trace.js";

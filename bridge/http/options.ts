@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
-import { ColmenaError, zodIssues } from "../../runtime/index.js";
+import { ColmenaError, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
 
 /** What an operator can set on the HTTP bridge. Every field has a default. */
 export interface HttpBridgeOptions {
@@ -23,8 +23,8 @@ export interface HttpBridgeOptions {
   sseHeartbeatMs?: number;
   /** Fastify's trustProxy: whether client IPs (for the rate limit) come from X-Forwarded-For. Default false. */
   trustProxy?: boolean | string | string[];
-  /** The clock of the rate limiter, in ms. Default Date.now. */
-  now?: () => number;
+  /** The rate limiter's time. Default the system clock. */
+  clock?: Clock;
 }
 
 /** What the bridge is built with: options plus its logger and, optionally, the registry to add its metrics to. */
@@ -52,14 +52,14 @@ const OptionsSchema = z.object({
   trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
 });
 
-export type ResolvedHttpOptions = z.infer<typeof OptionsSchema> & { now: () => number };
+export type ResolvedHttpOptions = z.infer<typeof OptionsSchema> & { clock: Clock };
 
 /** Validates the options once (a bad one stops start-up, naming the key) and freezes them. */
 export function resolveOptions(options: HttpBridgeOptions): Readonly<ResolvedHttpOptions> {
-  const { now, ...rest } = options;
+  const { clock, ...rest } = options;
   const parsed = OptionsSchema.safeParse(rest);
   if (!parsed.success) {
     throw new ColmenaError("INVALID", `bad bridge options: ${zodIssues(parsed.error, { prefix: "http" }).join("; ")}`);
   }
-  return Object.freeze({ ...parsed.data, now: now ?? Date.now });
+  return Object.freeze({ ...parsed.data, clock: clock ?? systemClock });
 }

@@ -3,12 +3,11 @@ import { PipelineConfigSchema, RetrievalConfigSchema } from "../actors/index.js"
 import { CacheConfigSchema } from "../actors/cache/index.js";
 import { LlmConfigSchema } from "../actors/llm/index.js";
 import { SessionConfigSchema } from "../actors/session/index.js";
+import { HttpBridgeOptionsSchema } from "../bridge/index.js";
 import { ColmenaError, RuntimeConfigSchema, zodIssues } from "../runtime/index.js";
 
 export const ROLES = ["bridge", "embedder", "shard", "ingest", "query", "llm", "session"] as const;
 export type Role = (typeof ROLES)[number];
-
-const positive = z.number().int().positive();
 
 /**
  * Everything a Colmena node reads, in one schema: the runtime's sections plus
@@ -25,18 +24,14 @@ export const ColmenaConfigSchema = RuntimeConfigSchema.extend({
    */
   actorThreads: z.number().int().min(0).max(64).optional(),
   /** V8's young generation per actor thread, MiB: V8's own default lets a busy thread keep 32–48 MiB of it. */
-  actorThreadYoungGenerationMb: positive.max(1_024).default(16),
+  actorThreadYoungGenerationMb: z.int().positive().max(1_024).default(16),
   /** Shard snapshots, the L3 cache and (for `colmena up`) the embedded nats-server's JetStream live here. */
   dataDir: z.string().min(1).default(".colmena"),
-  http: z
-    .strictObject({
-      host: z.string().min(1).default("127.0.0.1"),
-      port: z.number().int().min(0).max(65_535).default(8080),
-      bodyLimit: positive.default(1024 * 1024),
-      requestTimeoutMs: positive.default(60_000),
-      apiKeys: z.array(z.string().min(8)).optional(),
-    })
-    .prefault({}),
+  /** Where the bridge listens, and every option of the bridge itself (bridge/http/options.ts). */
+  http: HttpBridgeOptionsSchema.extend({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.int().min(0).max(65_535).default(8080),
+  }).prefault({}),
   retrieval: z.record(z.string(), z.unknown()).default({}),
   llm: LlmConfigSchema.prefault({}),
   session: SessionConfigSchema.prefault({}),

@@ -49,14 +49,15 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
 
     const models = { embedder: await embedderModel(system, config.pipeline.timeoutMs), llm: llmModelId(config) };
     const api = new ActorRagApi({ system, indexes: retrieval.indexes, models, timeoutMs: config.pipeline.timeoutMs });
-    const http: FastifyInstance = buildHttpBridge(api, { ...config.http, log });
-    await http.listen({ host: config.http.host, port: config.http.port });
+    const { host, port, ...bridgeOptions } = config.http;
+    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log });
+    await http.listen({ host, port });
     stops.push(() => http.close());
-    const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, log });
+    const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, requestTimeoutMs: config.http.requestTimeoutMs, log });
     stops.push(() => service.stop());
     const address = http.server.address();
-    const port = typeof address === "object" && address ? address.port : config.http.port;
-    return { system, httpUrl: `http://${config.http.host}:${port}`, stop };
+    const listening = typeof address === "object" && address ? address.port : port;
+    return { system, httpUrl: `http://${host}:${listening}`, stop };
   } catch (err) {
     await stop();
     throw err;

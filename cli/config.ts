@@ -4,48 +4,62 @@ import { CacheConfigSchema } from "../actors/cache/index.js";
 import { LlmConfigSchema } from "../actors/llm/index.js";
 import { SessionConfigSchema } from "../actors/session/index.js";
 import { HttpBridgeOptionsSchema } from "../bridge/index.js";
-import { ColmenaError, RuntimeConfigSchema, zodIssues } from "../runtime/index.js";
+import { RuntimeConfigSchema } from "../runtime/index.js";
 
 export const ROLES = ["bridge", "embedder", "shard", "ingest", "query", "llm", "session"] as const;
 export type Role = (typeof ROLES)[number];
 
+/** Shard snapshots, the L3 cache and (for `colmena up`) the embedded nats-server's JetStream live here. */
+const DataDirSchema = z.string().min(1).default(".colmena");
+
 /**
  * Everything a Colmena node reads, in one schema: the runtime's sections plus
  * the RAG ones. File (--config), environment (COLMENA_SECTION__KEY) and flags
- * all go through it, once, at start-up.
+ * all go through it, once, before anything starts, so a bad value in any
+ * section (retrieval's kinds included) stops start-up naming its key and
+ * where it came from.
  */
-export const ColmenaConfigSchema = RuntimeConfigSchema.extend({
-  roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
-  /**
-   * Worker threads running the roles other than bridge, each a node of its
-   * own on the same NATS (see cli/actor-thread.ts). Default: 1 when the node
-   * has the bridge and other roles, so the bridge's thread stays free to
-   * shed load; 0 runs every role on the main thread.
-   */
-  actorThreads: z.number().int().min(0).max(64).optional(),
-  /** V8's young generation per actor thread, MiB: V8's own default lets a busy thread keep 32–48 MiB of it. */
-  actorThreadYoungGenerationMb: z.int().positive().max(1_024).default(16),
-  /** Shard snapshots, the L3 cache and (for `colmena up`) the embedded nats-server's JetStream live here. */
-  dataDir: z.string().min(1).default(".colmena"),
-  /** Where the bridge listens, and every option of the bridge itself (bridge/http/options.ts). */
-  http: HttpBridgeOptionsSchema.extend({
-    host: z.string().min(1).default("127.0.0.1"),
-    port: z.int().min(0).max(65_535).default(8080),
-  }).prefault({}),
-  retrieval: z.record(z.string(), z.unknown()).default({}),
-  llm: LlmConfigSchema.prefault({}),
-  session: SessionConfigSchema.prefault({}),
-  cache: CacheConfigSchema.prefault({}),
-  pipeline: PipelineConfigSchema.prefault({}),
-});
+export const ColmenaConfigSchema = z.preprocess(
+  retrievalUnderDataDir,
+  RuntimeConfigSchema.extend({
+    roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
+    /**
+     * Worker threads running the roles other than bridge, each a node of its
+     * own on the same NATS (see cli/actor-thread.ts). Default: 1 when the node
+     * has the bridge and other roles, so the bridge's thread stays free to
+     * shed load; 0 runs every role on the main thread.
+     */
+    actorThreads: z.number().int().min(0).max(64).optional(),
+    /** V8's young generation per actor thread, MiB: V8's own default lets a busy thread keep 32–48 MiB of it. */
+    actorThreadYoungGenerationMb: z.int().positive().max(1_024).default(16),
+    dataDir: DataDirSchema,
+    /** Where the bridge listens, and every option of the bridge itself (bridge/http/options.ts). */
+    http: HttpBridgeOptionsSchema.extend({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.int().min(0).max(65_535).default(8080),
+    }).prefault({}),
+    retrieval: RetrievalConfigSchema.prefault({}),
+    llm: LlmConfigSchema.prefault({}),
+    session: SessionConfigSchema.prefault({}),
+    cache: CacheConfigSchema.prefault({}),
+    pipeline: PipelineConfigSchema.prefault({}),
+  }),
+);
 
 export type ColmenaConfig = z.output<typeof ColmenaConfigSchema>;
 
-/** The retrieval section parsed with its own schema, its data under dataDir; errors name `retrieval.<key>`. */
-export function retrievalConfig(config: ColmenaConfig) {
-  const parsed = RetrievalConfigSchema.safeParse({ dataDir: config.dataDir, ...config.retrieval });
-  if (!parsed.success) {
-    throw new ColmenaError("INVALID", ["invalid configuration:", ...zodIssues(parsed.error, { prefix: "retrieval" })].join("\n  "));
-  }
-  return parsed.data;
+/**
+ * The retrieval kinds keep their data under the node's dataDir unless
+ * `retrieval.dataDir` says otherwise; the retrieval schema cannot see the
+ * top level, so the raw config gets it before parsing (when it is valid:
+ * a bad one is reported once, as `dataDir`).
+ */
+function retrievalUnderDataDir(raw: unknown): unknown {
+  if (!isPlainObject(raw)) return raw;
+  const retrieval = raw.retrieval ?? {};
+  const dataDir = DataDirSchema.safeParse(raw.dataDir);
+  if (!isPlainObject(retrieval) || retrieval.dataDir !== undefined || !dataDir.success) return raw;
+  return { ...raw, retrieval: { ...retrieval, dataDir: dataDir.data } };
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

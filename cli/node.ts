@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { buildHttpBridge, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
-import { retrievalConfig, type ColmenaConfig } from "./config.js";
+import type { ColmenaConfig } from "./config.js";
 
 export interface RunningNode {
   system: ActorSystem;
@@ -21,8 +21,7 @@ const RETRIEVAL_ROLES: readonly RetrievalRole[] = ["embedder", "shard", "ingest"
  */
 export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger }): Promise<RunningNode> {
   const { log, version } = options;
-  const retrieval = retrievalConfig(config);
-  const roles = config.roles;
+  const { retrieval, roles } = config;
   const llm = llmKind(config.llm);
   const session = sessionKind(config.session, config.llm.backend.type === "extractive" ? {} : { llm });
   const pipeline = pipelineActor({

@@ -4,7 +4,7 @@ import { CacheConfigSchema } from "../actors/cache/index.js";
 import { LlmConfigSchema } from "../actors/llm/index.js";
 import { SessionConfigSchema } from "../actors/session/index.js";
 import { HttpBridgeOptionsSchema } from "../bridge/index.js";
-import { RuntimeConfigSchema } from "../runtime/index.js";
+import { loadConfig, RuntimeConfigSchema } from "../runtime/index.js";
 
 export const ROLES = ["bridge", "embedder", "shard", "ingest", "query", "llm", "session"] as const;
 export type Role = (typeof ROLES)[number];
@@ -47,6 +47,39 @@ export const ColmenaConfigSchema = z.preprocess(
 );
 
 export type ColmenaConfig = z.output<typeof ColmenaConfigSchema>;
+
+/** The flags of `colmena up` and `colmena node` that set config keys. */
+export interface ConfigFlags {
+  config?: string;
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  namespace?: string;
+  logLevel?: string;
+  /** NATS server(s), comma-separated. */
+  nats?: string;
+  roles?: string[];
+  /** `--set key=value`: any key, dotted as in the file, the value read as an environment variable's. */
+  set?: Record<string, string>;
+}
+
+/** The node's config from its file, the `COLMENA_*` environment and its flags, each overriding the one before (`--set` last). */
+export function nodeConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): ColmenaConfig {
+  return loadConfig(ColmenaConfigSchema, {
+    ...(flags.config && { file: flags.config }),
+    env,
+    flags: {
+      "http.port": flags.port,
+      "http.host": flags.host,
+      dataDir: flags.dataDir,
+      namespace: flags.namespace,
+      "log.level": flags.logLevel,
+      "nats.servers": flags.nats?.split(","),
+      roles: flags.roles,
+      ...flags.set,
+    },
+  });
+}
 
 /**
  * The retrieval kinds keep their data under the node's dataDir unless

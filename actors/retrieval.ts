@@ -30,7 +30,7 @@ export const RetrievalConfigSchema = z
   .transform((c, ctx) => {
     const parse = <S extends z.ZodType>(schema: S, value: unknown, key: string): z.output<S> => {
       const r = schema.safeParse(value);
-      if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: [key, ...issue.path] });
+      if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
       return r.data as z.output<S>;
     };
     return {

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { RagApi } from "../actors/pipeline/api.js";
 import type { Codec } from "../nats/index.js";
-import { childSpan, ColmenaError, isTypedError, newTrace, parseTraceparent, ScopedSignal, Subjects, systemClock, type CallScope } from "../runtime/index.js";
+import { childSpan, ColmenaError, isTypedError, newTrace, parseTraceparent, ScopedSignal, Subjects, systemClock, zodIssues, type CallScope } from "../runtime/index.js";
 import { guard } from "./abortable.js";
 import { toEdgeError } from "./errors.js";
 import { float32Bytes } from "./float32-base64.js";
@@ -140,8 +140,7 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
     }
     const parsed = shape.safeParse(decoded);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "body"}: ${i.message}`);
-      throw new ColmenaError("INVALID", `request does not match the shape: ${issues.join("; ")}`);
+      throw new ColmenaError("INVALID", `request does not match the shape: ${zodIssues(parsed.error, { root: "body" }).join("; ")}`);
     }
     return parsed.data;
   }

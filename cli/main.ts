@@ -23,6 +23,14 @@ const roleList = (v: string) => {
   return roles;
 };
 
+/** `--set key=value`, repeatable: collects the settings by key, a later one for the same key winning. */
+const setting = (v: string, previous: Record<string, string> = {}) => {
+  const at = v.indexOf("=");
+  const key = v.slice(0, Math.max(at, 0));
+  if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(key)) throw new InvalidArgumentError(`expected key=value with a dotted config key (e.g. http.rateLimit.capacity=20), got ${JSON.stringify(v)}`);
+  return { ...previous, [key]: v.slice(at + 1) };
+};
+
 const program = new Command()
   .name("colmena")
   .description("Colmena: retrieval-augmented generation on an actor runtime over NATS")
@@ -36,7 +44,8 @@ const nodeOptions = (cmd: Command) =>
     .option("--port <port>", "HTTP bridge port", int("--port"))
     .option("--host <host>", "HTTP bridge address")
     .option("--namespace <name>", "subject/bucket prefix, so deployments can share a NATS cluster")
-    .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]));
+    .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .option("--set <key=value>", "any config key, dotted as in the file, e.g. http.rateLimit.capacity=20 (the value read as in COLMENA_* variables; repeatable; wins over the other flags)", setting);
 
 nodeOptions(program.command("up"))
   .description("the embedded single-node default: nats-server, every actor kind and the HTTP bridge in one process")

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { buildHttpBridge, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
-import { retrievalConfig, type ColmenaConfig } from "./config.js";
+import type { ColmenaConfig } from "./config.js";
 
 export interface RunningNode {
   system: ActorSystem;
@@ -21,8 +21,7 @@ const RETRIEVAL_ROLES: readonly RetrievalRole[] = ["embedder", "shard", "ingest"
  */
 export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger }): Promise<RunningNode> {
   const { log, version } = options;
-  const retrieval = retrievalConfig(config);
-  const roles = config.roles;
+  const { retrieval, roles } = config;
   const llm = llmKind(config.llm);
   const session = sessionKind(config.session, config.llm.backend.type === "extractive" ? {} : { llm });
   const pipeline = pipelineActor({
@@ -49,14 +48,15 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
 
     const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
     const api = new ActorRagApi({ system, indexes: retrieval.indexes, models });
-    const http: FastifyInstance = buildHttpBridge(api, { ...config.http, log });
-    await http.listen({ host: config.http.host, port: config.http.port });
+    const { host, port, ...bridgeOptions } = config.http;
+    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log });
+    await http.listen({ host, port });
     stops.push(() => http.close());
-    const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, log });
+    const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, requestTimeoutMs: config.http.requestTimeoutMs, log });
     stops.push(() => service.stop());
     const address = http.server.address();
-    const port = typeof address === "object" && address ? address.port : config.http.port;
-    return { system, httpUrl: `http://${config.http.host}:${port}`, stop };
+    const listening = typeof address === "object" && address ? address.port : port;
+    return { system, httpUrl: `http://${host}:${listening}`, stop };
   } catch (err) {
     await stop();
     throw err;

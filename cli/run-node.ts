@@ -2,42 +2,23 @@ import { mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
-import { createLogger, defaultNodeId, loadConfig } from "../runtime/index.js";
-import { ColmenaConfigSchema } from "./config.js";
+import { createLogger, defaultNodeId } from "../runtime/index.js";
+import { nodeConfig, type ConfigFlags } from "./config.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { startNode, type RunningNode } from "./node.js";
 
-export interface NodeFlags {
-  config?: string;
-  dataDir?: string;
-  port?: number;
-  host?: string;
-  namespace?: string;
-  logLevel?: string;
-  nats?: string;
+export interface NodeFlags extends ConfigFlags {
   natsPort?: number;
-  roles?: string[];
 }
 
 /**
- * `colmena up` and `colmena node`: validated config, optionally an embedded
- * nats-server, the node, and a graceful stop on SIGINT/SIGTERM (intake stops,
- * in-flight work finishes, keyed state is saved, nothing acknowledged is lost).
+ * `colmena up` and `colmena node`: the whole config validated first (a bad
+ * value starts nothing), then optionally an embedded nats-server, the node,
+ * and a graceful stop on SIGINT/SIGTERM (intake stops, in-flight work
+ * finishes, keyed state is saved, nothing acknowledged is lost).
  */
 export async function runNode(mode: "up" | "node", flags: NodeFlags, version: string): Promise<void> {
-  const config = loadConfig(ColmenaConfigSchema, {
-    ...(flags.config && { file: flags.config }),
-    env: process.env,
-    flags: {
-      "http.port": flags.port,
-      "http.host": flags.host,
-      dataDir: flags.dataDir,
-      namespace: flags.namespace,
-      "log.level": flags.logLevel,
-      "nats.servers": flags.nats?.split(","),
-      roles: flags.roles,
-    },
-  });
+  const config = nodeConfig(flags, process.env);
   const nodeId = config.nodeId ?? defaultNodeId();
   const log = createLogger({ level: config.log.level, nodeId });
   let nats: NatsServer | undefined;

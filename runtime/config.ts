@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { ColmenaError } from "./contract/errors.js";
+import { zodIssues } from "./contract/zod-issues.js";
 
 const name = z.string().regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, _ and -");
 
@@ -75,12 +76,8 @@ export function loadConfig<S extends z.ZodType>(schema: S, sources: ConfigSource
 
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const path = issue.path.map(String).join(".");
-      const keys = issue.code === "unrecognized_keys" ? issue.keys.map((k) => (path ? `${path}.${k}` : k)) : [path];
-      return keys.map((k) => `  ${k || "(root)"}${describeOrigin(k, origin)}: ${issue.message}`).join("\n");
-    });
-    throw new ColmenaError("INVALID", `invalid configuration:\n${lines.join("\n")}`, { details: { issues: parsed.error.issues } });
+    const lines = zodIssues(parsed.error, { origin: (key) => originOf(key, origin) });
+    throw new ColmenaError("INVALID", ["invalid configuration:", ...lines].join("\n  "), { details: { issues: parsed.error.issues } });
   }
   return deepFreeze(parsed.data) as Readonly<z.infer<S>>;
 }
@@ -91,12 +88,13 @@ export function defaultNodeId(): string {
   return `${host}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-function describeOrigin(path: string, origin: Map<string, string>): string {
+/** Where the value at `path` came from: its own origin, else the nearest key above it that has one. */
+function originOf(path: string, origin: Map<string, string>): string | undefined {
   for (let p = path; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
     const o = origin.get(p);
-    if (o) return ` (from ${o})`;
+    if (o) return o;
   }
-  return "";
+  return undefined;
 }
 
 function readJson(file: string): unknown {

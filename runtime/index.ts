@@ -3,6 +3,7 @@ export { actorAddress, type ActorAddress, type Behavior, type ChunkOf, type Hand
 export type { CallContext, CallOptions, CallScope } from "./contract/call.js";
 export type { ActorContext } from "./contract/context.js";
 export { ColmenaError, ERROR_CODES, invalid, isColmenaError, isTypedError, overloaded, type ErrorCode, type ErrorOptions, type WireError } from "./contract/errors.js";
+export { zodIssues, type ZodIssuesOptions } from "./contract/zod-issues.js";
 export { defineActor, hostActor, type AnyHosted, type HostedKind, type HostingProps } from "./contract/hosting.js";
 export type { ActorRef, Refs } from "./contract/refs.js";
 export type { BackpressureState, CellStats, LifecycleState } from "./contract/stats.js";

@@ -20,7 +20,7 @@ import { z } from "zod";
 import { Codec } from "../../nats/codec.js";
 import { openBucket } from "../../nats/kv.js";
 import { Subjects } from "../../runtime/contract/subjects.js";
-import { invalid } from "../../runtime/index.js";
+import { invalid, zodIssues } from "../../runtime/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
 import { readFaq } from "./faq.js";
@@ -126,7 +126,7 @@ export class AnswerCache {
     const { nc, namespace, codec, clock, warn, ...input } = opts;
     const parsed = CacheConfigSchema.safeParse(input);
     if (!parsed.success) {
-      throw invalid(`invalid cache configuration: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+      throw invalid(`invalid cache configuration: ${zodIssues(parsed.error).join("; ")}`);
     }
     const config = parsed.data;
     const l2: Partial<Record<EntryKind, KV>> = {};

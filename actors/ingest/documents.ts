@@ -11,7 +11,7 @@ import { z } from "zod";
 import { Codec } from "../../nats/codec.js";
 import { ensureStream, jetStreamError, type StreamSpec } from "../../nats/jetstream.js";
 import { Subjects, subjectToken } from "../../runtime/contract/subjects.js";
-import { ColmenaError, invalid } from "../../runtime/index.js";
+import { ColmenaError, invalid, zodIssues } from "../../runtime/index.js";
 
 const metadataValue = z.union([z.string(), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);
 
@@ -52,7 +52,7 @@ export function parseIngestRecord(value: unknown): IngestRecord {
   if (typeof r !== "object" || r === null || typeof r.index !== "string") throw invalid("an ingest record must be a map with an index");
   if (r.op === "upsert") {
     const doc = DocumentSchema.safeParse(r.doc);
-    if (!doc.success) throw invalid(`ingest record holds a bad document: ${doc.error.issues.map((i) => i.message).join("; ")}`);
+    if (!doc.success) throw invalid(`ingest record holds a bad document: ${zodIssues(doc.error, { root: "(document)" }).join("; ")}`);
     return { op: "upsert", index: r.index, doc: doc.data };
   }
   if (r.op === "delete" && typeof r.docId === "string" && r.docId.length > 0) return { op: "delete", index: r.index, docId: r.docId };
@@ -73,8 +73,7 @@ export function validateDocuments(docs: unknown): Document[] {
   return docs.map((d, i) => {
     const parsed = DocumentSchema.safeParse(d);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(document)"}: ${issue.message}`);
-      throw invalid(`document ${i}: ${issues.join("; ")}`, { index: i });
+      throw invalid(`document ${i}: ${zodIssues(parsed.error, { root: "(document)" }).join("; ")}`, { index: i });
     }
     return parsed.data;
   });

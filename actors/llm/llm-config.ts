@@ -4,7 +4,7 @@
  * environment / flags schema and a bad value names its key.
  */
 import { z } from "zod";
-import { invalid } from "../../runtime/index.js";
+import { invalid, zodIssues } from "../../runtime/index.js";
 import type { Device } from "./onnx-session.js";
 
 const device = z
@@ -87,8 +87,7 @@ export type LlmLimits = z.output<typeof LlmLimitsSchema>;
 export function parseLlmConfig(input: LlmConfigInput | undefined): LlmConfig {
   const parsed = LlmConfigSchema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => `  ${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`);
-  throw invalid(`invalid llm configuration:\n${lines.join("\n")}`, { issues: parsed.error.issues });
+  throw invalid(["invalid llm configuration:", ...zodIssues(parsed.error)].join("\n  "), { issues: parsed.error.issues });
 }
 
 /** The devices this node runs instances on: one instance per entry. */

@@ -6,7 +6,7 @@
  * with its history on the next message, on any node.
  */
 import { z } from "zod";
-import { defineActor, invalid, isColmenaError, ColmenaError, type ActorContext, type CallContext, type Logger } from "../../runtime/index.js";
+import { defineActor, invalid, isColmenaError, ColmenaError, zodIssues, type ActorContext, type CallContext, type Logger } from "../../runtime/index.js";
 import type { LlmKind } from "../llm/index.js";
 import { boundHistory, historyTokens, SourceSchema, TurnSchema, type Turn } from "./history.js";
 import { heuristicRewrite, parseRewrite, rewritePrompt, standalone } from "./rewrite.js";
@@ -124,7 +124,7 @@ export function sessionKind(input: SessionConfigInput | SessionConfig = {}, opti
           }
           // Same-node senders skip wire validation: check the result here.
           const parsed = SessionSettingsSchema.safeParse(settings);
-          if (!parsed.success) throw invalid(`session settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+          if (!parsed.success) throw invalid(`session settings: ${zodIssues(parsed.error).join("; ")}`);
           await commit({ ...state, settings: parsed.data });
           return { ...parsed.data };
         },

@@ -1,6 +1,6 @@
 /** The session kind's configuration and a session's own settings (zod, validated once). */
 import { z } from "zod";
-import { invalid } from "../../runtime/index.js";
+import { invalid, zodIssues } from "../../runtime/index.js";
 
 const positive = z.number().int().positive();
 
@@ -48,6 +48,5 @@ export type SessionConfigInput = z.input<typeof SessionConfigSchema>;
 export function parseSessionConfig(input: SessionConfigInput | undefined): SessionConfig {
   const parsed = SessionConfigSchema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => `  ${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`);
-  throw invalid(`invalid session configuration:\n${lines.join("\n")}`, { issues: parsed.error.issues });
+  throw invalid(["invalid session configuration:", ...zodIssues(parsed.error)].join("\n  "), { issues: parsed.error.issues });
 }

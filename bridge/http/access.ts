@@ -11,7 +11,7 @@ import { RateLimiter } from "./rate-limit.js";
  */
 export function attachAccessControl(app: FastifyInstance, options: Readonly<ResolvedHttpOptions>): void {
   const keys = options.apiKeys === undefined ? undefined : new ApiKeys(options.apiKeys);
-  const limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit, options.now);
+  const limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit, options.clock);
   if (keys === undefined && limiter === undefined) return;
   app.addHook("onRequest", async (request) => {
     if (!request.url.startsWith("/v1/")) return;

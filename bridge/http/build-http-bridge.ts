@@ -27,9 +27,9 @@ const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
  * `await app.close()` stops it. Bad options throw INVALID naming the key.
  */
 export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
-  const options = resolveOptions(config);
-  const { log } = config;
-  const registry = config.metrics ?? new Registry();
+  const { log, metrics, clock, ...operatorOptions } = config;
+  const options = resolveOptions(operatorOptions, clock);
+  const registry = metrics ?? new Registry();
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,

@@ -1,66 +1,61 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
-import { ColmenaError } from "../../runtime/index.js";
+import { ColmenaError, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
 
-/** What an operator can set on the HTTP bridge. Every field has a default. */
-export interface HttpBridgeOptions {
-  /** Largest request body in bytes; larger ones are answered 413. Default 1 MiB. */
-  bodyLimit?: number;
+const ADMISSION_DEFAULTS = { initialLimit: 16, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 };
+
+/**
+ * What an operator can set on the HTTP bridge, every field with a default:
+ * the one schema of these options, which `colmena`'s config uses as its
+ * `http` section, so a file, the environment and flags reach all of them.
+ * Strict, so a misspelt option is refused rather than ignored.
+ */
+export const HttpBridgeOptionsSchema = z.strictObject({
+  /** Largest request body in bytes; larger ones are answered 413. */
+  bodyLimit: z.int().min(1024).default(1024 * 1024),
   /**
    * Deadline of one request in ms, a streamed answer included. The RagApi
    * gets what is left of it as `timeoutMs`; past it the work is cancelled
-   * and the answer is 504 (or an `error` event mid-stream). Default 60 000.
+   * and the answer is 504 (or an `error` event mid-stream).
    */
-  requestTimeoutMs?: number;
-  /** When given, every /v1/* request needs one of these keys. */
-  apiKeys?: string[];
-  /** A token bucket per client (its API key, else its IP) on /v1/*; off when absent. */
-  rateLimit?: { capacity: number; refillPerSecond: number; maxClients?: number };
-  /** Load shedding on POST /v1/*: an adaptive concurrency limit (see adaptive-limit.ts); `false` turns it off. */
-  admission?: false | { initialLimit?: number; minLimit?: number; maxLimit?: number; tolerance?: number };
-  /** Comment lines on event streams this often, so idle proxies keep them open; 0: none. Default 15 000. */
-  sseHeartbeatMs?: number;
-  /** Fastify's trustProxy: whether client IPs (for the rate limit) come from X-Forwarded-For. Default false. */
-  trustProxy?: boolean | string | string[];
-  /** The clock of the rate limiter, in ms. Default Date.now. */
-  now?: () => number;
-}
-
-/** What the bridge is built with: options plus its logger and, optionally, the registry to add its metrics to. */
-export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry };
-
-const OptionsSchema = z.object({
-  bodyLimit: z.int().min(1024).default(1024 * 1024),
   requestTimeoutMs: z.int().min(1).max(3_600_000).default(60_000),
+  /** When given, every /v1/* request needs one of these keys. */
   apiKeys: z.array(z.string().min(8, "API keys must have at least 8 characters")).min(1).optional(),
+  /** A token bucket per client (its API key, else its IP) on /v1/*; off when absent. */
   rateLimit: z
-    .object({ capacity: z.number().min(1), refillPerSecond: z.number().positive(), maxClients: z.int().min(1).optional() })
+    .strictObject({ capacity: z.number().min(1), refillPerSecond: z.number().positive(), maxClients: z.int().min(1).optional() })
     .optional(),
+  /** Load shedding on POST /v1/*: an adaptive concurrency limit (see adaptive-limit.ts); `false` turns it off. */
   admission: z
     .union([
       z.literal(false),
-      z.object({
-        initialLimit: z.int().min(1).default(16),
-        minLimit: z.int().min(1).default(4),
-        maxLimit: z.int().min(1).default(1_000),
-        tolerance: z.number().min(1).default(1.5),
+      z.strictObject({
+        initialLimit: z.int().min(1).default(ADMISSION_DEFAULTS.initialLimit),
+        minLimit: z.int().min(1).default(ADMISSION_DEFAULTS.minLimit),
+        maxLimit: z.int().min(1).default(ADMISSION_DEFAULTS.maxLimit),
+        tolerance: z.number().min(1).default(ADMISSION_DEFAULTS.tolerance),
       }),
     ])
-    .default({ initialLimit: 16, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 }),
+    .default(ADMISSION_DEFAULTS),
+  /** Comment lines on event streams this often (ms), so idle proxies keep them open; 0: none. */
   sseHeartbeatMs: z.int().min(0).default(15_000),
+  /** Fastify's trustProxy: whether client IPs (for the rate limit) come from X-Forwarded-For. */
   trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
 });
 
-export type ResolvedHttpOptions = z.infer<typeof OptionsSchema> & { now: () => number };
+export type HttpBridgeOptions = z.input<typeof HttpBridgeOptionsSchema>;
+
+/** What the bridge is built with: options plus its logger, the registry to add its metrics to, and the rate limiter's clock. */
+export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; clock?: Clock };
+
+export type ResolvedHttpOptions = z.output<typeof HttpBridgeOptionsSchema> & { clock: Clock };
 
 /** Validates the options once (a bad one stops start-up, naming the key) and freezes them. */
-export function resolveOptions(options: HttpBridgeOptions): Readonly<ResolvedHttpOptions> {
-  const { now, ...rest } = options;
-  const parsed = OptionsSchema.safeParse(rest);
+export function resolveOptions(options: HttpBridgeOptions, clock: Clock = systemClock): Readonly<ResolvedHttpOptions> {
+  const parsed = HttpBridgeOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ColmenaError("INVALID", `bridge option ${["http", ...issue.path.map(String)].join(".")}: ${issue.message}`);
+    throw new ColmenaError("INVALID", `bad bridge options: ${zodIssues(parsed.error, { prefix: "http" }).join("; ")}`);
   }
-  return Object.freeze({ ...parsed.data, now: now ?? Date.now });
+  return Object.freeze({ ...parsed.data, clock });
 }

@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from "../../runtime/index.js";
+
 /**
  * Token buckets, one per client (API key, else IP): each holds up to
  * `capacity` tokens and gains `refillPerSecond`; a request takes one. The
@@ -22,22 +24,22 @@ export class RateLimiter {
   readonly #capacity: number;
   readonly #perMs: number;
   readonly #maxClients: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #buckets = new Map<string, Bucket>();
 
-  constructor(options: RateLimitOptions, now: () => number = Date.now) {
+  constructor(options: RateLimitOptions, clock: Clock = systemClock) {
     if (!(options.capacity >= 1) || !(options.refillPerSecond > 0)) {
       throw new RangeError(`rate limit needs capacity >= 1 and refillPerSecond > 0, got ${options.capacity} and ${options.refillPerSecond}`);
     }
     this.#capacity = options.capacity;
     this.#perMs = options.refillPerSecond / 1000;
     this.#maxClients = options.maxClients ?? 10_000;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   /** Takes a token for `client`, or says how long until one is there. */
   take(client: string): Admission {
-    const now = this.#now();
+    const now = this.#clock.now();
     const bucket = this.#buckets.get(client);
     let tokens = this.#capacity;
     if (bucket !== undefined) {

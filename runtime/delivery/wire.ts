@@ -2,6 +2,7 @@ import type { MsgHdrs } from "@nats-io/transport-node";
 import { z } from "zod";
 import type { ActorAddress } from "../contract/address.js";
 import { ColmenaError } from "../contract/errors.js";
+import { zodIssues } from "../contract/zod-issues.js";
 
 /**
  * The actor protocol on NATS. A request's body is the msgpack of the message
@@ -76,7 +77,7 @@ export function validateMessage(kind: ActorAddress, body: unknown): { type: stri
   }
   const parsed = schemaFor(kind, type).safeParse(body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(message)"}: ${i.message}`);
+    const issues = zodIssues(parsed.error, { root: "(message)" });
     throw new ColmenaError("INVALID", `${kind.kind}.${type}: ${issues.join("; ")}`, { details: { issues: parsed.error.issues } });
   }
   return parsed.data as { type: string };

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { request } from "undici";
 import { RateLimiter } from "../../bridge/http/rate-limit.js";
+import { ManualClock } from "../../runtime/index.js";
 import { startBridge, type TestBridge } from "./http-harness.js";
 
 type ErrorReply = { error: { code: string; message: string } };
@@ -52,9 +53,9 @@ describe("http - API keys", () => {
 
 describe("http - rate limit", () => {
   let bridge: TestBridge;
-  let now = 1_000_000;
+  const clock = new ManualClock(1_000_000);
   before(async () => {
-    bridge = await startBridge({ rateLimit: { capacity: 2, refillPerSecond: 1 }, now: () => now });
+    bridge = await startBridge({ rateLimit: { capacity: 2, refillPerSecond: 1 }, clock });
   });
   after(() => bridge.close());
 
@@ -73,7 +74,7 @@ describe("http - rate limit", () => {
     assert.equal(probe.statusCode, 200, "probes are not limited");
     await probe.body.dump();
 
-    now += 1000;
+    clock.advance(1000);
     const again = await request(`${bridge.url}/v1/models`);
     assert.equal(again.statusCode, 200);
     await again.body.dump();
@@ -82,22 +83,22 @@ describe("http - rate limit", () => {
 
 describe("rate limiter - token buckets", () => {
   test("rate limiter - a bucket refills at its rate up to its capacity", () => {
-    let now = 0;
-    const limiter = new RateLimiter({ capacity: 3, refillPerSecond: 2 }, () => now);
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ capacity: 3, refillPerSecond: 2 }, clock);
     for (let i = 0; i < 3; i++) assert.deepEqual(limiter.take("a"), { ok: true });
     assert.deepEqual(limiter.take("a"), { ok: false, retryAfterMs: 500 });
     assert.deepEqual(limiter.take("b"), { ok: true }, "clients have their own buckets");
-    now += 250;
+    clock.advance(250);
     assert.deepEqual(limiter.take("a"), { ok: false, retryAfterMs: 250 });
-    now += 250;
+    clock.advance(250);
     assert.deepEqual(limiter.take("a"), { ok: true });
-    now += 60_000;
+    clock.advance(60_000);
     for (let i = 0; i < 3; i++) assert.deepEqual(limiter.take("a"), { ok: true });
     assert.equal(limiter.take("a").ok, false, "never more than the capacity");
   });
 
   test("rate limiter - the table forgets the least recently seen client past maxClients", () => {
-    const limiter = new RateLimiter({ capacity: 1, refillPerSecond: 1, maxClients: 2 }, () => 0);
+    const limiter = new RateLimiter({ capacity: 1, refillPerSecond: 1, maxClients: 2 }, new ManualClock());
     limiter.take("a");
     limiter.take("b");
     limiter.take("a");

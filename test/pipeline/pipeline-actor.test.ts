@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import { findIndex, IngestKind, PipelineKind, type QueryEvent, type QueryResult } from "../../actors/index.js";
-import { ColmenaConfigSchema, retrievalConfig } from "../../cli/config.js";
+import { ColmenaConfigSchema } from "../../cli/config.js";
 import { startNode, type RunningNode } from "../../cli/node.js";
 import type { NatsServer } from "../../nats/index.js";
 import { isColmenaError, loadConfig, type ActorSystem } from "../../runtime/index.js";
@@ -35,7 +35,7 @@ describe("pipeline actor", () => {
       { id: "drones", text: "Drones are male bees; they do not sting and leave the hive to mate.", metadata: { source: "drones.md" } },
     ];
     await client.pool(IngestKind).ask({ type: "ingest", documents, index: "default" });
-    await waitForIngest(client, findIndex(retrievalConfig(config).indexes, undefined));
+    await waitForIngest(client, findIndex(config.retrieval.indexes, undefined));
   });
   after(async () => {
     await client?.shutdown();

@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { test } from "node:test";
+import { freePort } from "../../nats/index.js";
+import { startColmenaUp } from "../helpers/colmena-process.js";
+
+const main = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
+
+test("colmena up - a bad retrieval value stops start-up before nats-server or any thread starts, naming the key and its origin", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "colmena-up-bad-"));
+  try {
+    const env = { ...process.env, COLMENA_RETRIEVAL__SHARD__SNAPSHOT_EVERY_WRITES: "soon" };
+    const args = [main, "up", "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn"];
+    // A start that did not stop would be killed at the timeout and fail below.
+    const failed = await promisify(execFile)(process.execPath, args, { env, timeout: 60_000 }).then(
+      () => assert.fail("colmena up started"),
+      (e: { code?: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /INVALID: invalid configuration/);
+    assert.match(failed.stderr, /retrieval\.shard\.snapshotEveryWrites \(from env COLMENA_RETRIEVAL__SHARD__SNAPSHOT_EVERY_WRITES\)/);
+    assert.equal(failed.stdout, "", "no banner: nothing started");
+    assert.equal(existsSync(join(dataDir, "nats")), false, "the embedded nats-server's store was never made");
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("colmena up - the bridge's rate limit and trustProxy from a config file, and --set, reach the running bridge", async () => {
+  const config = join(tmpdir(), `colmena-up-http-${process.pid}.json`);
+  await writeFile(config, JSON.stringify({ http: { rateLimit: { capacity: 2, refillPerSecond: 0.001 }, trustProxy: true } }));
+  const up = await startColmenaUp(["--config", config, "--set", "http.sseHeartbeatMs=1000", "--set", "http.admission.initialLimit=8"]);
+  try {
+    const models = (ip: string) => fetch(`${up.httpUrl}/v1/models`, { headers: { "x-forwarded-for": ip } });
+    for (let i = 0; i < 2; i++) assert.equal((await models("192.0.2.1")).status, 200);
+    const limited = await models("192.0.2.1");
+    assert.equal(limited.status, 429);
+    assert.equal(((await limited.json()) as { error: { code: string } }).error.code, "RATE_LIMITED");
+    assert.equal((await models("192.0.2.2")).status, 200, "trustProxy: another forwarded client has a bucket of its own");
+  } finally {
+    assert.equal(await up.stop(), 0);
+    await rm(config, { force: true });
+  }
+});

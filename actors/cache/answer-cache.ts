@@ -21,6 +21,7 @@ import { Codec } from "../../nats/codec.js";
 import { openBucket } from "../../nats/kv.js";
 import { Subjects } from "../../nats/subjects.js";
 import { invalid } from "../../runtime/errors.js";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
 import { readFaq } from "./faq.js";
@@ -80,7 +81,8 @@ export interface AnswerCacheOptions extends CacheConfigInput {
   /** The deployment's namespace (bucket names `<ns>_cache-<kind>`); default "colmena". */
   namespace?: string;
   codec?: Codec;
-  clock?: { now(): number };
+  /** Reads the time entries expire by, at every level (default systemClock). */
+  clock?: Clock;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -102,7 +104,7 @@ export class AnswerCache {
   readonly #l2: Partial<Record<EntryKind, KV>>;
   readonly #l3: DiskStore | undefined;
   readonly #codec: Codec;
-  readonly #clock: { now(): number };
+  readonly #clock: Clock;
   readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
   readonly #stats: CacheStats = { l1: { hits: 0, misses: 0 }, l2: { hits: 0, misses: 0 }, l3: { hits: 0, misses: 0 }, sets: 0, errors: 0 };
   #faq: readonly string[] = [];
@@ -112,7 +114,7 @@ export class AnswerCache {
     this.#l2 = l2;
     this.#l3 = l3;
     this.#codec = opts.codec ?? new Codec();
-    this.#clock = opts.clock ?? Date;
+    this.#clock = opts.clock ?? systemClock;
     this.#warn = opts.warn ?? (() => {});
     this.#l1 = new LRUCache<string, L1Entry>({
       max: config.l1.maxEntries,

@@ -1,11 +1,10 @@
 /**
- * The node's cache of embeddings, retrieval results and answers, in three
- * levels:
+ * The node's cache of answers, in three levels:
  *
  *   L1  in-process LRU (lru-cache), bounded by entries and bytes
  *   L2  one NATS KV bucket per entry kind, shared by every node; the bucket's
  *       max age is the kind's TTL and its size is bounded (oldest out first)
- *   L3  an on-disk store on this node (answers by default: the expensive ones)
+ *   L3  an on-disk store on this node, for the kinds in `l3.kinds`
  *
  * `get` looks L1 → L2 → L3 and fills the levels above the one that hit; `set`
  * writes every level the kind uses. Each entry carries its absolute expiry,
@@ -31,8 +30,6 @@ const positive = z.number().int().positive();
 export const CacheConfigSchema = z.strictObject({
   ttlMs: z
     .strictObject({
-      embedding: positive.default(24 * 3_600_000),
-      retrieval: positive.default(10 * 60_000),
       answer: positive.default(3_600_000),
     })
     .prefault({}),
@@ -239,12 +236,12 @@ export class AnswerCache {
 
   /**
    * Fills L1 from the shared L2 buckets (at start, so a new node's first
-   * users hit memory), up to L1's entry limit; returns the entries loaded.
-   * Hit and miss counters are not touched.
+   * users hit memory), up to `limit` (default L1's entry limit); returns the
+   * entries loaded. Hit and miss counters are not touched.
    */
-  async fillL1FromL2(kinds: readonly EntryKind[] = ENTRY_KINDS, limit = this.config.l1.maxEntries): Promise<number> {
+  async fillL1FromL2(limit = this.config.l1.maxEntries): Promise<number> {
     let loaded = 0;
-    for (const kind of kinds) {
+    for (const kind of ENTRY_KINDS) {
       const kv = this.#l2[kind];
       if (kv === undefined) continue;
       const keys: string[] = [];

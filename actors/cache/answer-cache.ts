@@ -49,8 +49,6 @@ export const CacheConfigSchema = z.strictObject({
       kinds: z.array(z.enum(ENTRY_KINDS)).default(["answer"]),
     })
     .prefault({}),
-  /** Frequent questions to precompute at start (see `warm`). */
-  faqFile: z.string().min(1).optional(),
 });
 
 export type CacheConfig = z.output<typeof CacheConfigSchema>;
@@ -223,12 +221,8 @@ export class AnswerCache {
     return this.#l1.size;
   }
 
-  /**
-   * Reads the FAQ file (the argument, else config.faqFile) and keeps its
-   * questions in `faq` for the pipeline to precompute; returns them.
-   */
-  async warm(faqFile: string | undefined = this.config.faqFile): Promise<string[]> {
-    if (faqFile === undefined) return [];
+  /** Reads a FAQ file and keeps its questions in `faq` for the pipeline to precompute; returns them. */
+  async warm(faqFile: string): Promise<string[]> {
     const questions = await readFaq(faqFile);
     this.#faq = Object.freeze([...questions]);
     return questions;

@@ -23,7 +23,6 @@ import { invalid } from "../../runtime/errors.js";
 import { systemClock, type Clock } from "../../supervisors/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
-import { readFaq } from "./faq.js";
 
 const positive = z.number().int().positive();
 
@@ -102,7 +101,6 @@ export class AnswerCache {
   readonly #clock: Clock;
   readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
   readonly #stats: CacheStats = { l1: { hits: 0, misses: 0 }, l2: { hits: 0, misses: 0 }, l3: { hits: 0, misses: 0 }, sets: 0, errors: 0 };
-  #faq: readonly string[] = [];
 
   private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, KV>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
     this.config = config;
@@ -137,11 +135,6 @@ export class AnswerCache {
     }
     const l3 = config.l3.dir === undefined ? undefined : await DiskStore.open({ dir: config.l3.dir, maxEntries: config.l3.maxEntries, ...(clock && { clock }) });
     return new AnswerCache(config, l2, l3, { ...(codec && { codec }), ...(clock && { clock }), ...(warn && { warn }) });
-  }
-
-  /** The FAQ questions read by the last `warm`. */
-  get faq(): readonly string[] {
-    return this.#faq;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -219,13 +212,6 @@ export class AnswerCache {
   /** Entries in L1 now. */
   get l1Size(): number {
     return this.#l1.size;
-  }
-
-  /** Reads a FAQ file and keeps its questions in `faq` for the pipeline to precompute; returns them. */
-  async warm(faqFile: string): Promise<string[]> {
-    const questions = await readFaq(faqFile);
-    this.#faq = Object.freeze([...questions]);
-    return questions;
   }
 
   /**

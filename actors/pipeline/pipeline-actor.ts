@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { ColmenaError, defineActor, type ActorContext, type CallContext, type Refs } from "../../runtime/index.js";
-import { AnswerCache, type CacheConfigInput } from "../cache/index.js";
+import { AnswerCache, readFaq, type CacheConfigInput } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { FilterSchema } from "../index-shard/wire-schemas.js";
 import type { LlmKind } from "../llm/index.js";
@@ -136,7 +136,7 @@ function retrying<T>(f: () => Promise<T>): () => Promise<T> {
 async function warm(ctx: ActorContext, cache: AnswerCache, pipeline: RagPipeline, faqFile: string | undefined): Promise<void> {
   try {
     const filled = await cache.fillL1FromL2();
-    const questions = faqFile ? await cache.warm(faqFile) : [];
+    const questions = faqFile ? await readFaq(faqFile) : [];
     for (const q of questions) await pipeline.query({ question: q });
     if (filled || questions.length) ctx.log.info({ l1FromL2: filled, faq: questions.length }, "cache warmed");
   } catch (err) {

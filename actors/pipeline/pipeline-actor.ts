@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ColmenaError, defineActor, type ActorContext, type CallContext, type Refs } from "../../runtime/index.js";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 import { AnswerCache, readFaq, type CacheConfigInput } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { FilterSchema } from "../index-shard/wire-schemas.js";
@@ -62,6 +63,8 @@ export interface PipelineActorParts {
   session: SessionKind;
   /** The settings a new session starts with. */
   sessionDefaults: SessionSettings;
+  /** The runtime's clock: call deadlines are its readings, and cache TTLs run on it (default systemClock). */
+  clock?: Clock;
 }
 
 export function pipelineActor(parts: PipelineActorParts) {
@@ -89,8 +92,9 @@ function define(parts: PipelineActorParts | undefined) {
 export const PipelineKind = define(undefined);
 
 async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
+  const clock = parts.clock ?? systemClock;
   const warn = (msg: string, fields: Record<string, unknown>) => ctx.log.warn(fields, msg);
-  const cache = await AnswerCache.open({ ...parts.cache, nc: ctx.nc, namespace: ctx.subjects.prefix, codec: ctx.codec, warn });
+  const cache = await AnswerCache.open({ ...parts.cache, nc: ctx.nc, namespace: ctx.subjects.prefix, codec: ctx.codec, clock, warn });
   const version = await IndexVersion.start(ctx.nc, ctx.subjects, { log: ctx.log });
   const pipeline = new RagPipeline({
     actors: ctx.actors,
@@ -102,10 +106,11 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
     models: retrying(async () => ({ embedder: await embedderModel(ctx.actors, parts.config.timeoutMs), llm: parts.llmModel })),
     defaults: parts.config,
     log: ctx.log,
+    clock,
   });
   const request = (m: z.output<typeof messages.answer>, call: CallContext): QueryRequest => ({
     ...m,
-    timeoutMs: Math.max(1, (Number.isFinite(call.deadline) ? call.deadline : Date.now() + parts.config.timeoutMs) - Date.now()),
+    timeoutMs: Math.max(1, (Number.isFinite(call.deadline) ? call.deadline : clock.now() + parts.config.timeoutMs) - clock.now()),
     ...(call.trace && { trace: call.trace }),
   });
   return {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ColmenaError, isColmenaError, type Logger, type Refs } from "../../runtime/index.js";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 import { AnswerCache, cacheKey } from "../cache/index.js";
 import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
@@ -21,6 +22,8 @@ export interface PipelineParts {
   models: () => Promise<{ embedder: string; llm: string }>;
   defaults: { topK: number; timeoutMs: number; maxNewTokens: number };
   log: Logger;
+  /** Times a question's deadline and its stage timings (default systemClock). */
+  clock?: Clock;
 }
 
 /** What the answer cache holds for a question. */
@@ -43,10 +46,12 @@ const DEGRADABLE = new Set(["UNAVAILABLE", "OVERLOADED", "TIMEOUT", "INTERNAL"])
  */
 export class RagPipeline {
   readonly #p: PipelineParts;
+  readonly #clock: Clock;
   readonly #fallback = new ExtractiveBackend({ id: "extractive-fallback" });
 
   constructor(parts: PipelineParts) {
     this.#p = parts;
+    this.#clock = parts.clock ?? systemClock;
   }
 
   async query(req: QueryRequest, signal?: AbortSignal): Promise<QueryResult> {
@@ -62,19 +67,20 @@ export class RagPipeline {
 
   async *queryStream(req: QueryRequest, signal?: AbortSignal): AsyncIterable<QueryEvent> {
     const { actors, cache, defaults } = this.#p;
-    const started = Date.now();
+    const clock = this.#clock;
+    const started = clock.now();
     const deadline = started + (req.timeoutMs ?? defaults.timeoutMs);
     const left = () => {
-      const ms = deadline - Date.now();
+      const ms = deadline - clock.now();
       if (ms <= 0) throw new ColmenaError("TIMEOUT", `the query passed its ${req.timeoutMs ?? defaults.timeoutMs} ms deadline`);
       return ms;
     };
     const call = () => ({ timeoutMs: left(), ...(req.trace && { trace: req.trace }) });
     const timings: Record<string, number> = {};
-    const lap = (stage: string, since: number) => (timings[stage] = Date.now() - since);
+    const lap = (stage: string, since: number) => (timings[stage] = clock.now() - since);
     const topK = req.topK ?? defaults.topK;
 
-    let t = Date.now();
+    let t = clock.now();
     // A question without a session id starts a conversation: it has no history to read, and its turn is stored without activating a session.
     const opening = req.sessionId === undefined;
     const sessionId = req.sessionId ?? randomUUID();
@@ -89,7 +95,7 @@ export class RagPipeline {
     const historyForPrompt = history.turns.length > 0 ? (historyMessages(history.turns) as LlmChatMessage[]) : clientTurns;
     lap("session", t);
 
-    t = Date.now();
+    t = clock.now();
     const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
     const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
     const hit = await cache.lookup<CachedAnswer>(key);
@@ -104,14 +110,14 @@ export class RagPipeline {
       return;
     }
 
-    t = Date.now();
+    t = clock.now();
     const retrieved: QueryAnswer = await actors.pool(CoordinatorKind).ask({ type: "query", question: query, topK, ...(req.filter && { filter: req.filter }) }, call());
     lap("retrieval", t);
     const sources: Source[] = retrieved.hits.map((h) => ({ docId: h.docId, chunkId: h.id, ...(h.ordinal !== undefined && { ordinal: h.ordinal }), score: h.score, text: h.text, metadata: h.metadata }));
     const passages: Passage[] = retrieved.hits.map((h) => ({ text: h.text, source: String(h.metadata.source ?? h.docId) }));
     const messages = ragMessages({ question: query, passages }, historyForPrompt);
 
-    t = Date.now();
+    t = clock.now();
     const maxNewTokens = history.settings.maxNewTokens ?? defaults.maxNewTokens;
     const { tokens, degraded } = await this.#generate(messages, maxNewTokens, call(), signal);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ColmenaError, defineActor, type ActorContext } from "../../runtime/index.js";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 import { Batcher } from "./batcher.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { HashEmbedder } from "./hash-embedder.js";
@@ -93,12 +94,12 @@ const messages = {
   stats: z.object({}),
 };
 
-/** The embedder kind with its settings; `embedderActor()` is the hash default. */
-export function embedderActor(config: EmbedderConfigInput = {}) {
-  return define(EmbedderConfigSchema.parse(config));
+/** The embedder kind with its settings; `embedderActor()` is the hash default. `clock` times the batch wait (default systemClock). */
+export function embedderActor(config: EmbedderConfigInput = {}, options: { clock?: Clock } = {}) {
+  return define(EmbedderConfigSchema.parse(config), options.clock ?? systemClock);
 }
 
-function define(config: EmbedderConfig | undefined) {
+function define(config: EmbedderConfig | undefined, clock: Clock) {
   const maxBatch = config?.batching.maxBatch ?? 32;
   return defineActor({
     kind: EMBEDDER_KIND,
@@ -109,7 +110,7 @@ function define(config: EmbedderConfig | undefined) {
     instances: config?.instances ?? 1,
     create: (ctx: ActorContext) => {
       if (config === undefined) throw new ColmenaError("INVALID", "EmbedderKind is an address: host embedderActor(config)");
-      return createEmbedder(ctx, config);
+      return createEmbedder(ctx, config, clock);
     },
   });
 }
@@ -118,9 +119,9 @@ function define(config: EmbedderConfig | undefined) {
  * The address of the embedder pool, for `actors.pool(EmbedderKind)`: any
  * node's embedderActor(config) answers it. Hosting it directly is refused.
  */
-export const EmbedderKind = define(undefined);
+export const EmbedderKind = define(undefined, systemClock);
 
-async function createEmbedder(ctx: ActorContext, config: EmbedderConfig) {
+async function createEmbedder(ctx: ActorContext, config: EmbedderConfig, clock: Clock) {
   const embedder = await loadEmbedder(config);
   const counters = { requests: 0, texts: 0, batches: 0, batchedTexts: 0, largestBatch: 0 };
   const budget = config.batching.maxTokens;
@@ -128,6 +129,7 @@ async function createEmbedder(ctx: ActorContext, config: EmbedderConfig) {
     maxBatch: config.batching.maxBatch,
     maxWaitMs: config.batching.maxWaitMs,
     concurrency: config.batching.concurrency,
+    clock,
     ...(budget !== undefined && { maxTokens: budget, cost: (text: string) => embedder.countTokens([text])[0]! }),
     run: (texts) => {
       counters.batches++;

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ColmenaError, defineActor, isColmenaError, type ActorContext, type CallContext } from "../../runtime/index.js";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, IndexListSchema, shardKey, shardName, type IndexSpec } from "../index-shard/index-spec.js";
 import { ShardKind } from "../index-shard/shard-actor.js";
@@ -56,11 +57,12 @@ const messages = {
   search: z.object({ vector: VectorSchema.optional(), text: z.string().optional(), ...common }),
 };
 
-export function coordinatorActor(config: CoordinatorConfigInput = {}) {
-  return define(CoordinatorConfigSchema.parse(config));
+/** `clock`: the runtime's, which call deadlines are read on (default systemClock). */
+export function coordinatorActor(config: CoordinatorConfigInput = {}, options: { clock?: Clock } = {}) {
+  return define(CoordinatorConfigSchema.parse(config), options.clock ?? systemClock);
 }
 
-function define(config: CoordinatorConfig | undefined) {
+function define(config: CoordinatorConfig | undefined, clock: Clock) {
   return defineActor({
     kind: COORDINATOR_KIND,
     placement: "pooled",
@@ -70,13 +72,13 @@ function define(config: CoordinatorConfig | undefined) {
     instances: config?.instances ?? 1,
     create: (ctx: ActorContext) => {
       if (config === undefined) throw new ColmenaError("INVALID", "CoordinatorKind is an address: host coordinatorActor(config)");
-      return createCoordinator(ctx, config);
+      return createCoordinator(ctx, config, clock);
     },
   });
 }
 
 /** The address of the coordinator pool. Hosting it directly is refused. */
-export const CoordinatorKind = define(undefined);
+export const CoordinatorKind = define(undefined, systemClock);
 
 interface SearchRequest {
   vector?: Float32Array | number[] | undefined;
@@ -94,11 +96,10 @@ interface ShardSearch {
   filter: Metadata | undefined;
 }
 
-/** The caller's deadline; a tell (no deadline) gets the default ask budget. */
-const deadlineOf = (call: CallContext) => (Number.isFinite(call.deadline) ? call.deadline : Date.now() + 10_000);
-
-function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
+function createCoordinator(ctx: ActorContext, config: CoordinatorConfig, clock: Clock) {
   let turn = 0;
+  /** The caller's deadline; a tell (no deadline) gets the default ask budget. */
+  const deadlineOf = (call: CallContext) => (Number.isFinite(call.deadline) ? call.deadline : clock.now() + 10_000);
 
   const scatter = async (req: SearchRequest, call: CallContext): Promise<QueryAnswer> => {
     const spec = findIndex(config.indexes, req.index);
@@ -110,7 +111,7 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
     const topK = req.topK ?? DEFAULT_TOP_K;
     const deadline = deadlineOf(call);
     // Shards must answer early enough to leave time to fuse and reply.
-    const shardDeadline = deadline - Math.max(config.replyMarginMs, Math.floor((deadline - Date.now()) * 0.05));
+    const shardDeadline = deadline - Math.max(config.replyMarginMs, Math.floor((deadline - clock.now()) * 0.05));
     const query: ShardSearch = {
       type: "search",
       k: Math.max(topK, config.candidates),
@@ -129,7 +130,7 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
   /** One replica after another (starting at `first`), until one answers or the deadline leaves no time; undefined if none did. */
   const askShard = async (spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<ShardResults | undefined> => {
     for (let i = 0; i < spec.replicas; i++) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - clock.now();
       if (remaining <= 0) return undefined;
       const key = shardKey(spec.name, shard, (first + i) % spec.replicas);
       try {
@@ -145,7 +146,7 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
   return {
     query: async (m: { question: string; topK?: number | undefined; filter?: Metadata | undefined; index?: string | undefined }, call: CallContext): Promise<QueryAnswer> => {
       const spec = findIndex(config.indexes, m.index);
-      const embedded = await ctx.actors.pool(EmbedderKind).ask({ type: "embed", texts: [m.question] }, { timeoutMs: Math.max(1, deadlineOf(call) - Date.now()) });
+      const embedded = await ctx.actors.pool(EmbedderKind).ask({ type: "embed", texts: [m.question] }, { timeoutMs: Math.max(1, deadlineOf(call) - clock.now()) });
       if (embedded.dimension !== spec.dimension) {
         // A deployment mismatch, not a bug in this request (INTERNAL would count as a crash of the coordinator).
         throw new ColmenaError("UNAVAILABLE", `embedder ${embedded.model} gives ${embedded.dimension}-d vectors; index ${spec.name} holds ${spec.dimension}-d`, { retryable: false });

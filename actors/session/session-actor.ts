@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { defineActor, invalid, isColmenaError, ColmenaError, type ActorContext, type CallContext, type Logger } from "../../runtime/index.js";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 import type { LlmKind } from "../llm/index.js";
 import { boundHistory, historyTokens, SourceSchema, TurnSchema, type Turn } from "./history.js";
 import { heuristicRewrite, parseRewrite, rewritePrompt, standalone } from "./rewrite.js";
@@ -83,6 +84,8 @@ export interface SessionKindOptions {
   kind?: string;
   /** The llm pool that rewrites follow-ups when rewrite.mode is "llm". */
   llm?: LlmKind;
+  /** The runtime's clock, which call deadlines are read on: it bounds the llm rewrite (default systemClock). */
+  clock?: Clock;
 }
 
 export function sessionKind(input: SessionConfigInput | SessionConfig = {}, options: SessionKindOptions = {}) {
@@ -113,7 +116,7 @@ export function sessionKind(input: SessionConfigInput | SessionConfig = {}, opti
         },
 
         rewrite: (m: z.output<typeof SessionMessages.rewrite>, call: CallContext): Promise<RewriteResult> =>
-          rewrite(ctx, config, options.llm, state, m.question, call),
+          rewrite(ctx, config, options.llm, options.clock ?? systemClock, state, m.question, call),
 
         settings: async (m: z.output<typeof SessionMessages.settings>): Promise<SessionSettings> => {
           const settings: Record<string, unknown> = m.reset ? { ...config.settings } : { ...state.settings };
@@ -154,7 +157,15 @@ function restore(saved: unknown, config: SessionConfig, log: Logger): SessionSta
   return { v: 1, turns, settings: parsed.data.settings ?? { ...config.settings } };
 }
 
-async function rewrite(ctx: ActorContext, config: SessionConfig, llm: LlmKind | undefined, state: SessionState, question: string, call: CallContext): Promise<RewriteResult> {
+async function rewrite(
+  ctx: ActorContext,
+  config: SessionConfig,
+  llm: LlmKind | undefined,
+  clock: Clock,
+  state: SessionState,
+  question: string,
+  call: CallContext,
+): Promise<RewriteResult> {
   const q = question.trim();
   const previous = state.turns.at(-1);
   if (previous === undefined || state.settings.rewrite === false) return { query: q, rewritten: false, by: "none" };
@@ -164,7 +175,7 @@ async function rewrite(ctx: ActorContext, config: SessionConfig, llm: LlmKind | 
   };
   if (config.rewrite.mode !== "llm" || llm === undefined) return heuristic();
   try {
-    const timeoutMs = Math.max(1, Math.min(config.rewrite.timeoutMs, call.deadline - Date.now()));
+    const timeoutMs = Math.max(1, Math.min(config.rewrite.timeoutMs, call.deadline - clock.now()));
     const stream = ctx.actors.pool(llm).stream(
       {
         type: "generate",

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/jetstream.js";
 import { ColmenaError, defineActor, type ActorContext } from "../../runtime/index.js";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { deleteDocuments, DocumentSchema, ensureIngestStream, ingestDocuments, ingestStream } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
@@ -60,11 +61,12 @@ const messages = {
   progress: z.object({}),
 };
 
-export function ingestActor(config: IngestConfigInput = {}) {
-  return define(IngestConfigSchema.parse(config));
+/** `clock` times the worker's shutdown grace and retry pauses (default systemClock). */
+export function ingestActor(config: IngestConfigInput = {}, options: { clock?: Clock } = {}) {
+  return define(IngestConfigSchema.parse(config), options.clock ?? systemClock);
 }
 
-function define(config: IngestConfig | undefined) {
+function define(config: IngestConfig | undefined, clock: Clock) {
   return defineActor({
     kind: INGEST_KIND,
     placement: "pooled",
@@ -74,15 +76,15 @@ function define(config: IngestConfig | undefined) {
     instances: config?.instances ?? 1,
     create: (ctx: ActorContext) => {
       if (config === undefined) throw new ColmenaError("INVALID", "IngestKind is an address: host ingestActor(config)");
-      return createIngest(ctx, config);
+      return createIngest(ctx, config, clock);
     },
   });
 }
 
 /** The address of the ingest pool. Hosting it directly is refused. */
-export const IngestKind = define(undefined);
+export const IngestKind = define(undefined, systemClock);
 
-async function createIngest(ctx: ActorContext, config: IngestConfig) {
+async function createIngest(ctx: ActorContext, config: IngestConfig, clock: Clock) {
   const js = jetStreamOf(ctx.nc);
   const namespace = ctx.subjects.prefix;
   await ensureIngestStream(ctx.nc, ctx.subjects);
@@ -99,6 +101,7 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
         maxAttempts: config.maxAttempts,
         ackWaitMs: config.ackWaitMs,
         log: ctx.log,
+        clock,
       })
     : undefined;
   return {

@@ -1,21 +1,18 @@
 /**
- * Time as the generator sees it: a monotonic reading in milliseconds and a
- * timer. The real one is `performance.now()` and `setTimeout`; tests inject a
- * virtual clock so the arithmetic of a run is exact and nothing sleeps.
+ * Time as the generator sees it: supervisors' `Clock`, read for latencies.
+ * The real one is `monotonicClock` (`performance.now()`: monotonic, with
+ * fractions of a millisecond, where `systemClock`'s wall-clock `Date.now()`
+ * may step and rounds to whole milliseconds); tests inject a virtual clock so
+ * the arithmetic of a run is exact and nothing sleeps. Only the type comes
+ * from supervisors/: the load generator still loads nothing of the project
+ * at run time.
  */
-export interface Clock {
-  /** Milliseconds, monotonic, arbitrary origin (fractions allowed). */
-  now(): number;
-  /** Calls `fn` after `ms` milliseconds; the returned function cancels it. */
-  setTimer(fn: () => void, ms: number): () => void;
-}
+import type { Clock } from "../supervisors/index.js";
 
-export const realClock: Clock = {
+export const monotonicClock: Clock = {
   now: () => performance.now(),
-  setTimer(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    return () => clearTimeout(t);
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
 /** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
@@ -23,11 +20,11 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
-      cancel();
+      clock.clearTimeout(timer);
       signal?.removeEventListener("abort", done);
       resolve();
     };
-    const cancel = clock.setTimer(done, ms);
+    const timer = clock.setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
   });
 }

@@ -1,4 +1,5 @@
-import { realClock, sleep, type Clock } from "./clock.js";
+import type { Clock, TimerHandle } from "../supervisors/index.js";
+import { monotonicClock, sleep } from "./clock.js";
 import { clientFailure, errorName, type Driver, type Outcome, type Request } from "./drivers/driver.js";
 import type { Recorder } from "./recorder.js";
 import { arrivals, validatePhases, type Arrival, type Phase } from "./schedule.js";
@@ -17,6 +18,7 @@ export interface OpenLoopOptions {
   requestTimeoutMs: number;
   /** After the schedule, wait at most this long for outstanding answers, then abandon them. */
   drainTimeoutMs: number;
+  /** Default monotonicClock: latencies are differences of its readings. */
   clock?: Clock;
   /** Stops scheduling at once (outstanding requests still drain). */
   signal?: AbortSignal;
@@ -59,7 +61,7 @@ const ABANDONED = "abandoned";
 export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   validatePhases(o.phases);
   if (!(o.maxInFlight >= 1)) throw new RangeError(`maxInFlight must be at least 1, got ${o.maxInFlight}`);
-  const clock = o.clock ?? realClock;
+  const clock = o.clock ?? monotonicClock;
   const start = clock.now();
   let offset = 0;
   for (const phase of o.phases) {
@@ -86,7 +88,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     const request = o.next(arrival);
     const controller = new AbortController();
     outstanding.add(controller);
-    const cancelTimeout = clock.setTimer(() => controller.abort(TIMEOUT), o.requestTimeoutMs);
+    const timeout = clock.setTimeout(() => controller.abort(TIMEOUT), o.requestTimeoutMs);
     const sentAt = clock.now();
     o.recorder.sent(arrival.phase.name, dueAt, sentAt);
     void (async () => {
@@ -101,7 +103,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         if (reason === ABANDONED) abandoned += 1;
         outcome = clientFailure(reason);
       }
-      cancelTimeout();
+      clock.clearTimeout(timeout);
       outstanding.delete(controller);
       const doneAt = clock.now();
       lastDone = Math.max(lastDone, doneAt);
@@ -116,9 +118,9 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
 
   const schedule = arrivals(o.phases, o.maxRequests);
   await new Promise<void>((resolve) => {
-    let cancel = () => {};
+    let timer: TimerHandle = undefined;
     const stop = () => {
-      cancel();
+      clock.clearTimeout(timer);
       resolve();
     };
     if (o.signal?.aborted) return resolve();
@@ -135,7 +137,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         o.signal?.removeEventListener("abort", stop);
         return resolve();
       }
-      cancel = clock.setTimer(pump, next.value.at - elapsed + 0.001);
+      timer = clock.setTimeout(pump, next.value.at - elapsed + 0.001);
     };
     pump();
   });

@@ -1,10 +1,10 @@
 /**
  * loadtest/: an open-loop load generator for Colmena's public interfaces
  * (HTTP and the NATS service API), its scenarios and reports. A client: it
- * imports nothing from the rest of the project.
+ * loads nothing from the rest of the project (supervisors' Clock is a type).
  */
 export { loadtestCommand } from "./command.js";
-export { realClock, sleep, type Clock } from "./clock.js";
+export { monotonicClock, sleep } from "./clock.js";
 export { arrivals, phaseArrivals, scheduleDurationMs, type Arrival, type Phase } from "./schedule.js";
 export { runOpenLoop, type Observation, type OpenLoopOptions, type OpenLoopResult } from "./generator.js";
 export { LatencyHistogram, type LatencySummary } from "./histogram.js";

@@ -1,11 +1,10 @@
 /**
- * The node's cache of embeddings, retrieval results and answers, in three
- * levels:
+ * The node's cache of answers, in three levels:
  *
  *   L1  in-process LRU (lru-cache), bounded by entries and bytes
  *   L2  one NATS KV bucket per entry kind, shared by every node; the bucket's
  *       max age is the kind's TTL and its size is bounded (oldest out first)
- *   L3  an on-disk store on this node (answers by default: the expensive ones)
+ *   L3  an on-disk store on this node, for the kinds in `l3.kinds`
  *
  * `get` looks L1 → L2 → L3 and fills the levels above the one that hit; `set`
  * writes every level the kind uses. Each entry carries its absolute expiry,
@@ -19,19 +18,15 @@ import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { Codec } from "../../nats/codec.js";
 import { openBucket } from "../../nats/kv.js";
-import { Subjects } from "../../runtime/contract/subjects.js";
-import { invalid, zodIssues } from "../../runtime/index.js";
+import { invalid, Subjects, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
-import { readFaq } from "./faq.js";
 
 const positive = z.number().int().positive();
 
 export const CacheConfigSchema = z.strictObject({
   ttlMs: z
     .strictObject({
-      embedding: positive.default(24 * 3_600_000),
-      retrieval: positive.default(10 * 60_000),
       answer: positive.default(3_600_000),
     })
     .prefault({}),
@@ -51,8 +46,6 @@ export const CacheConfigSchema = z.strictObject({
       kinds: z.array(z.enum(ENTRY_KINDS)).default(["answer"]),
     })
     .prefault({}),
-  /** Frequent questions to precompute at start (see `warm`). */
-  faqFile: z.string().min(1).optional(),
 });
 
 export type CacheConfig = z.output<typeof CacheConfigSchema>;
@@ -80,7 +73,8 @@ export interface AnswerCacheOptions extends CacheConfigInput {
   /** The deployment's namespace (bucket names `<ns>_cache-<kind>`); default "colmena". */
   namespace?: string;
   codec?: Codec;
-  clock?: { now(): number };
+  /** Reads the time entries expire by, at every level (default systemClock). */
+  clock?: Clock;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -102,17 +96,16 @@ export class AnswerCache {
   readonly #l2: Partial<Record<EntryKind, KV>>;
   readonly #l3: DiskStore | undefined;
   readonly #codec: Codec;
-  readonly #clock: { now(): number };
+  readonly #clock: Clock;
   readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
   readonly #stats: CacheStats = { l1: { hits: 0, misses: 0 }, l2: { hits: 0, misses: 0 }, l3: { hits: 0, misses: 0 }, sets: 0, errors: 0 };
-  #faq: readonly string[] = [];
 
   private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, KV>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
     this.config = config;
     this.#l2 = l2;
     this.#l3 = l3;
     this.#codec = opts.codec ?? new Codec();
-    this.#clock = opts.clock ?? Date;
+    this.#clock = opts.clock ?? systemClock;
     this.#warn = opts.warn ?? (() => {});
     this.#l1 = new LRUCache<string, L1Entry>({
       max: config.l1.maxEntries,
@@ -140,11 +133,6 @@ export class AnswerCache {
     }
     const l3 = config.l3.dir === undefined ? undefined : await DiskStore.open({ dir: config.l3.dir, maxEntries: config.l3.maxEntries, ...(clock && { clock }) });
     return new AnswerCache(config, l2, l3, { ...(codec && { codec }), ...(clock && { clock }), ...(warn && { warn }) });
-  }
-
-  /** The FAQ questions read by the last `warm`. */
-  get faq(): readonly string[] {
-    return this.#faq;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -225,24 +213,13 @@ export class AnswerCache {
   }
 
   /**
-   * Reads the FAQ file (the argument, else config.faqFile) and keeps its
-   * questions in `faq` for the pipeline to precompute; returns them.
-   */
-  async warm(faqFile: string | undefined = this.config.faqFile): Promise<string[]> {
-    if (faqFile === undefined) return [];
-    const questions = await readFaq(faqFile);
-    this.#faq = Object.freeze([...questions]);
-    return questions;
-  }
-
-  /**
    * Fills L1 from the shared L2 buckets (at start, so a new node's first
-   * users hit memory), up to L1's entry limit; returns the entries loaded.
-   * Hit and miss counters are not touched.
+   * users hit memory), up to `limit` (default L1's entry limit); returns the
+   * entries loaded. Hit and miss counters are not touched.
    */
-  async fillL1FromL2(kinds: readonly EntryKind[] = ENTRY_KINDS, limit = this.config.l1.maxEntries): Promise<number> {
+  async fillL1FromL2(limit = this.config.l1.maxEntries): Promise<number> {
     let loaded = 0;
-    for (const kind of kinds) {
+    for (const kind of ENTRY_KINDS) {
       const kv = this.#l2[kind];
       if (kv === undefined) continue;
       const keys: string[] = [];

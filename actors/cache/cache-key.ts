@@ -1,21 +1,22 @@
 /**
  * Cache keys: a hash of everything an entry depends on — its kind, the
- * normalised question (or text), the index version and the model ids, plus
- * any parameters that change it — so ingesting or deleting documents (a new
+ * normalised question, the index version and the model ids, plus any
+ * parameters that change it — so ingesting or deleting documents (a new
  * index version) or swapping a model can never serve a stale entry.
  */
 import { createHash } from "node:crypto";
 import { invalid } from "../../runtime/index.js";
 
-export const ENTRY_KINDS = ["embedding", "retrieval", "answer"] as const;
+/** What the cache holds: answers (the pipeline caches nothing else). */
+export const ENTRY_KINDS = ["answer"] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 export interface CacheKeyParts {
   kind: EntryKind;
-  /** The question (or, for embeddings, the text embedded). */
+  /** The question, in any spelling (it is normalised). */
   question: string;
-  /** The index version, bumped by every ingest or delete: required for retrieval results and answers. */
-  indexVersion?: string | number;
+  /** The index version, bumped by every ingest or delete. */
+  indexVersion: string | number;
   /** Model ids the entry depends on, e.g. { embedder: "bge-small@3", llm: "falcon3-1b-int8" }. */
   models: Record<string, string>;
   /** Anything else that changes the entry: topK, filters, temperature, system prompt... */
@@ -37,14 +38,12 @@ export function normaliseQuestion(question: string): string {
 /** `<kind>.<sha256 hex>`: a valid KV key and file name. */
 export function cacheKey(parts: CacheKeyParts): string {
   if (!(ENTRY_KINDS as readonly string[]).includes(parts.kind)) throw invalid(`cache entry kind must be one of ${ENTRY_KINDS.join(", ")}`, { kind: parts.kind });
-  if (parts.kind !== "embedding" && (parts.indexVersion === undefined || parts.indexVersion === "")) {
-    throw invalid(`a ${parts.kind} cache key needs the index version`);
-  }
+  if (parts.indexVersion === undefined || parts.indexVersion === "") throw invalid(`a ${parts.kind} cache key needs the index version`);
   const canonical = JSON.stringify([
     "colmena-cache/1",
     parts.kind,
-    parts.kind === "embedding" ? parts.question : normaliseQuestion(parts.question),
-    parts.indexVersion === undefined ? null : String(parts.indexVersion),
+    normaliseQuestion(parts.question),
+    String(parts.indexVersion),
     sorted(parts.models),
     sorted(parts.params ?? {}),
   ]);

@@ -16,6 +16,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { systemClock, type Clock } from "../../supervisors/index.js";
 
 const MAGIC = Buffer.from("CLM3");
 const VERSION = 1;
@@ -25,7 +26,8 @@ const TMP = ".tmp-";
 export interface DiskStoreOptions {
   dir: string;
   maxEntries: number;
-  clock?: { now(): number };
+  /** Reads the time entries expire by (default systemClock). */
+  clock?: Clock;
 }
 
 interface Meta {
@@ -36,14 +38,14 @@ interface Meta {
 export class DiskStore {
   readonly dir: string;
   readonly maxEntries: number;
-  readonly #clock: { now(): number };
+  readonly #clock: Clock;
   /** By hash, oldest write first. */
   readonly #index = new Map<string, Meta>();
 
   private constructor(opts: DiskStoreOptions) {
     this.dir = opts.dir;
     this.maxEntries = opts.maxEntries;
-    this.#clock = opts.clock ?? Date;
+    this.#clock = opts.clock ?? systemClock;
   }
 
   static async open(opts: DiskStoreOptions): Promise<DiskStore> {

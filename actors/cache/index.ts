@@ -1,7 +1,7 @@
 /**
- * actors/cache: the node's three-level cache (in-process LRU, a NATS KV bucket
- * per entry kind shared by every node, an on-disk store), its keys and the
- * FAQ list used to warm it.
+ * actors/cache: the node's three-level answer cache (in-process LRU, a NATS
+ * KV bucket shared by every node, an on-disk store), its keys and the FAQ
+ * list used to warm it.
  */
 export { AnswerCache, CacheConfigSchema } from "./answer-cache.js";
 export type { AnswerCacheOptions, CacheConfig, CacheConfigInput, CacheLevel, CacheStats, LevelStats } from "./answer-cache.js";

@@ -17,12 +17,7 @@
  * Admission control is not here: `pending` tells the owning actor how many
  * items wait, and the actor's bounded mailbox decides what to refuse.
  */
-import { ColmenaError } from "../../runtime/index.js";
-
-export interface Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { ColmenaError, systemClock, type Clock, type TimerHandle } from "../../runtime/index.js";
 
 export interface BatcherOptions<I, O> {
   maxBatch: number;
@@ -34,6 +29,7 @@ export interface BatcherOptions<I, O> {
   concurrency?: number;
   /** Runs one batch; must return one output per item, in order. */
   run: (items: I[]) => Promise<O[]>;
+  /** Times the wait of an open batch (default systemClock). */
   clock?: Clock;
 }
 
@@ -43,11 +39,6 @@ interface Entry<I, O> {
   resolve: (output: O) => void;
   reject: (err: unknown) => void;
 }
-
-const systemClock: Clock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 export class Batcher<I, O> {
   readonly #maxBatch: number;
@@ -60,7 +51,7 @@ export class Batcher<I, O> {
   #open: Entry<I, O>[] = [];
   #openMaxCost = 0;
   #due = false;
-  #timer: unknown = undefined;
+  #timer: TimerHandle = undefined;
   readonly #ready: Entry<I, O>[][] = [];
   #running = 0;
   #pending = 0;

@@ -117,6 +117,7 @@ async function createEmbedder(ctx: ActorContext, config: EmbedderConfig) {
     maxBatch: config.batching.maxBatch,
     maxWaitMs: config.batching.maxWaitMs,
     concurrency: config.batching.concurrency,
+    clock: ctx.clock,
     ...(budget !== undefined && { maxTokens: budget, cost: (text: string) => embedder.countTokens([text])[0]! }),
     run: (texts) => {
       counters.batches++;

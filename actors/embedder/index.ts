@@ -5,7 +5,7 @@ export type { HashEmbedderOptions } from "./hash-embedder.js";
 export { OnnxEmbedder } from "./onnx-embedder.js";
 export type { OnnxEmbedderOptions } from "./onnx-embedder.js";
 export { Batcher } from "./batcher.js";
-export type { BatcherOptions, Clock } from "./batcher.js";
+export type { BatcherOptions } from "./batcher.js";
 export { validateBatch, validateText } from "./validate.js";
 export { EMBEDDER_KIND, EmbedderConfigSchema, EmbedderKind, embedderActor } from "./embedder-actor.js";
 export type { EmbedderConfig, EmbedderConfigInput, EmbedderStats, Embeddings } from "./embedder-actor.js";

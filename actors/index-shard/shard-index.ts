@@ -135,8 +135,8 @@ export class ShardIndex {
    * write while it snapshots); searches may run meanwhile. The HNSW graph is
    * written off the thread. BM25 is not written: `readFiles` rebuilds it
    * from the chunk texts, because serialising MiniSearch is one synchronous
-   * call that held the thread for 130–200 ms per 2,000 chunks, and so for
-   * seconds on a large shard, at every snapshot.
+   * call that grows with the shard and would hold the thread, and every
+   * question on the node behind it, at every snapshot.
    */
   async writeFiles(dir: string): Promise<string[]> {
     await this.#hnsw.writeIndex(join(dir, HNSW_FILE));

@@ -93,6 +93,7 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
         maxAttempts: config.maxAttempts,
         ackWaitMs: config.ackWaitMs,
         log: ctx.log,
+        clock: ctx.clock,
       })
     : undefined;
   return {

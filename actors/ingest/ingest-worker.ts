@@ -21,6 +21,7 @@ import type { Subjects } from "../../runtime/contract/subjects.js";
 import { ColmenaError, isColmenaError } from "../../runtime/index.js";
 import type { Logger } from "../../runtime/observe/logger.js";
 import type { Refs } from "../../runtime/index.js";
+import { systemClock, type Clock, type TimerHandle } from "../../supervisors/index.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, type IndexSpec } from "../index-shard/index-spec.js";
 import type { Chunk } from "../index-shard/types.js";
@@ -43,6 +44,8 @@ export interface WorkerOptions {
   maxAttempts: number;
   ackWaitMs: number;
   log: Logger;
+  /** Times the shutdown grace and the pauses before retries (default systemClock). */
+  clock?: Clock;
 }
 
 export interface WorkerCounters {
@@ -65,6 +68,7 @@ const PULL_EXPIRES_MS = 1_000;
 export class IngestWorker {
   readonly counters: WorkerCounters = { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
   readonly #o: WorkerOptions;
+  readonly #clock: Clock;
   readonly #codec: Codec;
   readonly #writer: ShardLogWriter;
   readonly #docLocks = new Map<string, Promise<void>>();
@@ -75,6 +79,7 @@ export class IngestWorker {
 
   constructor(options: WorkerOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.#codec = new Codec(Math.min(DEFAULT_MAX_PAYLOAD, options.nc.info?.max_payload ?? Infinity));
     this.#writer = new ShardLogWriter(options.nc, options.subjects);
   }
@@ -98,9 +103,9 @@ export class IngestWorker {
     this.#stopping = true;
     this.#wakeSlot();
     await this.#loop;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.#active]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
+    let timer: TimerHandle;
+    await Promise.race([Promise.allSettled([...this.#active]), new Promise<void>((r) => (timer = this.#clock.setTimeout(r, graceMs)))]);
+    this.#clock.clearTimeout(timer);
   }
 
   /**
@@ -127,7 +132,7 @@ export class IngestWorker {
       } catch (err) {
         if (this.#stopping) break;
         this.#o.log.error({ err }, "pulling documents failed; trying again");
-        await new Promise((r) => setTimeout(r, 500));
+        await pause(this.#clock, 500);
       }
     }
   }
@@ -209,7 +214,7 @@ export class IngestWorker {
             throw new ColmenaError("INVALID", `embedder ${reply.model} gives ${reply.dimension}-d vectors; index ${spec.name} holds ${spec.dimension}-d`);
           }
           return reply.vectors;
-        }, () => m.working()),
+        }, () => m.working(), this.#clock),
       );
     }
     return (await Promise.all(requests)).flat();
@@ -238,16 +243,20 @@ export class IngestWorker {
 }
 
 /** Retries an OVERLOADED answer after its hint (up to 5 times), telling JetStream the document is still being worked on. */
-async function withOverloadRetry<T>(fn: () => Promise<T>, onWait: () => void): Promise<T> {
+async function withOverloadRetry<T>(fn: () => Promise<T>, onWait: () => void, clock: Clock): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (!isColmenaError(err, "OVERLOADED") || attempt >= 5) throw err;
       onWait();
-      await new Promise((r) => setTimeout(r, Math.min(5_000, err.retryAfterMs ?? 100)));
+      await pause(clock, Math.min(5_000, err.retryAfterMs ?? 100));
     }
   }
+}
+
+function pause(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }
 
 function shortHash(s: string): string {

@@ -37,25 +37,25 @@ export async function readIndexVersion(nc: NatsConnection, subjects: Subjects): 
  * reads it with `current()` and no round trip.
  *
  * Semantics: the version now follows a write within the watch's propagation
- * delay (sub-millisecond on one server, one hop in a cluster) instead of being
- * read per query. That is no weaker in practice: indexing is asynchronous
- * anyway, a write becomes searchable only once a shard replica has applied it
- * from the same log, which is later than the watch sees it. A question asked
- * in that window could already have been answered (and cached) with the old
- * index under a per-query read too.
+ * delay (the server pushes each write to the watch as it stores it) instead
+ * of being read per query. That is no weaker in practice: indexing is
+ * asynchronous anyway, a write becomes searchable only once a shard replica
+ * has applied it from the same log, which is later than the watch sees it. A
+ * question asked in that window could already have been answered (and
+ * cached) with the old index under a per-query read too.
  *
  * Failure: while the watch is not known to be healthy, `current()` falls
  * back to the per-query stream-info read, so a broken watch never serves a
- * stale version for longer than it takes to notice it. It is unhealthy from a
- * disconnect, a stale connection or a consumer notification that writes may
- * have been missed (missed heartbeats, consumer or stream gone, consumer
- * reset, no responders) until it is caught up again: a server heartbeat (sent
- * only when nothing is left to deliver) or a message with nothing pending
- * after it. The client recreates the ordered consumer itself after the
- * sequence it last saw; a watch that ends for good is reopened after a pause.
- * A watch that goes silent without any of those signals is noticed after
- * about two missed heartbeats (~2-3 s). A failed fallback read throws
- * UNAVAILABLE (retryable) rather than guessing.
+ * stale version for longer than it takes to notice it. It is unhealthy from
+ * a disconnect, a stale connection or a consumer notification that writes
+ * may have been missed (missed heartbeats, consumer or stream gone, consumer
+ * reset, no responders) until it is caught up again: a server heartbeat
+ * (sent only when nothing is left to deliver) or a message with nothing
+ * pending after it. The client recreates the ordered consumer itself after
+ * the sequence it last saw; a watch that ends for good is reopened after a
+ * pause. A watch that goes silent without any of those signals is noticed
+ * after about two missed heartbeats (HEARTBEAT_MS each). A failed fallback
+ * read throws UNAVAILABLE (retryable) rather than guessing.
  */
 export class IndexVersion {
   readonly #nc: NatsConnection;

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { actorAddress, hostActor, type ActorContext, type CallContext, type Refs } from "../../runtime/index.js";
-import { AnswerCache, type CacheConfigInput } from "../cache/index.js";
+import { AnswerCache, readFaq, type CacheConfigInput } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { FilterSchema } from "../index-shard/wire-schemas.js";
 import type { LlmKind } from "../llm/index.js";
@@ -82,7 +82,7 @@ export function pipelineActor(parts: PipelineActorParts) {
 
 async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
   const warn = (msg: string, fields: Record<string, unknown>) => ctx.log.warn(fields, msg);
-  const cache = await AnswerCache.open({ ...parts.cache, nc: ctx.nc, namespace: ctx.subjects.prefix, codec: ctx.codec, warn });
+  const cache = await AnswerCache.open({ ...parts.cache, nc: ctx.nc, namespace: ctx.subjects.prefix, codec: ctx.codec, clock: ctx.clock, warn });
   const version = await IndexVersion.start(ctx.nc, ctx.subjects, { log: ctx.log });
   const pipeline = new RagPipeline({
     cache,
@@ -122,7 +122,7 @@ function retrying<T>(f: () => Promise<T>): () => Promise<T> {
 async function warm(ctx: ActorContext, cache: AnswerCache, pipeline: RagPipeline, faqFile: string | undefined): Promise<void> {
   try {
     const filled = await cache.fillL1FromL2();
-    const questions = faqFile ? await cache.warm(faqFile) : [];
+    const questions = faqFile ? await readFaq(faqFile) : [];
     // Outside any request: the node's refs, with their default deadline for each step.
     for (const q of questions) await pipeline.query({ question: q }, { refs: ctx.actors, deadline: Infinity, clock: ctx.clock });
     if (filled || questions.length) ctx.log.info({ l1FromL2: filled, faq: questions.length }, "cache warmed");

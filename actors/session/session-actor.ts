@@ -113,7 +113,7 @@ export function sessionKind(input: SessionConfigInput | SessionConfig = {}, opti
         },
 
         rewrite: (m: z.output<typeof SessionMessages.rewrite>, call: CallContext): Promise<RewriteResult> =>
-          rewrite(ctx, config, options.llm, state, m.question, call),
+          rewrite(config, options.llm, state, m.question, call),
 
         settings: async (m: z.output<typeof SessionMessages.settings>): Promise<SessionSettings> => {
           const settings: Record<string, unknown> = m.reset ? { ...config.settings } : { ...state.settings };
@@ -154,7 +154,7 @@ function restore(saved: unknown, config: SessionConfig, log: Logger): SessionSta
   return { v: 1, turns, settings: parsed.data.settings ?? { ...config.settings } };
 }
 
-async function rewrite(ctx: ActorContext, config: SessionConfig, llm: LlmKind | undefined, state: SessionState, question: string, call: CallContext): Promise<RewriteResult> {
+async function rewrite(config: SessionConfig, llm: LlmKind | undefined, state: SessionState, question: string, call: CallContext): Promise<RewriteResult> {
   const q = question.trim();
   const previous = state.turns.at(-1);
   if (previous === undefined || state.settings.rewrite === false) return { query: q, rewritten: false, by: "none" };

@@ -3,11 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { AnswerCache, cacheKey, type AnswerCacheOptions } from "../../actors/cache/index.js";
-import { Codec, connectNats, openBucket, type NatsServer } from "../../nats/index.js";
+import { Codec, connectNats, jetStreamManagerOf, openBucket, type NatsServer } from "../../nats/index.js";
 import { ManualClock } from "../../supervisors/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 
@@ -63,12 +62,12 @@ test("cache - L1, L2 and L3 hits are counted per level and fill the levels above
   assert.deepEqual(await a2.lookup(k), { value: answer, level: "l1" });
   assert.equal((await bucket.get(k))?.operation, "PUT", "the L3 hit went back into L2");
 
-  // Only answers go to disk by default; other kinds use L1 and L2.
-  const retrieval = cacheKey({ kind: "retrieval", question: "queen", indexVersion: 1, models: { embedder: "hash-384" } });
-  await a2.set(retrieval, [{ id: "hive.md#1", score: 1 }]);
+  // The disk alone serves what was written to it; with answers left out of l3.kinds nothing goes there.
   const diskOnly = await AnswerCache.open({ l3: { dir: join(dir, "disk-a") } });
   assert.deepEqual(await diskOnly.get(k), answer);
-  assert.equal(await diskOnly.get(retrieval), undefined);
+  const swarm = key("Why do bees swarm?");
+  await (await AnswerCache.open({ l3: { dir: join(dir, "disk-none"), kinds: [] } })).set(swarm, answer);
+  assert.equal(await (await AnswerCache.open({ l3: { dir: join(dir, "disk-none") } })).get(swarm), undefined);
 });
 
 test("cache - a new index version or model id misses the old entry", async () => {
@@ -79,44 +78,53 @@ test("cache - a new index version or model id misses the old entry", async () =>
   assert.deepEqual(await c.get(key("why do bees swarm", 1, "extractive")), answer);
 });
 
-test("cache - entries expire by their kind's TTL at every level, and the server drops them from L2", async () => {
+test("cache - entries expire by their TTL at every level, and the L2 bucket's max age is that TTL", async () => {
+  const TTL = 60_000;
   const clock = new ManualClock(Date.now());
-  const opts = async (name: string): Promise<AnswerCacheOptions> => ({
+  const opts = async (name: string, l3: string): Promise<AnswerCacheOptions> => ({
     nc: await node(name),
     namespace: "ttl",
     clock,
-    ttlMs: { answer: 1_000, retrieval: 60_000 },
-    l3: { dir: join(dir, "disk-ttl") },
+    ttlMs: { answer: TTL },
+    l3: { dir: join(dir, l3) },
   });
-  const c = await AnswerCache.open(await opts("e"));
+  const c = await AnswerCache.open(await opts("e", "disk-ttl"));
   const k = key("How long does a queen live?");
-  const r = cacheKey({ kind: "retrieval", question: "queen", indexVersion: 1, models: { embedder: "hash-384" } });
+  const later = key("How long does a drone live?");
   await c.set(k, answer);
-  await c.set(r, ["hit"]);
-  clock.advance(1_001);
+  clock.advance(TTL / 2);
+  await c.set(later, answer);
+  clock.advance(TTL / 2 + 1);
   assert.equal(await c.get(k), undefined, "expired in L1, L2 and L3 alike");
   assert.deepEqual(c.stats(), { l1: { hits: 0, misses: 1 }, l2: { hits: 0, misses: 1 }, l3: { hits: 0, misses: 1 }, sets: 2, errors: 0 });
-  assert.deepEqual(await c.get(r), ["hit"], "retrieval results live longer");
+  assert.deepEqual(await c.get(later), answer, "an entry's TTL runs from its own write");
 
-  // The server removes the entry once the bucket's max age (the answer TTL) has passed.
-  const bucket = await openBucket(connections.at(-1)!, "ttl_cache-answer", { ttlMs: 1_000 });
-  for (let i = 0; i < 100 && (await bucket.get(k))?.operation === "PUT"; i++) await sleep(100);
-  assert.equal((await bucket.get(k))?.operation === "PUT", false);
+  // A copy back-filled from L2 keeps the original's expiry, not a fresh TTL.
+  const other = await AnswerCache.open(await opts("e2", "disk-ttl-other"));
+  assert.deepEqual(await other.lookup(later), { value: answer, level: "l2" });
+  clock.advance(TTL / 2);
+  assert.equal(await other.get(later), undefined);
+  assert.deepEqual(other.stats().l1, { hits: 0, misses: 2 });
+
+  // The server reclaims L2 by the bucket's own max age, the answer TTL (and by its byte bound, oldest out first).
+  const { config } = await (await jetStreamManagerOf(connections.at(-1)!)).streams.info("KV_ttl_cache-answer");
+  assert.equal(config.max_age, TTL * 1_000_000);
+  assert.equal(config.max_bytes, 256 * 1024 * 1024);
+  assert.equal(config.discard, "old");
 });
 
 test("cache - fillL1FromL2 warms a new node's memory from the shared buckets", async () => {
   const a = await AnswerCache.open({ nc: await node("f"), namespace: "warm" });
   const questions = ["What is propolis?", "Why do bees swarm?", "How do bees make honey?"];
   for (const q of questions) await a.set(key(q), { ...answer, text: q });
-  await a.set(cacheKey({ kind: "embedding", question: "bees", models: { embedder: "hash-384" } }), new Float32Array([0.5, 0.25]));
   const b = await AnswerCache.open({ nc: await node("g"), namespace: "warm" });
-  assert.equal(await b.fillL1FromL2(), 4);
-  assert.equal(b.l1Size, 4);
+  assert.equal(await b.fillL1FromL2(), 3);
+  assert.equal(b.l1Size, 3);
   for (const q of questions) assert.deepEqual(await b.lookup(key(q)), { value: { ...answer, text: q }, level: "l1" });
-  assert.deepEqual(await b.get(cacheKey({ kind: "embedding", question: "bees", models: { embedder: "hash-384" } })), new Float32Array([0.5, 0.25]));
   assert.deepEqual(b.stats().l2, { hits: 0, misses: 0 });
   const c = await AnswerCache.open({ nc: await node("h"), namespace: "warm", l1: { maxEntries: 2 } });
-  assert.equal(await c.fillL1FromL2(["answer"]), 2, "no more than L1 holds");
+  assert.equal(await c.fillL1FromL2(), 2, "no more than L1 holds");
+  assert.equal(await (await AnswerCache.open({ nc: await node("i"), namespace: "warm" })).fillL1FromL2(1), 1, "no more than the limit");
 });
 
 test("cache - L1 is bounded by the encoded size of its entries, and every hit is a copy", async () => {

@@ -30,21 +30,21 @@ test("cache key - the same question in another spelling gives the same key", () 
   assert.equal(normaliseQuestion(" Qué   hace la REINA?! "), "qué hace la reina");
 });
 
-test("cache key - the key changes with the index version, a model id, the kind and the parameters", () => {
+test("cache key - the key changes with the index version, a model id and the parameters", () => {
   const key = cacheKey(base);
   const others = [
     cacheKey({ ...base, indexVersion: 8 }),
     cacheKey({ ...base, indexVersion: "7b" }),
     cacheKey({ ...base, models: { ...base.models, llm: "falcon3-1b" } }),
     cacheKey({ ...base, models: { ...base.models, embedder: "bge-small" } }),
-    cacheKey({ ...base, kind: "retrieval" }),
     cacheKey({ ...base, params: { topK: 5 } }),
     cacheKey({ ...base, question: "What does the drone do?" }),
   ];
   assert.equal(new Set([key, ...others]).size, others.length + 1);
   assert.equal(cacheKey({ ...base, params: { a: 1, b: true } }), cacheKey({ ...base, params: { b: true, a: 1 } }));
-  assert.notEqual(cacheKey({ kind: "embedding", question: "Bees", models: { embedder: "e" } }), cacheKey({ kind: "embedding", question: "bees", models: { embedder: "e" } }), "embeddings key the exact text");
-  assert.throws(() => cacheKey({ ...base, indexVersion: undefined }), (e) => isColmenaError(e, "INVALID"));
+  assert.throws(() => cacheKey({ ...base, indexVersion: "" }), (e) => isColmenaError(e, "INVALID"));
+  assert.throws(() => cacheKey({ ...base, indexVersion: undefined as unknown as number }), (e) => isColmenaError(e, "INVALID"));
+  assert.throws(() => cacheKey({ ...base, kind: "embedding" as "answer" }), (e) => isColmenaError(e, "INVALID"), "answers are the only kind");
   assert.throws(() => keyKind("answer.nothex"), (e) => isColmenaError(e, "INVALID"));
 });
 
@@ -91,9 +91,6 @@ test("cache faq - questions from JSON or text, listed once", async () => {
   assert.deepEqual(await readFaq(join(dir, "faq.json")), ["Why do bees swarm?", "What is propolis?"]);
   assert.deepEqual(await readFaq(join(dir, "list.json")), ["One?", "Two?"]);
   await assert.rejects(readFaq(join(dir, "bad.json")), (e) => isColmenaError(e, "INVALID") && /entry 0/.test(e.message));
-  const cache = await AnswerCache.open({ faqFile: join(dir, "faq.txt") });
-  assert.deepEqual(cache.faq, []);
-  assert.deepEqual(await cache.warm(), ["What does the queen do?", "How do bees make honey?"]);
-  assert.deepEqual(cache.faq, ["What does the queen do?", "How do bees make honey?"]);
   await assert.rejects(readFaq(join(dir, "missing.txt")), (e) => isColmenaError(e, "INVALID") && e.message.includes("missing.txt"));
+  await assert.rejects(AnswerCache.open({ faqFile: join(dir, "faq.txt") } as never), (e) => isColmenaError(e, "INVALID") && e.message.includes("faqFile"), "the FAQ file is pipeline.faqFile");
 });

@@ -2,30 +2,10 @@ import assert from "node:assert/strict";
 import { setImmediate as settle } from "node:timers/promises";
 import { test } from "node:test";
 import { Batcher } from "../../actors/embedder/index.js";
-import type { BatcherOptions, Clock } from "../../actors/embedder/index.js";
-import { isColmenaError } from "../../runtime/index.js";
+import type { BatcherOptions } from "../../actors/embedder/index.js";
+import { isColmenaError, ManualClock } from "../../runtime/index.js";
 
-/** Timers that fire only when the test says the wait is over. */
-class FakeClock implements Clock {
-  readonly #timers = new Map<number, () => void>();
-  #next = 0;
-  setTimeout(fn: () => void): unknown {
-    this.#timers.set(++this.#next, fn);
-    return this.#next;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  get armed(): number {
-    return this.#timers.size;
-  }
-  /** Fires every armed timer: maxWaitMs has passed. */
-  elapse(): void {
-    const due = [...this.#timers.values()];
-    this.#timers.clear();
-    due.forEach((fn) => fn());
-  }
-}
+const MAX_WAIT_MS = 5;
 
 /** A run function that records its batches and answers when the test releases them. */
 function controlledRun<I>() {
@@ -44,8 +24,8 @@ function controlledRun<I>() {
 }
 
 function batcher<I>(opts: Partial<BatcherOptions<I, string>> & Pick<BatcherOptions<I, string>, "run">) {
-  const clock = new FakeClock();
-  return { clock, batcher: new Batcher<I, string>({ maxBatch: 4, maxWaitMs: 5, clock, ...opts }) };
+  const clock = new ManualClock();
+  return { clock, batcher: new Batcher<I, string>({ maxBatch: 4, maxWaitMs: MAX_WAIT_MS, clock, ...opts }) };
 }
 
 test("batcher - items within the wait are grouped up to maxBatch; a full batch runs at once", async () => {
@@ -55,7 +35,7 @@ test("batcher - items within the wait are grouped up to maxBatch; a full batch r
   await settle();
   assert.deepEqual(batches, [[1, 2], [3, 4]]);
   assert.equal(b.pending, 1);
-  clock.elapse();
+  clock.advance(MAX_WAIT_MS);
   await settle();
   assert.deepEqual(batches, [[1, 2], [3, 4], [5]]);
   assert.equal(b.pending, 0);
@@ -69,15 +49,18 @@ test("batcher - a partial batch waits for maxWaitMs, or runs at once on flush", 
   void b.submit("a");
   await settle();
   assert.deepEqual(batches, []);
-  assert.equal(clock.armed, 1);
-  clock.elapse();
+  assert.equal(clock.pending(), 1);
+  clock.advance(MAX_WAIT_MS - 1);
+  await settle();
+  assert.deepEqual(batches, [], "not due before maxWaitMs");
+  clock.advance(1);
   await settle();
   assert.deepEqual(batches, [["a"]]);
   const late = b.submit("b");
   b.flush();
   await settle();
   assert.deepEqual(batches, [["a"], ["b"]]);
-  assert.equal(clock.armed, 0);
+  assert.equal(clock.pending(), 0);
   await release();
   assert.equal(await late, "out:b");
 });
@@ -87,7 +70,7 @@ test("batcher - the token budget splits batches by padded cost", async () => {
   const { clock, batcher: b } = batcher<string>({ run, maxBatch: 8, maxTokens: 10, cost: (s) => s.length, concurrency: 8 });
   const words = ["aaa", "bbb", "ccc", "dddddd", "e", "ffffffffffffffffffff", "g"];
   const results = words.map((w) => b.submit(w));
-  clock.elapse();
+  clock.advance(MAX_WAIT_MS);
   await settle();
   // 3 × 3 fits in 10; "dddddd" pads the next batch to 6 so "e" cannot join (2 × 6 > 10);
   // the oversized item runs alone; "g" waits for the timer.
@@ -100,10 +83,10 @@ test("batcher - while a batch runs the next keeps filling, and batches run in or
   const { batches, run, release } = controlledRun<number>();
   const { clock, batcher: b } = batcher({ run, maxBatch: 3 });
   const results = [b.submit(1)];
-  clock.elapse();
+  clock.advance(MAX_WAIT_MS);
   await settle();
   results.push(b.submit(2));
-  clock.elapse(); // due, but the only slot is busy: the batch stays open
+  clock.advance(MAX_WAIT_MS); // due, but the only slot is busy: the batch stays open
   results.push(b.submit(3), b.submit(4), b.submit(5));
   await settle();
   assert.deepEqual(batches, [[1]]);
@@ -112,7 +95,7 @@ test("batcher - while a batch runs the next keeps filling, and batches run in or
   assert.deepEqual(batches, [[1], [2, 3, 4]]);
   await release();
   assert.deepEqual(batches, [[1], [2, 3, 4]], "5 opened a new batch that is not due yet");
-  clock.elapse();
+  clock.advance(MAX_WAIT_MS);
   await settle();
   assert.deepEqual(batches, [[1], [2, 3, 4], [5]]);
   await release();

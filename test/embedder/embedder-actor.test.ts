@@ -6,9 +6,11 @@ import { after, before, test } from "node:test";
 import { EmbedderConfigSchema, EmbedderKind, embedderActor, OnnxEmbedder } from "../../actors/index.js";
 import { isColmenaError, type ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
+import { ManualClock } from "../../supervisors/index.js";
 import { buildTinyEncoder } from "../fixtures/encoder/build-encoder.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { startTestSystem } from "../helpers/system.js";
+import { waitFor } from "../helpers/wait.js";
 
 const MAX_POSITIONS = 24;
 let server: NatsServer;
@@ -86,6 +88,24 @@ test("embedder actor - empty texts, empty or over-large requests and bad shapes 
   // Shapes only a remote sender can get wrong (in-process senders are type-checked).
   await assert.rejects(remote.pool(EmbedderKind).ask({ type: "embed", texts: [42] } as never), invalid(/texts/));
   await assert.rejects(remote.pool(EmbedderKind).ask({ type: "embed", texts: ["", "x"] }), invalid(/text 0 is empty/));
+});
+
+test("embedder actor - the batch wait runs on the node's clock", async () => {
+  const clock = new ManualClock(Date.now());
+  // A namespace of its own: this pool is not the one the other tests ask.
+  const clocked = await startTestSystem(server.url, [embedderActor({ batching: { maxBatch: 4, maxWaitMs: 1_000 } })], { clock, flags: { namespace: "clocked" } });
+  try {
+    const pool = clocked.pool(EmbedderKind);
+    const reply = pool.ask({ type: "embed", texts: ["a text that waits for company"] });
+    await waitFor("the text waits in its batch", async () => (await pool.ask({ type: "stats" })).pending === 1);
+    assert.equal((await pool.ask({ type: "stats" })).batches, 0, "nothing runs before the clock moves");
+    clock.advance(999);
+    assert.equal((await pool.ask({ type: "stats" })).batches, 0, "nor a millisecond before maxWaitMs");
+    clock.advance(1);
+    assert.equal((await reply).vectors.length, 1);
+  } finally {
+    await clocked.shutdown();
+  }
 });
 
 test("embedder actor - the config names what is wrong", () => {

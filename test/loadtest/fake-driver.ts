@@ -17,9 +17,9 @@ export class FakeDriver implements Driver {
   send(request: Request, signal: AbortSignal): Promise<Outcome> {
     const { delayMs, outcome } = this.script(this.count++, request, this.clock.now());
     return new Promise((resolve) => {
-      const cancel = this.clock.setTimer(() => resolve(outcome ?? answered(200, undefined, { retryHint: false, cached: false })), delayMs);
+      const timer = this.clock.setTimeout(() => resolve(outcome ?? answered(200, undefined, { retryHint: false, cached: false })), delayMs);
       signal.addEventListener("abort", () => {
-        cancel();
+        this.clock.clearTimeout(timer);
         resolve({ code: "client aborted", ok: false, shed: false, retryHint: false });
       });
     });

@@ -1,30 +1,39 @@
-import type { Clock } from "../../loadtest/index.js";
+import type { Clock, TimerHandle } from "../../supervisors/index.js";
+
+interface Timer {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
 
 /**
  * Discrete-event time for the generator's tests: `now()` moves only when the
  * next timer is due, and every promise chain settles before it does, so a
- * run's latencies come out exact and nothing sleeps for real.
+ * run's latencies come out exact and nothing sleeps for real. (A ManualClock
+ * moves by the amount a test says; this one finds the next due timer itself.)
  */
 export class VirtualClock implements Clock {
   #now = 0;
   #seq = 0;
-  readonly #timers: Array<{ at: number; seq: number; fn: () => void }> = [];
+  readonly #timers: Timer[] = [];
 
   now(): number {
     return this.#now;
   }
 
-  setTimer(fn: () => void, ms: number): () => void {
-    const timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
     this.#timers.push(timer);
-    return () => {
-      const i = this.#timers.indexOf(timer);
-      if (i >= 0) this.#timers.splice(i, 1);
-    };
+    return timer;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    const i = this.#timers.indexOf(handle as Timer);
+    if (i >= 0) this.#timers.splice(i, 1);
   }
 
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.setTimer(resolve, ms));
+    return new Promise((resolve) => this.setTimeout(resolve, ms));
   }
 
   /** Advances time timer by timer until `done` settles; its value. */

@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Svcm, type Endpoint, type Service, type ServiceMsg } from "@nats-io/services";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { RagApi } from "../actors/pipeline/api.js";
+import type { RagApi } from "../actors/index.js";
 import type { Codec } from "../nats/index.js";
 import { childSpan, ColmenaError, isTypedError, newTrace, parseTraceparent, ScopedSignal, Subjects, systemClock, zodIssues, type CallScope } from "../runtime/index.js";
 import { guard } from "./abortable.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { DocumentInfo, QueryEvent, QueryRequest, QueryResult, Source } from "../actors/pipeline/api.js";
+import type { DocumentInfo, QueryEvent, QueryRequest, QueryResult, Source } from "../actors/index.js";
 
 /**
  * The wire shapes of the edge, shared by HTTP (JSON) and the NATS service

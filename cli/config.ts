@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { PipelineConfigSchema, RetrievalConfigSchema } from "../actors/index.js";
-import { CacheConfigSchema } from "../actors/cache/index.js";
-import { LlmConfigSchema } from "../actors/llm/index.js";
-import { SessionConfigSchema } from "../actors/session/index.js";
+import { CacheConfigSchema } from "../actors/index.js";
+import { LlmConfigSchema } from "../actors/index.js";
+import { SessionConfigSchema } from "../actors/index.js";
 import { HttpBridgeOptionsSchema } from "../bridge/index.js";
 import { loadConfig, RuntimeConfigSchema } from "../runtime/index.js";
 

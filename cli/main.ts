@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { loadtestCommand } from "../loadtest/command.js"; // command.ts alone: the generator loads only when a scenario runs
+import { loadtestCommand } from "../loadtest/index.js"; // command.ts alone: the generator loads only when a scenario runs
 import { isTypedError } from "../runtime/index.js";
 import { ask } from "./commands/ask.js";
 import { ingest } from "./commands/ingest.js";

@@ -1,6 +1,8 @@
 // The public surface of runtime/: the actor contract, the node's ActorSystem, config, logging, tracing and time.
-export { actorAddress, type ActorAddress, type Behavior, type ChunkOf, type HandledMessage, type MessageOf, type MessageSchemas, type Placement, type ReplyOf } from "./contract/address.js";
-export type { CallContext, CallOptions, CallScope } from "./contract/call.js";
+export type { ActorAddress, ChunkOf, HandledMessage, MessageOf, MessageSchemas, Placement, ReplyOf } from "./contract/address.js";
+export { actorAddress, type Behavior } from "./contract/behavior.js";
+export type { CallContext } from "./contract/call.js";
+export type { CallOptions, CallScope } from "./contract/scope.js";
 export type { ActorContext } from "./contract/context.js";
 export { ColmenaError, ERROR_CODES, invalid, isColmenaError, isTypedError, overloaded, type ErrorCode, type ErrorOptions, type WireError } from "./contract/errors.js";
 export { zodIssues, type ZodIssuesOptions } from "./contract/zod-issues.js";

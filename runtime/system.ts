@@ -9,7 +9,7 @@ import { PooledHost } from "./cluster/pooled-host.js";
 import { StateStore } from "./cluster/state-store.js";
 import { defaultNodeId, type RuntimeConfig } from "./config.js";
 import type { ActorAddress, MessageSchemas } from "./contract/address.js";
-import type { CallScope } from "./contract/call.js";
+import type { CallScope } from "./contract/scope.js";
 import { ColmenaError } from "./contract/errors.js";
 import type { AnyHosted } from "./contract/hosting.js";
 import type { ActorRef, Refs } from "./contract/refs.js";

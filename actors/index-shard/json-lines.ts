@@ -6,7 +6,7 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { yieldIfSpent } from "../../runtime/cell/scheduler.js";
+import { yieldIfSpent } from "../../runtime/index.js";
 
 const BATCH_CHARS = 1 << 20;
 

@@ -10,7 +10,7 @@ import type { HierarchicalNSW } from "hnswlib-node";
 import MiniSearch from "minisearch";
 import type { Options as MiniSearchOptions, SearchOptions } from "minisearch";
 import { ColmenaError } from "../../runtime/index.js";
-import { yieldIfSpent } from "../../runtime/cell/scheduler.js";
+import { yieldIfSpent } from "../../runtime/index.js";
 import type { Chunk, Hit, Metadata, ShardIndexOptions, ShardQuery, ShardResults } from "./types.js";
 import { checkChunk, checkQuery, positiveInt } from "./validate.js";
 import { readJsonLines, writeJsonLines } from "./json-lines.js";

@@ -22,12 +22,12 @@
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
-import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
-import { jetStreamManagerOf, lastSequenceOn, recreateDurable } from "../../nats/jetstream.js";
-import type { Subjects } from "../../runtime/contract/subjects.js";
+import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/index.js";
+import { jetStreamManagerOf, lastSequenceOn, recreateDurable } from "../../nats/index.js";
+import type { Subjects } from "../../runtime/index.js";
 import { ColmenaError, isTypedError } from "../../runtime/index.js";
-import type { Logger } from "../../runtime/observe/logger.js";
-import { yieldIfSpent } from "../../runtime/cell/scheduler.js";
+import type { Logger } from "../../runtime/index.js";
+import { yieldIfSpent } from "../../runtime/index.js";
 import type { IndexSpec, ShardAddress } from "./index-spec.js";
 import { shardKey } from "./index-spec.js";
 import { ShardIndex } from "./shard-index.js";

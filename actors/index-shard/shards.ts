@@ -5,8 +5,8 @@
  * has started (and any caller may call `waitForShards` to read its writes).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { lastSequenceOn } from "../../nats/jetstream.js";
-import type { Subjects } from "../../runtime/contract/subjects.js";
+import { lastSequenceOn } from "../../nats/index.js";
+import type { Subjects } from "../../runtime/index.js";
 import { ColmenaError } from "../../runtime/index.js";
 import type { Refs } from "../../runtime/index.js";
 import { replicaKeys, shardKey, type IndexSpec } from "./index-spec.js";

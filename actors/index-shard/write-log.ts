@@ -5,9 +5,9 @@
  * its own durable consumer. This file is the log's whole format.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
-import { ensureStream, jetStreamError, jetStreamOf, type StreamSpec } from "../../nats/jetstream.js";
-import { subjectToken, type Subjects } from "../../runtime/contract/subjects.js";
+import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/index.js";
+import { ensureStream, jetStreamError, jetStreamOf, type StreamSpec } from "../../nats/index.js";
+import { subjectToken, type Subjects } from "../../runtime/index.js";
 import { invalid } from "../../runtime/index.js";
 import type { Chunk } from "./types.js";
 

@@ -8,9 +8,9 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
-import { Codec } from "../../nats/codec.js";
-import { ensureStream, jetStreamError, type StreamSpec } from "../../nats/jetstream.js";
-import { Subjects, subjectToken } from "../../runtime/contract/subjects.js";
+import { Codec } from "../../nats/index.js";
+import { ensureStream, jetStreamError, type StreamSpec } from "../../nats/index.js";
+import { Subjects, subjectToken } from "../../runtime/index.js";
 import { ColmenaError, invalid, zodIssues } from "../../runtime/index.js";
 
 const metadataValue = z.union([z.string(), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);

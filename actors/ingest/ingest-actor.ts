@@ -5,7 +5,7 @@
  * stream; indexing follows asynchronously and `progress` shows how far it is.
  */
 import { z } from "zod";
-import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/jetstream.js";
+import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
 import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { deleteDocuments, DocumentSchema, ensureIngestStream, ingestDocuments, ingestStream } from "./documents.js";

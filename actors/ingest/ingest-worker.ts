@@ -15,11 +15,11 @@
  */
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/codec.js";
-import { ensureDurable } from "../../nats/jetstream.js";
-import type { Subjects } from "../../runtime/contract/subjects.js";
+import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/index.js";
+import { ensureDurable } from "../../nats/index.js";
+import type { Subjects } from "../../runtime/index.js";
 import { ColmenaError, isColmenaError } from "../../runtime/index.js";
-import type { Logger } from "../../runtime/observe/logger.js";
+import type { Logger } from "../../runtime/index.js";
 import type { Refs } from "../../runtime/index.js";
 import { systemClock, type Clock, type TimerHandle } from "../../supervisors/index.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";

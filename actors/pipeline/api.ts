@@ -53,7 +53,8 @@ export interface ChatMessage {
   content: string;
 }
 
-export interface DocumentInput {
+/** A document as a client sends it: the system makes an id where it has none. */
+export interface DocumentUpload {
   id?: string;
   text: string;
   metadata?: Record<string, MetadataValue>;
@@ -79,7 +80,7 @@ export interface RagApi {
   /** The same as query, streamed; aborting the scope's signal (client gone) stops generation. */
   queryStream(req: QueryRequest, scope: CallScope): AsyncIterable<QueryEvent>;
   /** Stored durably before it resolves; returns the ids (generated where missing). */
-  ingest(documents: DocumentInput[], scope: CallScope): Promise<{ ids: string[] }>;
+  ingest(documents: DocumentUpload[], scope: CallScope): Promise<{ ids: string[] }>;
   getDocument(id: string, scope: CallScope): Promise<DocumentInfo | undefined>;
   /** True when the document existed. */
   deleteDocument(id: string, scope: CallScope): Promise<boolean>;

@@ -3,7 +3,7 @@ import type { ActorSystem, CallScope } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { findIndex, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
 import { IngestKind } from "../ingest/index.js";
-import type { DocumentInfo, DocumentInput, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
+import type { DocumentInfo, DocumentUpload, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
 import { PIPELINE_KIND, PipelineKind } from "./pipeline-actor.js";
 
 /** Kinds that must be hosted somewhere in the cluster for a node to be ready. */
@@ -35,7 +35,7 @@ export class ActorRagApi implements RagApi {
     return this.#system.within(scope).pool(PipelineKind).stream({ type: "stream", ...question(req) });
   }
 
-  async ingest(documents: DocumentInput[], scope: CallScope): Promise<{ ids: string[] }> {
+  async ingest(documents: DocumentUpload[], scope: CallScope): Promise<{ ids: string[] }> {
     const withIds = documents.map((d) => ({ ...d, id: d.id ?? randomUUID(), metadata: d.metadata ?? {} }));
     return this.#system.within(scope).pool(IngestKind).ask({ type: "ingest", documents: withIds, index: this.#index.name });
   }

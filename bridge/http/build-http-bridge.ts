@@ -2,7 +2,7 @@ import compress from "@fastify/compress";
 import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
-import type { RagApi } from "../../actors/pipeline/api.js";
+import type { RagApi } from "../../actors/index.js";
 import { attachAccessControl } from "./access.js";
 import { attachAdmission } from "./admission.js";
 import { attachErrorHandling } from "./error-handler.js";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { RagApi } from "../../actors/pipeline/api.js";
+import type { RagApi } from "../../actors/index.js";
 import { flattenStatus, type Figures } from "./status-figures.js";
 
 const LABELS = ["method", "route", "status"] as const;

@@ -1,6 +1,6 @@
 import type { FastifyReply } from "fastify";
 import type { Logger } from "pino";
-import type { QueryEvent } from "../../actors/pipeline/api.js";
+import type { QueryEvent } from "../../actors/index.js";
 import { closeQuietly, untilAborted } from "../abortable.js";
 import { toEdgeError, type EdgeError } from "../errors.js";
 import { EventStream } from "./event-stream.js";

@@ -1,6 +1,7 @@
 import { createActor, type Actor } from "xstate";
 import type { ChildSpec, Clock, Directive, FailureReporter, RunningChild } from "../../supervisors/index.js";
-import type { Behavior, MessageSchemas } from "../contract/address.js";
+import type { MessageSchemas } from "../contract/address.js";
+import type { Behavior } from "../contract/behavior.js";
 import type { ActorContext } from "../contract/context.js";
 import { ColmenaError, isTypedError, overloaded } from "../contract/errors.js";
 import type { AnyHosted } from "../contract/hosting.js";

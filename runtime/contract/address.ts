@@ -1,5 +1,4 @@
 import type { z } from "zod";
-import type { CallContext } from "./call.js";
 
 /** One zod object schema per message type; the type name is the `type` field on the wire. */
 export type MessageSchemas = Record<string, z.ZodObject>;
@@ -14,25 +13,6 @@ export type MessageOf<M extends MessageSchemas> = {
 
 /** A message of type K as its handler sees it (defaults applied). */
 export type HandledMessage<M extends MessageSchemas, K extends keyof M & string> = { type: K } & Fields<z.output<M[K]>>;
-
-type Handler<Msg> = (msg: Msg, call: CallContext) => unknown;
-
-/**
- * An activation's behaviour: a handler per message type, plus optional hooks.
- * A handler returns a value (or a promise of one) for `ask`, or an async
- * iterable for `stream`; it always receives the call's context. Throwing a
- * typed error answers the caller with it; throwing anything else is a crash:
- * the caller gets INTERNAL and the supervisor decides what happens to the
- * activation.
- */
-export type Behavior<M extends MessageSchemas> = {
-  [K in keyof M & string]: Handler<HandledMessage<M, K>>;
-} & {
-  /** Runs before the first message. */
-  onStart?(): void | Promise<void>;
-  /** Runs on passivation, restart and shutdown, after in-flight work ends. */
-  onStop?(reason: string): void | Promise<void>;
-};
 
 /** Pooled: interchangeable instances behind a queue group. Keyed: one live activation per key in the cluster. */
 export type Placement = "pooled" | "keyed";
@@ -58,21 +38,3 @@ export interface ActorAddress<M extends MessageSchemas = MessageSchemas, B = unk
 export type ReplyOf<B, K extends PropertyKey> = K extends keyof B ? (B[K] extends (...a: never[]) => infer R ? Awaited<R> : never) : never;
 /** The chunk type of a streaming message K. */
 export type ChunkOf<B, K extends PropertyKey> = ReplyOf<B, K> extends AsyncIterable<infer C> ? C : never;
-
-/**
- * Declares a kind's address. The behaviour type is named by the kind's own
- * module (usually `Awaited<ReturnType<typeof createX>>`), so callers get
- * typed replies without importing how the kind is hosted.
- */
-export function actorAddress<M extends MessageSchemas, B extends Behavior<M>>(address: { kind: string; placement: Placement; messages: M; stateTtlMs?: number | undefined }): ActorAddress<M, B> {
-  for (const reserved of ["onStart", "onStop"]) {
-    if (reserved in address.messages) throw new RangeError(`${address.kind}: "${reserved}" is a hook name, not a message type`);
-  }
-  if (address.stateTtlMs !== undefined && address.placement !== "keyed") throw new RangeError(`${address.kind}: only keyed kinds keep state (stateTtlMs)`);
-  return Object.freeze({
-    kind: address.kind,
-    placement: address.placement,
-    messages: address.messages,
-    ...(address.stateTtlMs !== undefined && { stateTtlMs: address.stateTtlMs }),
-  });
-}

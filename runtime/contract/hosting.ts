@@ -1,5 +1,6 @@
 import type { Decider } from "../../supervisors/index.js";
-import { actorAddress, type ActorAddress, type Behavior, type MessageSchemas, type Placement } from "./address.js";
+import type { ActorAddress, MessageSchemas, Placement } from "./address.js";
+import { actorAddress, type Behavior } from "./behavior.js";
 import type { ActorContext } from "./context.js";
 
 /** How a node hosts a kind: its behaviour factory and limits. */

@@ -1,5 +1,5 @@
 import type { ActorAddress, ChunkOf, MessageOf, MessageSchemas, ReplyOf } from "./address.js";
-import type { CallOptions, CallScope } from "./call.js";
+import type { CallOptions, CallScope } from "./scope.js";
 import type { ActorStream } from "./stream.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock } from "../../supervisors/index.js";
 import type { ActorAddress, ChunkOf, MessageOf, MessageSchemas, ReplyOf } from "../contract/address.js";
-import type { CallOptions, CallScope } from "../contract/call.js";
+import type { CallOptions, CallScope } from "../contract/scope.js";
 import type { ActorRef } from "../contract/refs.js";
 import type { ActorStream } from "../contract/stream.js";
 import { newTrace, type TraceContext } from "../observe/trace.js";

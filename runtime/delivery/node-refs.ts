@@ -1,6 +1,6 @@
 import type { Clock } from "../../supervisors/index.js";
 import type { ActorAddress, MessageSchemas } from "../contract/address.js";
-import type { CallScope } from "../contract/call.js";
+import type { CallScope } from "../contract/scope.js";
 import { ColmenaError } from "../contract/errors.js";
 import type { ActorRef, Refs } from "../contract/refs.js";
 import type { Subjects } from "../contract/subjects.js";

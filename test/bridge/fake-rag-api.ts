@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type {
   DocumentInfo,
-  DocumentInput,
+  DocumentUpload,
   MetadataValue,
   QueryEvent,
   QueryRequest,
@@ -88,7 +88,7 @@ export class FakeRagApi implements RagApi {
     yield { type: "done", timings: { total: words.length } };
   }
 
-  async ingest(documents: DocumentInput[]): Promise<{ ids: string[] }> {
+  async ingest(documents: DocumentUpload[]): Promise<{ ids: string[] }> {
     this.requests.push({ op: "ingest" });
     this.#maybeFail("ingest");
     const ids = documents.map((doc) => {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { RagApi } from "../../../actors/pipeline/api.js";
+import type { RagApi } from "../../../actors/index.js";
 import type { ResolvedHttpOptions } from "../options.js";
 
 /** What every route module is registered with. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { DocumentInput } from "../../../actors/pipeline/api.js";
+import type { DocumentUpload } from "../../../actors/index.js";
 import { ColmenaError } from "../../../runtime/index.js";
 import { DocumentId, DocumentInfoShape, IngestRequestShape, toWireDocument } from "../../shapes.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
@@ -26,7 +26,7 @@ export function documentRoutes(app: FastifyInstance, { api }: RouteContext): voi
     },
     async (request, reply) => {
       const scope = scopeOf(request);
-      const documents = request.body.documents as DocumentInput[];
+      const documents = request.body.documents as DocumentUpload[];
       const { ids } = await scope.guard(api.ingest(documents, scope));
       return reply.code(202).send({ ids });
     },

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { ChatMessage, QueryRequest } from "../../../actors/pipeline/api.js";
+import type { ChatMessage, QueryRequest } from "../../../actors/index.js";
 import { ColmenaError } from "../../../runtime/index.js";
 import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";

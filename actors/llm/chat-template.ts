@@ -4,7 +4,7 @@
  * one a plain "role: content" layout that ends with "assistant:".
  */
 import { Template } from "@huggingface/jinja";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { ChatMessage } from "./backend.js";
 
 export type ChatFormatter = (messages: ChatMessage[]) => string;

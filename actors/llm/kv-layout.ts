@@ -7,7 +7,7 @@
  * where the shapes are symbolic or absent.
  */
 import type { InferenceSession } from "onnxruntime-node";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { Json } from "./model-files.js";
 
 export interface KvLayout {

@@ -4,7 +4,7 @@
  * environment / flags schema and a bad value names its key.
  */
 import { z } from "zod";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { Device } from "./onnx-session.js";
 
 const device = z

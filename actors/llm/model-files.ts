@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 
 export type Json = Record<string, unknown>;
 

@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
-import { ColmenaError, invalid } from "../../runtime/errors.js";
+import { ColmenaError, invalid } from "../../runtime/index.js";
 import type { FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { chatFormatter } from "./chat-template.js";
 import type { ChatFormatter } from "./chat-template.js";

@@ -5,7 +5,7 @@
  * example with the CPU-only package, it warns and opens the model on the CPU.
  */
 import { InferenceSession } from "onnxruntime-node";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { Warn } from "./backend.js";
 
 export type Device = "cpu" | `cuda:${number}`;

@@ -13,7 +13,7 @@
  */
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, IsolatedCircuitError, circuitBreaker, handleWhen } from "cockatiel";
 import type { CircuitBreakerPolicy } from "cockatiel";
-import { ColmenaError, invalid, isColmenaError, overloaded } from "../../runtime/errors.js";
+import { ColmenaError, invalid, isColmenaError, overloaded } from "../../runtime/index.js";
 import type { ChatMessage, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { estimateTokens } from "./extractive.js";
 import { validateRequest } from "./request.js";

@@ -6,7 +6,7 @@
  * messages and the last user message's question always stay; a prompt that
  * still does not fit is INVALID.
  */
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { ChatMessage } from "./backend.js";
 import { parseRagPrompt, ragUserContent } from "./prompt.js";
 

@@ -16,7 +16,7 @@
  * or "Passages: (none)" when nothing was retrieved. Passage texts and sources
  * are folded onto one line, so no passage can forge a header.
  */
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { ChatMessage } from "./backend.js";
 
 export interface Passage {

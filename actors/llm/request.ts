@@ -1,5 +1,5 @@
 /** Validation of a GenerateRequest, shared by every backend. */
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { GenerateRequest } from "./backend.js";
 
 const ROLES: ReadonlySet<string> = new Set(["system", "user", "assistant"]);

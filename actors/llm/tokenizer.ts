@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { invalid } from "../../runtime/errors.js";
+import { invalid } from "../../runtime/index.js";
 import type { Json, ModelFiles } from "./model-files.js";
 
 export class TextTokenizer {

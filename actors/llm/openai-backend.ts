@@ -13,7 +13,7 @@
  */
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, IsolatedCircuitError, circuitBreaker, handleWhen } from "cockatiel";
 import type { CircuitBreakerPolicy } from "cockatiel";
-import { ColmenaError, invalid, isColmenaError, overloaded } from "../../runtime/index.js";
+import { ColmenaError, invalid, isColmenaError, overloaded, ScopedSignal } from "../../runtime/index.js";
 import type { ChatMessage, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { estimateTokens } from "./extractive.js";
 import { validateRequest } from "./request.js";
@@ -126,19 +126,29 @@ export class OpenAiBackend implements LlmBackend {
   /** GET {baseUrl}/models through the breaker: UNAVAILABLE when the engine is down or its circuit is open. */
   health(): Promise<EngineHealth> {
     return this.#guarded(async () => {
-      const res = await this.#fetch(`${this.#base}/models`, { method: "GET", headers: this.#headers }, AbortSignal.timeout(this.#healthTimeoutMs), "health check");
-      if (res.status === 429) throw engineError(res.status, await bodyText(res), res.headers.get("retry-after"), "health check");
-      // Any other refusal means the engine cannot serve: it counts, and a probe that gets one keeps the circuit open.
-      if (!res.ok) throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: health check: HTTP ${res.status}`, { details: { status: res.status } });
-      let models: string[];
+      // Disposed when the check ends: AbortSignal.timeout would keep the signal, and all its listeners reach, until the timer fired.
+      const timeout = new ScopedSignal(this.#healthTimeoutMs, () => new ColmenaError("TIMEOUT", `engine ${this.#base}: health check timed out (${this.#healthTimeoutMs} ms)`));
       try {
-        const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
-        models = (body.data ?? []).map((m) => String(m.id));
-      } catch (cause) {
-        throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: /models did not answer a model list`, { cause });
+        return await this.#checkHealth(timeout.signal);
+      } finally {
+        timeout.dispose();
       }
-      return { models, servesModel: models.includes(this.model) };
     });
+  }
+
+  async #checkHealth(signal: AbortSignal): Promise<EngineHealth> {
+    const res = await this.#fetch(`${this.#base}/models`, { method: "GET", headers: this.#headers }, signal, "health check");
+    if (res.status === 429) throw engineError(res.status, await bodyText(res), res.headers.get("retry-after"), "health check");
+    // Any other refusal means the engine cannot serve: it counts, and a probe that gets one keeps the circuit open.
+    if (!res.ok) throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: health check: HTTP ${res.status}`, { details: { status: res.status } });
+    let models: string[];
+    try {
+      const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
+      models = (body.data ?? []).map((m) => String(m.id));
+    } catch (cause) {
+      throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: /models did not answer a model list`, { cause });
+    }
+    return { models, servesModel: models.includes(this.model) };
   }
 
   async *generate(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent, void> {

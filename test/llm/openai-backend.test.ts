@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { createServer } from "node:net";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -172,6 +173,22 @@ test("llm openai - a stalled stream is a TIMEOUT and an unreachable engine is UN
   await assert.rejects(gone.health(), (e) => isColmenaError(e, "UNAVAILABLE"));
 });
 
+test("llm openai - a request lets go of its signals when it ends: no timer left to fire, no listener left on the caller's", async () => {
+  const p = await peer({ type: "ok", reply: REPLY });
+  const llm = backend(p, { healthTimeoutMs: 50 });
+  const sent = await fetchSignals(() => llm.health());
+  assert.equal(sent.length, 1);
+  await sleep(120);
+  assert.equal(sent[0]!.aborted, false, "the health check's timeout was cleared when the check ended");
+
+  const caller = new AbortController();
+  await collect(llm.generate({ messages, maxNewTokens: 8 }, caller.signal));
+  assert.equal(getEventListeners(caller.signal, "abort").length, 0, "after a finished generation");
+  p.mode = { type: "status", status: 500 };
+  await assert.rejects(collect(llm.generate({ messages, maxNewTokens: 8 }, caller.signal)), (e) => isColmenaError(e, "UNAVAILABLE"));
+  assert.equal(getEventListeners(caller.signal, "abort").length, 0, "after a failed one");
+});
+
 test("llm openai - the llm actor fronts the engine and shows its circuit", async () => {
   nats = await startTestServer();
   const p = await peer({ type: "ok", reply: REPLY });
@@ -199,4 +216,20 @@ async function closedPort(): Promise<number> {
   const { port } = s.address() as { port: number };
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** The signals `fn` hands to fetch: global fetch, wrapped while `fn` runs, still does the request. */
+async function fetchSignals(fn: () => Promise<unknown>): Promise<AbortSignal[]> {
+  const real = globalThis.fetch;
+  const signals: AbortSignal[] = [];
+  globalThis.fetch = (input, init) => {
+    if (init?.signal) signals.push(init.signal);
+    return real(input, init);
+  };
+  try {
+    await fn();
+  } finally {
+    globalThis.fetch = real;
+  }
+  return signals;
 }

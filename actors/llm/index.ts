@@ -2,7 +2,8 @@
  * actors/llm: the llm pool (the pooled, device-pinned `llmKind`) and the
  * text-generation backends it wraps (pure modules: no NATS, no runtime).
  */
-export type { ChatMessage, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Role, Warn } from "./backend.js";
+export type { BackendHealth, ChatMessage, CircuitStatus, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Role, Slots, Warn } from "./backend.js";
+export { SequenceSlots } from "./slots.js";
 export { OnnxDecoderBackend } from "./onnx-decoder.js";
 export type { OnnxDecoderOptions } from "./onnx-decoder.js";
 export type { CacheMode } from "./decoder-step.js";
@@ -13,7 +14,7 @@ export type { ExtractiveOptions } from "./extractive.js";
 export { RAG_SYSTEM_PROMPT, parseRagPrompt, ragMessages, ragUserContent } from "./prompt.js";
 export type { Passage, RagPrompt } from "./prompt.js";
 export { OpenAiBackend } from "./openai-backend.js";
-export type { CircuitStatus, EngineHealth, OpenAiBackendOptions } from "./openai-backend.js";
+export type { OpenAiBackendOptions } from "./openai-backend.js";
 export { fitPrompt, MESSAGE_OVERHEAD_TOKENS } from "./prompt-budget.js";
 export type { FittedPrompt } from "./prompt-budget.js";
 export {

@@ -2,10 +2,11 @@
  * The llm pool: a pooled actor kind, one instance per device on each node
  * that hosts it, each wrapping one LlmBackend. An instance loads and warms
  * its backend in onStart, streams `generate` as token events, and keeps its
- * lifecycle in `llmLifecycleMachine`. Admission is the runtime's: the kind's
- * concurrency is maxConcurrentSequences and its mailbox holds maxWaiting
- * requests, so a full instance leaves the queue group and a full mailbox
- * answers OVERLOADED at once.
+ * lifecycle in `llmLifecycleMachine`, which the backend's slots move between
+ * ready and busy. Admission is the runtime's: the kind's concurrency is the
+ * backend's slot count and its mailbox holds maxWaiting requests, so a full
+ * instance leaves the queue group and a full mailbox answers OVERLOADED at
+ * once.
  *
  * A crash (a non-ColmenaError from the backend, or onStart failing) is the
  * supervisor's: it starts a new incarnation of the instance. When the crash
@@ -15,13 +16,13 @@
 import { createActor, type Actor } from "xstate";
 import { z } from "zod";
 import { ColmenaError, defineActor, isColmenaError, ScopedSignal, type ActorContext, type CallContext } from "../../runtime/index.js";
-import type { GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
+import type { CircuitStatus, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { ExtractiveBackend } from "./extractive.js";
 import { instanceDevices, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
 import { llmLifecycleMachine, type LlmState } from "./llm-machine.js";
 import { OnnxDecoderBackend } from "./onnx-decoder.js";
 import type { Device } from "./onnx-session.js";
-import { OpenAiBackend, type CircuitStatus } from "./openai-backend.js";
+import { OpenAiBackend } from "./openai-backend.js";
 import { fitPrompt } from "./prompt-budget.js";
 
 const ChatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
@@ -60,10 +61,11 @@ export interface LlmStatus {
   /** The device configured for this instance. */
   requestedDevice: string;
   fellBackToCpu: boolean;
-  /** Sequences generating now. */
+  /** Sequences generating now: the backend's slots in use. */
   inFlight: number;
   /** Requests queued behind them in the mailbox. */
   waiting: number;
+  /** The backend's slots. */
   maxConcurrentSequences: number;
   /** Incarnations after a failure. */
   restarts: number;
@@ -76,6 +78,8 @@ export interface BackendSpec {
   config: LlmBackendConfig;
   /** The device to load on: the configured one, or "cpu" after a device failure. */
   device: string;
+  /** Sequences the instance runs at once: the backend's slots, and the kind's concurrency. */
+  slots: number;
   warn: Warn;
 }
 
@@ -89,20 +93,21 @@ export interface LlmKindOptions {
 }
 
 /** The backend a config names, on the given device. */
-export const defaultBackendFactory: BackendFactory = async ({ config, device, warn }) => {
+export const defaultBackendFactory: BackendFactory = async ({ config, device, slots, warn }) => {
   switch (config.type) {
     case "onnx":
       return OnnxDecoderBackend.load({
         modelDir: config.modelDir,
         device: device as Device,
+        maxConcurrent: slots,
         warn,
         ...(config.modelFile !== undefined && { modelFile: config.modelFile }),
         ...(config.threads !== undefined && { intraOpNumThreads: config.threads }),
       });
     case "openai":
-      return new OpenAiBackend({ ...config, device, warn, ...(config.apiKey !== undefined && { apiKey: config.apiKey }) });
+      return new OpenAiBackend({ ...config, device, maxConcurrent: slots, warn, ...(config.apiKey !== undefined && { apiKey: config.apiKey }) });
     case "extractive":
-      return new ExtractiveBackend({ maxSentences: config.maxSentences });
+      return new ExtractiveBackend({ maxSentences: config.maxSentences, maxConcurrent: slots });
   }
 };
 
@@ -157,8 +162,6 @@ function sequenceSlots(config: LlmConfig): number {
 
 export type LlmKind = ReturnType<typeof llmKind>;
 
-const WARM_UP: GenerateRequest = { messages: [{ role: "user", content: "Hello" }], maxNewTokens: 1 };
-
 /** One incarnation of a pool instance. */
 class LlmInstance {
   readonly #ctx: ActorContext;
@@ -168,7 +171,7 @@ class LlmInstance {
   readonly #rec: InstanceRecord;
   readonly #createBackend: BackendFactory;
   #backend: LlmBackend | undefined;
-  #inFlight = 0;
+  #unwatch: (() => void) | undefined;
 
   constructor(ctx: ActorContext, config: LlmConfig, slots: number, rec: InstanceRecord, createBackend: BackendFactory) {
     this.#ctx = ctx;
@@ -189,11 +192,14 @@ class LlmInstance {
     const warn: Warn = (msg, fields) => this.#ctx.log.warn(fields, msg);
     rec.machine.send({ type: "LOAD" });
     try {
-      this.#backend = await this.#createBackend({ config: this.#config.backend, device, warn });
+      const backend = await this.#createBackend({ config: this.#config.backend, device, slots: this.#slots, warn });
+      this.#backend = backend;
       rec.machine.send({ type: "LOADED" });
-      await this.#warmUp(this.#backend);
+      await this.#warm(backend);
       rec.machine.send({ type: "WARMED" });
-      this.#ctx.log.info({ backend: this.#backend.id, device: this.#backend.device, requested: rec.device }, "llm instance ready");
+      const { slots } = backend;
+      this.#unwatch = slots.watch(() => rec.machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
+      this.#ctx.log.info({ backend: backend.id, device: backend.device, requested: rec.device }, "llm instance ready");
     } catch (err) {
       this.#failed(err, device);
       await this.#backend?.close().catch(() => {});
@@ -203,6 +209,7 @@ class LlmInstance {
   }
 
   async onStop(): Promise<void> {
+    this.#unwatch?.();
     const failed = this.#state === "failed";
     if (!failed) this.#rec.machine.send({ type: "DRAIN" });
     await this.#backend?.close().catch((err: unknown) => this.#ctx.log.warn({ err }, "closing the llm backend failed"));
@@ -223,7 +230,6 @@ class LlmInstance {
       ...(m.stop !== undefined && { stop: m.stop }),
     };
     const scoped = new ScopedSignal(this.#limits.requestTimeoutMs, () => new ColmenaError("TIMEOUT", "generation passed requestTimeoutMs"), [call.signal]);
-    this.#acquire();
     try {
       for await (const event of backend.generate(req, scoped.signal)) {
         if (event.type === "token") {
@@ -241,7 +247,6 @@ class LlmInstance {
       throw err;
     } finally {
       scoped.dispose();
-      this.#release();
     }
   }
 
@@ -255,35 +260,27 @@ class LlmInstance {
       device,
       requestedDevice: this.#rec.device,
       fellBackToCpu: (backend?.fellBackToCpu ?? false) || this.#rec.forceCpu,
-      inFlight: this.#inFlight,
+      inFlight: backend?.slots.inFlight ?? 0,
       waiting: this.#ctx.stats().mailbox,
-      maxConcurrentSequences: this.#slots,
+      maxConcurrentSequences: backend?.slots.capacity ?? this.#slots,
       restarts: this.#rec.restarts,
-      ...(backend instanceof OpenAiBackend && { circuit: backend.circuit }),
+      ...(backend?.circuit !== undefined && { circuit: backend.circuit }),
     };
   }
 
-  /** One token on a tiny prompt (compiles kernels, allocates the cache); for an engine, a health check that may fail. */
-  async #warmUp(backend: LlmBackend): Promise<void> {
-    if (backend instanceof OpenAiBackend) {
-      const health = await backend.health().catch((err: unknown) => {
-        this.#ctx.log.warn({ err: (err as Error).message }, "llm engine not healthy at start; its circuit will probe it");
-        return undefined;
-      });
-      if (health && !health.servesModel) this.#ctx.log.warn({ model: backend.model, models: health.models }, "llm engine does not list the configured model");
-      return;
-    }
-    for await (const _ of backend.generate(WARM_UP, new AbortController().signal));
-  }
-
-  #acquire(): void {
-    this.#inFlight++;
-    if (this.#inFlight >= this.#slots && this.#state === "ready") this.#rec.machine.send({ type: "SATURATE" });
-  }
-
-  #release(): void {
-    this.#inFlight--;
-    if (this.#inFlight < this.#slots && this.#state === "busy") this.#rec.machine.send({ type: "FREE" });
+  /**
+   * The backend readies itself; its health is checked but only warned about:
+   * an engine that is down at start must not crash-loop the node (its circuit
+   * takes it out of rotation instead), and a local backend that cannot serve
+   * has failed its warm-up already.
+   */
+  async #warm(backend: LlmBackend): Promise<void> {
+    await backend.warmUp();
+    const health = await backend.health().catch((err: unknown) => {
+      this.#ctx.log.warn({ err: (err as Error).message, circuit: backend.circuit }, "llm backend not healthy at start");
+      return undefined;
+    });
+    if (health && !health.servesModel) this.#ctx.log.warn({ backend: backend.id, models: health.models }, "llm backend does not list the configured model");
   }
 
   /** A crash: the statechart fails, and a crash on a GPU sends the next incarnation to the CPU. */

@@ -27,7 +27,7 @@ export {
   parseLlmConfig,
 } from "./llm-config.js";
 export type { LlmBackendConfig, LlmConfig, LlmConfigInput, LlmLimits, OnnxBackendConfig, OpenAiBackendConfig } from "./llm-config.js";
-export { LLM_EVENTS, llmLifecycleMachine } from "./llm-machine.js";
-export type { LlmLifecycleEvent, LlmState } from "./llm-machine.js";
+export { llmInstanceMachine } from "./llm-machine.js";
+export type { LlmInstanceContext, LlmInstanceEvent, LlmState } from "./llm-machine.js";
 export { LlmMessages, defaultBackendFactory, llmKind } from "./llm-actor.js";
 export type { BackendFactory, BackendSpec, LlmDoneEvent, LlmKind, LlmKindOptions, LlmStatus, LlmStreamEvent } from "./llm-actor.js";

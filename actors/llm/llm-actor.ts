@@ -2,8 +2,8 @@
  * The llm pool: a pooled actor kind, one instance per device on each node
  * that hosts it, each wrapping one LlmBackend. An instance loads and warms
  * its backend in onStart, streams `generate` as token events, and keeps its
- * lifecycle in `llmLifecycleMachine`, which the backend's slots move between
- * ready and busy. Admission is the runtime's: the kind's concurrency is the
+ * state in `llmInstanceMachine`: the backend's slots move it between ready
+ * and busy. Admission is the runtime's: the kind's concurrency is the
  * backend's slot count and its mailbox holds maxWaiting requests, so a full
  * instance leaves the queue group and a full mailbox answers OVERLOADED at
  * once.
@@ -19,7 +19,7 @@ import { ColmenaError, defineActor, isColmenaError, ScopedSignal, type ActorCont
 import type { CircuitStatus, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { ExtractiveBackend } from "./extractive.js";
 import { instanceDevices, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
-import { llmLifecycleMachine, type LlmState } from "./llm-machine.js";
+import { llmInstanceMachine, type LlmState } from "./llm-machine.js";
 import { OnnxDecoderBackend } from "./onnx-decoder.js";
 import type { Device } from "./onnx-session.js";
 import { OpenAiBackend } from "./openai-backend.js";
@@ -111,11 +111,10 @@ export const defaultBackendFactory: BackendFactory = async ({ config, device, sl
   }
 };
 
-/** What outlives an incarnation of one pool instance: its device, its statechart and whether its GPU failed. */
+/** What outlives an incarnation of one pool instance: its configured device, its statechart and how often it restarted after a failure. */
 interface InstanceRecord {
   device: string;
-  forceCpu: boolean;
-  machine: Actor<typeof llmLifecycleMachine>;
+  machine: Actor<typeof llmInstanceMachine>;
   restarts: number;
 }
 
@@ -133,13 +132,8 @@ export function llmKind(input: LlmConfigInput | LlmConfig = {}, options: LlmKind
   const record = (key: string): InstanceRecord => {
     let rec = records.get(key);
     if (rec === undefined) {
-      rec = { device: devices[records.size % devices.length]!, forceCpu: false, machine: createActor(llmLifecycleMachine).start(), restarts: 0 };
+      rec = { device: devices[records.size % devices.length]!, machine: createActor(llmInstanceMachine).start(), restarts: 0 };
       records.set(key, rec);
-    } else if (rec.machine.getSnapshot().value === "failed") {
-      rec.machine.send({ type: "RESTART" });
-      rec.restarts++;
-    } else if (rec.machine.getSnapshot().status === "done") {
-      rec.machine = createActor(llmLifecycleMachine).start();
     }
     return rec;
   };
@@ -183,23 +177,37 @@ class LlmInstance {
   }
 
   get #state(): LlmState {
-    return this.#rec.machine.getSnapshot().value as LlmState;
+    return this.#rec.machine.getSnapshot().value;
+  }
+
+  get #deviceFailed(): boolean {
+    return this.#rec.machine.getSnapshot().context.deviceFailed;
+  }
+
+  /** The backend, once onStart has loaded it: the cell hands over no message before. */
+  get #loaded(): LlmBackend {
+    if (this.#backend === undefined) throw new ColmenaError("UNAVAILABLE", `llm instance ${this.#ctx.key} has no backend loaded`);
+    return this.#backend;
   }
 
   async onStart(): Promise<void> {
-    const rec = this.#rec;
-    const device = rec.forceCpu ? "cpu" : rec.device;
+    const { machine } = this.#rec;
+    if (this.#state === "failed") {
+      machine.send({ type: "RESTART" });
+      this.#rec.restarts++;
+    }
+    const device = this.#deviceFailed ? "cpu" : this.#rec.device;
     const warn: Warn = (msg, fields) => this.#ctx.log.warn(fields, msg);
-    rec.machine.send({ type: "LOAD" });
+    machine.send({ type: "LOAD" });
     try {
       const backend = await this.#createBackend({ config: this.#config.backend, device, slots: this.#slots, warn });
       this.#backend = backend;
-      rec.machine.send({ type: "LOADED" });
+      machine.send({ type: "LOADED" });
       await this.#warm(backend);
-      rec.machine.send({ type: "WARMED" });
+      machine.send({ type: "WARMED" });
       const { slots } = backend;
-      this.#unwatch = slots.watch(() => rec.machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
-      this.#ctx.log.info({ backend: backend.id, device: backend.device, requested: rec.device }, "llm instance ready");
+      this.#unwatch = slots.watch(() => machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
+      this.#ctx.log.info({ backend: backend.id, device: backend.device, requested: this.#rec.device }, "llm instance ready");
     } catch (err) {
       this.#failed(err, device);
       await this.#backend?.close().catch(() => {});
@@ -210,6 +218,7 @@ class LlmInstance {
 
   async onStop(): Promise<void> {
     this.#unwatch?.();
+    // A failed instance stays failed through its stop, for the next incarnation to restart.
     const failed = this.#state === "failed";
     if (!failed) this.#rec.machine.send({ type: "DRAIN" });
     await this.#backend?.close().catch((err: unknown) => this.#ctx.log.warn({ err }, "closing the llm backend failed"));
@@ -217,8 +226,7 @@ class LlmInstance {
   }
 
   async *generate(m: z.output<typeof LlmMessages.generate>, call: CallContext): AsyncGenerator<LlmStreamEvent, void> {
-    const backend = this.#backend;
-    if (backend === undefined) throw new ColmenaError("UNAVAILABLE", `llm instance ${this.#ctx.key} has no backend loaded`);
+    const backend = this.#loaded;
     const fitted = fitPrompt(m.messages, this.#limits.maxPromptTokens, (t) => backend.countTokens(t));
     const req: GenerateRequest = {
       messages: fitted.messages,
@@ -251,20 +259,19 @@ class LlmInstance {
   }
 
   status(): LlmStatus {
-    const backend = this.#backend;
-    const device = backend?.device ?? (this.#rec.forceCpu ? "cpu" : this.#rec.device);
+    const backend = this.#loaded;
     return {
       instance: this.#ctx.key,
       state: this.#state,
-      backend: backend?.id ?? this.#config.backend.type,
-      device,
+      backend: backend.id,
+      device: backend.device,
       requestedDevice: this.#rec.device,
-      fellBackToCpu: (backend?.fellBackToCpu ?? false) || this.#rec.forceCpu,
-      inFlight: backend?.slots.inFlight ?? 0,
+      fellBackToCpu: backend.fellBackToCpu || this.#deviceFailed,
+      inFlight: backend.slots.inFlight,
       waiting: this.#ctx.stats().mailbox,
-      maxConcurrentSequences: backend?.slots.capacity ?? this.#slots,
+      maxConcurrentSequences: backend.slots.capacity,
       restarts: this.#rec.restarts,
-      ...(backend?.circuit !== undefined && { circuit: backend.circuit }),
+      ...(backend.circuit !== undefined && { circuit: backend.circuit }),
     };
   }
 
@@ -283,12 +290,10 @@ class LlmInstance {
     if (health && !health.servesModel) this.#ctx.log.warn({ backend: backend.id, models: health.models }, "llm backend does not list the configured model");
   }
 
-  /** A crash: the statechart fails, and a crash on a GPU sends the next incarnation to the CPU. */
+  /** A crash: the statechart fails, and a crash on a GPU sends every later load to the CPU. */
   #failed(err: unknown, device: string): void {
-    this.#rec.machine.send({ type: "FAIL" });
-    if (device.startsWith("cuda:") && !isColmenaError(err)) {
-      this.#rec.forceCpu = true;
-      this.#ctx.log.warn({ err, device }, "llm device failed; the next incarnation runs on the cpu");
-    }
+    const deviceFailed = device.startsWith("cuda:") && !isColmenaError(err);
+    this.#rec.machine.send({ type: "FAIL", deviceFailed });
+    if (deviceFailed) this.#ctx.log.warn({ err, device }, "llm device failed; the next incarnation runs on the cpu");
   }
 }

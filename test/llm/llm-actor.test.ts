@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { after, before, test } from "node:test";
+import { createActor } from "xstate";
 import type { GenerateRequest, LlmBackend } from "../../actors/llm/backend.js";
 import { defaultBackendFactory, llmKind, type LlmStreamEvent } from "../../actors/llm/llm-actor.js";
-import { LLM_EVENTS, llmLifecycleMachine } from "../../actors/llm/llm-machine.js";
+import { llmInstanceMachine, type LlmInstanceEvent } from "../../actors/llm/llm-machine.js";
 import { OnnxDecoderBackend } from "../../actors/llm/onnx-decoder.js";
 import type { NatsServer } from "../../nats/index.js";
 import { isColmenaError, type ActorSystem } from "../../runtime/index.js";
@@ -296,9 +297,49 @@ test("llm actor - a prompt over maxPromptTokens drops the oldest history first",
   );
 });
 
-test("llm actor - every lifecycle state and transition is reachable", () => {
-  const c = statechartCoverage(llmLifecycleMachine, LLM_EVENTS.map((type) => ({ type })));
+/** Every event the instance's statechart takes, FAIL both with and without a device failure. */
+const INSTANCE_EVENTS: LlmInstanceEvent[] = [
+  { type: "LOAD" },
+  { type: "LOADED" },
+  { type: "WARMED" },
+  { type: "SATURATE" },
+  { type: "FREE" },
+  { type: "FAIL", deviceFailed: false },
+  { type: "FAIL", deviceFailed: true },
+  { type: "RESTART" },
+  { type: "DRAIN" },
+  { type: "DRAINED" },
+];
+
+test("llm actor - every state and transition of the instance statechart is reachable", () => {
+  const c = statechartCoverage(llmInstanceMachine, INSTANCE_EVENTS);
   assert.deepEqual(c.states.reached, c.states.all);
   assert.deepEqual(c.transitions.reached, c.transitions.all);
-  assert.equal(c.transitions.all.length, 17);
+  assert.deepEqual(c.states.all, ["unloaded", "loading", "warming", "ready", "busy", "failed", "draining"].map((s) => `llm.${s}`));
+  assert.equal(c.transitions.all.length, 13);
+});
+
+test("llm actor - a device failure sends every later load of the instance to the cpu; a drained instance loads again", () => {
+  const instance = createActor(llmInstanceMachine).start();
+  const send = (...types: Array<Exclude<LlmInstanceEvent["type"], "FAIL">>) => types.forEach((type) => instance.send({ type }));
+  const fail = (deviceFailed: boolean) => instance.send({ type: "FAIL", deviceFailed });
+  const now = () => ({ state: instance.getSnapshot().value, deviceFailed: instance.getSnapshot().context.deviceFailed });
+
+  send("LOAD", "LOADED", "WARMED", "SATURATE");
+  assert.deepEqual(now(), { state: "busy", deviceFailed: false });
+  send("FREE", "DRAIN", "DRAINED", "LOAD");
+  assert.deepEqual(now(), { state: "loading", deviceFailed: false });
+  fail(false);
+  send("RESTART");
+  assert.deepEqual(now(), { state: "unloaded", deviceFailed: false }, "a failure that is not the device's");
+  send("LOAD", "LOADED", "WARMED");
+  fail(true);
+  assert.deepEqual(now(), { state: "failed", deviceFailed: true });
+  send("RESTART", "LOAD");
+  fail(false);
+  assert.deepEqual(now(), { state: "failed", deviceFailed: true }, "a later failure on the cpu does not bring the device back");
+  // The warm-up's own sequence fills the slots before the instance serves: that is not busy.
+  send("RESTART", "LOAD", "LOADED", "SATURATE", "FREE");
+  assert.deepEqual(now(), { state: "warming", deviceFailed: true });
+  instance.stop();
 });

@@ -1,6 +1,8 @@
 /**
- * The contract every llm backend implements. Types only: the onnx decoder and
- * the extractive backend live in their own files.
+ * The contract every llm backend implements: what the llm actor needs of one,
+ * whichever it is, so the actor never asks which class it holds. Types only:
+ * the onnx decoder, the openai engine client and the extractive backend live
+ * in their own files.
  */
 
 export type Role = "system" | "user" | "assistant";
@@ -32,16 +34,51 @@ export type GenerateEvent =
   | { type: "token"; text: string }
   | { type: "done"; reason: FinishReason; promptTokens: number; completionTokens: number };
 
+/** The circuit breaker's state in front of a remote engine. */
+export type CircuitStatus = "closed" | "open" | "half-open" | "isolated";
+
+export interface BackendHealth {
+  /** What it serves: an engine's model ids, or a local backend's own id. */
+  models: string[];
+  /** Whether the configured model is among them. */
+  servesModel: boolean;
+}
+
+/**
+ * A backend's sequence slots: the one count of the generations an instance
+ * runs. The backend takes a slot for each generation and refuses one over
+ * capacity with OVERLOADED; the actor reads it for status and for its
+ * statechart's ready ⇄ busy.
+ */
+export interface Slots {
+  /** Sequences it runs at once. */
+  readonly capacity: number;
+  /** Sequences running now. */
+  readonly inFlight: number;
+  /** Calls `listener` after every change of inFlight; returns what stops it. */
+  watch(listener: () => void): () => void;
+}
+
+/** A loaded backend: its factory loads it (a model on its device, or a client of its engine). */
 export interface LlmBackend {
   readonly id: string;
-  /** The device actually in use: "cpu" or "cuda:N". */
+  /** The device actually in use: "cpu" or "cuda:N" (a label for a remote engine). */
   readonly device: string;
   /** True when a GPU was asked for and the backend runs on the CPU instead. */
   readonly fellBackToCpu: boolean;
+  readonly slots: Slots;
+  /** The circuit in front of a remote engine; undefined for a local backend, which has none. */
+  readonly circuit: CircuitStatus | undefined;
+  /** Readies it for the first request: a local model runs one token (kernels, caches); an engine keeps its model warm itself. */
+  warmUp(): Promise<void>;
+  /** What it serves now; UNAVAILABLE when it cannot serve. */
+  health(): Promise<BackendHealth>;
   /**
    * Streams token events and ends with exactly one "done" event. The signal is
    * checked at every token step; an aborted signal ends the stream with reason
-   * "cancelled" within one step. An invalid request throws INVALID.
+   * "cancelled" within one step. An invalid request throws INVALID; one over
+   * the slots' capacity, OVERLOADED. A generation holds a slot until its
+   * stream ends or is left.
    */
   generate(req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
   countTokens(text: string): number;

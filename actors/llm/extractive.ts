@@ -6,10 +6,11 @@
  * layout of prompt.ts, so the llm pool hands every backend the same request.
  * Tokens are estimated from words (4 tokens per 3 words).
  */
-import type { FinishReason, GenerateEvent, GenerateRequest, LlmBackend } from "./backend.js";
+import type { BackendHealth, FinishReason, GenerateEvent, GenerateRequest, LlmBackend } from "./backend.js";
 import { parseRagPrompt } from "./prompt.js";
 import { rankSentences } from "./relevance.js";
-import { validateRequest } from "./request.js";
+import { generateOneToken, validateRequest } from "./request.js";
+import { SequenceSlots } from "./slots.js";
 import { StopScanner } from "./stop.js";
 
 export const NOT_FOUND_ANSWER = "I could not find this in the documents.";
@@ -19,6 +20,8 @@ export interface ExtractiveOptions {
   id?: string;
   /** Most sentences in an answer; default 3. */
   maxSentences?: number;
+  /** Sequences it runs at once; more is OVERLOADED. Default: no limit. */
+  maxConcurrent?: number;
 }
 
 /** The token estimate behind countTokens and the maxNewTokens budget. */
@@ -30,15 +33,36 @@ export class ExtractiveBackend implements LlmBackend {
   readonly id: string;
   readonly device = "cpu";
   readonly fellBackToCpu = false;
+  readonly slots: SequenceSlots;
+  readonly circuit = undefined;
   private readonly maxSentences: number;
 
   constructor(opts: ExtractiveOptions = {}) {
     this.id = opts.id ?? "extractive";
     this.maxSentences = opts.maxSentences ?? 3;
+    this.slots = new SequenceSlots(opts.maxConcurrent ?? Number.POSITIVE_INFINITY, `llm backend ${this.id}`);
+  }
+
+  warmUp(): Promise<void> {
+    return generateOneToken(this);
+  }
+
+  /** Always healthy: it needs nothing but the request. */
+  async health(): Promise<BackendHealth> {
+    return { models: [this.id], servesModel: true };
   }
 
   async *generate(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent, void> {
     validateRequest(req);
+    this.slots.take();
+    try {
+      yield* this.answer(req, signal);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async *answer(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent, void> {
     const promptTokens = estimateTokens(req.messages.map((m) => m.content).join("\n"));
     const answer = this.compose(req);
     const stops = new StopScanner(req.stop ?? []);

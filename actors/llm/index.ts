@@ -2,7 +2,8 @@
  * actors/llm: the llm pool (the pooled, device-pinned `llmKind`) and the
  * text-generation backends it wraps (pure modules: no NATS, no runtime).
  */
-export type { ChatMessage, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Role, Warn } from "./backend.js";
+export type { BackendHealth, ChatMessage, CircuitStatus, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Role, Slots, Warn } from "./backend.js";
+export { SequenceSlots } from "./slots.js";
 export { OnnxDecoderBackend } from "./onnx-decoder.js";
 export type { OnnxDecoderOptions } from "./onnx-decoder.js";
 export type { CacheMode } from "./decoder-step.js";
@@ -13,7 +14,7 @@ export type { ExtractiveOptions } from "./extractive.js";
 export { RAG_SYSTEM_PROMPT, parseRagPrompt, ragMessages, ragUserContent } from "./prompt.js";
 export type { Passage, RagPrompt } from "./prompt.js";
 export { OpenAiBackend } from "./openai-backend.js";
-export type { CircuitStatus, EngineHealth, OpenAiBackendOptions } from "./openai-backend.js";
+export type { OpenAiBackendOptions } from "./openai-backend.js";
 export { fitPrompt, MESSAGE_OVERHEAD_TOKENS } from "./prompt-budget.js";
 export type { FittedPrompt } from "./prompt-budget.js";
 export {
@@ -26,7 +27,7 @@ export {
   parseLlmConfig,
 } from "./llm-config.js";
 export type { LlmBackendConfig, LlmConfig, LlmConfigInput, LlmLimits, OnnxBackendConfig, OpenAiBackendConfig } from "./llm-config.js";
-export { LLM_EVENTS, llmLifecycleMachine } from "./llm-machine.js";
-export type { LlmLifecycleEvent, LlmState } from "./llm-machine.js";
+export { llmInstanceMachine } from "./llm-machine.js";
+export type { LlmInstanceEvent, LlmState } from "./llm-machine.js";
 export { LlmMessages, defaultBackendFactory, llmKind } from "./llm-actor.js";
 export type { BackendFactory, BackendSpec, LlmDoneEvent, LlmKind, LlmKindOptions, LlmStatus, LlmStreamEvent } from "./llm-actor.js";

@@ -2,10 +2,11 @@
  * The llm pool: a pooled actor kind, one instance per device on each node
  * that hosts it, each wrapping one LlmBackend. An instance loads and warms
  * its backend in onStart, streams `generate` as token events, and keeps its
- * lifecycle in `llmLifecycleMachine`. Admission is the runtime's: the kind's
- * concurrency is maxConcurrentSequences and its mailbox holds maxWaiting
- * requests, so a full instance leaves the queue group and a full mailbox
- * answers OVERLOADED at once.
+ * state in `llmInstanceMachine`: the backend's slots move it between ready
+ * and busy. Admission is the runtime's: the kind's concurrency is the
+ * backend's slot count and its mailbox holds maxWaiting requests, so a full
+ * instance leaves the queue group and a full mailbox answers OVERLOADED at
+ * once.
  *
  * A crash (a non-ColmenaError from the backend, or onStart failing) is the
  * supervisor's: it starts a new incarnation of the instance. When the crash
@@ -15,13 +16,13 @@
 import { createActor, type Actor } from "xstate";
 import { z } from "zod";
 import { ColmenaError, defineActor, isColmenaError, ScopedSignal, type ActorContext, type CallContext } from "../../runtime/index.js";
-import type { GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
+import type { CircuitStatus, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { ExtractiveBackend } from "./extractive.js";
 import { instanceDevices, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
-import { llmLifecycleMachine, type LlmState } from "./llm-machine.js";
+import { llmInstanceMachine, type LlmState } from "./llm-machine.js";
 import { OnnxDecoderBackend } from "./onnx-decoder.js";
 import type { Device } from "./onnx-session.js";
-import { OpenAiBackend, type CircuitStatus } from "./openai-backend.js";
+import { OpenAiBackend } from "./openai-backend.js";
 import { fitPrompt } from "./prompt-budget.js";
 
 const ChatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
@@ -60,10 +61,11 @@ export interface LlmStatus {
   /** The device configured for this instance. */
   requestedDevice: string;
   fellBackToCpu: boolean;
-  /** Sequences generating now. */
+  /** Sequences generating now: the backend's slots in use. */
   inFlight: number;
   /** Requests queued behind them in the mailbox. */
   waiting: number;
+  /** The backend's slots. */
   maxConcurrentSequences: number;
   /** Incarnations after a failure. */
   restarts: number;
@@ -76,6 +78,8 @@ export interface BackendSpec {
   config: LlmBackendConfig;
   /** The device to load on: the configured one, or "cpu" after a device failure. */
   device: string;
+  /** Sequences the instance runs at once: the backend's slots, and the kind's concurrency. */
+  slots: number;
   warn: Warn;
 }
 
@@ -89,28 +93,28 @@ export interface LlmKindOptions {
 }
 
 /** The backend a config names, on the given device. */
-export const defaultBackendFactory: BackendFactory = async ({ config, device, warn }) => {
+export const defaultBackendFactory: BackendFactory = async ({ config, device, slots, warn }) => {
   switch (config.type) {
     case "onnx":
       return OnnxDecoderBackend.load({
         modelDir: config.modelDir,
         device: device as Device,
+        maxConcurrent: slots,
         warn,
         ...(config.modelFile !== undefined && { modelFile: config.modelFile }),
         ...(config.threads !== undefined && { intraOpNumThreads: config.threads }),
       });
     case "openai":
-      return new OpenAiBackend({ ...config, device, warn, ...(config.apiKey !== undefined && { apiKey: config.apiKey }) });
+      return new OpenAiBackend({ ...config, device, maxConcurrent: slots, warn, ...(config.apiKey !== undefined && { apiKey: config.apiKey }) });
     case "extractive":
-      return new ExtractiveBackend({ maxSentences: config.maxSentences });
+      return new ExtractiveBackend({ maxSentences: config.maxSentences, maxConcurrent: slots });
   }
 };
 
-/** What outlives an incarnation of one pool instance: its device, its statechart and whether its GPU failed. */
+/** What outlives an incarnation of one pool instance: its configured device, its statechart and how often it restarted after a failure. */
 interface InstanceRecord {
   device: string;
-  forceCpu: boolean;
-  machine: Actor<typeof llmLifecycleMachine>;
+  machine: Actor<typeof llmInstanceMachine>;
   restarts: number;
 }
 
@@ -128,13 +132,8 @@ export function llmKind(input: LlmConfigInput | LlmConfig = {}, options: LlmKind
   const record = (key: string): InstanceRecord => {
     let rec = records.get(key);
     if (rec === undefined) {
-      rec = { device: devices[records.size % devices.length]!, forceCpu: false, machine: createActor(llmLifecycleMachine).start(), restarts: 0 };
+      rec = { device: devices[records.size % devices.length]!, machine: createActor(llmInstanceMachine).start(), restarts: 0 };
       records.set(key, rec);
-    } else if (rec.machine.getSnapshot().value === "failed") {
-      rec.machine.send({ type: "RESTART" });
-      rec.restarts++;
-    } else if (rec.machine.getSnapshot().status === "done") {
-      rec.machine = createActor(llmLifecycleMachine).start();
     }
     return rec;
   };
@@ -157,8 +156,6 @@ function sequenceSlots(config: LlmConfig): number {
 
 export type LlmKind = ReturnType<typeof llmKind>;
 
-const WARM_UP: GenerateRequest = { messages: [{ role: "user", content: "Hello" }], maxNewTokens: 1 };
-
 /** One incarnation of a pool instance. */
 class LlmInstance {
   readonly #ctx: ActorContext;
@@ -168,7 +165,7 @@ class LlmInstance {
   readonly #rec: InstanceRecord;
   readonly #createBackend: BackendFactory;
   #backend: LlmBackend | undefined;
-  #inFlight = 0;
+  #unwatch: (() => void) | undefined;
 
   constructor(ctx: ActorContext, config: LlmConfig, slots: number, rec: InstanceRecord, createBackend: BackendFactory) {
     this.#ctx = ctx;
@@ -180,20 +177,37 @@ class LlmInstance {
   }
 
   get #state(): LlmState {
-    return this.#rec.machine.getSnapshot().value as LlmState;
+    return this.#rec.machine.getSnapshot().value;
+  }
+
+  get #deviceFailed(): boolean {
+    return this.#rec.machine.getSnapshot().context.deviceFailed;
+  }
+
+  /** The backend, once onStart has loaded it: the cell hands over no message before. */
+  get #loaded(): LlmBackend {
+    if (this.#backend === undefined) throw new ColmenaError("UNAVAILABLE", `llm instance ${this.#ctx.key} has no backend loaded`);
+    return this.#backend;
   }
 
   async onStart(): Promise<void> {
-    const rec = this.#rec;
-    const device = rec.forceCpu ? "cpu" : rec.device;
+    const { machine } = this.#rec;
+    if (this.#state === "failed") {
+      machine.send({ type: "RESTART" });
+      this.#rec.restarts++;
+    }
+    const device = this.#deviceFailed ? "cpu" : this.#rec.device;
     const warn: Warn = (msg, fields) => this.#ctx.log.warn(fields, msg);
-    rec.machine.send({ type: "LOAD" });
+    machine.send({ type: "LOAD" });
     try {
-      this.#backend = await this.#createBackend({ config: this.#config.backend, device, warn });
-      rec.machine.send({ type: "LOADED" });
-      await this.#warmUp(this.#backend);
-      rec.machine.send({ type: "WARMED" });
-      this.#ctx.log.info({ backend: this.#backend.id, device: this.#backend.device, requested: rec.device }, "llm instance ready");
+      const backend = await this.#createBackend({ config: this.#config.backend, device, slots: this.#slots, warn });
+      this.#backend = backend;
+      machine.send({ type: "LOADED" });
+      await this.#warm(backend);
+      machine.send({ type: "WARMED" });
+      const { slots } = backend;
+      this.#unwatch = slots.watch(() => machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
+      this.#ctx.log.info({ backend: backend.id, device: backend.device, requested: this.#rec.device }, "llm instance ready");
     } catch (err) {
       this.#failed(err, device);
       await this.#backend?.close().catch(() => {});
@@ -203,6 +217,8 @@ class LlmInstance {
   }
 
   async onStop(): Promise<void> {
+    this.#unwatch?.();
+    // A failed instance stays failed through its stop, for the next incarnation to restart.
     const failed = this.#state === "failed";
     if (!failed) this.#rec.machine.send({ type: "DRAIN" });
     await this.#backend?.close().catch((err: unknown) => this.#ctx.log.warn({ err }, "closing the llm backend failed"));
@@ -210,8 +226,7 @@ class LlmInstance {
   }
 
   async *generate(m: z.output<typeof LlmMessages.generate>, call: CallContext): AsyncGenerator<LlmStreamEvent, void> {
-    const backend = this.#backend;
-    if (backend === undefined) throw new ColmenaError("UNAVAILABLE", `llm instance ${this.#ctx.key} has no backend loaded`);
+    const backend = this.#loaded;
     const fitted = fitPrompt(m.messages, this.#limits.maxPromptTokens, (t) => backend.countTokens(t));
     const req: GenerateRequest = {
       messages: fitted.messages,
@@ -223,7 +238,6 @@ class LlmInstance {
       ...(m.stop !== undefined && { stop: m.stop }),
     };
     const scoped = new ScopedSignal(this.#ctx.clock, this.#limits.requestTimeoutMs, () => new ColmenaError("TIMEOUT", "generation passed requestTimeoutMs"), [call.signal]);
-    this.#acquire();
     try {
       for await (const event of backend.generate(req, scoped.signal)) {
         if (event.type === "token") {
@@ -241,57 +255,45 @@ class LlmInstance {
       throw err;
     } finally {
       scoped.dispose();
-      this.#release();
     }
   }
 
   status(): LlmStatus {
-    const backend = this.#backend;
-    const device = backend?.device ?? (this.#rec.forceCpu ? "cpu" : this.#rec.device);
+    const backend = this.#loaded;
     return {
       instance: this.#ctx.key,
       state: this.#state,
-      backend: backend?.id ?? this.#config.backend.type,
-      device,
+      backend: backend.id,
+      device: backend.device,
       requestedDevice: this.#rec.device,
-      fellBackToCpu: (backend?.fellBackToCpu ?? false) || this.#rec.forceCpu,
-      inFlight: this.#inFlight,
+      fellBackToCpu: backend.fellBackToCpu || this.#deviceFailed,
+      inFlight: backend.slots.inFlight,
       waiting: this.#ctx.stats().mailbox,
-      maxConcurrentSequences: this.#slots,
+      maxConcurrentSequences: backend.slots.capacity,
       restarts: this.#rec.restarts,
-      ...(backend instanceof OpenAiBackend && { circuit: backend.circuit }),
+      ...(backend.circuit !== undefined && { circuit: backend.circuit }),
     };
   }
 
-  /** One token on a tiny prompt (compiles kernels, allocates the cache); for an engine, a health check that may fail. */
-  async #warmUp(backend: LlmBackend): Promise<void> {
-    if (backend instanceof OpenAiBackend) {
-      const health = await backend.health().catch((err: unknown) => {
-        this.#ctx.log.warn({ err: (err as Error).message }, "llm engine not healthy at start; its circuit will probe it");
-        return undefined;
-      });
-      if (health && !health.servesModel) this.#ctx.log.warn({ model: backend.model, models: health.models }, "llm engine does not list the configured model");
-      return;
-    }
-    for await (const _ of backend.generate(WARM_UP, new AbortController().signal));
+  /**
+   * The backend readies itself; its health is checked but only warned about:
+   * an engine that is down at start must not crash-loop the node (its circuit
+   * takes it out of rotation instead), and a local backend that cannot serve
+   * has failed its warm-up already.
+   */
+  async #warm(backend: LlmBackend): Promise<void> {
+    await backend.warmUp();
+    const health = await backend.health().catch((err: unknown) => {
+      this.#ctx.log.warn({ err: (err as Error).message, circuit: backend.circuit }, "llm backend not healthy at start");
+      return undefined;
+    });
+    if (health && !health.servesModel) this.#ctx.log.warn({ backend: backend.id, models: health.models }, "llm backend does not list the configured model");
   }
 
-  #acquire(): void {
-    this.#inFlight++;
-    if (this.#inFlight >= this.#slots && this.#state === "ready") this.#rec.machine.send({ type: "SATURATE" });
-  }
-
-  #release(): void {
-    this.#inFlight--;
-    if (this.#inFlight < this.#slots && this.#state === "busy") this.#rec.machine.send({ type: "FREE" });
-  }
-
-  /** A crash: the statechart fails, and a crash on a GPU sends the next incarnation to the CPU. */
+  /** A crash: the statechart fails, and a crash on a GPU sends every later load to the CPU. */
   #failed(err: unknown, device: string): void {
-    this.#rec.machine.send({ type: "FAIL" });
-    if (device.startsWith("cuda:") && !isColmenaError(err)) {
-      this.#rec.forceCpu = true;
-      this.#ctx.log.warn({ err, device }, "llm device failed; the next incarnation runs on the cpu");
-    }
+    const deviceFailed = device.startsWith("cuda:") && !isColmenaError(err);
+    this.#rec.machine.send({ type: "FAIL", deviceFailed });
+    if (deviceFailed) this.#ctx.log.warn({ err, device }, "llm device failed; the next incarnation runs on the cpu");
   }
 }

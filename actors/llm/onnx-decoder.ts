@@ -7,7 +7,7 @@
 import { basename } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
 import { ColmenaError, invalid } from "../../runtime/index.js";
-import type { FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
+import type { BackendHealth, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { chatFormatter } from "./chat-template.js";
 import type { ChatFormatter } from "./chat-template.js";
 import { createStepper } from "./decoder-step.js";
@@ -18,8 +18,9 @@ import type { KvLayout } from "./kv-layout.js";
 import { readModelFiles } from "./model-files.js";
 import { openSession } from "./onnx-session.js";
 import type { Device } from "./onnx-session.js";
-import { validateRequest } from "./request.js";
+import { generateOneToken, validateRequest } from "./request.js";
 import { createSampler } from "./sampling.js";
+import { SequenceSlots } from "./slots.js";
 import { StopScanner } from "./stop.js";
 import { TextTokenizer } from "./tokenizer.js";
 
@@ -30,6 +31,8 @@ export interface OnnxDecoderOptions {
   /** Default "cpu". */
   device?: Device;
   intraOpNumThreads?: number;
+  /** Sequences it runs at once; more is OVERLOADED. Default: no limit (the pool gives each instance maxConcurrentSequences). */
+  maxConcurrent?: number;
   /** Default "kv"; "recompute" exists for benchmarks and tests. */
   cache?: CacheMode;
   /** Receives the CUDA fallback warning. */
@@ -39,12 +42,14 @@ export interface OnnxDecoderOptions {
 }
 
 export class OnnxDecoderBackend implements LlmBackend {
+  readonly circuit = undefined;
   private closed = false;
 
   private constructor(
     readonly id: string,
     readonly device: Device,
     readonly fellBackToCpu: boolean,
+    readonly slots: SequenceSlots,
     readonly layout: KvLayout,
     private readonly session: InferenceSession,
     private readonly tokenizer: TextTokenizer,
@@ -68,10 +73,12 @@ export class OnnxDecoderBackend implements LlmBackend {
     try {
       const layout = kvLayout(session.inputMetadata, session.outputMetadata, files.config, files.modelPath);
       const context = files.config.max_position_embeddings;
+      const id = opts.id ?? `onnx:${basename(files.dir)}`;
       return new OnnxDecoderBackend(
-        opts.id ?? `onnx:${basename(files.dir)}`,
+        id,
         opened.device,
         opened.fellBackToCpu,
+        new SequenceSlots(opts.maxConcurrent ?? Number.POSITIVE_INFINITY, `llm backend ${id}`),
         layout,
         session,
         tokenizer,
@@ -85,9 +92,19 @@ export class OnnxDecoderBackend implements LlmBackend {
     }
   }
 
+  warmUp(): Promise<void> {
+    return generateOneToken(this);
+  }
+
+  /** Healthy while its session is open. */
+  async health(): Promise<BackendHealth> {
+    if (this.closed) throw this.closedError();
+    return { models: [this.id], servesModel: true };
+  }
+
   async *generate(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent, void> {
     validateRequest(req);
-    if (this.closed) throw new ColmenaError("UNAVAILABLE", `llm backend ${this.id} is closed`);
+    if (this.closed) throw this.closedError();
     const promptIds = this.tokenizer.encode(this.format(req.messages));
     if (promptIds.length === 0) throw invalid("the prompt encodes to no tokens");
     if (promptIds.length >= this.contextLength) {
@@ -95,9 +112,14 @@ export class OnnxDecoderBackend implements LlmBackend {
         promptTokens: promptIds.length,
       });
     }
-    const count = { completion: 0 };
-    const reason = yield* this.decode(promptIds, req, signal, count);
-    yield { type: "done", reason, promptTokens: promptIds.length, completionTokens: count.completion };
+    this.slots.take();
+    try {
+      const count = { completion: 0 };
+      const reason = yield* this.decode(promptIds, req, signal, count);
+      yield { type: "done", reason, promptTokens: promptIds.length, completionTokens: count.completion };
+    } finally {
+      this.slots.release();
+    }
   }
 
   countTokens(text: string): number {
@@ -108,6 +130,10 @@ export class OnnxDecoderBackend implements LlmBackend {
     if (this.closed) return;
     this.closed = true;
     await this.session.release();
+  }
+
+  private closedError(): ColmenaError {
+    return new ColmenaError("UNAVAILABLE", `llm backend ${this.id} is closed`);
   }
 
   private async *decode(

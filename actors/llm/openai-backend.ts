@@ -13,10 +13,11 @@
  */
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, IsolatedCircuitError, circuitBreaker, handleWhen } from "cockatiel";
 import type { CircuitBreakerPolicy } from "cockatiel";
-import { ColmenaError, invalid, isColmenaError, overloaded } from "../../runtime/index.js";
-import type { ChatMessage, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
+import { ColmenaError, invalid, isColmenaError, overloaded, ScopedSignal, systemClock } from "../../runtime/index.js";
+import type { BackendHealth, ChatMessage, CircuitStatus, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { estimateTokens } from "./extractive.js";
 import { validateRequest } from "./request.js";
+import { SequenceSlots } from "./slots.js";
 import { sseData } from "./sse.js";
 import { StopScanner } from "./stop.js";
 
@@ -42,15 +43,6 @@ export interface OpenAiBackendOptions {
   warn?: Warn;
 }
 
-export type CircuitStatus = "closed" | "open" | "half-open" | "isolated";
-
-export interface EngineHealth {
-  /** Model ids the engine serves. */
-  models: string[];
-  /** Whether the configured model is among them. */
-  servesModel: boolean;
-}
-
 /** Engine failures: what the breaker counts. */
 const countsAgainstEngine = (err: unknown) => isColmenaError(err) && (err.code === "UNAVAILABLE" || err.code === "TIMEOUT");
 
@@ -62,9 +54,9 @@ export class OpenAiBackend implements LlmBackend {
   readonly device: string;
   readonly fellBackToCpu = false;
   readonly model: string;
+  readonly slots: SequenceSlots;
   readonly #base: string;
   readonly #headers: Record<string, string>;
-  readonly #maxConcurrent: number;
   readonly #connectTimeoutMs: number;
   readonly #idleTimeoutMs: number;
   readonly #healthTimeoutMs: number;
@@ -72,7 +64,6 @@ export class OpenAiBackend implements LlmBackend {
   readonly #breaker: CircuitBreakerPolicy;
   readonly #warn: Warn;
   #openedAt = 0;
-  #inFlight = 0;
   #closed = false;
 
   constructor(opts: OpenAiBackendOptions) {
@@ -88,7 +79,7 @@ export class OpenAiBackend implements LlmBackend {
     this.id = opts.id ?? `openai:${opts.model}`;
     this.device = opts.device ?? "remote";
     this.#headers = { "content-type": "application/json", ...(opts.apiKey !== undefined && { authorization: `Bearer ${opts.apiKey}` }) };
-    this.#maxConcurrent = opts.maxConcurrent ?? 8;
+    this.slots = new SequenceSlots(opts.maxConcurrent ?? 8, `engine ${this.#base}`);
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
     this.#healthTimeoutMs = opts.healthTimeoutMs ?? 2_000;
@@ -119,37 +110,41 @@ export class OpenAiBackend implements LlmBackend {
     }
   }
 
-  get inFlight(): number {
-    return this.#inFlight;
-  }
+  /** The engine keeps its model warm itself; the actor checks its health instead. */
+  async warmUp(): Promise<void> {}
 
   /** GET {baseUrl}/models through the breaker: UNAVAILABLE when the engine is down or its circuit is open. */
-  health(): Promise<EngineHealth> {
+  health(): Promise<BackendHealth> {
     return this.#guarded(async () => {
-      const res = await this.#fetch(`${this.#base}/models`, { method: "GET", headers: this.#headers }, AbortSignal.timeout(this.#healthTimeoutMs), "health check");
-      if (res.status === 429) throw engineError(res.status, await bodyText(res), res.headers.get("retry-after"), "health check");
-      // Any other refusal means the engine cannot serve: it counts, and a probe that gets one keeps the circuit open.
-      if (!res.ok) throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: health check: HTTP ${res.status}`, { details: { status: res.status } });
-      let models: string[];
+      // Disposed when the check ends: AbortSignal.timeout would keep the signal, and all its listeners reach, until the timer fired.
+      const timeout = new ScopedSignal(systemClock, this.#healthTimeoutMs, () => new ColmenaError("TIMEOUT", `engine ${this.#base}: health check timed out (${this.#healthTimeoutMs} ms)`));
       try {
-        const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
-        models = (body.data ?? []).map((m) => String(m.id));
-      } catch (cause) {
-        throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: /models did not answer a model list`, { cause });
+        return await this.#checkHealth(timeout.signal);
+      } finally {
+        timeout.dispose();
       }
-      return { models, servesModel: models.includes(this.model) };
     });
+  }
+
+  async #checkHealth(signal: AbortSignal): Promise<BackendHealth> {
+    const res = await this.#fetch(`${this.#base}/models`, { method: "GET", headers: this.#headers }, signal, "health check");
+    if (res.status === 429) throw engineError(res.status, await bodyText(res), res.headers.get("retry-after"), "health check");
+    // Any other refusal means the engine cannot serve: it counts, and a probe that gets one keeps the circuit open.
+    if (!res.ok) throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: health check: HTTP ${res.status}`, { details: { status: res.status } });
+    let models: string[];
+    try {
+      const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
+      models = (body.data ?? []).map((m) => String(m.id));
+    } catch (cause) {
+      throw new ColmenaError("UNAVAILABLE", `engine ${this.#base}: /models did not answer a model list`, { cause });
+    }
+    return { models, servesModel: models.includes(this.model) };
   }
 
   async *generate(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent, void> {
     validateRequest(req);
     if (this.#closed) throw new ColmenaError("UNAVAILABLE", `llm backend ${this.id} is closed`);
-    if (this.#inFlight >= this.#maxConcurrent) {
-      throw overloaded(`engine ${this.#base} has ${this.#inFlight} sequences in flight (maxConcurrent ${this.#maxConcurrent})`, 100, {
-        maxConcurrent: this.#maxConcurrent,
-      });
-    }
-    this.#inFlight++;
+    this.slots.take();
     const estimatedPrompt = estimateTokens(req.messages.map((m) => m.content).join("\n"));
     const cancelled = (completion = 0): GenerateEvent => ({ type: "done", reason: "cancelled", promptTokens: estimatedPrompt, completionTokens: completion });
     const request = new AbortController();
@@ -234,7 +229,7 @@ export class OpenAiBackend implements LlmBackend {
       clearTimeout(idle);
       signal.removeEventListener("abort", onAbort);
       request.abort();
-      this.#inFlight--;
+      this.slots.release();
     }
   }
 

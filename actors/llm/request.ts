@@ -1,6 +1,13 @@
-/** Validation of a GenerateRequest, shared by every backend. */
+/** Validation of a GenerateRequest, and the warm-up of local backends, shared by every backend. */
 import { invalid } from "../../runtime/index.js";
-import type { GenerateRequest } from "./backend.js";
+import type { GenerateRequest, LlmBackend } from "./backend.js";
+
+const WARM_UP: GenerateRequest = { messages: [{ role: "user", content: "Hello" }], maxNewTokens: 1 };
+
+/** A local backend's warm-up: one token on a tiny prompt (compiles kernels, allocates the cache) before the first request waits on it. */
+export async function generateOneToken(backend: Pick<LlmBackend, "generate">): Promise<void> {
+  for await (const _ of backend.generate(WARM_UP, new AbortController().signal));
+}
 
 const ROLES: ReadonlySet<string> = new Set(["system", "user", "assistant"]);
 

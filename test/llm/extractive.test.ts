@@ -86,3 +86,18 @@ test("extractive - an invalid request is INVALID", async () => {
     (err) => isColmenaError(err, "INVALID"),
   );
 });
+
+test("extractive - slots: unlimited by default, OVERLOADED past maxConcurrent; always healthy; no circuit", async () => {
+  assert.equal(backend.slots.capacity, Number.POSITIVE_INFINITY);
+  assert.equal(backend.circuit, undefined);
+  assert.deepEqual(await backend.health(), { models: ["extractive"], servesModel: true });
+  const single = new ExtractiveBackend({ maxConcurrent: 1 });
+  const open = single.generate({ messages: ragMessages({ question: "Where is honey stored?", passages }), maxNewTokens: 64 }, live())[Symbol.asyncIterator]();
+  assert.equal((await open.next()).done, false);
+  assert.equal(single.slots.inFlight, 1);
+  await assert.rejects(collect(single.generate({ messages: ragMessages({ question: "q", passages }), maxNewTokens: 8 }, live())), (err) => isColmenaError(err, "OVERLOADED"));
+  await open.return?.();
+  assert.equal(single.slots.inFlight, 0);
+  await single.warmUp();
+  assert.equal(single.slots.inFlight, 0, "the warm-up's sequence ends");
+});

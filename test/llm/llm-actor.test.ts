@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { after, before, test } from "node:test";
-import type { GenerateEvent, GenerateRequest, LlmBackend } from "../../actors/llm/backend.js";
+import { createActor } from "xstate";
+import type { GenerateRequest, LlmBackend } from "../../actors/llm/backend.js";
 import { defaultBackendFactory, llmKind, type LlmStreamEvent } from "../../actors/llm/llm-actor.js";
-import { LLM_EVENTS, llmLifecycleMachine } from "../../actors/llm/llm-machine.js";
+import { llmInstanceMachine, type LlmInstanceEvent } from "../../actors/llm/llm-machine.js";
 import { OnnxDecoderBackend } from "../../actors/llm/onnx-decoder.js";
 import type { NatsServer } from "../../nats/index.js";
 import { isColmenaError, type ActorSystem } from "../../runtime/index.js";
@@ -11,6 +12,7 @@ import type { TinyDecoder } from "../fixtures/decoder/build-decoder.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { statechartCoverage } from "../helpers/statechart-coverage.js";
 import { startTestSystem } from "../helpers/system.js";
+import { waitFor } from "../helpers/wait.js";
 import { collect, ignoreWarnings, removeDir, tinyDecoder } from "./helpers.js";
 
 const messages: GenerateRequest["messages"] = [
@@ -53,27 +55,36 @@ async function events(stream: AsyncIterable<LlmStreamEvent>): Promise<{ text: st
   return { text, tokens, done };
 }
 
+/** A real backend whose generate goes through `generate`; its slots, circuit, health, warm-up and the rest are the real one's. */
+function withGenerate(inner: LlmBackend, generate: LlmBackend["generate"], device = inner.device): LlmBackend {
+  return {
+    id: inner.id,
+    device,
+    fellBackToCpu: inner.fellBackToCpu,
+    slots: inner.slots,
+    circuit: inner.circuit,
+    warmUp: () => inner.warmUp(),
+    health: () => inner.health(),
+    countTokens: (t) => inner.countTokens(t),
+    close: () => inner.close(),
+    generate,
+  };
+}
+
 /** Wraps a real backend, recording how each generation ended and how many token events it produced. */
 function recording(log: Array<{ ended: string; tokens: number }>) {
   return async (spec: Parameters<typeof defaultBackendFactory>[0]): Promise<LlmBackend> => {
     const inner = await defaultBackendFactory(spec);
-    return {
-      id: inner.id,
-      device: inner.device,
-      fellBackToCpu: inner.fellBackToCpu,
-      countTokens: (t) => inner.countTokens(t),
-      close: () => inner.close(),
-      async *generate(req, signal) {
-        // Stays "returned early" when the consumer leaves before the backend's done event.
-        const entry = { ended: "returned early", tokens: 0 };
-        log.push(entry);
-        for await (const e of inner.generate(req, signal)) {
-          if (e.type === "token") entry.tokens++;
-          else entry.ended = e.reason;
-          yield e;
-        }
-      },
-    };
+    return withGenerate(inner, async function* (req, signal) {
+      // Stays "returned early" when the consumer leaves before the backend's done event.
+      const entry = { ended: "returned early", tokens: 0 };
+      log.push(entry);
+      for await (const e of inner.generate(req, signal)) {
+        if (e.type === "token") entry.tokens++;
+        else entry.ended = e.reason;
+        yield e;
+      }
+    });
   };
 }
 
@@ -113,7 +124,6 @@ test("llm actor - leaving the stream after one token stops generation and frees 
     { kind: "llm-cancel", createBackend: recording(log) },
   );
   const pool = (await system(Llm)).pool(Llm);
-  log.length = 0; // the warm-up generation
   let seen = 0;
   for await (const e of pool.stream({ type: "generate", messages, maxNewTokens: 400 })) {
     assert.equal(e.type, "token");
@@ -131,6 +141,42 @@ test("llm actor - leaving the stream after one token stops generation and frees 
   const second = await events(pool.stream({ type: "generate", messages, maxNewTokens: 5 }));
   assert.equal(second.done.reason, "length");
   assert.equal(second.done.completionTokens, 5);
+});
+
+test("llm actor - status counts sequences with the backend's slots, which the factory sizes from the config", async () => {
+  const loaded: LlmBackend[] = [];
+  const Llm = llmKind(
+    { backend: { type: "onnx", modelDir: model.dir }, limits: { maxConcurrentSequences: 2, maxNewTokens: 400 } },
+    {
+      kind: "llm-slots",
+      createBackend: async (spec) => {
+        const backend = await defaultBackendFactory(spec);
+        loaded.push(backend);
+        return backend;
+      },
+    },
+  );
+  const pool = (await system(Llm)).pool(Llm);
+  assert.equal(loaded.length, 1);
+  const [backend] = loaded as [LlmBackend];
+  assert.equal(backend.slots.capacity, 2);
+  // A holds one slot: its consumer reads one token, so the producer stops at its stream credit.
+  const a = pool.stream({ type: "generate", messages, maxNewTokens: 400 })[Symbol.asyncIterator]();
+  assert.equal((await a.next()).done, false);
+  const holding = await pool.ask({ type: "status" });
+  assert.deepEqual([holding.inFlight, holding.maxConcurrentSequences, holding.state], [1, 2, "ready"]);
+  assert.equal(backend.slots.inFlight, 1);
+  // B takes the other: the instance is full, and a status waits for a slot of the cell.
+  const b = pool.stream({ type: "generate", messages, maxNewTokens: 400 })[Symbol.asyncIterator]();
+  assert.equal((await b.next()).done, false);
+  assert.equal(backend.slots.inFlight, 2);
+  const waited = pool.ask({ type: "status" });
+  await a.return?.();
+  const freed = await waited;
+  assert.deepEqual([freed.inFlight, freed.state], [1, "ready"], "leaving A freed its slot and the instance serves again");
+  await b.return?.();
+  // With a cell slot free, a status may run before B's cancel reaches the instance.
+  await waitFor("leaving B frees its slot", async () => (await pool.ask({ type: "status" })).inFlight === 0);
 });
 
 test("llm actor - device cuda:0 falls back to the cpu and status shows it", async () => {
@@ -154,21 +200,16 @@ test("llm actor - a device crash restarts the instance on the cpu", async () => 
       kind: "llm-crash",
       createBackend: async (spec) => {
         loads.push(spec.device);
-        const inner = await OnnxDecoderBackend.load({ modelDir: model.dir, warn: ignoreWarnings });
+        const inner = await OnnxDecoderBackend.load({ modelDir: model.dir, maxConcurrent: spec.slots, warn: ignoreWarnings });
         if (spec.device === "cpu") return inner;
-        // A GPU that dies after the warm-up: onnxruntime's CUDA errors are plain Errors.
-        let calls = 0;
-        return {
-          id: inner.id,
-          device: spec.device,
-          fellBackToCpu: false,
-          countTokens: (t) => inner.countTokens(t),
-          close: () => inner.close(),
-          async *generate(req, signal): AsyncGenerator<GenerateEvent> {
-            if (++calls > 1) throw new Error("CUDA failure 700: an illegal memory access was encountered");
-            yield* inner.generate(req, signal);
+        // A GPU that dies after the warm-up (the real one's): onnxruntime's CUDA errors are plain Errors.
+        return withGenerate(
+          inner,
+          async function* () {
+            throw new Error("CUDA failure 700: an illegal memory access was encountered");
           },
-        };
+          spec.device,
+        );
       },
     },
   );
@@ -213,20 +254,18 @@ test("llm actor - a generation over requestTimeoutMs ends with TIMEOUT", async (
     { limits: { requestTimeoutMs: 100 } },
     {
       kind: "llm-timeout",
-      createBackend: async () => ({
-        id: "stalling",
-        device: "cpu",
-        fellBackToCpu: false,
-        countTokens: (t) => t.length,
-        close: async () => {},
-        // Produces one token, then waits for its signal like a step that never ends.
-        async *generate(req, signal): AsyncGenerator<GenerateEvent> {
-          yield { type: "token", text: "a" };
-          if (req.maxNewTokens === 1) return yield { type: "done", reason: "length", promptTokens: 1, completionTokens: 1 };
-          await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
-          yield { type: "done", reason: "cancelled", promptTokens: 1, completionTokens: 1 };
-        },
-      }),
+      createBackend: async (spec) => {
+        const inner = await defaultBackendFactory(spec);
+        return withGenerate(inner, async function* (req, signal) {
+          let first = true;
+          for await (const e of inner.generate(req, signal)) {
+            yield e;
+            // After its first token, a step that never ends: it waits for its signal, and the real backend then ends the stream cancelled.
+            if (first) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+            first = false;
+          }
+        });
+      },
     },
   );
   const pool = (await system(Llm)).pool(Llm);
@@ -258,9 +297,49 @@ test("llm actor - a prompt over maxPromptTokens drops the oldest history first",
   );
 });
 
-test("llm actor - every lifecycle state and transition is reachable", () => {
-  const c = statechartCoverage(llmLifecycleMachine, LLM_EVENTS.map((type) => ({ type })));
+/** Every event the instance's statechart takes, FAIL both with and without a device failure. */
+const INSTANCE_EVENTS: LlmInstanceEvent[] = [
+  { type: "LOAD" },
+  { type: "LOADED" },
+  { type: "WARMED" },
+  { type: "SATURATE" },
+  { type: "FREE" },
+  { type: "FAIL", deviceFailed: false },
+  { type: "FAIL", deviceFailed: true },
+  { type: "RESTART" },
+  { type: "DRAIN" },
+  { type: "DRAINED" },
+];
+
+test("llm actor - every state and transition of the instance statechart is reachable", () => {
+  const c = statechartCoverage(llmInstanceMachine, INSTANCE_EVENTS);
   assert.deepEqual(c.states.reached, c.states.all);
   assert.deepEqual(c.transitions.reached, c.transitions.all);
-  assert.equal(c.transitions.all.length, 17);
+  assert.deepEqual(c.states.all, ["unloaded", "loading", "warming", "ready", "busy", "failed", "draining"].map((s) => `llm.${s}`));
+  assert.equal(c.transitions.all.length, 13);
+});
+
+test("llm actor - a device failure sends every later load of the instance to the cpu; a drained instance loads again", () => {
+  const instance = createActor(llmInstanceMachine).start();
+  const send = (...types: Array<Exclude<LlmInstanceEvent["type"], "FAIL">>) => types.forEach((type) => instance.send({ type }));
+  const fail = (deviceFailed: boolean) => instance.send({ type: "FAIL", deviceFailed });
+  const now = () => ({ state: instance.getSnapshot().value, deviceFailed: instance.getSnapshot().context.deviceFailed });
+
+  send("LOAD", "LOADED", "WARMED", "SATURATE");
+  assert.deepEqual(now(), { state: "busy", deviceFailed: false });
+  send("FREE", "DRAIN", "DRAINED", "LOAD");
+  assert.deepEqual(now(), { state: "loading", deviceFailed: false });
+  fail(false);
+  send("RESTART");
+  assert.deepEqual(now(), { state: "unloaded", deviceFailed: false }, "a failure that is not the device's");
+  send("LOAD", "LOADED", "WARMED");
+  fail(true);
+  assert.deepEqual(now(), { state: "failed", deviceFailed: true });
+  send("RESTART", "LOAD");
+  fail(false);
+  assert.deepEqual(now(), { state: "failed", deviceFailed: true }, "a later failure on the cpu does not bring the device back");
+  // The warm-up's own sequence fills the slots before the instance serves: that is not busy.
+  send("RESTART", "LOAD", "LOADED", "SATURATE", "FREE");
+  assert.deepEqual(now(), { state: "warming", deviceFailed: true });
+  instance.stop();
 });

@@ -182,7 +182,34 @@ test("llm onnx - an invalid request is INVALID", async () => {
 
 test("llm onnx - a closed backend is UNAVAILABLE", async () => {
   const closing = await OnnxDecoderBackend.load({ modelDir: model.dir, warn: ignoreWarnings });
+  assert.deepEqual(await closing.health(), { models: ["onnx:tiny-decoder"], servesModel: true });
   await closing.close();
   await closing.close();
   await assert.rejects(collect(closing.generate({ messages, maxNewTokens: 2 }, live())), (err) => isColmenaError(err, "UNAVAILABLE"));
+  await assert.rejects(closing.health(), (err) => isColmenaError(err, "UNAVAILABLE"));
+});
+
+test("llm onnx - a generation holds a slot while its stream is open; with none free it is OVERLOADED; no circuit", async () => {
+  const single = await OnnxDecoderBackend.load({ modelDir: model.dir, maxConcurrent: 1, warn: ignoreWarnings });
+  try {
+    assert.equal(single.circuit, undefined, "a local backend has no circuit");
+    assert.equal(single.slots.capacity, 1);
+    await single.warmUp();
+    const seen: number[] = [];
+    const unwatch = single.slots.watch(() => seen.push(single.slots.inFlight));
+    const open = single.generate({ messages, maxNewTokens: 50 }, live())[Symbol.asyncIterator]();
+    assert.equal((await open.next()).done, false);
+    assert.equal(single.slots.inFlight, 1);
+    await assert.rejects(collect(single.generate({ messages, maxNewTokens: 2 }, live())), (err) => isColmenaError(err, "OVERLOADED") && err.retryable);
+    await open.return?.();
+    assert.equal(single.slots.inFlight, 0, "leaving the stream frees the slot");
+    await assert.rejects(collect(single.generate({ messages, maxNewTokens: 0 }, live())), (err) => isColmenaError(err, "INVALID"));
+    await collect(single.generate({ messages, maxNewTokens: 2 }, live()));
+    unwatch();
+    await collect(single.generate({ messages, maxNewTokens: 2 }, live()));
+    assert.deepEqual(seen, [1, 0, 1, 0], "every change is watched until the watch stops; an invalid request takes no slot");
+    assert.equal(backend.slots.capacity, Number.POSITIVE_INFINITY, "outside the pool there is no limit");
+  } finally {
+    await single.close();
+  }
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { createServer } from "node:net";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,6 +11,7 @@ import type { NatsServer } from "../../nats/index.js";
 import { isColmenaError } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { startTestSystem } from "../helpers/system.js";
+import { waitFor } from "../helpers/wait.js";
 import { collect } from "./helpers.js";
 import { startPeer, type Peer } from "./openai-peer.js";
 
@@ -102,7 +104,7 @@ test("llm openai - aborting ends the stream with cancelled and hangs up on the e
   await p.last.closed;
   assert.equal(p.last.hungUp, true);
   assert.ok(p.last.written < 200, `the engine stopped early (${p.last.written} of 200 chunks)`);
-  assert.equal(llm.inFlight, 0);
+  assert.equal(llm.slots.inFlight, 0, "the slot is free again");
   assert.equal(llm.circuit, "closed", "a cancellation is not an engine failure");
 });
 
@@ -172,8 +174,24 @@ test("llm openai - a stalled stream is a TIMEOUT and an unreachable engine is UN
   await assert.rejects(gone.health(), (e) => isColmenaError(e, "UNAVAILABLE"));
 });
 
+test("llm openai - a request lets go of its signals when it ends: no timer left to fire, no listener left on the caller's", async () => {
+  const p = await peer({ type: "ok", reply: REPLY });
+  const llm = backend(p, { healthTimeoutMs: 50 });
+  const sent = await fetchSignals(() => llm.health());
+  assert.equal(sent.length, 1);
+  await sleep(120);
+  assert.equal(sent[0]!.aborted, false, "the health check's timeout was cleared when the check ended");
+
+  const caller = new AbortController();
+  await collect(llm.generate({ messages, maxNewTokens: 8 }, caller.signal));
+  assert.equal(getEventListeners(caller.signal, "abort").length, 0, "after a finished generation");
+  p.mode = { type: "status", status: 500 };
+  await assert.rejects(collect(llm.generate({ messages, maxNewTokens: 8 }, caller.signal)), (e) => isColmenaError(e, "UNAVAILABLE"));
+  assert.equal(getEventListeners(caller.signal, "abort").length, 0, "after a failed one");
+});
+
 test("llm openai - the llm actor fronts the engine and shows its circuit", async () => {
-  nats = await startTestServer();
+  nats ??= await startTestServer();
   const p = await peer({ type: "ok", reply: REPLY });
   const Llm = llmKind({ backend: { type: "openai", baseUrl: p.url, model: "tiny-chat", device: "cuda:1" } }, { kind: "llm-openai" });
   const system = await startTestSystem(nats.url, [Llm]);
@@ -193,10 +211,78 @@ test("llm openai - the llm actor fronts the engine and shows its circuit", async
   }
 });
 
+test("llm openai - an engine down at start: the instance is ready with its circuit open, refuses at once, and serves once a probe finds it back", async () => {
+  nats ??= await startTestServer();
+  const p = await peer({ type: "status", status: 503 });
+  const Llm = llmKind(
+    {
+      backend: { type: "openai", baseUrl: p.url, model: "tiny-chat", maxConcurrent: 2, breaker: { consecutiveFailures: 1, halfOpenAfterMs: 150 } },
+      limits: { maxConcurrentSequences: 4 },
+    },
+    { kind: "llm-openai-down" },
+  );
+  const system = await startTestSystem(nats.url, [Llm]);
+  try {
+    const pool = system.pool(Llm);
+    const down = await pool.ask({ type: "status" });
+    assert.deepEqual([down.state, down.circuit, down.restarts], ["ready", "open", 0], "the warm-up's failed health check opened the circuit and crashed nothing");
+    assert.equal(down.maxConcurrentSequences, 2, "no more slots than the engine takes");
+    await assert.rejects(collect(pool.stream({ type: "generate", messages, maxNewTokens: 8 })), (e) => {
+      assert.ok(isColmenaError(e, "UNAVAILABLE"), String(e));
+      assert.match(e.message, /out of rotation/);
+      assert.ok(e.retryable && (e.retryAfterMs ?? 0) > 0);
+      return true;
+    });
+    assert.equal(p.requests.length, 1, "an open circuit does not ask the engine");
+
+    p.mode = { type: "ok", reply: Array.from({ length: 50 }, (_, i) => `w${i} `).join(""), chunkDelayMs: 10 };
+    await sleep(200);
+    const open = pool.stream({ type: "generate", messages, maxNewTokens: 64 })[Symbol.asyncIterator]();
+    assert.equal((await open.next()).done, false);
+    const serving = await pool.ask({ type: "status" });
+    assert.deepEqual([serving.state, serving.circuit, serving.inFlight, serving.restarts], ["ready", "closed", 1, 0]);
+    await open.return?.();
+    // With a cell slot free, a status may run before the cancel reaches the instance.
+    await waitFor("leaving the stream frees its slot", async () => (await pool.ask({ type: "status" })).inFlight === 0);
+  } finally {
+    await system.shutdown();
+  }
+});
+
+test("llm openai - a sequence over maxConcurrent is OVERLOADED and does not count against the engine", async () => {
+  const p = await peer({ type: "ok", reply: "one two three four five six ", chunkDelayMs: 20 });
+  const llm = backend(p, { maxConcurrent: 1, breaker: { consecutiveFailures: 1 } });
+  assert.equal(llm.slots.capacity, 1);
+  const open = llm.generate({ messages, maxNewTokens: 8 }, live())[Symbol.asyncIterator]();
+  assert.equal((await open.next()).done, false);
+  assert.equal(llm.slots.inFlight, 1);
+  await assert.rejects(collect(llm.generate({ messages, maxNewTokens: 8 }, live())), (e) => isColmenaError(e, "OVERLOADED") && e.retryable);
+  assert.equal(llm.circuit, "closed");
+  await open.return?.();
+  assert.equal(llm.slots.inFlight, 0);
+  assert.equal((await collect(llm.generate({ messages, maxNewTokens: 8 }, live()))).done.reason, "stop");
+});
+
 async function closedPort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
   const { port } = s.address() as { port: number };
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** The signals `fn` hands to fetch: global fetch, wrapped while `fn` runs, still does the request. */
+async function fetchSignals(fn: () => Promise<unknown>): Promise<AbortSignal[]> {
+  const real = globalThis.fetch;
+  const signals: AbortSignal[] = [];
+  globalThis.fetch = (input, init) => {
+    if (init?.signal) signals.push(init.signal);
+    return real(input, init);
+  };
+  try {
+    await fn();
+  } finally {
+    globalThis.fetch = real;
+  }
+  return signals;
 }

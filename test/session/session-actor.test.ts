@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { GenerateEvent, GenerateRequest, LlmBackend } from "../../actors/llm/index.js";
-import { llmKind } from "../../actors/llm/index.js";
+import { llmKind, SequenceSlots } from "../../actors/llm/index.js";
 import { sessionKind } from "../../actors/session/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { ColmenaError, isColmenaError, type ActorSystem } from "../../runtime/index.js";
@@ -29,20 +29,31 @@ async function system(kinds: Parameters<typeof startTestSystem>[1], nodeId?: str
 
 /** A backend that answers every request with `reply` and remembers the requests. */
 function answering(reply: string | Error, seen: GenerateRequest[]) {
-  return async (): Promise<LlmBackend> => ({
-    id: "scripted",
-    device: "cpu",
-    fellBackToCpu: false,
-    countTokens: (t) => t.split(/\s+/).length,
-    close: async () => {},
-    async *generate(req): AsyncGenerator<GenerateEvent> {
-      if (req.maxNewTokens === 1) return yield { type: "done", reason: "length", promptTokens: 1, completionTokens: 1 }; // warm-up
-      seen.push(req);
-      if (reply instanceof Error) throw reply;
-      for (const piece of reply.split(/(?<= )/)) yield { type: "token", text: piece };
-      yield { type: "done", reason: "stop", promptTokens: 1, completionTokens: 1 };
-    },
-  });
+  return async (): Promise<LlmBackend> => {
+    const slots = new SequenceSlots(1, "scripted");
+    return {
+      id: "scripted",
+      device: "cpu",
+      fellBackToCpu: false,
+      slots,
+      circuit: undefined,
+      warmUp: async () => {},
+      health: async () => ({ models: ["scripted"], servesModel: true }),
+      countTokens: (t) => t.split(/\s+/).length,
+      close: async () => {},
+      async *generate(req): AsyncGenerator<GenerateEvent> {
+        seen.push(req);
+        if (reply instanceof Error) throw reply;
+        slots.take();
+        try {
+          for (const piece of reply.split(/(?<= )/)) yield { type: "token", text: piece };
+          yield { type: "done", reason: "stop", promptTokens: 1, completionTokens: 1 };
+        } finally {
+          slots.release();
+        }
+      },
+    };
+  };
 }
 
 test("session - history is bounded, saved after each turn, and restored on a fresh node after passivation", async () => {

@@ -56,6 +56,8 @@ export class ActorCell {
   #report: FailureReporter | undefined;
   #paused = true;
   #closed = false;
+  /** The drain's grace period is over: stopping no longer waits for work still in flight (a handler that never returns must not hold the node). */
+  #graceOver = false;
   #scheduled = false;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
@@ -175,6 +177,7 @@ export class ActorCell {
     this.#closed = true;
     if (this.lifecycle === "running" || this.lifecycle === "saturated" || this.lifecycle === "starting") this.#lifecycle.send({ type: "DRAIN" });
     await this.#whenIdle(graceMs);
+    this.#graceOver = true;
   }
 
   /** Final: rejects what is still queued and marks the cell stopped. */
@@ -221,7 +224,7 @@ export class ActorCell {
     );
     const state = this.lifecycle;
     if (state === "running" || state === "saturated") this.#lifecycle.send({ type: "RESTART" });
-    await this.#whenIdle(Infinity);
+    if (!this.#graceOver) await this.#whenIdle(Infinity);
     const behavior = this.#behavior;
     this.#behavior = undefined;
     this.#report = undefined;

@@ -56,6 +56,18 @@ const Deadline = defineActor({
   create: () => ({ deadline: (_m, call) => call.deadline }),
 });
 
+/** Shuts a system down, moving its clock on while the shutdown waits (grace periods, drain timers). */
+async function shutdownOnClock(system: ActorSystem | undefined, clock: ManualClock): Promise<void> {
+  if (!system) return;
+  let done = false;
+  const stopping = system.shutdown().finally(() => (done = true));
+  while (!done) {
+    clock.advance(1_000);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await stopping;
+}
+
 describe("runtime - an ActorSystem on a manual clock", () => {
   let server: NatsServer;
   let clock: ManualClock;
@@ -73,8 +85,9 @@ describe("runtime - an ActorSystem on a manual clock", () => {
     watcher = await startTestSystem(server.url, [], { nodeId: "watcher", clock: watcherClock, flags });
   });
   after(async () => {
-    await watcher?.shutdown();
-    await system?.shutdown();
+    await shutdownOnClock(watcher, watcherClock);
+    // The hanging message holds its instance: shutdown waits out the grace period, on the node's clock.
+    await shutdownOnClock(system, clock);
     await server?.stop();
   });
 

@@ -7,6 +7,7 @@ export type { ActorContext } from "./contract/context.js";
 export { ColmenaError, ERROR_CODES, invalid, isColmenaError, isTypedError, overloaded, type ErrorCode, type ErrorOptions, type WireError } from "./contract/errors.js";
 export { zodIssues, type ZodIssuesOptions } from "./contract/zod-issues.js";
 export { defineActor, hostActor, type AnyHosted, type HostedKind, type HostingProps } from "./contract/hosting.js";
+export type { DurableEntry, DurableIntake, DurableSource } from "./contract/intake.js";
 export type { ActorRef, Refs } from "./contract/refs.js";
 export type { BackpressureState, CellStats, LifecycleState } from "./contract/stats.js";
 export type { ActorStream } from "./contract/stream.js";

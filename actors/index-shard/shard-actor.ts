@@ -49,6 +49,8 @@ const messages = {
   stats: z.object({}),
   /** Writes a snapshot now; answers the sequence it holds. */
   snapshot: z.object({}),
+  /** One entry of the shard's write log, delivered by the runtime's durable intake (senders cannot send it). */
+  apply: z.object({ seq: positive, data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, "must be bytes") }),
 };
 
 type ShardBehavior = Awaited<ReturnType<typeof createShard>>;
@@ -64,6 +66,7 @@ export function shardActor(input: ShardConfigInput) {
     mailbox: { capacity: config.mailboxCapacity },
     idleMs: config.idleMs ?? Infinity,
     create: (ctx: ActorContext) => createShard(ctx, config),
+    intake: { type: "apply", source: (shard) => shard.writeLog() },
   });
 }
 
@@ -75,7 +78,7 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     const refuse = (): never => {
       throw error;
     };
-    return { search: refuse, get: refuse, document: refuse, stats: refuse, snapshot: refuse };
+    return { search: refuse, get: refuse, document: refuse, stats: refuse, snapshot: refuse, apply: refuse, writeLog: () => undefined };
   }
   const replica = new ShardReplica({
     nc: ctx.nc,
@@ -99,6 +102,9 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     document: (m: { docId: string }) => replica.document(m.docId),
     stats: (): ReplicaStats => replica.stats(),
     snapshot: (): Promise<number> => replica.snapshotNow(),
+    apply: (m: { seq: number; data: Uint8Array }) => replica.apply(m.seq, m.data),
+    /** Where the intake reads this replica's log from (not a message: the runtime asks it once per incarnation). */
+    writeLog: () => replica.source<typeof messages>((entry) => ({ type: "apply", seq: entry.seq, data: entry.data })),
     onStop: () => replica.stop(),
   };
 }

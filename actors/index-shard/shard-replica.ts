@@ -1,19 +1,20 @@
 /**
- * One replica of one shard: its ShardIndex, the loop that applies the
- * shard's write log, and its snapshots. The keyed shard actor owns one.
+ * One replica of one shard: its ShardIndex, how it applies the shard's write
+ * log, and its snapshots. The keyed shard actor owns one; the runtime's
+ * durable intake delivers the log's entries to it as `apply` messages.
  *
  * Start: load the newest snapshot from the replica's directory (or begin
- * empty), then (re)create the replica's durable consumer at the snapshot's
- * lastSeq + 1. The consumer is recreated rather than resumed because its ack
- * floor may be ahead of the snapshot (writes applied and acked after the last
- * snapshot, then lost in a crash): the snapshot, not the server, knows what
- * this replica holds.
+ * empty); `source()` then names the replica's durable consumer, recreated at
+ * the snapshot's lastSeq + 1. The consumer is recreated rather than resumed
+ * because its ack floor may be ahead of the snapshot (writes applied and
+ * acked after the last snapshot, then lost in a crash): the snapshot, not the
+ * server, knows what this replica holds.
  *
- * Apply: entries are applied one at a time in stream order, each acked after
- * it is applied; `lastSeq` is the stream sequence of the last one. An entry
- * at or below `lastSeq` is skipped, so nothing is applied twice. A malformed
- * entry (bad shape, wrong dimension) is counted as rejected, logged and
- * passed over, so one bad write cannot stall the shard.
+ * Apply: entries come one at a time in stream order, each acked after it is
+ * applied; `lastSeq` is the stream sequence of the last one. An entry at or
+ * below `lastSeq` is skipped, so nothing is applied twice. A malformed entry
+ * (bad shape, wrong dimension) is counted as rejected, logged and passed
+ * over, so one bad write cannot stall the shard.
  *
  * Snapshot: every `snapshotEveryWrites` writes, every `snapshotIntervalMs`
  * when something changed, and on stop. No entry is applied while a snapshot
@@ -21,13 +22,11 @@
  */
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/index.js";
-import { jetStreamManagerOf, lastSequenceOn, recreateDurable } from "../../nats/index.js";
-import type { Subjects } from "../../runtime/index.js";
+import { jetStreamManagerOf, lastSequenceOn } from "../../nats/index.js";
+import type { DurableSource, MessageSchemas, Subjects } from "../../runtime/index.js";
 import { ColmenaError, isTypedError } from "../../runtime/index.js";
 import type { Logger } from "../../runtime/index.js";
-import { yieldIfSpent } from "../../runtime/index.js";
 import type { IndexSpec, ShardAddress } from "./index-spec.js";
 import { shardKey } from "./index-spec.js";
 import { ShardIndex } from "./shard-index.js";
@@ -83,12 +82,8 @@ export class ShardReplica {
   #sinceSnapshot = 0;
   #catchUpTo = 0;
   #counts = { applied: 0, skipped: 0, rejected: 0 };
-  #messages: ConsumerMessages | undefined;
-  #loop: Promise<void> | undefined;
   #snapshotting: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #stopping = false;
-  #failure: Error | undefined;
 
   constructor(options: ReplicaOptions) {
     this.#o = options;
@@ -112,17 +107,6 @@ export class ShardReplica {
     const subject = shardLogSubject(subjects, address.index, address.shard);
     await this.#checkRetention(stream);
     this.#catchUpTo = await lastSequenceOn(nc, stream, subject);
-    const consumer = await recreateDurable(nc, {
-      stream,
-      durable: this.key,
-      filterSubject: subject,
-      startSeq: this.#lastSeq + 1,
-      ackWaitMs: this.#o.ackWaitMs,
-      maxAckPending: Math.max(this.#o.pullBatch * 2, 64),
-      description: `shard replica ${this.key}`,
-    });
-    this.#messages = await consumer.consume({ max_messages: this.#o.pullBatch });
-    this.#loop = this.#run(this.#messages);
     this.#timer = setInterval(() => {
       if (this.#sinceSnapshot > 0) void this.#snapshot();
     }, this.#o.snapshotIntervalMs);
@@ -130,29 +114,47 @@ export class ShardReplica {
     log.info({ size: this.#index.size, fromSeq: this.#lastSeq + 1, catchUpTo: this.#catchUpTo }, "shard replica started");
   }
 
-  /** Stops applying, waits for the loop, and snapshots what changed. */
+  /** The write log from the entry after the newest snapshot, one entry at a time in stream order. */
+  source<M extends MessageSchemas>(message: DurableSource<M>["message"]): DurableSource<M> {
+    const { subjects, address } = this.#o;
+    return {
+      stream: shardLogStream(subjects),
+      durable: this.key,
+      filterSubject: shardLogSubject(subjects, address.index, address.shard),
+      startSeq: this.#lastSeq + 1,
+      ackWaitMs: this.#o.ackWaitMs,
+      maxAckPending: Math.max(this.#o.pullBatch * 2, 64),
+      description: `shard replica ${this.key}`,
+      inFlight: 1,
+      pullBatch: this.#o.pullBatch,
+      message,
+    };
+  }
+
+  /** Applies one write-log entry (after the snapshot being written, if any), and snapshots every snapshotEveryWrites. */
+  async apply(seq: number, data: Uint8Array): Promise<void> {
+    if (this.#snapshotting !== undefined) await this.#snapshotting;
+    this.#apply(seq, data);
+    if (this.#sinceSnapshot >= this.#o.snapshotEveryWrites) await this.#snapshot();
+  }
+
+  /** Stops the snapshot timer, and snapshots what changed (the intake has stopped before: nothing is applied after). */
   async stop(): Promise<void> {
-    this.#stopping = true;
     clearInterval(this.#timer);
-    await this.#messages?.close();
-    await this.#loop;
     await this.#snapshotting;
-    if (this.#failure === undefined && this.#sinceSnapshot > 0) await this.#snapshot();
+    if (this.#sinceSnapshot > 0) await this.#snapshot();
   }
 
   search(query: ShardQuery): ShardResults {
-    this.#assertHealthy();
     return this.#index.search(query);
   }
 
   get(ids: readonly string[]): Omit<Hit, "score">[] {
-    this.#assertHealthy();
     return ids.flatMap((id) => this.#index.get(id) ?? []);
   }
 
   /** A document's chunk count and metadata (its first chunk's, less the per-chunk `heading`), or null when the shard holds none of it. */
   document(docId: string): { docId: string; chunks: number; metadata: Metadata } | null {
-    this.#assertHealthy();
     const chunks = this.#index.chunksOf(docId).flatMap((id) => this.#index.get(id) ?? []);
     if (chunks.length === 0) return null;
     const first = chunks.reduce((a, b) => ((b.ordinal ?? 0) < (a.ordinal ?? 0) ? b : a));
@@ -177,43 +179,19 @@ export class ShardReplica {
 
   /** Writes a snapshot now (when anything changed since the last one). */
   async snapshotNow(): Promise<number> {
-    this.#assertHealthy();
     await this.#snapshotting;
     if (this.#sinceSnapshot > 0) await this.#snapshot();
     return this.#snapshotSeq;
   }
 
-  /** A replica whose apply loop broke holds state it cannot vouch for: its handlers crash so the supervisor restarts it from its snapshot. */
-  #assertHealthy(): void {
-    if (this.#failure !== undefined) throw new Error(`shard replica ${this.key} stopped applying its log: ${this.#failure.message}`);
-  }
-
-  async #run(messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const m of messages) {
-        if (this.#snapshotting !== undefined) await this.#snapshotting;
-        if (this.#stopping) break;
-        this.#apply(m);
-        m.ack();
-        if (this.#sinceSnapshot >= this.#o.snapshotEveryWrites) await this.#snapshot();
-        // A backlog of writes (ingest, catch-up) is applied in time slices, so searches and sockets get the thread in between.
-        await yieldIfSpent();
-      }
-      if (!this.#stopping) throw new Error("the write-log consumer ended");
-    } catch (err) {
-      this.#failure = err instanceof Error ? err : new Error(String(err));
-      this.#o.log.error({ err, lastSeq: this.#lastSeq }, "shard replica stopped applying its write log");
-    }
-  }
-
-  #apply(m: JsMsg): void {
-    if (m.seq <= this.#lastSeq) {
+  #apply(seq: number, data: Uint8Array): void {
+    if (seq <= this.#lastSeq) {
       this.#counts.skipped++;
       return;
     }
     let write: ShardWrite | undefined;
     try {
-      write = parseShardWrite(this.#codec.decode(m.data));
+      write = parseShardWrite(this.#codec.decode(data));
       if (write.op === "upsert") this.#index.upsert(write.chunk);
       else if (write.op === "delete") this.#index.delete(write.chunkId);
       else this.#index.deleteDocument(write.docId);
@@ -222,9 +200,9 @@ export class ShardReplica {
       // Bad input is refused before it reaches the index's native state; anything else is a failure.
       if (!isTypedError(err) || (err.code !== "INVALID" && err.code !== "DECODE" && err.code !== "TOO_LARGE")) throw err;
       this.#counts.rejected++;
-      this.#o.log.warn({ seq: m.seq, op: write?.op, err: err.message }, "passed over a malformed shard write");
+      this.#o.log.warn({ seq, op: write?.op, err: err.message }, "passed over a malformed shard write");
     }
-    this.#lastSeq = m.seq;
+    this.#lastSeq = seq;
     this.#sinceSnapshot++;
   }
 

@@ -28,6 +28,21 @@ export interface CellOptions {
   onIntake?: (accepting: boolean) => void;
   /** Called when a crash ends the activation for good (directive stop or escalate). */
   onTerminate?: () => void;
+  /** Opens the kind's durable intake for one incarnation (see contract/intake.ts). */
+  openIntake?: (behavior: Behavior<MessageSchemas>, cell: IntakeTarget) => Promise<RunningIntake | undefined>;
+}
+
+/** What a durable intake needs of the activation it feeds. */
+export interface IntakeTarget {
+  /** Admission for the intake's own messages (senders cannot send their type). */
+  offer(env: Envelope): ColmenaError | undefined;
+  /** The intake failed: a failure of the activation, for its supervisor to decide on. */
+  crash(err: unknown): void;
+}
+
+export interface RunningIntake {
+  /** Stops pulling; entries not yet started expire. */
+  stop(): Promise<void>;
 }
 
 type SystemOp = () => void;
@@ -53,6 +68,8 @@ export class ActorCell {
   readonly #context: ActorContext;
   readonly #onTerminate: (() => void) | undefined;
   #behavior: Behavior<MessageSchemas> | undefined;
+  readonly #openIntake: CellOptions["openIntake"];
+  #intake: RunningIntake | undefined;
   #report: FailureReporter | undefined;
   #paused = true;
   #closed = false;
@@ -85,6 +102,7 @@ export class ActorCell {
       stats: () => this.stats(),
     };
     this.#onTerminate = options.onTerminate;
+    this.#openIntake = options.openIntake;
     this.#lifecycle = createActor(lifecycleMachine).start();
     const onIntake = options.onIntake;
     this.#backpressure = createActor(
@@ -142,8 +160,9 @@ export class ActorCell {
     };
   }
 
-  /** `offer`, bound: what the router hands envelopes to. */
-  readonly admit = (env: Envelope): ColmenaError | undefined => this.offer(env);
+  /** What senders' envelopes go through (router, inbound): `offer`, less the type a durable intake delivers. */
+  readonly admit = (env: Envelope): ColmenaError | undefined =>
+    env.msg.type === this.kind.intake?.type ? new ColmenaError("INVALID", `${this.kind.address.kind}.${env.msg.type} comes from its durable stream only`) : this.offer(env);
 
   /** Admits a message or answers why not; never blocks, never queues past capacity. */
   offer(env: Envelope): ColmenaError | undefined {
@@ -207,6 +226,14 @@ export class ActorCell {
     if (this.#behavior !== undefined || this.lifecycle === "restarting") this.#stats.restarts++;
     const behavior = await this.kind.create(this.#context);
     await behavior.onStart?.();
+    if (this.#openIntake) {
+      try {
+        this.#intake = await this.#openIntake(behavior, { offer: (env) => this.offer(env), crash: (err) => this.#crash(err, this.kind.intake!.type) });
+      } catch (err) {
+        await behavior.onStop?.("its durable intake could not open");
+        throw err;
+      }
+    }
     this.#behavior = behavior;
     this.#report = report;
     this.#paused = false;
@@ -215,6 +242,9 @@ export class ActorCell {
   }
 
   async #endIncarnation(reason: string): Promise<void> {
+    const intake = this.#intake;
+    this.#intake = undefined;
+    await intake?.stop();
     // A system message: it overtakes every queued user message, which wait for the next incarnation.
     await new Promise<void>((resolve) =>
       this.system(() => {
@@ -338,9 +368,14 @@ export class ActorCell {
       reject(env, ColmenaError.from(err));
       return;
     }
-    this.#stats.failed++;
     reject(env, new ColmenaError("INTERNAL", `${this.kind.address.kind}.${env.msg.type} failed: ${err instanceof Error ? err.message : String(err)}`));
-    this.log.error({ err, msgType: env.msg.type, traceId: env.trace?.traceId }, "actor crashed");
+    this.#crash(err, env.msg.type, env.trace?.traceId);
+  }
+
+  /** A failure the supervisor decides on: resume keeps the incarnation, anything else pauses it until the directive is carried out. */
+  #crash(err: unknown, msgType: string, traceId?: string): void {
+    this.#stats.failed++;
+    this.log.error({ err, msgType, traceId }, "actor crashed");
     const directive: Directive = this.#report ? this.#report(err) : "restart";
     this.#lifecycle.send({ type: "FAIL" });
     if (directive === "resume") this.#lifecycle.send({ type: "RESUME" });

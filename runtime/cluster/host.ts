@@ -8,6 +8,7 @@ import type { Subjects } from "../contract/subjects.js";
 import type { ActorCell, CellOptions } from "../cell/actor-cell.js";
 import type { Inbound } from "../delivery/inbound.js";
 import type { Logger } from "../observe/logger.js";
+import { openDurableIntake } from "./durable-intake.js";
 import type { PlacementDirectory } from "./placement.js";
 import type { StateStore } from "./state-store.js";
 
@@ -40,12 +41,20 @@ export interface KindHost {
 
 /** What every activation of a kind on this node gets; load/save reach the state store under the actor's key. */
 export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<CellOptions, "onIntake" | "onTerminate"> {
+  const log = deps.log.child({ kind: kind.address.kind, key });
+  const { intake } = kind;
   return {
+    ...(intake && {
+      openIntake: async (behavior, target) => {
+        const source = await intake.source(behavior);
+        return source && openDurableIntake({ nc: deps.nc, clock: deps.clock, log }, kind.address, intake.type, source, target);
+      },
+    }),
     kind,
     key,
     refs: deps.refs,
     clock: deps.clock,
-    log: deps.log.child({ kind: kind.address.kind, key }),
+    log,
     context: {
       nodeId: deps.nodeId,
       nc: deps.nc,

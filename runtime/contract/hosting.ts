@@ -2,6 +2,7 @@ import type { Decider } from "../../supervisors/index.js";
 import type { ActorAddress, MessageSchemas, Placement } from "./address.js";
 import { actorAddress, type Behavior } from "./behavior.js";
 import type { ActorContext } from "./context.js";
+import type { DurableIntake } from "./intake.js";
 
 /** How a node hosts a kind: its behaviour factory and limits. */
 export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
@@ -15,6 +16,8 @@ export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
   idleMs?: number;
   /** What a crash of this kind's activations leads to (default: restart). */
   decider?: Decider;
+  /** Messages of one type that come from a durable stream (a write log, a work queue). */
+  intake?: DurableIntake<M, B>;
 }
 
 /**
@@ -30,6 +33,7 @@ export interface HostedKind<M extends MessageSchemas = MessageSchemas, B extends
   readonly instances: number;
   readonly idleMs: number;
   readonly decider: Decider | undefined;
+  readonly intake: DurableIntake<M, B> | undefined;
 }
 
 /** A hosted kind with its message and behaviour types erased, as the runtime's internals handle it. */
@@ -41,6 +45,9 @@ export function hostActor<M extends MessageSchemas, B extends Behavior<M>>(addre
   const capacity = props.mailbox?.capacity ?? 1024;
   const highWatermark = props.mailbox?.highWatermark ?? Math.max(1, Math.floor(capacity * 0.8));
   const lowWatermark = props.mailbox?.lowWatermark ?? Math.floor(capacity * 0.5);
+  if (props.intake !== undefined && !Object.hasOwn(address.messages, props.intake.type)) {
+    throw new RangeError(`${address.kind}: the intake's type ${JSON.stringify(props.intake.type)} is not one of its messages`);
+  }
   if (!(lowWatermark < highWatermark && highWatermark <= capacity)) {
     throw new RangeError(`${address.kind}: mailbox watermarks must satisfy low < high <= capacity (got ${lowWatermark}, ${highWatermark}, ${capacity})`);
   }
@@ -53,6 +60,7 @@ export function hostActor<M extends MessageSchemas, B extends Behavior<M>>(addre
     instances: props.instances ?? 1,
     idleMs: props.idleMs ?? 5 * 60_000,
     decider: props.decider,
+    intake: props.intake,
   });
 }
 

@@ -1,0 +1,40 @@
+import type { DurableSpec } from "../../nats/index.js";
+import type { MessageOf, MessageSchemas } from "./address.js";
+
+/** One stored entry of a durable stream, as the runtime hands it to a kind. */
+export interface DurableEntry {
+  readonly data: Uint8Array;
+  /** Stream sequence. */
+  readonly seq: number;
+  readonly subject: string;
+  /** 1 on first delivery. */
+  readonly deliveries: number;
+}
+
+/**
+ * Where one incarnation's durable messages come from: a JetStream pull
+ * consumer, and how each entry becomes a message of the kind. With
+ * `startSeq` the consumer is recreated there (the incarnation knows what it
+ * holds, e.g. from a snapshot); without, the server's ack floor resumes.
+ */
+export interface DurableSource<M extends MessageSchemas> extends DurableSpec {
+  /** Entries handed to the mailbox at once; 1 keeps stream order. */
+  inFlight: number;
+  /** Entries the consumer buffers from the server at once (default: inFlight). */
+  pullBatch?: number;
+  /** The message for an entry; a throw passes the entry over (terminated, logged), as bad input must not stall the stream. */
+  message(entry: DurableEntry): MessageOf<M>;
+}
+
+/**
+ * A kind whose messages of type `type` come from a durable stream, not from
+ * senders: the runtime pulls them and offers each to the activation's
+ * mailbox like any message (the same admission, statecharts, supervision),
+ * acks it once its handler answers, and naks it when the handler fails.
+ * Senders cannot send that type: only the stream can.
+ */
+export interface DurableIntake<M extends MessageSchemas, B> {
+  readonly type: keyof M & string;
+  /** Called after onStart of each incarnation: where this incarnation reads from; undefined: nowhere (an activation that only refuses). */
+  source(behavior: B): DurableSource<M> | undefined | Promise<DurableSource<M> | undefined>;
+}

@@ -1,6 +1,7 @@
 /**
  * The ingest actor (pooled): the front door for documents and, unless
- * `workers` is off, the owner of one ingest worker loop per instance.
+ * `workers` is off, one ingest worker per instance, fed by the runtime's
+ * durable intake from the ingest stream (`document` messages).
  * `ingest` and `delete` answer once the request is stored in the ingest
  * stream; indexing follows asynchronously and `progress` shows how far it is.
  */
@@ -36,8 +37,6 @@ export const IngestConfigSchema = z
     ackWaitMs: positive.default(60_000),
     /** Documents one `ingest` message may carry. */
     maxDocumentsPerRequest: positive.default(1_000),
-    /** How long a stopping worker waits for documents in progress. */
-    stopGraceMs: z.number().int().min(0).default(10_000),
     instances: positive.default(1),
   })
   .refine((c) => c.chunking.overlapChars < c.chunking.maxChars, { message: "must be less than chunking.maxChars", path: ["chunking", "overlapChars"] });
@@ -58,6 +57,8 @@ const messages = {
   delete: z.object({ docId: z.string().min(1), index: z.string().optional() }),
   /** Cluster-wide pending documents; the other counts are the answering instance's own. */
   progress: z.object({}),
+  /** One document of the ingest stream, delivered by the runtime's durable intake (senders cannot send it). */
+  document: z.object({ seq: positive, deliveries: positive, data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, "must be bytes") }),
 };
 
 type IngestBehavior = Awaited<ReturnType<typeof createIngest>>;
@@ -69,10 +70,12 @@ export const IngestKind = actorAddress<typeof messages, IngestBehavior>({ kind: 
 export function ingestActor(input: IngestConfigInput = {}) {
   const config = IngestConfigSchema.parse(input);
   return hostActor(IngestKind, {
-    concurrency: 16,
+    // The documents in flight, and room beside them for ingest, delete and progress requests.
+    concurrency: config.inFlight + 8,
     mailbox: { capacity: 256 },
     instances: config.instances,
     create: (ctx: ActorContext) => createIngest(ctx, config),
+    intake: { type: "document", source: (ingest) => ingest.queue() },
   });
 }
 
@@ -113,7 +116,9 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
       const counters = worker?.counters ?? { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
       return { pending: await pendingDocuments(ctx), ...counters, lastErrors: [...counters.lastErrors] };
     },
-    onStop: () => worker?.stop(config.stopGraceMs),
+    document: (m: { seq: number; deliveries: number; data: Uint8Array }) => worker?.handle(m),
+    /** Where the intake reads documents from (not a message: the runtime asks it once per incarnation); none without workers. */
+    queue: () => worker?.source<typeof messages>((e) => ({ type: "document", seq: e.seq, deliveries: e.deliveries, data: e.data })),
   };
 }
 

@@ -1,27 +1,24 @@
 /**
- * The ingest worker loop an ingest actor instance owns. It pulls documents
- * from the ingest stream through the shared durable consumer (every worker
- * in the cluster takes its share), with at most `inFlight` documents being
- * processed at once. Per document: chunk it, embed the chunks through the
- * embedder pool, append `deleteDocument` and then one upsert per chunk to
- * the document's shard log, and only then ack the document. A crash before
- * the ack redelivers it; the shard writes carry Nats-Msg-Ids derived from the
- * document's stream sequence, so a redelivery within the duplicate window
- * stores nothing twice (and applying them again would be harmless anyway).
+ * The work an ingest actor instance does on each document of the ingest
+ * stream. The runtime's durable intake delivers the documents through the
+ * shared durable consumer (every worker in the cluster takes its share), at
+ * most `inFlight` at once, and acks each once `handle` returns. Per document:
+ * chunk it, embed the chunks through the embedder pool, append
+ * `deleteDocument` and then one upsert per chunk to the document's shard
+ * log. A crash before the ack redelivers it; the shard writes carry
+ * Nats-Msg-Ids derived from the document's stream sequence, so a redelivery
+ * within the duplicate window stores nothing twice (and applying them again
+ * would be harmless anyway). A retryable failure is thrown back for another
+ * delivery, with a growing delay, until `maxAttempts`; then, or at once for
+ * a failure no retry mends, the document is given up and counted.
  *
  * Documents with the same id are processed one after another in delivery
  * order on this node, so a quick re-ingest cannot interleave its chunks with
  * the previous version's.
  */
-import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/index.js";
-import { ensureDurable } from "../../nats/index.js";
-import type { Subjects } from "../../runtime/index.js";
-import { ColmenaError, isColmenaError } from "../../runtime/index.js";
-import type { Logger } from "../../runtime/index.js";
-import type { Refs } from "../../runtime/index.js";
-import { systemClock, type Clock, type TimerHandle } from "../../supervisors/index.js";
+import { ColmenaError, isColmenaError, sleep, systemClock, type Clock, type DurableSource, type Logger, type MessageSchemas, type Refs, type Subjects } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, type IndexSpec } from "../index-shard/index-spec.js";
 import type { Chunk } from "../index-shard/types.js";
@@ -44,7 +41,7 @@ export interface WorkerOptions {
   maxAttempts: number;
   ackWaitMs: number;
   log: Logger;
-  /** Times the shutdown grace and the pauses before retries (default systemClock). */
+  /** Times the pauses before an overloaded embedder is asked again (default systemClock). */
   clock?: Clock;
 }
 
@@ -62,8 +59,6 @@ export interface WorkerCounters {
 
 export const INGEST_CONSUMER = "ingest-workers";
 const MAX_LAST_ERRORS = 10;
-/** How long one pull waits for documents; also how long shutdown may wait for the last pull. */
-const PULL_EXPIRES_MS = 1_000;
 
 export class IngestWorker {
   readonly counters: WorkerCounters = { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
@@ -72,10 +67,6 @@ export class IngestWorker {
   readonly #codec: Codec;
   readonly #writer: ShardLogWriter;
   readonly #docLocks = new Map<string, Promise<void>>();
-  readonly #active = new Set<Promise<void>>();
-  #slotWaiters: Array<() => void> = [];
-  #loop: Promise<void> | undefined;
-  #stopping = false;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
@@ -87,110 +78,69 @@ export class IngestWorker {
   async start(): Promise<void> {
     const { nc, subjects } = this.#o;
     await Promise.all([ensureIngestStream(nc, subjects), ensureShardLog(nc, subjects)]);
-    const consumer = await ensureDurable(nc, {
-      stream: ingestStream(subjects),
+  }
+
+  /** The ingest stream through the consumer every worker shares; each pull takes only what free slots can start. */
+  source<M extends MessageSchemas>(message: DurableSource<M>["message"]): DurableSource<M> {
+    return {
+      stream: ingestStream(this.#o.subjects),
       durable: INGEST_CONSUMER,
       ackWaitMs: this.#o.ackWaitMs,
       maxDeliver: this.#o.maxAttempts,
       maxAckPending: 10_000,
       description: "Colmena ingest workers (shared by every ingest actor)",
-    });
-    this.#loop = this.#run(consumer);
+      inFlight: this.#o.inFlight,
+      retryDelayMs: (error, deliveries) => Math.min(30_000, (error.retryAfterMs ?? 500) * 2 ** (deliveries - 1)),
+      message,
+    };
   }
 
-  /** Stops pulling and lets documents in progress finish (up to `graceMs`; unfinished ones are redelivered). */
-  async stop(graceMs: number): Promise<void> {
-    this.#stopping = true;
-    this.#wakeSlot();
-    await this.#loop;
-    let timer: TimerHandle;
-    await Promise.race([Promise.allSettled([...this.#active]), new Promise<void>((r) => (timer = this.#clock.setTimeout(r, graceMs)))]);
-    this.#clock.clearTimeout(timer);
-  }
-
-  /**
-   * Pulls only as many documents as there are free slots, so none waits in a
-   * client-side buffer: at shutdown every document this worker holds is one
-   * it is working on, and the rest stay on the server for the next worker.
-   */
-  async #run(consumer: Consumer): Promise<void> {
-    while (!this.#stopping) {
-      const free = this.#o.inFlight - this.#active.size;
-      if (free <= 0) {
-        await new Promise<void>((r) => this.#slotWaiters.push(r));
-        continue;
-      }
-      try {
-        const batch = await consumer.fetch({ max_messages: free, expires: PULL_EXPIRES_MS });
-        for await (const m of batch) {
-          const work = this.#handle(m).finally(() => {
-            this.#active.delete(work);
-            this.#wakeSlot();
-          });
-          this.#active.add(work);
-        }
-      } catch (err) {
-        if (this.#stopping) break;
-        this.#o.log.error({ err }, "pulling documents failed; trying again");
-        await pause(this.#clock, 500);
-      }
-    }
-  }
-
-  #wakeSlot(): void {
-    this.#slotWaiters.shift()?.();
-  }
-
-  async #handle(m: JsMsg): Promise<void> {
+  /** One delivery of a document: done (or given up) when it returns; thrown back, retryable, for another delivery. */
+  async handle(entry: { seq: number; deliveries: number; data: Uint8Array }): Promise<void> {
     let record: IngestRecord;
     try {
-      record = parseIngestRecord(this.#codec.decode(m.data));
+      record = parseIngestRecord(this.#codec.decode(entry.data));
     } catch (err) {
-      m.term();
-      this.#giveUp(`seq:${m.seq}`, ColmenaError.from(err));
+      this.#giveUp(`seq:${entry.seq}`, ColmenaError.from(err));
       return;
     }
     const docId = record.op === "upsert" ? record.doc.id : record.docId;
     const unlock = await this.#lock(`${record.index}\u0000${docId}`);
     try {
-      await this.#process(record, m);
-      m.ack();
+      await this.#process(record, entry.seq);
       this.counters.documents++;
     } catch (err) {
       const error = ColmenaError.from(err);
-      const attempt = m.info.deliveryCount;
-      if (error.retryable && attempt < this.#o.maxAttempts) {
+      if (error.retryable && error.code !== "INTERNAL" && entry.deliveries < this.#o.maxAttempts) {
         this.counters.retries++;
-        m.nak(Math.min(30_000, (error.retryAfterMs ?? 500) * 2 ** (attempt - 1)));
-        this.#o.log.warn({ docId, attempt, code: error.code, err: error.message }, "ingest attempt failed; retrying");
-      } else {
-        m.term();
-        this.#giveUp(docId, error);
+        this.#o.log.warn({ docId, attempt: entry.deliveries, code: error.code, err: error.message }, "ingest attempt failed; retrying");
+        throw error;
       }
+      this.#giveUp(docId, error);
     } finally {
       unlock();
     }
   }
 
-  async #process(record: IngestRecord, m: JsMsg): Promise<void> {
+  async #process(record: IngestRecord, seq: number): Promise<void> {
     const spec = findIndex(this.#o.indexes, record.index);
     const docId = record.op === "upsert" ? record.doc.id : record.docId;
     const shard = shardOf(docId, spec.shards);
-    const msgIdPrefix = `${spec.name}:${m.seq}:${shortHash(docId)}`;
+    const msgIdPrefix = `${spec.name}:${seq}:${shortHash(docId)}`;
     if (record.op === "delete") {
       await this.#writer.append(spec.name, shard, [{ op: "deleteDocument", docId }], msgIdPrefix);
       return;
     }
-    const chunks = await this.#chunks(record.doc, spec, m);
+    const chunks = await this.#chunks(record.doc, spec);
     const writes: ShardWrite[] = [{ op: "deleteDocument", docId }, ...chunks.map((c): ShardWrite => ({ op: "upsert", chunk: c }))];
     await this.#writer.append(spec.name, shard, writes, msgIdPrefix);
     this.counters.chunksWritten += chunks.length;
   }
 
-  async #chunks(doc: Document, spec: IndexSpec, m: JsMsg): Promise<Chunk[]> {
+  async #chunks(doc: Document, spec: IndexSpec): Promise<Chunk[]> {
     const pieces = chunk(doc.text, this.#o.chunking);
     // The heading path goes into what is embedded (it says what the piece is about), not into the stored text.
-    const vectors = await this.#embed(pieces.map((p) => (p.heading ? `${p.heading}\n\n${p.text}` : p.text)), spec, m);
+    const vectors = await this.#embed(pieces.map((p) => (p.heading ? `${p.heading}\n\n${p.text}` : p.text)), spec);
     return pieces.map((p, i) => ({
       id: chunkId(doc.id, p.ordinal),
       docId: doc.id,
@@ -202,7 +152,7 @@ export class IngestWorker {
   }
 
   /** Embeds in requests of `embedBatch` texts, all sent at once so the pool's batcher can group them. */
-  async #embed(texts: string[], spec: IndexSpec, m: JsMsg): Promise<Float32Array[]> {
+  async #embed(texts: string[], spec: IndexSpec): Promise<Float32Array[]> {
     const pool = this.#o.actors.pool(EmbedderKind);
     const requests: Promise<Float32Array[]>[] = [];
     for (let i = 0; i < texts.length; i += this.#o.embedBatch) {
@@ -214,7 +164,7 @@ export class IngestWorker {
             throw new ColmenaError("INVALID", `embedder ${reply.model} gives ${reply.dimension}-d vectors; index ${spec.name} holds ${spec.dimension}-d`);
           }
           return reply.vectors;
-        }, () => m.working(), this.#clock),
+        }, this.#clock),
       );
     }
     return (await Promise.all(requests)).flat();
@@ -242,21 +192,16 @@ export class IngestWorker {
   }
 }
 
-/** Retries an OVERLOADED answer after its hint (up to 5 times), telling JetStream the document is still being worked on. */
-async function withOverloadRetry<T>(fn: () => Promise<T>, onWait: () => void, clock: Clock): Promise<T> {
+/** Retries an OVERLOADED answer after its hint (up to 5 times); the intake keeps the document's lease meanwhile. */
+async function withOverloadRetry<T>(fn: () => Promise<T>, clock: Clock): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (!isColmenaError(err, "OVERLOADED") || attempt >= 5) throw err;
-      onWait();
-      await pause(clock, Math.min(5_000, err.retryAfterMs ?? 100));
+      await sleep(clock, Math.min(5_000, err.retryAfterMs ?? 100));
     }
   }
-}
-
-function pause(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }
 
 function shortHash(s: string): string {

@@ -191,8 +191,9 @@ export class ActorCell {
     };
   }
 
-  /** Stops intake, lets queued and in-flight work finish (up to `graceMs`), then closes. */
+  /** Stops intake (the durable one first: entries it still holds go back to the server), lets queued and in-flight work finish (up to `graceMs`), then closes. */
   async drain(graceMs: number): Promise<void> {
+    await this.#stopIntake();
     this.#closed = true;
     if (this.lifecycle === "running" || this.lifecycle === "saturated" || this.lifecycle === "starting") this.#lifecycle.send({ type: "DRAIN" });
     await this.#whenIdle(graceMs);
@@ -242,9 +243,7 @@ export class ActorCell {
   }
 
   async #endIncarnation(reason: string): Promise<void> {
-    const intake = this.#intake;
-    this.#intake = undefined;
-    await intake?.stop();
+    await this.#stopIntake();
     // A system message: it overtakes every queued user message, which wait for the next incarnation.
     await new Promise<void>((resolve) =>
       this.system(() => {
@@ -263,6 +262,12 @@ export class ActorCell {
     } catch (err) {
       this.log.error({ err }, "onStop failed");
     }
+  }
+
+  async #stopIntake(): Promise<void> {
+    const intake = this.#intake;
+    this.#intake = undefined;
+    await intake?.stop();
   }
 
   #schedule(): void {

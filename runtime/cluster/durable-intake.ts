@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { JsMsg } from "@nats-io/jetstream";
+import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { ensureDurable, recreateDurable } from "../../nats/index.js";
-import type { Clock } from "../../supervisors/index.js";
+import type { Clock, TimerHandle } from "../../supervisors/index.js";
 import type { IntakeTarget, RunningIntake } from "../cell/actor-cell.js";
 import type { ActorAddress, MessageSchemas } from "../contract/address.js";
 import { ColmenaError } from "../contract/errors.js";
@@ -16,31 +16,51 @@ export interface IntakeDeps {
   log: Logger;
 }
 
+/** How long one pull waits for entries; also how long a stop may wait for the last pull. */
+const PULL_EXPIRES_MS = 1_000;
+
 /**
  * Feeds one incarnation from its durable source: pulls entries, offers each
  * to the activation's mailbox as a message of the intake's type, at most
  * `inFlight` at a time, and acks an entry once its handler answered (naks it
- * when the handler failed, so the server delivers it again). A full mailbox
- * is backpressure: the entry is offered again after the mailbox's retry
- * hint, never dropped. An entry that is not a valid message is terminated
- * and logged. A consumer that ends or breaks is a crash of the activation.
+ * when the handler failed, so the server delivers it again). While a handler
+ * works on an entry its lease on the server is renewed, however long it
+ * takes. A full mailbox is backpressure: the entry is offered again after
+ * the mailbox's retry hint, never dropped. An entry that is not a valid
+ * message is terminated and logged. A consumer that ends, breaks or is
+ * deleted is a crash of the activation.
  */
 export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress, type: string, source: DurableSource<MessageSchemas>, target: IntakeTarget): Promise<RunningIntake> {
   const { nc, clock, log } = deps;
   const consumer = source.startSeq !== undefined ? await recreateDurable(nc, source) : await ensureDurable(nc, source);
-  // Without abort_on_missing_resource the client waits for a lost consumer to come back: here that is a failure.
-  const messages = await consumer.consume({ max_messages: Math.max(1, source.pullBatch ?? source.inFlight), abort_on_missing_resource: true });
+  const renewEvery = Math.max(100, Math.floor((source.ackWaitMs ?? 30_000) / 2));
   let stopped = false;
+  let markStopped!: () => void;
+  const stopping = new Promise<void>((resolve) => (markStopped = resolve));
   let inFlight = 0;
   let room: (() => void) | undefined;
-  const settle = () => {
-    inFlight--;
+  const wake = () => {
     const r = room;
     room = undefined;
     r?.();
   };
+  const untilRoom = async () => {
+    while (inFlight >= source.inFlight && !stopped) await new Promise<void>((resolve) => (room = resolve));
+  };
 
   const deliver = (m: JsMsg, msg: { type: string }) => {
+    let renewal: TimerHandle | undefined;
+    const renew = () => {
+      renewal = clock.setTimeout(() => {
+        m.working();
+        renew();
+      }, renewEvery);
+    };
+    const settle = () => {
+      if (renewal !== undefined) clock.clearTimeout(renewal);
+      inFlight--;
+      wake();
+    };
     const env: Envelope = {
       msg,
       // An entry lives as long as the intake that pulled it: once that stops, entries not yet started expire unrun.
@@ -54,22 +74,64 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
           m.ack();
           settle();
         },
-        reject: () => {
-          m.nak();
+        reject: (error) => {
+          const delay = source.retryDelayMs?.(error, m.info.deliveryCount);
+          if (delay === undefined) m.nak();
+          else m.nak(delay);
           settle();
         },
       },
     };
-    const refused = target.offer(env);
-    if (refused === undefined) return;
-    if (refused.code === "OVERLOADED" && !stopped) {
-      clock.setTimeout(() => deliver(m, msg), refused.retryAfterMs ?? 50);
-      return;
-    }
-    m.nak();
-    settle();
+    const offer = () => {
+      const refused = target.offer(env);
+      if (refused === undefined) return;
+      if (refused.code === "OVERLOADED" && !stopped) {
+        clock.setTimeout(offer, refused.retryAfterMs ?? 50);
+        return;
+      }
+      m.nak();
+      settle();
+    };
+    inFlight++;
+    renew();
+    offer();
   };
 
+  const take = (m: JsMsg) => {
+    let msg: { type: string };
+    try {
+      msg = validateMessage(address, { ...source.message({ data: m.data, seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount }), type });
+    } catch (err) {
+      log.warn({ seq: m.seq, subject: m.subject, err: ColmenaError.from(err).message }, "terminated a durable entry that is not a valid message");
+      m.term();
+      return;
+    }
+    deliver(m, msg);
+  };
+
+  const isStopped = () => stopped;
+  const running = source.pullBatch !== undefined ? consumeLoop(consumer, source, take, untilRoom, isStopped, stopping) : fetchLoop(consumer, () => source.inFlight - inFlight, take, untilRoom, isStopped);
+  const loop = running.catch((err: unknown) => {
+    if (!stopped) target.crash(err);
+  });
+
+  return {
+    async stop() {
+      stopped = true;
+      markStopped();
+      wake();
+      await loop;
+    },
+  };
+}
+
+type Take = (m: JsMsg) => void;
+
+/** A buffered consume: the client keeps `pullBatch` entries ahead, for logs replayed in order. */
+async function consumeLoop(consumer: Consumer, source: DurableSource<MessageSchemas>, take: Take, untilRoom: () => Promise<void>, stopped: () => boolean, stopping: Promise<void>): Promise<void> {
+  // Without abort_on_missing_resource the client waits for a lost consumer to come back: here that is a failure.
+  const messages = await consumer.consume({ max_messages: source.pullBatch!, abort_on_missing_resource: true });
+  void stopping.then(() => messages.close());
   const lost = (async () => {
     for await (const event of messages.status()) {
       if (event.type === "consumer_deleted" || event.type === "consumer_not_found" || event.type === "stream_not_found") {
@@ -77,41 +139,30 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
       }
     }
   })();
-
   const pulled = (async () => {
     for await (const m of messages) {
-      if (stopped) break;
-      let msg: { type: string };
-      try {
-        msg = validateMessage(address, { ...source.message({ data: m.data, seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount }), type });
-      } catch (err) {
-        log.warn({ seq: m.seq, subject: m.subject, err: ColmenaError.from(err).message }, "terminated a durable entry that is not a valid message");
-        m.term();
-        continue;
-      }
-      inFlight++;
-      deliver(m, msg);
-      while (inFlight >= source.inFlight && !stopped) await new Promise<void>((resolve) => (room = resolve));
+      if (stopped()) break;
+      take(m);
+      await untilRoom();
+      if (stopped()) break;
     }
-    if (!stopped) throw new ColmenaError("UNAVAILABLE", `the durable consumer ${source.durable} on ${source.stream} ended`);
+    if (!stopped()) throw new ColmenaError("UNAVAILABLE", `the durable consumer ${source.durable} on ${source.stream} ended`);
   })();
-  let crashed = false;
-  const loop = Promise.race([pulled, lost]).catch((err: unknown) => {
-    if (stopped || crashed) return;
-    crashed = true;
-    target.crash(err);
-  });
-  pulled.catch(() => {});
-  lost.catch(() => {});
+  try {
+    await Promise.race([pulled, lost]);
+  } finally {
+    pulled.catch(() => {});
+    lost.catch(() => {});
+    await messages.close();
+  }
+}
 
-  return {
-    async stop() {
-      stopped = true;
-      const r = room;
-      room = undefined;
-      r?.();
-      await messages.close();
-      await loop;
-    },
-  };
+/** Pulls only as many entries as there are free slots: at a stop, every entry this node holds is one it is working on. */
+async function fetchLoop(consumer: Consumer, free: () => number, take: Take, untilRoom: () => Promise<void>, stopped: () => boolean): Promise<void> {
+  while (!stopped()) {
+    await untilRoom();
+    if (stopped()) break;
+    const batch = await consumer.fetch({ max_messages: Math.max(1, free()), expires: PULL_EXPIRES_MS });
+    for await (const m of batch) take(m);
+  }
 }

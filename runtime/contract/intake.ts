@@ -1,5 +1,6 @@
 import type { DurableSpec } from "../../nats/index.js";
 import type { MessageOf, MessageSchemas } from "./address.js";
+import type { ColmenaError } from "./errors.js";
 
 /** One stored entry of a durable stream, as the runtime hands it to a kind. */
 export interface DurableEntry {
@@ -20,8 +21,15 @@ export interface DurableEntry {
 export interface DurableSource<M extends MessageSchemas> extends DurableSpec {
   /** Entries handed to the mailbox at once; 1 keeps stream order. */
   inFlight: number;
-  /** Entries the consumer buffers from the server at once (default: inFlight). */
+  /**
+   * Entries the client buffers ahead (a consume loop), for a log replayed
+   * fast in order. Absent: each pull asks for as many entries as there are
+   * free slots, so none waits in a client-side buffer at shutdown (a work
+   * queue shared by many workers).
+   */
   pullBatch?: number;
+  /** How long the server waits before delivering a failed entry again (default: at once). */
+  retryDelayMs?(error: ColmenaError, deliveries: number): number;
   /** The message for an entry; a throw passes the entry over (terminated, logged), as bad input must not stall the stream. */
   message(entry: DurableEntry): MessageOf<M>;
 }

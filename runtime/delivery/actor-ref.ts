@@ -28,7 +28,8 @@ export class RoutedRef<M extends MessageSchemas, B> implements ActorRef<M, B> {
   }
 
   tell(msg: MessageOf<M>, options: CallOptions = {}): void {
-    this.#scope.router.tell(this.address, this.key, msg, options.trace ?? this.#scope.call.trace, this.#deadline(options));
+    // Only a keyed tell has a deadline (to find its activation); a pooled one goes at once, and its deadline would be a clock reading per message for nothing.
+    this.#scope.router.tell(this.address, this.key, msg, options.trace ?? this.#scope.call.trace, this.key === undefined ? Infinity : this.#deadline(options));
   }
 
   ask<T extends MessageOf<M>>(msg: T, options: CallOptions = {}): Promise<ReplyOf<B, T["type"]>> {

@@ -8,7 +8,7 @@ import type { DocumentInfo, QueryEvent, QueryRequest, QueryResult, Source } from
  * document; NATS parses decoded msgpack with them directly.
  */
 
-/** A session id becomes an actor key: a single subject token (see nats/subjects.ts). */
+/** A session id becomes an actor key: a single subject token (see the runtime's subjectToken, runtime/contract/subjects.ts). */
 export const SessionId = z
   .string()
   .regex(/^[A-Za-z0-9_\-=]{1,128}$/)

@@ -11,7 +11,7 @@
  * nodes), and the main thread keeps only the edge: HTTP, admission, and one
  * message to the pipeline actor per question. It also gives the node a
  * second core. Its young generation is capped (`actorThreadYoungGenerationMb`):
- * under load V8 grows it to 32–48 MiB and keeps it.
+ * under load V8 grows it and does not shrink it again.
  *
  * The same file is the thread's entry point: the main thread starts it with
  * `startActorThread`, which resolves once the node inside has started.

@@ -30,7 +30,7 @@ export const ColmenaConfigSchema = z.preprocess(
      * shed load; 0 runs every role on the main thread.
      */
     actorThreads: z.number().int().min(0).max(64).optional(),
-    /** V8's young generation per actor thread, MiB: V8's own default lets a busy thread keep 32–48 MiB of it. */
+    /** V8's young generation per actor thread, MiB: left to V8, a busy thread's grows well past this and is never given back. */
     actorThreadYoungGenerationMb: z.int().positive().max(1_024).default(16),
     dataDir: DataDirSchema,
     /** Where the bridge listens, and every option of the bridge itself (bridge/http/options.ts). */

@@ -122,7 +122,8 @@ export function sessionKind(input: SessionConfigInput | SessionConfig = {}, opti
             if (value === null) delete settings[key];
             else if (value !== undefined) settings[key] = value;
           }
-          // Same-node senders skip wire validation: check the result here.
+          // The update's schema repeats the settings' bounds by hand; what is saved is checked against the schema the
+          // state is restored with, so a drift between the two cannot store settings that a later activation refuses.
           const parsed = SessionSettingsSchema.safeParse(settings);
           if (!parsed.success) throw invalid(`session settings: ${zodIssues(parsed.error).join("; ")}`);
           await commit({ ...state, settings: parsed.data });

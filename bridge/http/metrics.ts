@@ -19,7 +19,7 @@ export function attachMetrics(app: FastifyInstance, registry: Registry, api: Rag
     name: "colmena_http_request_duration_seconds",
     help: "HTTP request latency from arrival to the last byte, by route and status",
     labelNames: LABELS,
-    // From 1 ms: a refused request (429) is answered in well under 5 ms, and its figure should show how far under.
+    // From 1 ms: a refused request (429) is answered before its body is read, far sooner than any answer, and the low buckets should show how soon.
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });

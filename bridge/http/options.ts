@@ -15,9 +15,11 @@ export const HttpBridgeOptionsSchema = z.strictObject({
   /** Largest request body in bytes; larger ones are answered 413. */
   bodyLimit: z.int().min(1024).default(1024 * 1024),
   /**
-   * Deadline of one request in ms, a streamed answer included. The RagApi
-   * gets what is left of it as `timeoutMs`; past it the work is cancelled
-   * and the answer is 504 (or an `error` event mid-stream).
+   * Deadline of one request in ms, a streamed answer included. It is the
+   * deadline of the request's call scope, which the RagApi carries to every
+   * actor behind it; past it the scope's signal aborts (a streamed answer
+   * stops its producers; work still queued behind it is dropped by its
+   * deadline) and the answer is 504 (or an `error` event mid-stream).
    */
   requestTimeoutMs: z.int().min(1).max(3_600_000).default(60_000),
   /** When given, every /v1/* request needs one of these keys. */

@@ -4,9 +4,9 @@
  * A message handed from one local actor to another continues as a microtask,
  * and microtasks run to the end before the event loop polls I/O again. Under
  * load a chain of cheap local hops becomes one long task: a backlog of shard
- * searches at a few milliseconds each kept the thread from reading sockets
- * for hundreds of milliseconds, so even the HTTP bridge's instant "overloaded"
- * answers waited behind it.
+ * searches kept the thread from reading sockets until the whole backlog was
+ * done, so even the HTTP bridge's instant "overloaded" answers waited behind
+ * it.
  *
  * So every actor cell runs its mailbox through here. Work started within the
  * current slice (`SLICE_MS` from the first dispatch of this event-loop turn)

@@ -11,7 +11,7 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE = "0".repeat(32);
 const ZERO_SPAN = "0".repeat(16);
 
-/** Random ids come from a pool refilled 4 KiB at a time: one syscall per ~170 traces, not one per hop. */
+/** Random ids come from a pool refilled 4 KiB at a time: one refill (a syscall) serves many traces, so a hop does not pay a syscall for its span id. */
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
 function randomHex(bytes: number): string {

@@ -90,7 +90,7 @@ after(async () => {
 });
 
 test("coordinator - every shard answers: fused hits from all of them, not partial", async () => {
-  // topK left out: the default applies to same-node senders too (they skip the schema).
+  // topK left out: the schema's default applies to a same-node send too (it passes the kind's schema like a remote one).
   const answer = await node.pool(CoordinatorKind).ask({ type: "query", question: "leaf nodes extend clusters", index: "full" });
   assert.equal(answer.partial, false);
   assert.deepEqual(answer.missingShards, []);

@@ -20,7 +20,7 @@ export { defaultNodeId, loadConfig, RuntimeConfigSchema, type ConfigSources, typ
 export { createLogger, type Logger } from "./observe/logger.js";
 export { childSpan, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./observe/trace.js";
 export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
-export { remainingMs, sleep } from "./time/deadline.js";
+export { sleep } from "./time/deadline.js";
 export { ScopedSignal } from "./time/scoped-signal.js";
 // Time is injected through one Clock, defined with the supervisors (the lowest layer that waits) and offered here.
 export { ManualClock, systemClock, type Clock, type TimerHandle } from "../supervisors/index.js";

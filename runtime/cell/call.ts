@@ -4,6 +4,7 @@ import { ColmenaError } from "../contract/errors.js";
 import type { Refs } from "../contract/refs.js";
 import type { Envelope } from "../delivery/envelope.js";
 import type { Logger } from "../observe/logger.js";
+import { remainingMs } from "../time/deadline.js";
 import { ScopedSignal } from "../time/scoped-signal.js";
 
 /** What a call needs of the cell that runs it. */
@@ -45,8 +46,7 @@ export class Call implements CallContext {
   }
 
   remainingMs(): number {
-    const { deadline } = this.#env;
-    return deadline === Infinity ? Infinity : Math.max(0, deadline - this.#host.clock.now());
+    return remainingMs(this.#host.clock, this.#env.deadline);
   }
 
   get signal(): AbortSignal {

@@ -6,6 +6,7 @@ import { ColmenaError } from "../contract/errors.js";
 import type { Subjects } from "../contract/subjects.js";
 import type { Logger } from "../observe/logger.js";
 import { childSpan, parseTraceparent } from "../observe/trace.js";
+import { remainingMs } from "../time/deadline.js";
 import { Credit } from "./credit.js";
 import type { Admit, Envelope, ReplySink, StreamSink } from "./envelope.js";
 import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_STREAM, readMode, readTimeout, validateMessage, type ControlFrame } from "./wire.js";
@@ -132,7 +133,7 @@ class RemoteStreamSink implements StreamSink {
         else if (frame[0] === CONTROL_CANCEL) this.#cancel();
       },
     });
-    this.#timer = Number.isFinite(deadline) ? deps.clock.setTimeout(() => this.#cancel(), Math.max(0, deadline - deps.clock.now())) : undefined;
+    this.#timer = Number.isFinite(deadline) ? deps.clock.setTimeout(() => this.#cancel(), remainingMs(deps.clock, deadline)) : undefined;
   }
 
   get signal(): AbortSignal {

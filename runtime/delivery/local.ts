@@ -2,6 +2,7 @@ import type { Clock } from "../../supervisors/index.js";
 import { ColmenaError } from "../contract/errors.js";
 import type { ActorStream } from "../contract/stream.js";
 import type { TraceContext } from "../observe/trace.js";
+import { remainingMs } from "../time/deadline.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import { Credit } from "./credit.js";
 import type { Admit, StreamSink } from "./envelope.js";
@@ -17,7 +18,7 @@ export function localTell(admit: Admit, msg: { type: string }, trace: TraceConte
 
 export function localAsk(admit: Admit, clock: Clock, msg: { type: string }, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const timeoutMs = Math.max(0, deadline - clock.now());
+    const timeoutMs = remainingMs(clock, deadline);
     const timer = clock.setTimeout(() => reject(new ColmenaError("TIMEOUT", `no answer from ${msg.type} within ${timeoutMs} ms`)), timeoutMs);
     const refused = admit({
       msg,
@@ -45,7 +46,7 @@ export function localAsk(admit: Admit, clock: Clock, msg: { type: string }, dead
 export function localStream<T>(admit: Admit, clock: Clock, msg: { type: string }, deadline: number, trace: TraceContext | undefined, initialCredit: number): ActorStream<T> {
   const controller = new AbortController();
   const credit = new Credit(initialCredit);
-  const timeoutMs = Math.max(0, deadline - clock.now());
+  const timeoutMs = remainingMs(clock, deadline);
   const timer = clock.setTimeout(() => {
     queue.push({ error: new ColmenaError("TIMEOUT", `stream ${msg.type} passed its ${timeoutMs} ms deadline`) });
     controller.abort();

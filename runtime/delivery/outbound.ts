@@ -5,6 +5,7 @@ import { ColmenaError } from "../contract/errors.js";
 import type { ActorStream } from "../contract/stream.js";
 import type { Subjects } from "../contract/subjects.js";
 import { formatTraceparent, type TraceContext } from "../observe/trace.js";
+import { remainingMs } from "../time/deadline.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import { noResponders, Requester } from "./requester.js";
 import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_MODE, H_STREAM, H_TIMEOUT, H_TRACEPARENT, type StreamFrame } from "./wire.js";
@@ -59,7 +60,7 @@ export class Outbound {
   stream<T>(subject: string, msg: unknown, options: SendOptions): ActorStream<T> & { readonly started: Promise<void> } {
     const data = this.#encode(msg);
     const clock = this.#clock;
-    const timeoutMs = this.#remaining(options.deadline);
+    const timeoutMs = remainingMs(this.#clock, options.deadline);
     const streamId = nuid.next();
     const inbox = createInbox();
     const control = this.#subjects.streamControl(streamId);
@@ -130,13 +131,9 @@ export class Outbound {
 
   #headers(options: SendOptions): MsgHdrs {
     const h = headers();
-    h.set(H_TIMEOUT, String(Math.floor(this.#remaining(options.deadline))));
+    h.set(H_TIMEOUT, String(Math.floor(remainingMs(this.#clock, options.deadline))));
     if (options.trace) h.set(H_TRACEPARENT, formatTraceparent(options.trace));
     return h;
-  }
-
-  #remaining(deadline: number): number {
-    return Math.max(0, deadline - this.#clock.now());
   }
 
   /** Encoding failures (TOO_LARGE, a value msgpack cannot hold) are the caller's, typed. */
@@ -149,7 +146,7 @@ export class Outbound {
   }
 
   async #request(subject: string, msg: unknown, deadline: number, h: MsgHdrs): Promise<unknown> {
-    const reply = await this.#requester.request(subject, this.#encode(msg), Math.max(1, this.#remaining(deadline)), h);
+    const reply = await this.#requester.request(subject, this.#encode(msg), Math.max(1, remainingMs(this.#clock, deadline)), h);
     try {
       if (reply.headers?.has(H_ERROR)) throw ColmenaError.fromWire(this.#codec.decode(reply.data));
       return reply.data.length === 0 ? undefined : this.#codec.decode(reply.data);

@@ -346,7 +346,7 @@ async function benchIngest(server: NatsServer, workDir: string): Promise<void> {
       if (p.pending === 0) break;
       await new Promise((r) => setTimeout(r, 10));
     }
-    await waitForShards(system.nc, system.subjects, system, spec, { timeoutMs: 600_000, pollMs: 10 });
+    await waitForShards(system.storage, system, spec, { timeoutMs: 600_000, pollMs: 10 });
     const seconds = (performance.now() - started) / 1000;
     const progress = await ingest.ask({ type: "progress" });
     report("ingest", {

@@ -11,11 +11,13 @@ export type { DurableEntry, DurableIntake, DurableSource } from "./contract/inta
 export type { ActorRef, Refs } from "./contract/refs.js";
 export type { BackpressureState, CellStats, LifecycleState } from "./contract/stats.js";
 export type { ActorStream } from "./contract/stream.js";
+export type { Bucket, BucketOptions, Log, LogHead, LogSpec, LogState, Storage } from "./contract/storage.js";
 export { MAX_KEY_LENGTH, Subjects, subjectToken } from "./contract/subjects.js";
 export { backpressureMachine } from "./cell/backpressure-machine.js";
 export { lifecycleMachine } from "./cell/lifecycle-machine.js";
 export { SLICE_MS, yieldIfSpent } from "./cell/scheduler.js";
 export type { NodeInfo } from "./cluster/membership.js";
+export { NatsStorage } from "./cluster/nats-storage.js";
 export { defaultNodeId, loadConfig, RuntimeConfigSchema, type ConfigSources, type RuntimeConfig } from "./config.js";
 export { createLogger, type Logger } from "./observe/logger.js";
 export { childSpan, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./observe/trace.js";

@@ -7,6 +7,7 @@ import { Membership, type NodeInfo } from "./cluster/membership.js";
 import { PlacementDirectory } from "./cluster/placement.js";
 import { PooledHost } from "./cluster/pooled-host.js";
 import { StateStore } from "./cluster/state-store.js";
+import { NatsStorage } from "./cluster/nats-storage.js";
 import { defaultNodeId, type RuntimeConfig } from "./config.js";
 import type { ActorAddress, MessageSchemas } from "./contract/address.js";
 import type { CallScope } from "./contract/scope.js";
@@ -14,6 +15,7 @@ import { ColmenaError } from "./contract/errors.js";
 import type { AnyHosted } from "./contract/hosting.js";
 import type { ActorRef, Refs } from "./contract/refs.js";
 import type { CellStats } from "./contract/stats.js";
+import type { Storage } from "./contract/storage.js";
 import { Subjects } from "./contract/subjects.js";
 import { Inbound } from "./delivery/inbound.js";
 import { NodeRefs } from "./delivery/node-refs.js";
@@ -54,6 +56,8 @@ export class ActorSystem implements Refs {
   readonly log: Logger;
   readonly subjects: Subjects;
   readonly codec: Codec;
+  /** The node's logs and buckets, as its actors see them. */
+  readonly storage: Storage;
   readonly membership: Membership;
   readonly clock: Clock;
   readonly #refs: Refs;
@@ -69,6 +73,7 @@ export class ActorSystem implements Refs {
     log: Logger;
     subjects: Subjects;
     codec: Codec;
+    storage: Storage;
     membership: Membership;
     clock: Clock;
     refs: Refs;
@@ -82,6 +87,7 @@ export class ActorSystem implements Refs {
     this.log = init.log;
     this.subjects = init.subjects;
     this.codec = init.codec;
+    this.storage = init.storage;
     this.membership = init.membership;
     this.clock = init.clock;
     this.#refs = init.refs;
@@ -157,8 +163,9 @@ export class ActorSystem implements Refs {
       streamCredit: config.runtime.streamCredit,
     });
     const state = new StateStore(nc, subjects, codec);
+    const storage = new NatsStorage(nc, subjects, codec, clock);
     const refs = new NodeRefs({ router, clock, subjects, defaultTimeoutMs: config.runtime.askTimeoutMs, initState: (address, key, value) => state.create(address, key, value) });
-    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc });
+    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, storage, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc });
     const deps: HostDeps = {
       nodeId,
       nc,
@@ -169,6 +176,7 @@ export class ActorSystem implements Refs {
       inbound: new Inbound({ nc, codec, subjects, clock, log, defaultTimeoutMs: config.runtime.askTimeoutMs }),
       placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id)),
       state,
+      storage,
       graceMs: config.runtime.shutdownGraceMs,
       refs,
     };

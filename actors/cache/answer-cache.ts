@@ -2,8 +2,9 @@
  * The node's cache of answers, in three levels:
  *
  *   L1  in-process LRU (lru-cache), bounded by entries and bytes
- *   L2  one NATS KV bucket per entry kind, shared by every node; the bucket's
- *       max age is the kind's TTL and its size is bounded (oldest out first)
+ *   L2  one KV bucket of the node's storage per entry kind, shared by every
+ *       node; the bucket's max age is the kind's TTL and its size is bounded
+ *       (oldest out first)
  *   L3  an on-disk store on this node, for the kinds in `l3.kinds`
  *
  * `get` looks L1 → L2 → L3 and fills the levels above the one that hit; `set`
@@ -12,13 +13,10 @@
  * own TTL. The cache never fails a request: an L2 or L3 error is a miss (or
  * a skipped write), counted and logged.
  */
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { KV } from "@nats-io/kv";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { Codec } from "../../nats/index.js";
-import { openBucket } from "../../nats/index.js";
-import { invalid, Subjects, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
+import { invalid, systemClock, zodIssues, type Bucket, type Clock, type Storage } from "../../runtime/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
 
@@ -68,11 +66,8 @@ export interface CacheStats {
 }
 
 export interface AnswerCacheOptions extends CacheConfigInput {
-  /** L2 lives in this connection's JetStream; without one there is no L2. */
-  nc?: NatsConnection;
-  /** The deployment's namespace (bucket names `<ns>_cache-<kind>`); default "colmena". */
-  namespace?: string;
-  codec?: Codec;
+  /** L2 lives in these buckets (`cache-<kind>`); without storage there is no L2. */
+  storage?: Storage;
   /** Reads the time entries expire by, at every level (default systemClock). */
   clock?: Clock;
   warn?: (msg: string, fields: Record<string, unknown>) => void;
@@ -93,18 +88,19 @@ interface Envelope {
 export class AnswerCache {
   readonly config: CacheConfig;
   readonly #l1: LRUCache<string, L1Entry>;
-  readonly #l2: Partial<Record<EntryKind, KV>>;
+  readonly #l2: Partial<Record<EntryKind, Bucket>>;
   readonly #l3: DiskStore | undefined;
   readonly #codec: Codec;
   readonly #clock: Clock;
   readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
   readonly #stats: CacheStats = { l1: { hits: 0, misses: 0 }, l2: { hits: 0, misses: 0 }, l3: { hits: 0, misses: 0 }, sets: 0, errors: 0 };
 
-  private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, KV>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
+  private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, Bucket>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
     this.config = config;
     this.#l2 = l2;
     this.#l3 = l3;
-    this.#codec = opts.codec ?? new Codec();
+    // L1 holds encoded copies; the bound that matters there is its byte budget, not a server's payload limit.
+    this.#codec = new Codec();
     this.#clock = opts.clock ?? systemClock;
     this.#warn = opts.warn ?? (() => {});
     this.#l1 = new LRUCache<string, L1Entry>({
@@ -116,23 +112,22 @@ export class AnswerCache {
 
   /** Opens the L2 buckets (one per entry kind, with its TTL) and the L3 directory. */
   static async open(opts: AnswerCacheOptions = {}): Promise<AnswerCache> {
-    const { nc, namespace, codec, clock, warn, ...input } = opts;
+    const { storage, clock, warn, ...input } = opts;
     const parsed = CacheConfigSchema.safeParse(input);
     if (!parsed.success) {
       throw invalid(`invalid cache configuration: ${zodIssues(parsed.error).join("; ")}`);
     }
     const config = parsed.data;
-    const l2: Partial<Record<EntryKind, KV>> = {};
-    if (nc !== undefined && config.l2.enabled) {
-      const subjects = new Subjects(namespace);
+    const l2: Partial<Record<EntryKind, Bucket>> = {};
+    if (storage !== undefined && config.l2.enabled) {
       await Promise.all(
         ENTRY_KINDS.map(async (kind) => {
-          l2[kind] = await openBucket(nc, subjects.bucket(`cache-${kind}`), { ttlMs: config.ttlMs[kind], maxBytes: config.l2.maxBytes });
+          l2[kind] = await storage.bucket(`cache-${kind}`, { ttlMs: config.ttlMs[kind], maxBytes: config.l2.maxBytes });
         }),
       );
     }
     const l3 = config.l3.dir === undefined ? undefined : await DiskStore.open({ dir: config.l3.dir, maxEntries: config.l3.maxEntries, ...(clock && { clock }) });
-    return new AnswerCache(config, l2, l3, { ...(codec && { codec }), ...(clock && { clock }), ...(warn && { warn }) });
+    return new AnswerCache(config, l2, l3, { ...(clock && { clock }), ...(warn && { warn }) });
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -224,7 +219,7 @@ export class AnswerCache {
       if (kv === undefined) continue;
       const keys: string[] = [];
       try {
-        for await (const key of await kv.keys()) keys.push(key);
+        for await (const key of kv.keys()) keys.push(key);
       } catch (err) {
         this.#failed("l2 keys", kind, err);
         continue;
@@ -252,21 +247,19 @@ export class AnswerCache {
     return this.config.l3.kinds.includes(kind);
   }
 
-  async #l2Get(kv: KV, key: string): Promise<Envelope | undefined> {
+  async #l2Get(bucket: Bucket, key: string): Promise<Envelope | undefined> {
     try {
-      const entry = await kv.get(key);
-      if (entry === null || entry.operation !== "PUT" || entry.value.length === 0) return undefined;
-      const envelope = this.#codec.decode<Envelope>(entry.value);
-      return typeof envelope?.e === "number" ? envelope : undefined;
+      const envelope = (await bucket.get(key)) as Partial<Envelope> | undefined;
+      return typeof envelope === "object" && envelope !== null && typeof envelope.e === "number" ? (envelope as Envelope) : undefined;
     } catch (err) {
       this.#failed("l2 read", key, err);
       return undefined;
     }
   }
 
-  async #l2Put(kv: KV, key: string, envelope: Envelope): Promise<void> {
+  async #l2Put(bucket: Bucket, key: string, envelope: Envelope): Promise<void> {
     try {
-      await kv.put(key, this.#codec.encode(envelope));
+      await bucket.put(key, envelope);
     } catch (err) {
       this.#failed("l2 write", key, err);
     }

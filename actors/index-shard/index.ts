@@ -10,5 +10,5 @@ export type { ShardConfig, ShardConfigInput } from "./shard-actor.js";
 export type { ReplicaStats } from "./shard-replica.js";
 export { ensureShards, waitForShards } from "./shards.js";
 export type { EnsureOptions, WaitOptions } from "./shards.js";
-export { chunkId, ensureShardLog, parseShardWrite, ShardLogWriter, shardLogStream, shardLogSubject, shardOf } from "./write-log.js";
+export { chunkId, openShardLog, ShardLogWriter, shardLogSubject, shardOf, ShardWriteSchema } from "./write-log.js";
 export type { ShardWrite } from "./write-log.js";

@@ -9,6 +9,7 @@ import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAd
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import type { Hit, ShardResults } from "./types.js";
 import { FilterSchema, VectorSchema } from "./wire-schemas.js";
+import { openShardLog } from "./write-log.js";
 
 const positive = z.number().int().positive();
 
@@ -49,8 +50,8 @@ const messages = {
   stats: z.object({}),
   /** Writes a snapshot now; answers the sequence it holds. */
   snapshot: z.object({}),
-  /** One entry of the shard's write log, delivered by the runtime's durable intake (senders cannot send it). */
-  apply: z.object({ seq: positive, data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, "must be bytes") }),
+  /** One entry of the shard's write log, delivered by the runtime's durable intake (senders cannot send it); the replica checks the write, so a bad one still moves lastSeq on. */
+  apply: z.object({ seq: positive, write: z.unknown() }),
 };
 
 type ShardBehavior = Awaited<ReturnType<typeof createShard>>;
@@ -81,8 +82,8 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     return { search: refuse, get: refuse, document: refuse, stats: refuse, snapshot: refuse, apply: refuse, writeLog: () => undefined };
   }
   const replica = new ShardReplica({
-    nc: ctx.nc,
-    subjects: ctx.subjects,
+    writeLog: await openShardLog(ctx.storage),
+    clock: ctx.clock,
     spec,
     address,
     dataDir: config.dataDir,
@@ -102,9 +103,9 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     document: (m: { docId: string }) => replica.document(m.docId),
     stats: (): ReplicaStats => replica.stats(),
     snapshot: (): Promise<number> => replica.snapshotNow(),
-    apply: (m: { seq: number; data: Uint8Array }) => replica.apply(m.seq, m.data),
+    apply: (m: { seq: number; write: unknown }) => replica.apply(m.seq, m.write),
     /** Where the intake reads this replica's log from (not a message: the runtime asks it once per incarnation). */
-    writeLog: () => replica.source<typeof messages>((entry) => ({ type: "apply", seq: entry.seq, data: entry.data })),
+    writeLog: () => replica.source<typeof messages>((entry) => ({ type: "apply", seq: entry.seq, write: entry.value })),
     onStop: () => replica.stop(),
   };
 }

@@ -12,31 +12,31 @@
  *
  * Apply: entries come one at a time in stream order, each acked after it is
  * applied; `lastSeq` is the stream sequence of the last one. An entry at or
- * below `lastSeq` is skipped, so nothing is applied twice. A malformed entry
- * (bad shape, wrong dimension) is counted as rejected, logged and passed
- * over, so one bad write cannot stall the shard.
+ * below `lastSeq` is skipped, so nothing is applied twice. An entry that is
+ * not msgpack never gets here (the intake passes it over); one that is not a
+ * shard write, or a write the index refuses (bad chunk, wrong dimension), is
+ * counted as rejected, logged and passed over, so one bad write cannot stall
+ * the shard.
  *
  * Snapshot: every `snapshotEveryWrites` writes, every `snapshotIntervalMs`
  * when something changed, and on stop. No entry is applied while a snapshot
  * is being written, so the snapshot's lastSeq is exactly what it holds.
  */
 import { join } from "node:path";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/index.js";
-import { jetStreamManagerOf, lastSequenceOn } from "../../nats/index.js";
-import type { DurableSource, MessageSchemas, Subjects } from "../../runtime/index.js";
-import { ColmenaError, isTypedError } from "../../runtime/index.js";
+import type { Clock, DurableSource, Log, MessageSchemas, TimerHandle } from "../../runtime/index.js";
+import { ColmenaError, invalid, isTypedError, zodIssues } from "../../runtime/index.js";
 import type { Logger } from "../../runtime/index.js";
 import type { IndexSpec, ShardAddress } from "./index-spec.js";
 import { shardKey } from "./index-spec.js";
 import { ShardIndex } from "./shard-index.js";
 import { loadSnapshot, saveSnapshot } from "./snapshot.js";
 import type { Hit, Metadata, ShardQuery, ShardResults } from "./types.js";
-import { ensureShardLog, parseShardWrite, shardLogStream, shardLogSubject, type ShardWrite } from "./write-log.js";
+import { shardLogSubject, ShardWriteSchema } from "./write-log.js";
 
 export interface ReplicaOptions {
-  nc: NatsConnection;
-  subjects: Subjects;
+  /** The shard write log. */
+  writeLog: Log;
+  clock: Clock;
   spec: IndexSpec;
   address: ShardAddress;
   dataDir: string;
@@ -74,7 +74,6 @@ export class ShardReplica {
   readonly key: string;
   readonly #o: ReplicaOptions;
   readonly #dir: string;
-  readonly #codec: Codec;
   #index!: ShardIndex;
   #lastSeq = 0;
   #snapshotSeq = 0;
@@ -83,18 +82,17 @@ export class ShardReplica {
   #catchUpTo = 0;
   #counts = { applied: 0, skipped: 0, rejected: 0 };
   #snapshotting: Promise<void> | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
 
   constructor(options: ReplicaOptions) {
     this.#o = options;
     const { index, shard, replica } = options.address;
     this.key = shardKey(index, shard, replica);
     this.#dir = join(options.dataDir, index, String(shard), `r${replica}`);
-    this.#codec = new Codec(Math.min(DEFAULT_MAX_PAYLOAD, options.nc.info?.max_payload ?? Infinity));
   }
 
   async start(): Promise<void> {
-    const { nc, subjects, spec, address, log } = this.#o;
+    const { writeLog, spec, address, log } = this.#o;
     const loaded = await loadSnapshot(this.#dir, { onSkip: (path, reason) => log.warn({ path, reason }, "skipped a damaged snapshot") });
     if (loaded !== undefined && loaded.index.dimension !== spec.dimension) {
       throw new ColmenaError("INVALID", `snapshot in ${this.#dir} has dimension ${loaded.index.dimension}, index ${spec.name} is configured for ${spec.dimension}`);
@@ -102,25 +100,19 @@ export class ShardReplica {
     this.#index = loaded?.index ?? new ShardIndex(indexOptions(spec));
     this.#lastSeq = this.#snapshotSeq = this.#loadedSeq = loaded?.lastSeq ?? 0;
 
-    await ensureShardLog(nc, subjects);
-    const stream = shardLogStream(subjects);
-    const subject = shardLogSubject(subjects, address.index, address.shard);
-    await this.#checkRetention(stream);
-    this.#catchUpTo = await lastSequenceOn(nc, stream, subject);
-    this.#timer = setInterval(() => {
-      if (this.#sinceSnapshot > 0) void this.#snapshot();
-    }, this.#o.snapshotIntervalMs);
-    this.#timer.unref();
+    await this.#checkRetention();
+    this.#catchUpTo = await writeLog.lastSequenceOn(shardLogSubject(writeLog, address.index, address.shard));
+    this.#scheduleSnapshot();
     log.info({ size: this.#index.size, fromSeq: this.#lastSeq + 1, catchUpTo: this.#catchUpTo }, "shard replica started");
   }
 
   /** The write log from the entry after the newest snapshot, one entry at a time in stream order. */
   source<M extends MessageSchemas>(message: DurableSource<M>["message"]): DurableSource<M> {
-    const { subjects, address } = this.#o;
+    const { writeLog, address } = this.#o;
     return {
-      stream: shardLogStream(subjects),
+      stream: writeLog.stream,
       durable: this.key,
-      filterSubject: shardLogSubject(subjects, address.index, address.shard),
+      filterSubject: shardLogSubject(writeLog, address.index, address.shard),
       startSeq: this.#lastSeq + 1,
       ackWaitMs: this.#o.ackWaitMs,
       maxAckPending: Math.max(this.#o.pullBatch * 2, 64),
@@ -132,15 +124,16 @@ export class ShardReplica {
   }
 
   /** Applies one write-log entry (after the snapshot being written, if any), and snapshots every snapshotEveryWrites. */
-  async apply(seq: number, data: Uint8Array): Promise<void> {
+  async apply(seq: number, write: unknown): Promise<void> {
     if (this.#snapshotting !== undefined) await this.#snapshotting;
-    this.#apply(seq, data);
+    this.#apply(seq, write);
     if (this.#sinceSnapshot >= this.#o.snapshotEveryWrites) await this.#snapshot();
   }
 
   /** Stops the snapshot timer, and snapshots what changed (the intake has stopped before: nothing is applied after). */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.#snapshotting;
     if (this.#sinceSnapshot > 0) await this.#snapshot();
   }
@@ -184,26 +177,36 @@ export class ShardReplica {
     return this.#snapshotSeq;
   }
 
-  #apply(seq: number, data: Uint8Array): void {
+  #apply(seq: number, value: unknown): void {
     if (seq <= this.#lastSeq) {
       this.#counts.skipped++;
       return;
     }
-    let write: ShardWrite | undefined;
+    const parsed = ShardWriteSchema.safeParse(value);
     try {
-      write = parseShardWrite(this.#codec.decode(data));
+      if (!parsed.success) throw invalid(`not a shard write: ${zodIssues(parsed.error).join("; ")}`);
+      const write = parsed.data;
       if (write.op === "upsert") this.#index.upsert(write.chunk);
       else if (write.op === "delete") this.#index.delete(write.chunkId);
       else this.#index.deleteDocument(write.docId);
       this.#counts.applied++;
     } catch (err) {
       // Bad input is refused before it reaches the index's native state; anything else is a failure.
-      if (!isTypedError(err) || (err.code !== "INVALID" && err.code !== "DECODE" && err.code !== "TOO_LARGE")) throw err;
+      if (!isTypedError(err) || err.code !== "INVALID") throw err;
       this.#counts.rejected++;
-      this.#o.log.warn({ seq, op: write?.op, err: err.message }, "passed over a malformed shard write");
+      this.#o.log.warn({ seq, op: parsed.data?.op, err: err.message }, "passed over a malformed shard write");
     }
     this.#lastSeq = seq;
     this.#sinceSnapshot++;
+  }
+
+  /** Every snapshotIntervalMs, a snapshot when anything changed; stopped by stop(). */
+  #scheduleSnapshot(): void {
+    this.#timer = this.#o.clock.setTimeout(() => {
+      if (this.#timer === undefined) return;
+      if (this.#sinceSnapshot > 0) void this.#snapshot();
+      this.#scheduleSnapshot();
+    }, this.#o.snapshotIntervalMs);
   }
 
   #snapshot(): Promise<void> {
@@ -223,12 +226,11 @@ export class ShardReplica {
   }
 
   /** Warns when the log no longer holds the entries after this replica's snapshot (they aged out). */
-  async #checkRetention(stream: string): Promise<void> {
-    const jsm = await jetStreamManagerOf(this.#o.nc);
-    const info = await jsm.streams.info(stream);
-    if (info.state.messages > 0 && info.state.first_seq > this.#lastSeq + 1 && this.#lastSeq > 0) {
+  async #checkRetention(): Promise<void> {
+    const state = await this.#o.writeLog.state();
+    if (state.messages > 0 && state.firstSeq > this.#lastSeq + 1 && this.#lastSeq > 0) {
       this.#o.log.error(
-        { key: this.key, snapshotSeq: this.#lastSeq, logStartsAt: info.state.first_seq },
+        { key: this.key, snapshotSeq: this.#lastSeq, logStartsAt: state.firstSeq },
         "the write log no longer holds every entry after this replica's snapshot: writes in between are missing; rebuild the replica",
       );
     }

@@ -4,15 +4,13 @@
  * its write log, so a node that hosts shards calls `ensureShards` once it
  * has started (and any caller may call `waitForShards` to read its writes).
  */
-import type { NatsConnection } from "@nats-io/transport-node";
-import { lastSequenceOn } from "../../nats/index.js";
-import type { Subjects } from "../../runtime/index.js";
+import type { Storage } from "../../runtime/index.js";
 import { ColmenaError } from "../../runtime/index.js";
 import type { Refs } from "../../runtime/index.js";
 import { replicaKeys, shardKey, type IndexSpec } from "./index-spec.js";
 import { ShardKind } from "./shard-actor.js";
 import type { ReplicaStats } from "./shard-replica.js";
-import { shardLogStream, shardLogSubject } from "./write-log.js";
+import { openShardLog, shardLogSubject } from "./write-log.js";
 
 export interface EnsureOptions {
   /** How long to keep trying one replica (activation may wait for a dead owner's lease). Default 15 s. */
@@ -35,11 +33,11 @@ export interface WaitOptions {
  * the last entry stored when this was called, i.e. every write acknowledged
  * before the call is searchable. TIMEOUT names the replicas still behind.
  */
-export async function waitForShards(nc: NatsConnection, subjects: Subjects, actors: Refs, spec: IndexSpec, options: WaitOptions = {}): Promise<ReplicaStats[]> {
+export async function waitForShards(storage: Storage, actors: Refs, spec: IndexSpec, options: WaitOptions = {}): Promise<ReplicaStats[]> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   const pollMs = options.pollMs ?? 25;
-  const stream = shardLogStream(subjects);
-  const targets = await Promise.all(Array.from({ length: spec.shards }, (_, s) => lastSequenceOn(nc, stream, shardLogSubject(subjects, spec.name, s))));
+  const log = await openShardLog(storage);
+  const targets = await Promise.all(Array.from({ length: spec.shards }, (_, s) => log.lastSequenceOn(shardLogSubject(log, spec.name, s))));
   let behind: string[] = [];
   for (;;) {
     const remaining = deadline - Date.now();

@@ -5,13 +5,8 @@
  * worker has written its chunks), one subject per index
  * (`<ns>.ingest.docs.<index>`). This file is the stream's whole format.
  */
-import type { JetStreamClient } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
-import { Codec } from "../../nats/index.js";
-import { ensureStream, jetStreamError, type StreamSpec } from "../../nats/index.js";
-import { Subjects, subjectToken } from "../../runtime/index.js";
-import { ColmenaError, invalid, zodIssues } from "../../runtime/index.js";
+import { ColmenaError, invalid, zodIssues, type Log, type LogSpec, type Storage } from "../../runtime/index.js";
 
 const metadataValue = z.union([z.string(), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);
 
@@ -30,41 +25,33 @@ export type DocumentInput = z.input<typeof DocumentSchema>;
 /** One entry of the ingest stream. */
 export type IngestRecord = { op: "upsert"; index: string; doc: Document } | { op: "delete"; index: string; docId: string };
 
-export const ingestStream = (subjects: Subjects): string => subjects.bucket("ingest");
-export const ingestSubject = (subjects: Subjects, index: string): string => `${subjects.prefix}.ingest.docs.${subjectToken(index, "index name")}`;
+/** An ingest record's shape, checked by the worker before it does anything with it. */
+export const IngestRecordSchema: z.ZodType<IngestRecord> = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("upsert"), index: z.string().min(1), doc: DocumentSchema }),
+  z.object({ op: z.literal("delete"), index: z.string().min(1), docId: z.string().min(1).max(512) }),
+]);
 
-export function ingestStreamSpec(subjects: Subjects): StreamSpec {
-  return {
-    name: ingestStream(subjects),
-    subjects: [`${subjects.prefix}.ingest.docs.>`],
-    storage: "file",
-    retention: "workqueue",
-    description: "Colmena ingest queue: documents to chunk, embed and write to their shard",
-  };
-}
+const INGEST_LOG: LogSpec = {
+  name: "ingest",
+  retention: "workqueue",
+  description: "Colmena ingest queue: documents to chunk, embed and write to their shard",
+};
 
-export async function ensureIngestStream(nc: NatsConnection, subjects: Subjects): Promise<void> {
-  await ensureStream(nc, ingestStreamSpec(subjects));
-}
+/** The ingest stream (created if missing). */
+export const openIngestLog = (storage: Storage): Promise<Log> => storage.log(INGEST_LOG);
+
+/** The subject of one index's documents. */
+export const ingestSubject = (log: Log, index: string): string => log.subject("docs", index);
 
 export function parseIngestRecord(value: unknown): IngestRecord {
-  const r = value as Record<string, unknown> | null;
-  if (typeof r !== "object" || r === null || typeof r.index !== "string") throw invalid("an ingest record must be a map with an index");
-  if (r.op === "upsert") {
-    const doc = DocumentSchema.safeParse(r.doc);
-    if (!doc.success) throw invalid(`ingest record holds a bad document: ${zodIssues(doc.error, { root: "(document)" }).join("; ")}`);
-    return { op: "upsert", index: r.index, doc: doc.data };
-  }
-  if (r.op === "delete" && typeof r.docId === "string" && r.docId.length > 0) return { op: "delete", index: r.index, docId: r.docId };
-  throw invalid(`unknown ingest record ${JSON.stringify(r.op)}`);
+  const parsed = IngestRecordSchema.safeParse(value);
+  if (!parsed.success) throw invalid(`not an ingest record: ${zodIssues(parsed.error, { root: "(record)" }).join("; ")}`);
+  return parsed.data;
 }
 
 export interface IngestOptions {
-  /** Default "colmena". */
-  namespace?: string;
   /** Default "default". */
   index?: string;
-  codec?: Codec;
 }
 
 /** Checks every document first (INVALID names the first bad one), so a bad batch stores nothing. */
@@ -85,29 +72,26 @@ export function validateDocuments(docs: unknown): Document[] {
  * indexed. A failure after some were stored is UNAVAILABLE listing the ids
  * stored; sending the whole batch again is harmless (a re-ingest replaces).
  */
-export async function ingestDocuments(js: JetStreamClient, docs: readonly DocumentInput[], options: IngestOptions = {}): Promise<string[]> {
+export async function ingestDocuments(log: Log, docs: readonly DocumentInput[], options: IngestOptions = {}): Promise<string[]> {
   const valid = validateDocuments(docs);
   const index = options.index ?? "default";
-  return publishRecords(js, valid.map((doc) => ({ op: "upsert", index, doc })), options);
+  return publishRecords(log, valid.map((doc) => ({ op: "upsert", index, doc })));
 }
 
 /** Queues the removal of documents (their chunks leave their shard); resolves once stored. */
-export async function deleteDocuments(js: JetStreamClient, docIds: readonly string[], options: IngestOptions = {}): Promise<string[]> {
+export async function deleteDocuments(log: Log, docIds: readonly string[], options: IngestOptions = {}): Promise<string[]> {
   if (docIds.length === 0 || docIds.some((id) => typeof id !== "string" || id.length === 0)) throw invalid("docIds must be non-empty strings");
   const index = options.index ?? "default";
-  return publishRecords(js, docIds.map((docId) => ({ op: "delete", index, docId })), options);
+  return publishRecords(log, docIds.map((docId) => ({ op: "delete", index, docId })));
 }
 
-async function publishRecords(js: JetStreamClient, records: IngestRecord[], options: IngestOptions): Promise<string[]> {
-  const subjects = new Subjects(options.namespace);
-  const codec = options.codec ?? new Codec();
-  const encoded = records.map((r) => codec.encode(r)); // TOO_LARGE before anything is stored
+async function publishRecords(log: Log, records: IngestRecord[]): Promise<string[]> {
   const ids = records.map((r) => (r.op === "upsert" ? r.doc.id : r.docId));
-  const results = await Promise.allSettled(records.map((r, i) => js.publish(ingestSubject(subjects, r.index), encoded[i])));
+  const results = await log.appendAll(records.map((r) => ({ subject: ingestSubject(log, r.index), value: r })));
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
   if (failed.length > 0) {
     const first = (results[failed[0]!] as PromiseRejectedResult).reason;
-    throw new ColmenaError("UNAVAILABLE", `${failed.length} of ${records.length} documents were not stored: ${jetStreamError(first, "ingest stream").message}`, {
+    throw new ColmenaError("UNAVAILABLE", `${failed.length} of ${records.length} documents were not stored: ${ColmenaError.from(first).message}`, {
       retryAfterMs: 1_000,
       details: { stored: ids.filter((_, i) => !failed.includes(i)), failed: failed.map((i) => ids[i]) },
     });

@@ -6,10 +6,10 @@
  * stream; indexing follows asynchronously and `progress` shows how far it is.
  */
 import { z } from "zod";
-import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
-import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, type ActorContext, type Log } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
-import { deleteDocuments, DocumentSchema, ensureIngestStream, ingestDocuments, ingestStream } from "./documents.js";
+import { openShardLog } from "../index-shard/write-log.js";
+import { deleteDocuments, DocumentSchema, ingestDocuments, openIngestLog } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
 
 const positive = z.number().int().positive();
@@ -57,8 +57,8 @@ const messages = {
   delete: z.object({ docId: z.string().min(1), index: z.string().optional() }),
   /** Cluster-wide pending documents; the other counts are the answering instance's own. */
   progress: z.object({}),
-  /** One document of the ingest stream, delivered by the runtime's durable intake (senders cannot send it). */
-  document: z.object({ seq: positive, deliveries: positive, data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, "must be bytes") }),
+  /** One entry of the ingest stream, delivered by the runtime's durable intake (senders cannot send it); the worker checks the record, so a bad one is counted in errors. */
+  document: z.object({ seq: positive, deliveries: positive, record: z.unknown() }),
 };
 
 type IngestBehavior = Awaited<ReturnType<typeof createIngest>>;
@@ -80,13 +80,11 @@ export function ingestActor(input: IngestConfigInput = {}) {
 }
 
 async function createIngest(ctx: ActorContext, config: IngestConfig) {
-  const js = jetStreamOf(ctx.nc);
-  const namespace = ctx.subjects.prefix;
-  await ensureIngestStream(ctx.nc, ctx.subjects);
+  const log = await openIngestLog(ctx.storage);
   const worker = config.workers
     ? new IngestWorker({
-        nc: ctx.nc,
-        subjects: ctx.subjects,
+        ingestLog: log,
+        shardLog: await openShardLog(ctx.storage),
         actors: ctx.actors,
         indexes: config.indexes,
         chunking: config.chunking,
@@ -100,25 +98,24 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
       })
     : undefined;
   return {
-    onStart: () => worker?.start(),
     ingest: async (m: { documents: z.input<typeof DocumentSchema>[]; index?: string | undefined }) => {
       const index = findIndex(config.indexes, m.index).name;
       if (m.documents.length > config.maxDocumentsPerRequest) {
         throw new ColmenaError("INVALID", `${m.documents.length} documents exceed the limit of ${config.maxDocumentsPerRequest} per request`);
       }
-      return { ids: await ingestDocuments(js, m.documents, { namespace, index }) };
+      return { ids: await ingestDocuments(log, m.documents, { index }) };
     },
     delete: async (m: { docId: string; index?: string | undefined }) => {
       const index = findIndex(config.indexes, m.index).name;
-      return { ids: await deleteDocuments(js, [m.docId], { namespace, index }) };
+      return { ids: await deleteDocuments(log, [m.docId], { index }) };
     },
     progress: async (): Promise<IngestProgress> => {
       const counters = worker?.counters ?? { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
-      return { pending: await pendingDocuments(ctx), ...counters, lastErrors: [...counters.lastErrors] };
+      return { pending: await pendingDocuments(log), ...counters, lastErrors: [...counters.lastErrors] };
     },
-    document: (m: { seq: number; deliveries: number; data: Uint8Array }) => worker?.handle(m),
+    document: (m: { seq: number; deliveries: number; record: unknown }) => worker?.handle(m),
     /** Where the intake reads documents from (not a message: the runtime asks it once per incarnation); none without workers. */
-    queue: () => worker?.source<typeof messages>((e) => ({ type: "document", seq: e.seq, deliveries: e.deliveries, data: e.data })),
+    queue: () => worker?.source<typeof messages>((e) => ({ type: "document", seq: e.seq, deliveries: e.deliveries, record: e.value })),
   };
 }
 
@@ -127,14 +124,6 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
  * delivered plus those delivered and not yet acknowledged. Before any worker
  * has started, everything in the stream.
  */
-async function pendingDocuments(ctx: ActorContext): Promise<number> {
-  const jsm = await jetStreamManagerOf(ctx.nc);
-  const stream = ingestStream(ctx.subjects);
-  try {
-    const info = await jsm.consumers.info(stream, INGEST_CONSUMER);
-    return info.num_pending + info.num_ack_pending;
-  } catch (err) {
-    if (!isNotFound(err)) throw jetStreamError(err, "ingest progress is not available");
-    return (await jsm.streams.info(stream)).state.messages;
-  }
+async function pendingDocuments(log: Log): Promise<number> {
+  return (await log.pending(INGEST_CONSUMER)) ?? (await log.state()).messages;
 }

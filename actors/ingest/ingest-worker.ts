@@ -16,19 +16,19 @@
  * order on this node, so a quick re-ingest cannot interleave its chunks with
  * the previous version's.
  */
-import type { NatsConnection } from "@nats-io/transport-node";
-import { Codec, DEFAULT_MAX_PAYLOAD } from "../../nats/index.js";
-import { ColmenaError, isColmenaError, sleep, systemClock, type Clock, type DurableSource, type Logger, type MessageSchemas, type Refs, type Subjects } from "../../runtime/index.js";
+import { ColmenaError, isColmenaError, sleep, systemClock, type Clock, type DurableSource, type Log, type Logger, type MessageSchemas, type Refs } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, type IndexSpec } from "../index-shard/index-spec.js";
 import type { Chunk } from "../index-shard/types.js";
-import { chunkId, ensureShardLog, ShardLogWriter, shardOf, type ShardWrite } from "../index-shard/write-log.js";
+import { chunkId, ShardLogWriter, shardOf, type ShardWrite } from "../index-shard/write-log.js";
 import { chunk, type ChunkOptions } from "./chunker.js";
-import { ensureIngestStream, ingestStream, parseIngestRecord, type Document, type IngestRecord } from "./documents.js";
+import { parseIngestRecord, type Document, type IngestRecord } from "./documents.js";
 
 export interface WorkerOptions {
-  nc: NatsConnection;
-  subjects: Subjects;
+  /** Where documents come from. */
+  ingestLog: Log;
+  /** Where their chunks go. */
+  shardLog: Log;
   actors: Refs;
   indexes: readonly IndexSpec[];
   chunking: ChunkOptions;
@@ -64,26 +64,19 @@ export class IngestWorker {
   readonly counters: WorkerCounters = { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
   readonly #o: WorkerOptions;
   readonly #clock: Clock;
-  readonly #codec: Codec;
   readonly #writer: ShardLogWriter;
   readonly #docLocks = new Map<string, Promise<void>>();
 
   constructor(options: WorkerOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#codec = new Codec(Math.min(DEFAULT_MAX_PAYLOAD, options.nc.info?.max_payload ?? Infinity));
-    this.#writer = new ShardLogWriter(options.nc, options.subjects);
-  }
-
-  async start(): Promise<void> {
-    const { nc, subjects } = this.#o;
-    await Promise.all([ensureIngestStream(nc, subjects), ensureShardLog(nc, subjects)]);
+    this.#writer = new ShardLogWriter(options.shardLog);
   }
 
   /** The ingest stream through the consumer every worker shares; each pull takes only what free slots can start. */
   source<M extends MessageSchemas>(message: DurableSource<M>["message"]): DurableSource<M> {
     return {
-      stream: ingestStream(this.#o.subjects),
+      stream: this.#o.ingestLog.stream,
       durable: INGEST_CONSUMER,
       ackWaitMs: this.#o.ackWaitMs,
       maxDeliver: this.#o.maxAttempts,
@@ -96,10 +89,10 @@ export class IngestWorker {
   }
 
   /** One delivery of a document: done (or given up) when it returns; thrown back, retryable, for another delivery. */
-  async handle(entry: { seq: number; deliveries: number; data: Uint8Array }): Promise<void> {
+  async handle(entry: { seq: number; deliveries: number; record: unknown }): Promise<void> {
     let record: IngestRecord;
     try {
-      record = parseIngestRecord(this.#codec.decode(entry.data));
+      record = parseIngestRecord(entry.record);
     } catch (err) {
       this.#giveUp(`seq:${entry.seq}`, ColmenaError.from(err));
       return;

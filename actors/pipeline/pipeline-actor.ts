@@ -14,7 +14,7 @@ import { FilterSchema } from "../index-shard/wire-schemas.js";
 import type { LlmKind } from "../llm/index.js";
 import type { SessionKind, SessionSettings } from "../session/index.js";
 import type { QueryRequest } from "./api.js";
-import { IndexVersion } from "./index-version.js";
+import { followIndexVersion } from "./index-version.js";
 import { RagPipeline } from "./pipeline.js";
 
 const positive = z.number().int().positive();
@@ -82,8 +82,8 @@ export function pipelineActor(parts: PipelineActorParts) {
 
 async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
   const warn = (msg: string, fields: Record<string, unknown>) => ctx.log.warn(fields, msg);
-  const cache = await AnswerCache.open({ ...parts.cache, nc: ctx.nc, namespace: ctx.subjects.prefix, codec: ctx.codec, clock: ctx.clock, warn });
-  const version = await IndexVersion.start(ctx.nc, ctx.subjects, { log: ctx.log });
+  const cache = await AnswerCache.open({ ...parts.cache, storage: ctx.storage, clock: ctx.clock, warn });
+  const version = await followIndexVersion(ctx.storage, ctx.log);
   const pipeline = new RagPipeline({
     cache,
     version,

@@ -38,6 +38,8 @@ export interface IntakeTarget {
   offer(env: Envelope): ColmenaError | undefined;
   /** The intake failed: a failure of the activation, for its supervisor to decide on. */
   crash(err: unknown): void;
+  /** The intake passed over an entry that was not a valid message. */
+  refused(): void;
 }
 
 export interface RunningIntake {
@@ -81,7 +83,7 @@ export class ActorCell {
   #serviceMs = 1;
   #sampled = 0;
   #lastActive: number;
-  #stats = { processed: 0, failed: 0, rejected: 0, expired: 0, restarts: 0 };
+  #stats = { processed: 0, failed: 0, rejected: 0, expired: 0, restarts: 0, intakeRefused: 0 };
 
   constructor(options: CellOptions) {
     this.kind = options.kind;
@@ -229,7 +231,7 @@ export class ActorCell {
     await behavior.onStart?.();
     if (this.#openIntake) {
       try {
-        this.#intake = await this.#openIntake(behavior, { offer: (env) => this.offer(env), crash: (err) => this.#crash(err, this.kind.intake!.type) });
+        this.#intake = await this.#openIntake(behavior, { offer: (env) => this.offer(env), crash: (err) => this.#crash(err, this.kind.intake!.type), refused: () => void this.#stats.intakeRefused++ });
       } catch (err) {
         await behavior.onStop?.("its durable intake could not open");
         throw err;

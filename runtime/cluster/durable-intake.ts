@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
-import { ensureDurable, recreateDurable } from "../../nats/index.js";
+import { ensureDurable, recreateDurable, type Codec } from "../../nats/index.js";
 import type { Clock, TimerHandle } from "../../supervisors/index.js";
 import type { IntakeTarget, RunningIntake } from "../cell/actor-cell.js";
 import type { ActorAddress, MessageSchemas } from "../contract/address.js";
@@ -12,6 +12,8 @@ import type { Logger } from "../observe/logger.js";
 
 export interface IntakeDeps {
   nc: NatsConnection;
+  /** Decodes entries before the kind sees them. */
+  codec: Codec;
   clock: Clock;
   log: Logger;
 }
@@ -31,7 +33,7 @@ const PULL_EXPIRES_MS = 1_000;
  * deleted is a crash of the activation.
  */
 export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress, type: string, source: DurableSource<MessageSchemas>, target: IntakeTarget): Promise<RunningIntake> {
-  const { nc, clock, log } = deps;
+  const { nc, codec, clock, log } = deps;
   const consumer = source.startSeq !== undefined ? await recreateDurable(nc, source) : await ensureDurable(nc, source);
   const renewEvery = Math.max(100, Math.floor((source.ackWaitMs ?? 30_000) / 2));
   let stopped = false;
@@ -100,10 +102,12 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
   const take = (m: JsMsg) => {
     let msg: { type: string };
     try {
-      msg = validateMessage(address, { ...source.message({ data: m.data, seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount }), type });
+      const value = codec.decode(m.data);
+      msg = validateMessage(address, { ...source.message({ value, seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount }), type });
     } catch (err) {
       log.warn({ seq: m.seq, subject: m.subject, err: ColmenaError.from(err).message }, "terminated a durable entry that is not a valid message");
       m.term();
+      target.refused();
       return;
     }
     deliver(m, msg);

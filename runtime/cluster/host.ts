@@ -4,6 +4,7 @@ import type { Clock } from "../../supervisors/index.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { Refs } from "../contract/refs.js";
 import type { CellStats } from "../contract/stats.js";
+import type { Storage } from "../contract/storage.js";
 import type { Subjects } from "../contract/subjects.js";
 import type { ActorCell, CellOptions } from "../cell/actor-cell.js";
 import type { Inbound } from "../delivery/inbound.js";
@@ -23,6 +24,7 @@ export interface HostDeps {
   inbound: Inbound;
   placement: PlacementDirectory;
   state: StateStore;
+  storage: Storage;
   graceMs: number;
   refs: Refs;
 }
@@ -47,7 +49,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
     ...(intake && {
       openIntake: async (behavior, target) => {
         const source = await intake.source(behavior);
-        return source && openDurableIntake({ nc: deps.nc, clock: deps.clock, log }, kind.address, intake.type, source, target);
+        return source && openDurableIntake({ nc: deps.nc, codec: deps.codec, clock: deps.clock, log }, kind.address, intake.type, source, target);
       },
     }),
     kind,
@@ -57,9 +59,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
     log,
     context: {
       nodeId: deps.nodeId,
-      nc: deps.nc,
-      subjects: deps.subjects,
-      codec: deps.codec,
+      storage: deps.storage,
       load: <T>() => deps.state.load<T>(kind.address, key),
       save: <T>(state: T) => deps.state.save(kind.address, key, state),
     },

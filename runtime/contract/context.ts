@@ -1,10 +1,8 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { Codec } from "../../nats/index.js";
 import type { Clock } from "../../supervisors/index.js";
-import type { Subjects } from "./subjects.js";
 import type { Logger } from "../observe/logger.js";
 import type { Refs } from "./refs.js";
 import type { CellStats } from "./stats.js";
+import type { Storage } from "./storage.js";
 
 /** What an activation sees of itself and its node. */
 export interface ActorContext {
@@ -17,12 +15,8 @@ export interface ActorContext {
   readonly log: Logger;
   /** The node's clock: what deadlines, timers and TTLs are measured on. */
   readonly clock: Clock;
-  /** The node's NATS connection, for actors that own NATS resources (JetStream consumers, streams). */
-  readonly nc: NatsConnection;
-  /** The node's subject and bucket names (its namespace). */
-  readonly subjects: Subjects;
-  /** The node's msgpack codec (bounded by the server's max payload), for actors that store values in NATS. */
-  readonly codec: Codec;
+  /** The node's logs and buckets, in its namespace (an actor's only way to durable storage besides load/save). */
+  readonly storage: Storage;
   /** Keyed actors: the state saved by the last `save` (on any node), if any. */
   load<T>(): Promise<T | undefined>;
   /** Keyed actors: persists state so that a later activation, on any node, can `load` it. */

@@ -2,9 +2,9 @@ import type { DurableSpec } from "../../nats/index.js";
 import type { MessageOf, MessageSchemas } from "./address.js";
 import type { ColmenaError } from "./errors.js";
 
-/** One stored entry of a durable stream, as the runtime hands it to a kind. */
+/** One stored entry of a durable stream, as the runtime hands it to a kind: decoded, not yet validated. */
 export interface DurableEntry {
-  readonly data: Uint8Array;
+  readonly value: unknown;
   /** Stream sequence. */
   readonly seq: number;
   readonly subject: string;
@@ -30,7 +30,12 @@ export interface DurableSource<M extends MessageSchemas> extends DurableSpec {
   pullBatch?: number;
   /** How long the server waits before delivering a failed entry again (default: at once). */
   retryDelayMs?(error: ColmenaError, deliveries: number): number;
-  /** The message for an entry; a throw passes the entry over (terminated, logged), as bad input must not stall the stream. */
+  /**
+   * The message for an entry, validated against the kind's schema for the
+   * intake's type. An entry that does not decode, a throw here or a message
+   * that does not validate passes the entry over (terminated, logged,
+   * counted in `intakeRefused`): bad input must not stall the stream.
+   */
   message(entry: DurableEntry): MessageOf<M>;
 }
 

@@ -18,4 +18,6 @@ export interface CellStats {
   rejected: number;
   expired: number;
   restarts: number;
+  /** Entries of the durable intake passed over because they were not valid messages. */
+  intakeRefused: number;
 }

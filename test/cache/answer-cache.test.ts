@@ -7,6 +7,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { AnswerCache, cacheKey, type AnswerCacheOptions } from "../../actors/cache/index.js";
 import { Codec, connectNats, jetStreamManagerOf, openBucket, type NatsServer } from "../../nats/index.js";
+import { NatsStorage, Subjects, systemClock, type Storage } from "../../runtime/index.js";
 import { ManualClock } from "../../supervisors/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 
@@ -32,13 +33,16 @@ async function node(name: string): Promise<NatsConnection> {
   return nc;
 }
 
+/** The storage a node of this namespace gives its actors. */
+const storageOf = (nc: NatsConnection, namespace: string): Storage => new NatsStorage(nc, new Subjects(namespace), new Codec(), systemClock);
+
 const answer = { text: "The queen lays the eggs [1].", sources: [{ docId: "hive.md", score: 0.9 }] };
 const key = (question: string, indexVersion = 1, llm = "extractive") =>
   cacheKey({ kind: "answer", question, indexVersion, models: { embedder: "hash-384", llm } });
 
 test("cache - L1, L2 and L3 hits are counted per level and fill the levels above", async () => {
   const ns = "levels";
-  const opts = (l3: string, nc: NatsConnection): AnswerCacheOptions => ({ nc, namespace: ns, l3: { dir: join(dir, l3) } });
+  const opts = (l3: string, nc: NatsConnection): AnswerCacheOptions => ({ storage: storageOf(nc, ns), l3: { dir: join(dir, l3) } });
   const a = await AnswerCache.open(opts("disk-a", await node("a")));
   const k = key("What does the queen bee do?");
   assert.equal(await a.get(k), undefined);
@@ -71,7 +75,7 @@ test("cache - L1, L2 and L3 hits are counted per level and fill the levels above
 });
 
 test("cache - a new index version or model id misses the old entry", async () => {
-  const c = await AnswerCache.open({ nc: await node("d"), namespace: "versions" });
+  const c = await AnswerCache.open({ storage: storageOf(await node("d"), "versions") });
   await c.set(key("Why do bees swarm?", 1, "extractive"), answer);
   assert.equal(await c.get(key("Why do bees swarm?", 2, "extractive")), undefined);
   assert.equal(await c.get(key("Why do bees swarm?", 1, "falcon3-1b")), undefined);
@@ -82,8 +86,7 @@ test("cache - entries expire by their TTL at every level, and the L2 bucket's ma
   const TTL = 60_000;
   const clock = new ManualClock(Date.now());
   const opts = async (name: string, l3: string): Promise<AnswerCacheOptions> => ({
-    nc: await node(name),
-    namespace: "ttl",
+    storage: storageOf(await node(name), "ttl"),
     clock,
     ttlMs: { answer: TTL },
     l3: { dir: join(dir, l3) },
@@ -114,17 +117,17 @@ test("cache - entries expire by their TTL at every level, and the L2 bucket's ma
 });
 
 test("cache - fillL1FromL2 warms a new node's memory from the shared buckets", async () => {
-  const a = await AnswerCache.open({ nc: await node("f"), namespace: "warm" });
+  const a = await AnswerCache.open({ storage: storageOf(await node("f"), "warm") });
   const questions = ["What is propolis?", "Why do bees swarm?", "How do bees make honey?"];
   for (const q of questions) await a.set(key(q), { ...answer, text: q });
-  const b = await AnswerCache.open({ nc: await node("g"), namespace: "warm" });
+  const b = await AnswerCache.open({ storage: storageOf(await node("g"), "warm") });
   assert.equal(await b.fillL1FromL2(), 3);
   assert.equal(b.l1Size, 3);
   for (const q of questions) assert.deepEqual(await b.lookup(key(q)), { value: { ...answer, text: q }, level: "l1" });
   assert.deepEqual(b.stats().l2, { hits: 0, misses: 0 });
-  const c = await AnswerCache.open({ nc: await node("h"), namespace: "warm", l1: { maxEntries: 2 } });
+  const c = await AnswerCache.open({ storage: storageOf(await node("h"), "warm"), l1: { maxEntries: 2 } });
   assert.equal(await c.fillL1FromL2(), 2, "no more than L1 holds");
-  assert.equal(await (await AnswerCache.open({ nc: await node("i"), namespace: "warm" })).fillL1FromL2(1), 1, "no more than the limit");
+  assert.equal(await (await AnswerCache.open({ storage: storageOf(await node("i"), "warm") })).fillL1FromL2(1), 1, "no more than the limit");
 });
 
 test("cache - L1 is bounded by the encoded size of its entries, and every hit is a copy", async () => {

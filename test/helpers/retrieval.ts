@@ -10,7 +10,7 @@ export async function waitForIngest(system: ActorSystem, spec: IndexSpec, timeou
     if (Date.now() > deadline) throw new Error(`ingest still has ${progress.pending} documents pending`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  await waitForShards(system.nc, system.subjects, system, spec, { timeoutMs: Math.max(1, deadline - Date.now()) });
+  await waitForShards(system.storage, system, spec, { timeoutMs: Math.max(1, deadline - Date.now()) });
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping order in the result. */

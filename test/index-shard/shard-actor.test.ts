@@ -3,13 +3,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { jetStreamOf } from "../../nats/index.js";
 import {
-  ensureShardLog,
   ensureShards,
+  openShardLog,
   IndexSpecSchema,
   ShardKind,
   ShardLogWriter,
   shardActor,
+  shardLogSubject,
   shardKey,
   waitForShards,
   type Chunk,
@@ -30,8 +32,8 @@ let system: ActorSystem;
 
 const startNode = () => startTestSystem(server.url, [shardActor({ dataDir, indexes: [spec], snapshotEveryWrites: 4 })]);
 const shard = () => system.ref(ShardKind, key);
-const writer = () => new ShardLogWriter(system.nc, system.subjects);
-const sync = () => waitForShards(system.nc, system.subjects, system, spec, { timeoutMs: 10_000 });
+const writer = async () => new ShardLogWriter(await openShardLog(system.storage));
+const sync = () => waitForShards(system.storage, system, spec, { timeoutMs: 10_000 });
 
 function chunk(id: string, docId: string, text: string, vector: number[], metadata: Chunk["metadata"] = {}): ShardWrite {
   return { op: "upsert", chunk: { id, docId, text, vector: Float32Array.from(vector), metadata } };
@@ -41,7 +43,7 @@ before(async () => {
   server = await startTestServer();
   dataDir = await mkdtemp(join(tmpdir(), "colmena-shard-"));
   system = await startNode();
-  await ensureShardLog(system.nc, system.subjects);
+  await openShardLog(system.storage);
 });
 
 after(async () => {
@@ -52,7 +54,7 @@ after(async () => {
 
 test("shard - upserts, searches, filters and deletes arrive through the write log", async () => {
   await ensureShards(system, spec);
-  const seqs = await writer().append("notes", 0, [
+  const seqs = await (await writer()).append("notes", 0, [
     chunk("a#0", "a", "jetstream streams keep messages", axis(4, 0), { lang: "en", year: 2024 }),
     chunk("a#1", "a", "consumers acknowledge what they applied", axis(4, 1), { lang: "en", year: 2023 }),
     chunk("b#0", "b", "los streams guardan mensajes", axis(4, 0, 0.1), { lang: "es", year: 2024 }),
@@ -75,7 +77,7 @@ test("shard - upserts, searches, filters and deletes arrive through the write lo
   assert.deepEqual(both.vector.map((h) => h.id), ["a#0"]);
 
   // Replace a chunk, delete one, delete a whole document.
-  await writer().append("notes", 0, [
+  await (await writer()).append("notes", 0, [
     chunk("c#0", "c", "object stores hold large files", axis(4, 3), { lang: "en", year: 2025 }),
     { op: "delete", chunkId: "a#1" },
     { op: "deleteDocument", docId: "b" },
@@ -94,7 +96,7 @@ test("shard - upserts, searches, filters and deletes arrive through the write lo
 
 test("shard - a malformed write is passed over and counted, and the log goes on", async () => {
   const before = await shard().ask({ type: "stats" });
-  await writer().append("notes", 0, [chunk("bad#0", "bad", "three numbers", [1, 2, 3]), chunk("d#0", "d", "leaf nodes extend a cluster", axis(4, 1))]);
+  await (await writer()).append("notes", 0, [chunk("bad#0", "bad", "three numbers", [1, 2, 3]), chunk("d#0", "d", "leaf nodes extend a cluster", axis(4, 1))]);
   await sync();
   const stats = await shard().ask({ type: "stats" });
   assert.equal(stats.rejected, before.rejected + 1);
@@ -102,12 +104,33 @@ test("shard - a malformed write is passed over and counted, and the log goes on"
   assert.deepEqual((await shard().ask({ type: "get", ids: ["bad#0", "d#0"] })).map((c) => c.id), ["d#0"]);
 });
 
+test("shard - poison entries (a 64-bit op, unknown ops, bytes that are not msgpack) cost one entry each, never the shard", async () => {
+  const before = await shard().ask({ type: "stats" });
+  const log = await openShardLog(system.storage);
+  const subject = shardLogSubject(log, "notes", 0);
+  const js = jetStreamOf(system.nc);
+  // {op: 2^64 - 1}: msgpack decodes it to a BigInt, which no shard write has.
+  await js.publish(subject, Uint8Array.of(0x81, 0xa2, 0x6f, 0x70, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff));
+  await log.append(subject, { op: "truncate" });
+  await log.append(subject, [1, 2, 3]);
+  await js.publish(subject, Uint8Array.of(0xd9, 0xff, 0x61)); // a string longer than the entry
+  await (await writer()).append("notes", 0, [chunk("p#0", "p", "written after the poison", axis(4, 3))]);
+  await sync();
+  const stats = await shard().ask({ type: "stats" });
+  assert.equal(stats.rejected, before.rejected + 3, "the three that decode are passed over by the replica");
+  assert.equal(stats.applied, before.applied + 1);
+  assert.deepEqual(await shard().ask({ type: "document", docId: "p" }).then((d) => d?.chunks), 1);
+  const cell = system.stats().kinds.find((k) => k.kind === "index-shard")!.activations[0]!;
+  assert.equal(cell.intakeRefused, 1, "the one that does not decode is passed over by the intake");
+  assert.equal(cell.restarts, 0);
+});
+
 test("shard - a restarted replica loads its snapshot and replays only the writes after it", async () => {
   const before = await shard().ask({ type: "stats" });
   assert.ok(before.snapshotSeq > 0, "snapshots were taken every 4 writes");
   await system.shutdown(); // onStop snapshots the rest
   system = await startTestSystem(server.url, []); // a node without shards: writes wait in the log
-  const seqs = await writer().append("notes", 0, [chunk("e#0", "e", "mirrors copy a stream", axis(4, 2)), { op: "deleteDocument", docId: "a" }]);
+  const seqs = await (await writer()).append("notes", 0, [chunk("e#0", "e", "mirrors copy a stream", axis(4, 2)), { op: "deleteDocument", docId: "a" }]);
   await system.shutdown();
 
   system = await startNode();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
-import { ensureShardLog, IndexSpecSchema, ShardKind, ShardLogWriter, shardKey, waitForShards, type ShardWrite } from "../../actors/index.js";
+import { IndexSpecSchema, openShardLog, ShardKind, ShardLogWriter, shardKey, waitForShards, type ShardWrite } from "../../actors/index.js";
 import type { ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
@@ -59,7 +59,7 @@ before(async () => {
   server = await startTestServer();
   dataDir = await mkdtemp(join(tmpdir(), "colmena-crash-"));
   client = await startTestSystem(server.url, []); // hosts nothing: it writes the log and asks the shard node
-  await ensureShardLog(client.nc, client.subjects);
+  await openShardLog(client.storage);
 });
 
 after(async () => {
@@ -72,7 +72,7 @@ after(async () => {
 test("shard - after a SIGKILL mid-writes, the restarted replica misses no acknowledged write and applies none twice", async () => {
   const first = await startShardNode("shard-a");
   const writes = makeWrites();
-  const writer = new ShardLogWriter(client.nc, client.subjects);
+  const writer = new ShardLogWriter(await openShardLog(client.storage));
   const shard = client.ref(ShardKind, key);
 
   // Writes keep arriving in small batches while the replica applies them; it is killed half-way.
@@ -92,7 +92,7 @@ test("shard - after a SIGKILL mid-writes, the restarted replica misses no acknow
   assert.ok(killedAt !== undefined && killedAt < acked.at(-1)!, "the replica died before the log's end");
 
   await startShardNode("shard-b"); // takes the key over once shard-a's lease lapses
-  const [stats] = await waitForShards(client.nc, client.subjects, client, spec, { timeoutMs: 20_000 });
+  const [stats] = await waitForShards(client.storage, client, spec, { timeoutMs: 20_000 });
   assert.ok(stats!.loadedSeq > 0 && stats!.loadedSeq <= killedAt!, `restarted from a snapshot taken before the kill (${stats!.loadedSeq})`);
   assert.equal(stats!.lastSeq, acked.at(-1));
   assert.equal(stats!.applied, acked.filter((seq) => seq > stats!.loadedSeq).length, "each write after the snapshot applied exactly once");

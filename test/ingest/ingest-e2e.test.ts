@@ -3,7 +3,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { jetstream } from "@nats-io/jetstream";
 import {
   CoordinatorKind,
   coordinatorActor,
@@ -12,6 +11,8 @@ import {
   IndexSpecSchema,
   ingestActor,
   ingestDocuments,
+  ingestSubject,
+  openIngestLog,
   IngestKind,
   ShardKind,
   shardActor,
@@ -150,6 +151,20 @@ test("ingest - deleting a document removes it and re-ingesting replaces its chun
   assert.equal((await ask(markers("zq2"))).hits[0]?.docId, "doc-2", "documents that were left alone stay");
 });
 
+test("ingest - a poison entry in the ingest stream is given up and counted; the documents after it are indexed", async () => {
+  const progress = () => system.pool(IngestKind).ask({ type: "progress" });
+  const before = await progress();
+  const log = await openIngestLog(system.storage);
+  await log.append(ingestSubject(log, "docs"), { op: 2n ** 64n - 1n, index: "docs" });
+  await log.append(ingestSubject(log, "docs"), { op: "upsert", index: "docs", doc: { id: "x".repeat(600), text: "too long an id" } });
+  const [id] = await system.pool(IngestKind).ask({ type: "ingest", index: "docs", documents: [makeDoc(2000)] }).then((r) => r.ids);
+  await waitForIngest(system, spec);
+  const after = await progress();
+  assert.equal(after.errors, before.errors + 2);
+  assert.equal(after.documents, before.documents + 1);
+  assert.equal((await ask(markers("zq2000"))).hits[0]?.docId, id);
+});
+
 test("ingest - bad documents are INVALID and nothing of the batch is stored", async () => {
   const before = (await system.pool(IngestKind).ask({ type: "progress" })).documents;
   await assert.rejects(
@@ -158,7 +173,7 @@ test("ingest - bad documents are INVALID and nothing of the batch is stored", as
   );
   await assert.rejects(system.pool(IngestKind).ask({ type: "ingest", index: "nope", documents: [makeDoc(1001)] }), (err) => isColmenaError(err, "NOT_FOUND"));
   // The plain function validates too, before publishing.
-  await assert.rejects(ingestDocuments(jetstream(system.nc), [{ id: "", text: "x" }], { index: "docs" }), (err) => isColmenaError(err, "INVALID"));
+  await assert.rejects(ingestDocuments(await openIngestLog(system.storage), [{ id: "", text: "x" }], { index: "docs" }), (err) => isColmenaError(err, "INVALID"));
   await waitForIngest(system, spec);
   assert.equal((await system.pool(IngestKind).ask({ type: "progress" })).documents, before);
 });

@@ -9,7 +9,7 @@ import {
   CoordinatorKind,
   coordinatorActor,
   embedderActor,
-  ensureShardLog,
+  openShardLog,
   HashEmbedder,
   IndexSpecSchema,
   SHARD_KIND,
@@ -59,7 +59,7 @@ const embedder = new HashEmbedder({ dimension: DIM });
 async function upsert(index: string, shard: number, id: string, text: string): Promise<void> {
   const [r] = await embedder.embed([text]);
   const write: ShardWrite = { op: "upsert", chunk: { id, docId: id, text, vector: r!.vector, metadata: { shard } } };
-  await new ShardLogWriter(node.nc, node.subjects).append(index, shard, [write]);
+  await new ShardLogWriter(await openShardLog(node.storage)).append(index, shard, [write]);
 }
 
 before(async () => {
@@ -69,10 +69,10 @@ before(async () => {
   standIns = await startTestSystem(server.url, [StandIn]);
   // The stand-in node claims its keys first (a node activates keys it hosts on itself); the real node takes the rest.
   await Promise.all([...SILENT, ...FAILING].map((k) => standIns.ref(ShardKind, k).ask({ type: "stats" })));
-  await ensureShardLog(node.nc, node.subjects);
+  await openShardLog(node.storage);
   for (let s = 0; s < 4; s++) await upsert("q", s, `q-doc-${s}`, `gateways connect clusters, shard ${s} copy`);
   for (let s = 0; s < 2; s++) await upsert("full", s, `full-doc-${s}`, `leaf nodes extend clusters, shard ${s} copy`);
-  await waitForShards(node.nc, node.subjects, node, healthy);
+  await waitForShards(node.storage, node, healthy);
   for (const k of [shardKey("q", 0, 0), shardKey("q", 0, 1), shardKey("q", 1, 1)]) {
     for (;;) {
       const st = await node.ref(ShardKind, k).ask({ type: "stats" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { z } from "zod";
-import { ensureStream, jetStreamManagerOf, jetStreamOf, type NatsServer } from "../../nats/index.js";
+import { Codec, ensureStream, jetStreamManagerOf, jetStreamOf, type NatsServer } from "../../nats/index.js";
 import { defineActor, isColmenaError, type ActorSystem } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { startTestSystem } from "../helpers/system.js";
@@ -35,9 +35,8 @@ const Log = defineActor({
       ackWaitMs: 30_000,
       inFlight: 1,
       message: (e) => {
-        const text = new TextDecoder().decode(e.data);
-        if (text === "bad") throw new Error("not an entry");
-        return { type: "entry", seq: e.seq, text };
+        if (e.value === "bad") throw new Error("not an entry");
+        return { type: "entry", seq: e.seq, text: e.value as string };
       },
     }),
   },
@@ -45,7 +44,9 @@ const Log = defineActor({
 
 let server: NatsServer;
 let system: ActorSystem;
-const publish = async (text: string) => (await jetStreamOf(system.nc).publish(`${STREAM}.in`, new TextEncoder().encode(text))).seq;
+const codec = new Codec();
+const publishBytes = async (data: Uint8Array) => (await jetStreamOf(system.nc).publish(`${STREAM}.in`, data)).seq;
+const publish = (value: unknown) => publishBytes(codec.encode(value));
 const restarts = () => system.stats().kinds.find((k) => k.kind === "intake-log")!.activations[0]?.restarts ?? 0;
 const pending = async () => (await (await jetStreamManagerOf(system.nc)).consumers.info(STREAM, "intake-log")).num_ack_pending;
 
@@ -67,11 +68,18 @@ test("durable intake - entries reach the handler through the mailbox in stream o
   await waitFor("all acked", async () => (await pending()) === 0);
 });
 
-test("durable intake - an entry that is not a message is passed over, the stream goes on", async () => {
-  await publish("bad");
-  const next = await publish("after the bad one");
+test("durable intake - an entry that is not a message is passed over, counted, and the stream goes on", async () => {
+  const refused = () => system.stats().kinds.find((k) => k.kind === "intake-log")!.activations[0]?.intakeRefused ?? 0;
+  const before = refused();
+  await publish("bad"); // message() throws
+  await publish(12n ** 30n); // a BigInt: not a string, the schema refuses it
+  await publish({ deep: [[[[[[{}]]]]]] });
+  await publishBytes(Uint8Array.of(0xd9, 0xff, 0x61)); // a string longer than the entry
+  const next = await publish("after the bad ones");
   await waitFor("the next entry applied", () => seen.includes(next));
+  assert.equal(refused(), before + 4);
   assert.equal(restarts(), 0, "bad input is not a crash");
+  await waitFor("every entry settled", async () => (await pending()) === 0);
 });
 
 test("durable intake - a handler that crashes is restarted by its supervisor and the entry comes again", async () => {

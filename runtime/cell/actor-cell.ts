@@ -1,4 +1,3 @@
-import { createActor, type Actor } from "xstate";
 import type { ChildSpec, Clock, Directive, FailureReporter, RunningChild } from "../../supervisors/index.js";
 import type { MessageSchemas } from "../contract/address.js";
 import type { Behavior } from "../contract/behavior.js";
@@ -9,11 +8,11 @@ import type { Refs } from "../contract/refs.js";
 import type { BackpressureState, CellStats, LifecycleState } from "../contract/stats.js";
 import type { Envelope } from "../delivery/envelope.js";
 import type { Logger } from "../observe/logger.js";
-import { backpressureMachine } from "./backpressure-machine.js";
 import { Call } from "./call.js";
-import { lifecycleMachine } from "./lifecycle-machine.js";
+import { CellStates } from "./cell-states.js";
 import { Mailbox } from "./mailbox.js";
 import { dispatch, sliceSpent } from "./scheduler.js";
+import { ServiceTime } from "./service-time.js";
 import { isAsyncIterable, pump } from "./stream-pump.js";
 
 export interface CellOptions {
@@ -65,8 +64,7 @@ export class ActorCell {
   readonly clock: Clock;
   readonly refs: Refs;
   readonly #mailbox: Mailbox<Envelope, SystemOp>;
-  readonly #lifecycle: Actor<typeof lifecycleMachine>;
-  readonly #backpressure: Actor<typeof backpressureMachine>;
+  readonly #states: CellStates;
   readonly #context: ActorContext;
   readonly #onTerminate: (() => void) | undefined;
   #behavior: Behavior<MessageSchemas> | undefined;
@@ -80,8 +78,7 @@ export class ActorCell {
   #scheduled = false;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
-  #serviceMs = 1;
-  #sampled = 0;
+  readonly #service = new ServiceTime();
   #lastActive: number;
   #stats = { processed: 0, failed: 0, rejected: 0, expired: 0, restarts: 0, intakeRefused: 0 };
 
@@ -105,30 +102,15 @@ export class ActorCell {
     };
     this.#onTerminate = options.onTerminate;
     this.#openIntake = options.openIntake;
-    this.#lifecycle = createActor(lifecycleMachine).start();
-    const onIntake = options.onIntake;
-    this.#backpressure = createActor(
-      backpressureMachine.provide({
-        actions: {
-          stopIntake: () => {
-            this.#lifecycle.send({ type: "SATURATE" });
-            onIntake?.(false);
-          },
-          resumeIntake: () => {
-            this.#lifecycle.send({ type: "RELIEVE" });
-            onIntake?.(true);
-          },
-        },
-      }),
-    ).start();
+    this.#states = new CellStates(options.onIntake);
   }
 
   get lifecycle(): LifecycleState {
-    return this.#lifecycle.getSnapshot().value as LifecycleState;
+    return this.#states.lifecycle;
   }
 
   get backpressure(): BackpressureState {
-    return this.#backpressure.getSnapshot().value as BackpressureState;
+    return this.#states.backpressure;
   }
 
   /** True below the high watermark: the place a local sender should prefer. */
@@ -170,14 +152,14 @@ export class ActorCell {
   offer(env: Envelope): ColmenaError | undefined {
     if (this.#closed) return new ColmenaError("UNAVAILABLE", `${this.name} is stopping`);
     if (this.backpressure === "shedding" || !this.#mailbox.offer(env)) {
-      if (this.backpressure !== "shedding") this.#backpressure.send({ type: "FULL" });
+      this.#states.full();
       this.#stats.rejected++;
-      return overloaded(`${this.name} mailbox is full (${this.#mailbox.capacity})`, this.#retryAfterMs(), {
+      return overloaded(`${this.name} mailbox is full (${this.#mailbox.capacity})`, this.#service.retryAfterMs(this.#mailbox.size, this.kind.concurrency), {
         kind: this.kind.address.kind,
         capacity: this.#mailbox.capacity,
       });
     }
-    if (this.#mailbox.size >= this.kind.mailbox.highWatermark && this.backpressure === "accepting") this.#backpressure.send({ type: "HIGH" });
+    if (this.#mailbox.size >= this.kind.mailbox.highWatermark) this.#states.high();
     this.#schedule();
     return undefined;
   }
@@ -197,7 +179,7 @@ export class ActorCell {
   async drain(graceMs: number): Promise<void> {
     await this.#stopIntake();
     this.#closed = true;
-    if (this.lifecycle === "running" || this.lifecycle === "saturated" || this.lifecycle === "starting") this.#lifecycle.send({ type: "DRAIN" });
+    this.#states.draining();
     await this.#whenIdle(graceMs);
     this.#graceOver = true;
   }
@@ -207,15 +189,7 @@ export class ActorCell {
     this.#closed = true;
     this.#paused = true;
     this.#mailbox.drainTo((env) => reject(env, new ColmenaError("UNAVAILABLE", `${this.name} stopped: ${reason}`)));
-    const state = this.lifecycle;
-    if (state === "draining") this.#lifecycle.send({ type: "DRAINED" });
-    else if (state === "failed" || state === "restarting") this.#lifecycle.send({ type: "STOP" });
-    else if (state !== "stopped") {
-      this.#lifecycle.send({ type: "DRAIN" });
-      this.#lifecycle.send({ type: "DRAINED" });
-    }
-    this.#backpressure.stop();
-    this.#lifecycle.stop();
+    this.#states.stopped();
   }
 
   /** Runs `op` before any queued user message. */
@@ -225,7 +199,7 @@ export class ActorCell {
   }
 
   async #incarnate(report: FailureReporter): Promise<void> {
-    if (this.lifecycle === "failed") this.#lifecycle.send({ type: "RESTART" });
+    this.#states.starting();
     if (this.#behavior !== undefined || this.lifecycle === "restarting") this.#stats.restarts++;
     const behavior = await this.kind.create(this.#context);
     await behavior.onStart?.();
@@ -240,7 +214,7 @@ export class ActorCell {
     this.#behavior = behavior;
     this.#report = report;
     this.#paused = false;
-    this.#lifecycle.send({ type: "STARTED" });
+    this.#states.started();
     this.#schedule();
   }
 
@@ -253,8 +227,7 @@ export class ActorCell {
         resolve();
       }),
     );
-    const state = this.lifecycle;
-    if (state === "running" || state === "saturated") this.#lifecycle.send({ type: "RESTART" });
+    this.#states.restarting();
     if (!this.#graceOver) await this.#whenIdle(Infinity);
     const behavior = this.#behavior;
     this.#behavior = undefined;
@@ -288,14 +261,14 @@ export class ActorCell {
     // Whether the slice is spent is asked after every message of a slow kind, after every 16th of a cheap one: asking
     // reads the clock, which costs little beside a slow handler but is a real share of a cheap one, and 16 messages
     // under the 0.1 ms threshold still end well inside a slice (SLICE_MS).
-    const stride = this.#serviceMs >= 0.1 ? 1 : 16;
+    const stride = this.#service.ms >= 0.1 ? 1 : 16;
     for (let n = 1; !this.#paused && this.#inFlight < this.kind.concurrency; n++) {
       const env = this.#mailbox.take();
       if (env === undefined) break;
       this.#run(env, now);
       if (n % stride === 0 && sliceSpent()) break;
     }
-    if (this.#mailbox.size <= this.kind.mailbox.lowWatermark && this.backpressure !== "accepting") this.#backpressure.send({ type: "LOW" });
+    if (this.#mailbox.size <= this.kind.mailbox.lowWatermark) this.#states.low();
     if (this.#mailbox.size > 0 && this.#inFlight < this.kind.concurrency) this.#schedule();
     this.#notifyIdle();
   };
@@ -314,46 +287,47 @@ export class ActorCell {
       return;
     }
     const call = new Call(this, env);
+    const timedFrom = this.#service.sampleNext() ? this.clock.now() : undefined;
     let result: unknown;
     this.#inFlight++;
     try {
       result = handler.call(behavior, env.msg, call);
     } catch (err) {
-      this.#finish(env, call, now, err, true);
+      this.#finish(env, call, timedFrom, err, true);
       return;
     }
     if (isThenable(result)) {
       result.then(
-        (value) => this.#finish(env, call, now, value, false),
-        (err: unknown) => this.#finish(env, call, now, err, true),
+        (value) => this.#finish(env, call, timedFrom, value, false),
+        (err: unknown) => this.#finish(env, call, timedFrom, err, true),
       );
     } else {
-      this.#finish(env, call, now, result, false);
+      this.#finish(env, call, timedFrom, result, false);
     }
   }
 
-  #finish(env: Envelope, call: Call, started: number, value: unknown, threw: boolean): void {
+  #finish(env: Envelope, call: Call, timedFrom: number | undefined, value: unknown, threw: boolean): void {
     if (threw) {
       call.dispose();
-      this.#done(started);
+      this.#done(timedFrom);
       this.#fail(env, value);
     } else if (env.stream) {
       void pump(this.clock, this.kind.address.kind, env, env.stream, value).then(
         (outcome) => {
           if (outcome === "done") this.#stats.processed++;
           call.dispose();
-          this.#done(started);
+          this.#done(timedFrom);
         },
         (err: unknown) => {
           call.dispose();
-          this.#done(started);
+          this.#done(timedFrom);
           this.#fail(env, err);
         },
       );
       return;
     } else {
       call.dispose();
-      this.#done(started);
+      this.#done(timedFrom);
       this.#stats.processed++;
       if (env.reply) {
         if (isAsyncIterable(value)) env.reply.reject(new ColmenaError("INVALID", `${this.kind.address.kind}.${env.msg.type} streams: call it with stream()`));
@@ -362,10 +336,9 @@ export class ActorCell {
     }
   }
 
-  #done(started: number): void {
+  #done(timedFrom: number | undefined): void {
     this.#inFlight--;
-    // The service-time estimate behind retryAfterMs: sampled, one message in 16, to keep the clock off the hot path.
-    if ((++this.#sampled & 15) === 0) this.#serviceMs = 0.8 * this.#serviceMs + 0.2 * Math.max(0.01, this.clock.now() - started);
+    if (timedFrom !== undefined) this.#service.record(timedFrom, this.clock.now());
     if (this.#mailbox.size > 0 || this.#mailbox.hasSystem) this.#schedule();
     else this.#notifyIdle();
   }
@@ -386,14 +359,9 @@ export class ActorCell {
     this.#stats.failed++;
     this.log.error({ err, msgType, traceId }, "actor crashed");
     const directive: Directive = this.#report ? this.#report(err) : "restart";
-    this.#lifecycle.send({ type: "FAIL" });
-    if (directive === "resume") this.#lifecycle.send({ type: "RESUME" });
-    else this.#paused = true;
+    this.#states.failed(directive === "resume");
+    if (directive !== "resume") this.#paused = true;
     if (directive === "stop" || directive === "escalate") this.#onTerminate?.();
-  }
-
-  #retryAfterMs(): number {
-    return Math.min(5_000, Math.max(1, Math.ceil((this.#mailbox.size * this.#serviceMs) / this.kind.concurrency)));
   }
 
   #whenIdle(timeoutMs: number): Promise<void> {

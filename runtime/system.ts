@@ -20,6 +20,7 @@ import { Subjects } from "./contract/subjects.js";
 import { Inbound } from "./delivery/inbound.js";
 import { NodeRefs } from "./delivery/node-refs.js";
 import { Outbound } from "./delivery/outbound.js";
+import { PoolBalancer } from "./delivery/balancer.js";
 import { Router } from "./delivery/router.js";
 import { createLogger, type Logger } from "./observe/logger.js";
 
@@ -65,6 +66,7 @@ export class ActorSystem implements Refs {
   readonly #hosts: KindHost[];
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
+  readonly #announceDraining: () => Promise<void>;
   #stopped: Promise<void> | undefined;
 
   private constructor(init: {
@@ -81,6 +83,7 @@ export class ActorSystem implements Refs {
     hosts: KindHost[];
     root: Supervisor;
     ownsConnection: boolean;
+    announceDraining: () => Promise<void>;
   }) {
     this.nodeId = init.nodeId;
     this.nc = init.nc;
@@ -95,6 +98,7 @@ export class ActorSystem implements Refs {
     this.#hosts = init.hosts;
     this.#root = init.root;
     this.#ownsConnection = init.ownsConnection;
+    this.#announceDraining = init.announceDraining;
   }
 
   static async start(options: ActorSystemOptions): Promise<ActorSystem> {
@@ -129,7 +133,9 @@ export class ActorSystem implements Refs {
       openBucket(nc, subjects.bucket("placement")),
     ]);
     const hosts: KindHost[] = [];
+    const pooled = new Map<string, PooledHost>();
     const startedAt = Date.now();
+    let draining = false;
     const membership = new Membership(membersKv, codec, {
       self: (): NodeInfo => ({
         id: nodeId,
@@ -137,7 +143,8 @@ export class ActorSystem implements Refs {
         kinds: names,
         version: options.version ?? "0.0.0",
         startedAt,
-        load: nodeLoad(hosts),
+        load: nodeLoad(hosts, pooled),
+        draining,
       }),
       heartbeatMs: config.runtime.heartbeatMs,
       leaseMs: config.runtime.leaseMs,
@@ -149,7 +156,6 @@ export class ActorSystem implements Refs {
     const onEvent = (event: SupervisorEvent) => log.debug({ supervision: event }, "supervision");
     const root = rootSupervisor({ name: "root", clock, onEvent, ...(options.exit && { exit: options.exit }) }, []);
     await root.start();
-    const pooled = new Map<string, PooledHost>();
     const keyed = new Map<string, KeyedHost>();
     const router = new Router({
       nodeId,
@@ -158,6 +164,7 @@ export class ActorSystem implements Refs {
       clock,
       log,
       othersHosting: (kind) => membership.othersHosting(kind, nodeId),
+      balancer: new PoolBalancer((kind) => membership.pools(kind, nodeId)),
       pooled,
       keyed,
       streamCredit: config.runtime.streamCredit,
@@ -165,7 +172,12 @@ export class ActorSystem implements Refs {
     const state = new StateStore(nc, subjects, codec);
     const storage = new NatsStorage(nc, subjects, codec, clock);
     const refs = new NodeRefs({ router, clock, subjects, defaultTimeoutMs: config.runtime.askTimeoutMs, initState: (address, key, value) => state.create(address, key, value) });
-    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, storage, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc });
+    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, storage, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc,
+      announceDraining: async () => {
+        draining = true;
+        await membership.announce().catch((err: unknown) => log.warn({ err }, "could not announce the drain; others see it at the lease's end"));
+      },
+    });
     const deps: HostDeps = {
       nodeId,
       nc,
@@ -246,6 +258,8 @@ export class ActorSystem implements Refs {
 
   async #shutdown(): Promise<void> {
     this.log.info("shutting down");
+    // Other nodes stop choosing this one for pooled work before it stops taking any.
+    await this.#announceDraining();
     await Promise.all(this.#hosts.map((h) => h.stopIntake()));
     // Reverse order of registration: a kind stops before the kinds it was listed after (and may depend on).
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");
@@ -258,12 +272,14 @@ export class ActorSystem implements Refs {
   }
 }
 
-function nodeLoad(hosts: KindHost[]): NodeInfo["load"] {
+function nodeLoad(hosts: KindHost[], pooled: ReadonlyMap<string, PooledHost>): NodeInfo["load"] {
   let inFlight = 0;
   let mailbox = 0;
   for (const h of hosts) for (const s of h.stats()) {
     inFlight += s.inFlight;
     mailbox += s.mailbox;
   }
-  return { inFlight, mailbox, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid };
+  const pools: NodeInfo["load"]["pools"] = {};
+  for (const [kind, host] of pooled) pools[kind] = host.load();
+  return { inFlight, mailbox, pools, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid };
 }

@@ -4,9 +4,19 @@ import type { Clock } from "../../supervisors/index.js";
 import type { Codec } from "../../nats/index.js";
 import type { Logger } from "../observe/logger.js";
 
+/** How busy a node's instances of one pooled kind are. */
+export interface PoolLoad {
+  /** Messages in flight plus queued, over every instance. */
+  busy: number;
+  /** Messages the instances run at once (instances × concurrency). */
+  slots: number;
+}
+
 export interface NodeLoad {
   inFlight: number;
   mailbox: number;
+  /** Per pooled kind this node hosts. */
+  pools: Record<string, PoolLoad>;
   /** Resident memory of the process the node runs in: nodes in threads of one process report the same. */
   rssMb: number;
   pid: number;
@@ -20,6 +30,14 @@ export interface NodeInfo {
   version: string;
   startedAt: number;
   load: NodeLoad;
+  /** Shutting down: takes no new pooled work, finishes what it has. */
+  draining: boolean;
+}
+
+/** Another node's pool of a kind, as its last heartbeat announced it. */
+export interface RemotePool {
+  node: string;
+  load: PoolLoad;
 }
 
 export type MembershipEvents = { join: [NodeInfo]; leave: [string]; update: [NodeInfo] };
@@ -78,6 +96,25 @@ export class Membership extends EventEmitter<MembershipEvents> {
   nodes(): NodeInfo[] {
     const self = this.#self();
     return [...this.#members.values()].map((m) => (m.info.id === self.id ? self : m.info));
+  }
+
+  /** Other live nodes' pools of a kind, as announced; draining nodes left out. */
+  pools(kind: string, selfId: string): RemotePool[] {
+    const hosts = this.#hosts.get(kind);
+    if (hosts === undefined) return [];
+    const out: RemotePool[] = [];
+    for (const id of hosts) {
+      if (id === selfId) continue;
+      const info = this.#members.get(id)?.info;
+      const load = info?.load.pools?.[kind];
+      if (info && !info.draining && load !== undefined && load.slots > 0) out.push({ node: id, load });
+    }
+    return out;
+  }
+
+  /** Puts this node's info now rather than at the next heartbeat (a change others must see soon: draining). */
+  announce(): Promise<void> {
+    return this.#beat();
   }
 
   /** Authoritative: the node's lease entry is still in the bucket. */

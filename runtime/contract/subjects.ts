@@ -50,6 +50,11 @@ export class Subjects {
     return `${this.prefix}.node.${subjectToken(nodeId, "node id")}.activate.${subjectToken(kind, "actor kind")}`;
   }
 
+  /** The instances of a pooled kind on one node (a queue group among them), for a caller that chose that node. */
+  poolOn(nodeId: string, kind: string): string {
+    return `${this.prefix}.node.${subjectToken(nodeId, "node id")}.pool.${subjectToken(kind, "actor kind")}`;
+  }
+
   /** Control channel of one stream (credit and cancel, caller → producer). */
   streamControl(streamId: string): string {
     return `${this.prefix}.stream.${subjectToken(streamId, "stream id")}`;

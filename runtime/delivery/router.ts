@@ -10,6 +10,8 @@ import type { Admit } from "./envelope.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Outbound } from "./outbound.js";
 import { isNoResponders } from "./requester.js";
+import type { PoolLoad } from "../cluster/membership.js";
+import type { PoolBalancer } from "./balancer.js";
 import { validateMessage } from "./wire.js";
 
 /** A node's hosting of one kind, as the router sees it: where to deliver on this node. */
@@ -20,6 +22,8 @@ export interface LocalTarget {
 
 /** What the router asks of the node's pooled hosts. */
 export interface PooledTargets {
+  /** How busy this node's instances are, now. */
+  load(): PoolLoad;
   /** A local instance to deliver to directly, or undefined to go through the queue group (see PooledHost.pickLocal). */
   pickLocal(othersHost: boolean): LocalTarget | undefined;
   /** Any live local instance, busy or not (last resort when no other node can help). */
@@ -43,6 +47,8 @@ export interface RouterDeps {
   log: Logger;
   /** How many other live nodes host a kind. */
   othersHosting(kind: string): number;
+  /** Where pooled asks and streams go. */
+  balancer: PoolBalancer;
   pooled: ReadonlyMap<string, PooledTargets>;
   keyed: ReadonlyMap<string, KeyedTargets>;
   streamCredit: number;
@@ -110,13 +116,24 @@ export class Router {
     const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
     if (key !== undefined) return this.#viaKey(address, key, deadline, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
     const host = this.#d.pooled.get(address.kind);
-    const preferred = host?.pickLocal(this.#othersHost(address));
-    if (preferred) return local(preferred);
-    return outbound.ask(this.#d.subjects.pool(address.kind), msg, { deadline, trace }).catch((err: unknown) => {
-      const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
-      if (fallback) return local(fallback);
-      throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
-    });
+    const route = this.#d.balancer.route(address.kind, host);
+    if (route && "local" in route) return local(route.local);
+    const viaPool = () =>
+      outbound.ask(this.#d.subjects.pool(address.kind), msg, { deadline, trace }).catch((err: unknown) => {
+        const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
+        if (fallback) return local(fallback);
+        throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
+      });
+    if (route === undefined) return viaPool();
+    const settled = this.#d.balancer.sent(route.node, address.kind);
+    return outbound
+      .ask(this.#d.subjects.poolOn(route.node, address.kind), msg, { deadline, trace })
+      .catch((err: unknown) => {
+        // The chosen node left or is too busy to subscribe: the queue group finds whoever can take it.
+        if (isNoResponders(err)) return viaPool();
+        throw err;
+      })
+      .finally(settled);
   }
 
   stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
@@ -133,14 +150,25 @@ export class Router {
       return deferredStream(() => this.#viaKey(address, key, deadline, local, remote));
     }
     const host = this.#d.pooled.get(address.kind);
-    const preferred = host?.pickLocal(this.#othersHost(address));
-    if (preferred) return local(preferred);
-    return deferredStream(() =>
+    const route = this.#d.balancer.route(address.kind, host);
+    if (route && "local" in route) return local(route.local);
+    const viaPool = () =>
       remote(this.#d.subjects.pool(address.kind)).catch((err: unknown) => {
         const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
         if (fallback) return local(fallback);
         throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
-      }),
+      });
+    if (route === undefined) return deferredStream(viaPool);
+    const { node } = route;
+    // A stream counts against its node until it has started: after that, its credit bounds what it costs there.
+    const settled = this.#d.balancer.sent(node, address.kind);
+    return deferredStream(() =>
+      remote(this.#d.subjects.poolOn(node, address.kind))
+        .catch((err: unknown) => {
+          if (isNoResponders(err)) return viaPool();
+          throw err;
+        })
+        .finally(settled),
     );
   }
 

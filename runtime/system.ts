@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Codec, connectNats, openBucket } from "../nats/index.js";
+import { Codec, connectNats, openBucket, replicaCount } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
 import type { HostDeps, KindHost } from "./cluster/host.js";
 import { KeyedHost } from "./cluster/keyed-host.js";
@@ -128,9 +128,10 @@ export class ActorSystem implements Refs {
     const duplicate = names.find((k, i) => names.indexOf(k) !== i);
     if (duplicate) throw new ColmenaError("INVALID", `actor kind ${duplicate} is hosted twice`);
 
+    const replicas = replicaCount(nc, config.nats.replicas);
     const [membersKv, placementKv] = await Promise.all([
-      openBucket(nc, subjects.bucket("members"), { ttlMs: config.runtime.leaseMs }),
-      openBucket(nc, subjects.bucket("placement")),
+      openBucket(nc, subjects.bucket("members"), { ttlMs: config.runtime.leaseMs, replicas }),
+      openBucket(nc, subjects.bucket("placement"), { replicas }),
     ]);
     const hosts: KindHost[] = [];
     const pooled = new Map<string, PooledHost>();
@@ -169,8 +170,8 @@ export class ActorSystem implements Refs {
       keyed,
       streamCredit: config.runtime.streamCredit,
     });
-    const state = new StateStore(nc, subjects, codec);
-    const storage = new NatsStorage(nc, subjects, codec, clock);
+    const state = new StateStore(nc, subjects, codec, replicas);
+    const storage = new NatsStorage(nc, subjects, codec, clock, replicas);
     const refs = new NodeRefs({ router, clock, subjects, defaultTimeoutMs: config.runtime.askTimeoutMs, initState: (address, key, value) => state.create(address, key, value) });
     const system = new ActorSystem({ nodeId, nc, log, subjects, codec, storage, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc,
       announceDraining: async () => {

@@ -5,7 +5,7 @@ import { ActorCell } from "../cell/actor-cell.js";
 import { ColmenaError } from "../contract/errors.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
-import type { Activation, KeyedTargets } from "../delivery/router.js";
+import type { Activation, KeyedTargets } from "../delivery/targets.js";
 import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
 
 interface Active {

@@ -4,7 +4,7 @@ import { ActorCell } from "../cell/actor-cell.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
 import type { PoolLoad } from "./membership.js";
-import type { PooledTargets } from "../delivery/router.js";
+import type { PooledTargets } from "../delivery/targets.js";
 import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
 
 /**

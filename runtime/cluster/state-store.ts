@@ -18,10 +18,13 @@ export class StateStore {
   readonly #codec: Codec;
   readonly #buckets = new Map<string, Promise<KV>>();
 
-  constructor(nc: NatsConnection, subjects: Subjects, codec: Codec) {
+  readonly #replicas: number;
+
+  constructor(nc: NatsConnection, subjects: Subjects, codec: Codec, replicas = 1) {
     this.#nc = nc;
     this.#subjects = subjects;
     this.#codec = codec;
+    this.#replicas = replicas;
   }
 
   async load<T>(kind: ActorAddress, key: string): Promise<T | undefined> {
@@ -56,7 +59,7 @@ export class StateStore {
   #bucket(kind: ActorAddress): Promise<KV> {
     let bucket = this.#buckets.get(kind.kind);
     if (bucket === undefined) {
-      bucket = openBucket(this.#nc, this.#subjects.bucket(`state-${kind.kind}`), { ...(kind.stateTtlMs !== undefined && { ttlMs: kind.stateTtlMs }) });
+      bucket = openBucket(this.#nc, this.#subjects.bucket(`state-${kind.kind}`), { replicas: this.#replicas, ...(kind.stateTtlMs !== undefined && { ttlMs: kind.stateTtlMs }) });
       // A failed open is tried again on the next call.
       bucket.catch(() => this.#buckets.delete(kind.kind));
       this.#buckets.set(kind.kind, bucket);

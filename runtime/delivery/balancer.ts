@@ -1,5 +1,5 @@
 import type { PoolLoad, RemotePool } from "../cluster/membership.js";
-import type { LocalTarget, PooledTargets } from "./router.js";
+import type { LocalTarget, PooledTargets } from "./targets.js";
 
 /** Where one pooled ask or stream goes: an instance on this node, another node's pool, or the kind's queue group. */
 export type PoolRoute = { local: LocalTarget } | { node: string } | undefined;

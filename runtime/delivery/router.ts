@@ -9,35 +9,10 @@ import { sleep } from "../time/deadline.js";
 import type { Admit } from "./envelope.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Outbound } from "./outbound.js";
-import { isNoResponders } from "./requester.js";
-import type { PoolLoad } from "../cluster/membership.js";
+import { isConnectionLost, isNoResponders } from "./requester.js";
 import type { PoolBalancer } from "./balancer.js";
+import type { Activation, KeyedTargets, LocalTarget, PooledTargets } from "./targets.js";
 import { validateMessage } from "./wire.js";
-
-/** A node's hosting of one kind, as the router sees it: where to deliver on this node. */
-export interface LocalTarget {
-  /** Admission into one activation. */
-  readonly admit: Admit;
-}
-
-/** What the router asks of the node's pooled hosts. */
-export interface PooledTargets {
-  /** How busy this node's instances are, now. */
-  load(): PoolLoad;
-  /** A local instance to deliver to directly, or undefined to go through the queue group (see PooledHost.pickLocal). */
-  pickLocal(othersHost: boolean): LocalTarget | undefined;
-  /** Any live local instance, busy or not (last resort when no other node can help). */
-  anyLocal(): LocalTarget | undefined;
-}
-
-/** Where a keyed activation lives after an activation attempt. */
-export type Activation = { local: LocalTarget } | { owner: string };
-
-/** What the router asks of the node's keyed hosts. */
-export interface KeyedTargets {
-  local(key: string): LocalTarget | undefined;
-  activate(key: string): Promise<Activation>;
-}
 
 export interface RouterDeps {
   nodeId: string;
@@ -115,6 +90,16 @@ export class Router {
     const { clock, outbound } = this.#d;
     const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
     if (key !== undefined) return this.#viaKey(address, key, deadline, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
+    return this.#askPooled(address, msg, deadline, trace).catch((err: unknown) => {
+      // Pooled work is interchangeable and an ask has streamed nothing to anyone yet: one more try, routed afresh.
+      if (isConnectionLost(err) && deadline > clock.now()) return this.#askPooled(address, msg, deadline, trace);
+      throw err;
+    });
+  }
+
+  #askPooled(address: ActorAddress, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
+    const { clock, outbound } = this.#d;
+    const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
     const host = this.#d.pooled.get(address.kind);
     const route = this.#d.balancer.route(address.kind, host);
     if (route && "local" in route) return local(route.local);

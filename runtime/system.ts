@@ -192,6 +192,7 @@ export class ActorSystem implements Refs {
       storage,
       graceMs: config.runtime.shutdownGraceMs,
       refs,
+      hostsOf: (kind) => membership.hostsOf(kind),
     };
     for (const kind of kinds) {
       const { address } = kind;

@@ -68,6 +68,11 @@ export function shardActor(input: ShardConfigInput) {
     idleMs: config.idleMs ?? Infinity,
     create: (ctx: ActorContext) => createShard(ctx, config),
     intake: { type: "apply", source: (shard) => shard.writeLog() },
+    // The replicas of one shard on different nodes, where there are enough of them.
+    spread: (key) => {
+      const address = shardAddressOf(key);
+      return address ? { group: `${address.index}-${address.shard}`, rank: address.replica } : { group: key, rank: 0 };
+    },
   });
 }
 
@@ -108,6 +113,15 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     writeLog: () => replica.source<typeof messages>((entry) => ({ type: "apply", seq: entry.seq, write: entry.value })),
     onStop: () => replica.stop(),
   };
+}
+
+/** A key that names no replica is placed like any key; its activation answers NOT_FOUND. */
+function shardAddressOf(key: string): ShardAddress | undefined {
+  try {
+    return parseShardKey(key);
+  } catch {
+    return undefined;
+  }
 }
 
 function locate(key: string, config: ShardConfig): { address: ShardAddress; spec: IndexSpec; error?: undefined } | { address?: undefined; spec?: undefined; error: ColmenaError } {

@@ -27,6 +27,8 @@ export interface HostDeps {
   storage: Storage;
   graceMs: number;
   refs: Refs;
+  /** Live, not draining nodes hosting a kind (this one included). */
+  hostsOf(kind: string): string[];
 }
 
 /** The part of a node that runs one actor kind. */

@@ -7,6 +7,7 @@ import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
 import type { Activation, KeyedTargets } from "../delivery/targets.js";
 import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
+import { preferredNode } from "./rendezvous.js";
 
 interface Active {
   cell: ActorCell;
@@ -14,11 +15,19 @@ interface Active {
   revision: number;
 }
 
-const ActivateRequest = z.object({ key: z.string().min(1) });
+/** `direct`: sent to this node because it is the key's place: activate here, do not forward. */
+const ActivateRequest = z.object({ key: z.string().min(1), direct: z.boolean().optional() });
+
+/** How long a forwarded activation may take before this node activates the key itself. */
+const FORWARD_TIMEOUT_MS = 2_000;
 
 /**
- * A keyed (virtual) kind on one node. An activation exists on first message:
- * the node claims the key in the placement directory, starts the actor under
+ * A keyed (virtual) kind on one node. An activation exists on first message.
+ * Its place is the key's rendezvous choice among the live nodes hosting the
+ * kind (`spread` puts the keys of one group on different nodes): a node asked
+ * to activate a key whose place is another node forwards the request there,
+ * and activates it itself only when that node does not answer. The node that
+ * activates claims the key in the placement directory, starts the actor under
  * the kind's supervisor and subscribes to the key's subject. After `idleMs`
  * without messages the activation passivates: it finishes its work, runs
  * onStop (which saves state), unsubscribes and releases the claim.
@@ -60,18 +69,38 @@ export class KeyedHost implements KindHost, KeyedTargets {
     return this.#active.get(key)?.cell;
   }
 
-  /** Makes sure the key is active somewhere; activates it here when the directory lets this node have it. */
-  activate(key: string): Promise<Activation> {
+  /**
+   * Makes sure the key is active somewhere: at its place when that is another
+   * node that answers (`forward`), else here when the directory lets this
+   * node have it.
+   */
+  activate(key: string, forward = true): Promise<Activation> {
     const active = this.#active.get(key);
     if (active) return Promise.resolve({ local: active.cell });
     if (this.#stopping) return Promise.reject(new ColmenaError("UNAVAILABLE", `node ${this.#deps.nodeId} is shutting down`));
     let pending = this.#pending.get(key);
     if (!pending) {
       const previous = this.#passivating.get(key) ?? Promise.resolve();
-      pending = previous.then(() => this.#activate(key)).finally(() => this.#pending.delete(key));
+      pending = previous.then(() => this.#placeOrActivate(key, forward)).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return pending;
+  }
+
+  async #placeOrActivate(key: string, forward: boolean): Promise<Activation> {
+    const { nodeId, nc, codec, subjects, log } = this.#deps;
+    const place = forward ? preferredNode(key, this.kind.spread, this.#deps.hostsOf(this.kind.address.kind)) : undefined;
+    if (place === undefined || place === nodeId) return this.#activate(key);
+    try {
+      const reply = codec.decode<{ owner?: unknown; error?: unknown }>(
+        (await nc.request(subjects.activateOn(place, this.kind.address.kind), codec.encode({ key, direct: true }), { timeout: FORWARD_TIMEOUT_MS })).data,
+      );
+      if (typeof reply.owner === "string") return { owner: reply.owner };
+      throw ColmenaError.fromWire(reply.error);
+    } catch (err) {
+      log.debug({ kind: this.kind.address.kind, key, place, err: ColmenaError.from(err).message }, "the key's place did not take it; activating here");
+      return this.#activate(key);
+    }
   }
 
   stopIntake(): Promise<void> {
@@ -147,8 +176,8 @@ export class KeyedHost implements KindHost, KeyedTargets {
   async #answerActivation(m: import("@nats-io/transport-node").Msg): Promise<void> {
     const { codec } = this.#deps;
     try {
-      const { key } = ActivateRequest.parse(codec.decode(m.data));
-      const where = await this.activate(key);
+      const { key, direct } = ActivateRequest.parse(codec.decode(m.data));
+      const where = await this.activate(key, direct !== true);
       m.respond(codec.encode({ owner: "local" in where ? this.#deps.nodeId : where.owner }));
     } catch (err) {
       const error = err instanceof z.ZodError ? new ColmenaError("INVALID", "activation request needs {key: string}") : ColmenaError.from(err);

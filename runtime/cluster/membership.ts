@@ -112,6 +112,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return out;
   }
 
+  /** Live nodes hosting a kind, this one included, draining ones left out: where keyed activations are placed. */
+  hostsOf(kind: string): string[] {
+    const hosts = this.#hosts.get(kind);
+    if (hosts === undefined) return [];
+    return [...hosts].filter((id) => this.#members.get(id)?.info.draining !== true);
+  }
+
   /** Puts this node's info now rather than at the next heartbeat (a change others must see soon: draining). */
   announce(): Promise<void> {
     return this.#beat();

@@ -5,20 +5,25 @@ import type { LocalTarget, PooledTargets } from "./targets.js";
 export type PoolRoute = { local: LocalTarget } | { node: string } | undefined;
 
 /**
- * Load-aware choice of where pooled work runs: power of two choices over
- * the nodes that host the kind. Each candidate's load is its busy share
- * (in flight plus queued, over its slots): this node's read live, another
- * node's from its last heartbeat plus what this node has sent it since and
- * not had answered, so a burst between heartbeats does not all land on the
- * node that looked idlest. This node wins ties (no network hop); a node
- * with no announced load, or draining, is never chosen directly, and with no
- * candidate at all the queue group decides.
+ * Load-aware choice of where pooled work runs: the least busy of the nodes
+ * that host the kind, ties broken at random. A candidate's load is its busy
+ * share (in flight plus queued, over its slots): this node's read live,
+ * another node's estimated as the others' work it announced in its last
+ * heartbeat (what it announced less what this node had outstanding there
+ * when that heartbeat arrived) plus what this node has outstanding there
+ * now. So this caller's own work is counted exactly, once, and a burst
+ * between heartbeats spreads instead of landing on the node that looked
+ * idlest. This node wins ties (no network hop); a node with no announced
+ * load, or draining, is never chosen directly, and with no candidate at all
+ * the queue group decides.
  */
 export class PoolBalancer {
   readonly #pools: (kind: string) => RemotePool[];
   readonly #random: () => number;
   /** Asks and streams sent to each node's pool of each kind and not yet settled. */
   readonly #outstanding = new Map<string, number>();
+  /** Per node and kind: the announcement last seen, and what was outstanding there when it was first seen. */
+  readonly #seen = new Map<string, { load: PoolLoad; mineThen: number }>();
 
   constructor(pools: (kind: string) => RemotePool[], random: () => number = Math.random) {
     this.#pools = pools;
@@ -31,7 +36,7 @@ export class PoolBalancer {
       const local = host?.pickLocal(false);
       return local && { local };
     }
-    const best = this.#twoChoices(kind, remotes);
+    const best = this.#leastBusy(kind, remotes);
     if (host !== undefined) {
       const mine = share(host.load());
       if (mine <= best.share) {
@@ -56,17 +61,23 @@ export class PoolBalancer {
     };
   }
 
-  #twoChoices(kind: string, remotes: RemotePool[]): { node: string; share: number } {
-    const a = remotes[Math.floor(this.#random() * remotes.length)]!;
-    let b = a;
-    if (remotes.length > 1) {
-      const j = Math.floor(this.#random() * (remotes.length - 1));
-      b = remotes[j >= remotes.indexOf(a) ? j + 1 : j]!;
+  #leastBusy(kind: string, remotes: RemotePool[]): { node: string; share: number } {
+    let best: { node: string; share: number } | undefined;
+    let ties = 0;
+    for (const r of remotes) {
+      const key = `${r.node}\u0000${kind}`;
+      const mine = this.#outstanding.get(key) ?? 0;
+      let seen = this.#seen.get(key);
+      if (seen?.load !== r.load) this.#seen.set(key, (seen = { load: r.load, mineThen: mine }));
+      const s = share({ busy: Math.max(0, r.load.busy - seen.mineThen) + mine, slots: r.load.slots });
+      if (best === undefined || s < best.share) {
+        best = { node: r.node, share: s };
+        ties = 1;
+      } else if (s === best.share && this.#random() * ++ties < 1) {
+        best = { node: r.node, share: s }; // reservoir choice: each tied node equally likely
+      }
     }
-    const shareOf = (r: RemotePool) => share({ busy: r.load.busy + (this.#outstanding.get(`${r.node}\u0000${kind}`) ?? 0), slots: r.load.slots });
-    const sa = shareOf(a);
-    const sb = shareOf(b);
-    return sb < sa ? { node: b.node, share: sb } : { node: a.node, share: sa };
+    return best!;
   }
 }
 

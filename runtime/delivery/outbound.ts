@@ -155,6 +155,11 @@ export class Outbound {
     }
   }
 
+  /** Resolves once the connection is up (see Requester.connected), or by the deadline. */
+  connected(deadline: number): Promise<void> {
+    return this.#requester.connected(Math.max(0, remainingMs(this.#clock, deadline)));
+  }
+
   close(): void {
     this.#requester.close();
   }

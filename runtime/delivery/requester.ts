@@ -22,6 +22,8 @@ export class Requester {
   readonly #pending = new Map<string, Pending>();
   readonly #sub: Subscription;
   readonly #status: AsyncIterable<{ type: string }> & { stop?(): void };
+  #connected = true;
+  #reconnectWaiters: Array<() => void> = [];
   #next = 0;
 
   constructor(nc: NatsConnection, clock: Clock) {
@@ -71,7 +73,12 @@ export class Requester {
   async #failOnDisconnect(status: AsyncIterable<{ type: string }>): Promise<void> {
     try {
       for await (const s of status) {
-        if (s.type !== "disconnect" || this.#pending.size === 0) continue;
+        if (s.type === "reconnect") {
+          this.#connected = true;
+          for (const w of this.#reconnectWaiters.splice(0)) w();
+        }
+        if (s.type !== "disconnect") continue;
+        this.#connected = false;
         const pending = [...this.#pending.values()];
         this.#pending.clear();
         for (const p of pending) {
@@ -84,8 +91,25 @@ export class Requester {
     }
   }
 
+  /**
+   * Resolves once the connection is up again (at once when it is), or after
+   * `ms`: a request sent again before the reconnect may be lost with the
+   * client's buffer, so a retry waits for it.
+   */
+  connected(ms: number): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.#clock.setTimeout(resolve, ms);
+      this.#reconnectWaiters.push(() => {
+        this.#clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   close(): void {
     this.#status.stop?.();
+    for (const w of this.#reconnectWaiters.splice(0)) w();
     this.#sub.unsubscribe();
     for (const p of this.#pending.values()) {
       this.#clock.clearTimeout(p.timer);

@@ -92,7 +92,7 @@ export class Router {
     if (key !== undefined) return this.#viaKey(address, key, deadline, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
     return this.#askPooled(address, msg, deadline, trace).catch((err: unknown) => {
       // Pooled work is interchangeable and an ask has streamed nothing to anyone yet: one more try, routed afresh.
-      if (isConnectionLost(err) && deadline > clock.now()) return this.#askPooled(address, msg, deadline, trace);
+      if (isConnectionLost(err) && deadline > clock.now()) return outbound.connected(deadline).then(() => this.#askPooled(address, msg, deadline, trace));
       throw err;
     });
   }
@@ -145,15 +145,14 @@ export class Router {
       });
     if (route === undefined) return deferredStream(viaPool);
     const { node } = route;
-    // A stream counts against its node until it has started: after that, its credit bounds what it costs there.
-    const settled = this.#d.balancer.sent(node, address.kind);
-    return deferredStream(() =>
-      remote(this.#d.subjects.poolOn(node, address.kind))
-        .catch((err: unknown) => {
+    // A stream counts against its node until it ends: that long it holds a slot there.
+    return deferredStream(
+      () =>
+        remote(this.#d.subjects.poolOn(node, address.kind)).catch((err: unknown) => {
           if (isNoResponders(err)) return viaPool();
           throw err;
-        })
-        .finally(settled),
+        }),
+      this.#d.balancer.sent(node, address.kind),
     );
   }
 
@@ -227,21 +226,28 @@ function admitTo(address: ActorAddress, target: LocalTarget): Admit {
 }
 
 /** A stream whose source is found asynchronously (activation, retries); cancel works before and after. */
-function deferredStream<T>(open: () => Promise<ActorStream<T>>): ActorStream<T> {
+function deferredStream<T>(open: () => Promise<ActorStream<T>>, onEnd?: () => void): ActorStream<T> {
   let inner: ActorStream<T> | undefined;
   let cancelled = false;
+  let iterating = false;
   return {
     cancel() {
       cancelled = true;
       inner?.cancel();
+      if (!iterating) onEnd?.();
     },
     async *[Symbol.asyncIterator]() {
-      inner = await open();
-      if (cancelled) return inner.cancel();
+      iterating = true;
       try {
-        yield* inner;
+        inner = await open();
+        if (cancelled) return inner.cancel();
+        try {
+          yield* inner;
+        } finally {
+          inner.cancel();
+        }
       } finally {
-        inner.cancel();
+        onEnd?.();
       }
     },
   };

@@ -17,11 +17,33 @@ function host(busy: number, slots: number) {
   };
 }
 
-/** Deterministic "random": picks the given indexes in turn. */
+/** Deterministic "random": the given values in turn. */
 const picks = (...values: number[]) => {
   let i = 0;
   return () => values[i++ % values.length]!;
 };
+
+test("balancer - equally busy nodes are chosen at random among them", () => {
+  const pools = ["x", "y", "z"].map((node) => ({ node, load: { busy: 1, slots: 4 } }));
+  assert.deepEqual(new PoolBalancer(() => pools, picks(0.99)).route("k", undefined), { node: "x" }, "no tie replaced x");
+  assert.deepEqual(new PoolBalancer(() => pools, picks(0.1)).route("k", undefined), { node: "z" }, "every tie replaced the choice");
+});
+
+test("balancer - another node's load is the others' work it announced plus this node's outstanding there, counted once", () => {
+  const pools = [
+    { node: "x", load: { busy: 2, slots: 4 } },
+    { node: "y", load: { busy: 0, slots: 4 } },
+  ];
+  const balancer = new PoolBalancer(() => pools);
+  assert.deepEqual(balancer.route("k", undefined), { node: "y" });
+  for (let i = 0; i < 3; i++) balancer.sent("y", "k");
+  assert.deepEqual(balancer.route("k", undefined), { node: "x" }, "y: 3 of 4 outstanding from here beats x's 2 of 4 announced");
+  pools[1] = { node: "y", load: { busy: 3, slots: 4 } }; // y's next heartbeat: the same 3, not 3 more
+  assert.deepEqual(balancer.route("k", undefined), { node: "x" });
+  balancer.sent("x", "k");
+  balancer.sent("x", "k");
+  assert.deepEqual(balancer.route("k", undefined), { node: "y" }, "x: its 2 others' plus 2 from here; y: 3");
+});
 
 test("balancer - no other node hosts the kind: a local instance below its watermark, else the queue group", () => {
   const balancer = new PoolBalancer(() => []);
@@ -29,12 +51,12 @@ test("balancer - no other node hosts the kind: a local instance below its waterm
   assert.equal(balancer.route("k", undefined), undefined);
 });
 
-test("balancer - of two sampled nodes the less loaded wins; a tie with this node stays local", () => {
+test("balancer - the least busy node wins; a tie with this node stays local", () => {
   const pools = [
     { node: "x", load: { busy: 3, slots: 4 } },
     { node: "y", load: { busy: 1, slots: 4 } },
   ];
-  const balancer = new PoolBalancer(() => pools, picks(0, 0.99));
+  const balancer = new PoolBalancer(() => pools);
   assert.deepEqual(balancer.route("k", undefined), { node: "y" });
   assert.deepEqual(balancer.route("k", host(3, 4)), { node: "y" }, "this node is busier than y");
   const tie = host(1, 4);

@@ -15,7 +15,11 @@ export const SessionId = z
   .describe("letters, digits and _-= (at most 128)");
 export const MetadataValue = z.union([z.string(), z.number(), z.boolean()]);
 export const Metadata = z.record(z.string(), MetadataValue);
-export const DocumentId = z.string().min(1).max(512);
+/** The longest document id (characters), in a body or a path. */
+export const MAX_DOCUMENT_ID_LENGTH = 512;
+/** The longest path parameter the router passes on: the longest id a path carries. Each route's schema bounds its own. */
+export const MAX_PATH_PARAM_LENGTH = MAX_DOCUMENT_ID_LENGTH;
+export const DocumentId = z.string().min(1).max(MAX_DOCUMENT_ID_LENGTH);
 
 export const DocumentInputShape = z.strictObject({
   id: DocumentId.optional().describe("generated when missing"),

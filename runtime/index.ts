@@ -11,7 +11,7 @@ export type { DurableEntry, DurableIntake, DurableSource } from "./contract/inta
 export type { ActorRef, Refs } from "./contract/refs.js";
 export type { BackpressureState, CellStats, LifecycleState } from "./contract/stats.js";
 export type { ActorStream } from "./contract/stream.js";
-export { MAX_KEY_LENGTH, Subjects, subjectToken } from "./contract/subjects.js";
+export { ActorKeySchema, MAX_ACTOR_KEY_LENGTH, MAX_KEY_LENGTH, Subjects, subjectToken } from "./contract/subjects.js";
 export { backpressureMachine } from "./cell/backpressure-machine.js";
 export { lifecycleMachine } from "./cell/lifecycle-machine.js";
 export { SLICE_MS, yieldIfSpent } from "./cell/scheduler.js";

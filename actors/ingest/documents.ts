@@ -12,13 +12,14 @@ import { Codec } from "../../nats/index.js";
 import { ensureStream, jetStreamError, type StreamSpec } from "../../nats/index.js";
 import { Subjects, subjectToken } from "../../runtime/index.js";
 import { ColmenaError, invalid, zodIssues } from "../../runtime/index.js";
+import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 
 const metadataValue = z.union([z.string(), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);
 
 /** A document as callers hand it in. */
 export const DocumentSchema = z.strictObject({
   /** Stable id: ingesting the same id again replaces the document. */
-  id: z.string().min(1).max(512),
+  id: DocumentIdSchema,
   text: z.string().refine((t) => t.trim().length > 0, "text is empty"),
   /** Copied to every chunk; filters match on it. */
   metadata: z.record(z.string(), metadataValue).default({}),

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
 import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
+import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 import { deleteDocuments, DocumentSchema, ensureIngestStream, ingestDocuments, ingestStream } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
 
@@ -54,7 +55,7 @@ export const INGEST_KIND = "ingest";
 
 const messages = {
   ingest: z.object({ documents: z.array(DocumentSchema).min(1), index: z.string().optional() }),
-  delete: z.object({ docId: z.string().min(1), index: z.string().optional() }),
+  delete: z.object({ docId: DocumentIdSchema, index: z.string().optional() }),
   /** Cluster-wide pending documents; the other counts are the answering instance's own. */
   progress: z.object({}),
   /** One document of the ingest stream, delivered by the runtime's durable intake (senders cannot send it). */

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { Supervisor } from "../../supervisors/index.js";
 import { ActorCell } from "../cell/actor-cell.js";
 import { ColmenaError } from "../contract/errors.js";
+import { ActorKeySchema } from "../contract/subjects.js";
+import { zodIssues } from "../contract/zod-issues.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
 import type { Activation, KeyedTargets } from "../delivery/router.js";
@@ -14,7 +16,7 @@ interface Active {
   revision: number;
 }
 
-const ActivateRequest = z.object({ key: z.string().min(1) });
+const ActivateRequest = z.object({ key: ActorKeySchema });
 
 /**
  * A keyed (virtual) kind on one node. An activation exists on first message:
@@ -151,7 +153,7 @@ export class KeyedHost implements KindHost, KeyedTargets {
       const where = await this.activate(key);
       m.respond(codec.encode({ owner: "local" in where ? this.#deps.nodeId : where.owner }));
     } catch (err) {
-      const error = err instanceof z.ZodError ? new ColmenaError("INVALID", "activation request needs {key: string}") : ColmenaError.from(err);
+      const error = err instanceof z.ZodError ? new ColmenaError("INVALID", `activation request needs {key}: ${zodIssues(err).join("; ")}`) : ColmenaError.from(err);
       m.respond(codec.encode({ error: error.toWire() }));
     }
   }

@@ -25,7 +25,7 @@ export class StateStore {
   }
 
   async load<T>(kind: ActorAddress, key: string): Promise<T | undefined> {
-    const entry = await (await this.#bucket(kind)).get(key);
+    const entry = await (await this.#bucket(kind)).get(this.#subjects.stateKey(key));
     if (!entry || entry.operation !== "PUT" || entry.value.length === 0) return undefined;
     try {
       return this.#codec.decode<T>(entry.value);
@@ -36,7 +36,7 @@ export class StateStore {
 
   async save<T>(kind: ActorAddress, key: string, state: T): Promise<void> {
     try {
-      await (await this.#bucket(kind)).put(key, this.#codec.encode(state));
+      await (await this.#bucket(kind)).put(this.#subjects.stateKey(key), this.#codec.encode(state));
     } catch (cause) {
       throw unavailable(kind, key, cause);
     }
@@ -45,7 +45,7 @@ export class StateStore {
   /** Saves `state` only when the key has none yet; false when it had. */
   async create<T>(kind: ActorAddress, key: string, state: T): Promise<boolean> {
     try {
-      await (await this.#bucket(kind)).create(key, this.#codec.encode(state));
+      await (await this.#bucket(kind)).create(this.#subjects.stateKey(key), this.#codec.encode(state));
       return true;
     } catch (cause) {
       if (isRevisionConflict(cause)) return false;

@@ -1,4 +1,5 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { z } from "zod";
 import type { Codec } from "../../nats/index.js";
 import type { Clock } from "../../supervisors/index.js";
 import type { AnyHosted } from "../contract/hosting.js";
@@ -25,6 +26,8 @@ export interface HostDeps {
   state: StateStore;
   graceMs: number;
   refs: Refs;
+  /** Whether the node's heartbeats have failed for a whole lease (Membership.fenced): it takes no new keys then. */
+  fenced(): boolean;
 }
 
 /** The part of a node that runs one actor kind. */
@@ -60,7 +63,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
       nc: deps.nc,
       subjects: deps.subjects,
       codec: deps.codec,
-      load: <T>() => deps.state.load<T>(kind.address, key),
+      load: <T>(schema?: z.ZodType<T>) => deps.state.load<T>(kind.address, key, schema),
       save: <T>(state: T) => deps.state.save(kind.address, key, state),
     },
   };

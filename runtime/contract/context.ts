@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { z } from "zod";
 import type { Codec } from "../../nats/index.js";
 import type { Clock } from "../../supervisors/index.js";
 import type { Subjects } from "./subjects.js";
@@ -23,8 +24,8 @@ export interface ActorContext {
   readonly subjects: Subjects;
   /** The node's msgpack codec (bounded by the server's max payload), for actors that store values in NATS. */
   readonly codec: Codec;
-  /** Keyed actors: the state saved by the last `save` (on any node), if any. */
-  load<T>(): Promise<T | undefined>;
+  /** Keyed actors: the state saved by the last `save` (on any node), if any; with a schema, none unless it passes. Unreadable state loads as none (and is reported). */
+  load<T>(schema?: z.ZodType<T>): Promise<T | undefined>;
   /** Keyed actors: persists state so that a later activation, on any node, can `load` it. */
   save<T>(state: T): Promise<void>;
   /** This activation's own counters (mailbox depth, in flight, ...). */

@@ -72,6 +72,10 @@ describe("membership - malformed entries and lost leases", () => {
       assert.deepEqual(watcher.membership.nodes().map((n) => n.id), ["careful"]);
       assert.equal(await watcher.membership.isAlive("bogus"), false);
       assert.equal(watcher.stats().malformed.membership, 3, "an entry is reported once, however many readers meet it");
+      // The watch goes on applying the valid entries that come after them.
+      const late = await startTestSystem(server.url, [], { nodeId: "late" });
+      await waitFor("the late node seen", () => watcher.membership.nodes().some((n) => n.id === "late"), 5_000);
+      await late.shutdown();
       assert.equal(await watcher.ref(Counter, "still-works").ask({ type: "inc", by: 1 }), 1);
       // A placement entry that names no node is taken over.
       const placement = await new Kvm(nc).open(watcher.subjects.bucket("placement"));

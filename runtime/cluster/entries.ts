@@ -14,13 +14,14 @@ import { zodIssues } from "../contract/zod-issues.js";
 
 const count = z.number().finite().nonnegative();
 
-export const NodeInfoSchema = z.object({
+/** Loose: fields this version does not know (a newer node's, during a rolling upgrade) pass through unchecked rather than vanish. */
+export const NodeInfoSchema = z.looseObject({
   id: ActorKeySchema,
   roles: z.array(z.string().max(64)).max(64),
   kinds: z.array(ActorKeySchema).max(1_024),
   version: z.string().max(128),
   startedAt: z.number().finite(),
-  load: z.object({ inFlight: count, mailbox: count, rssMb: count, pid: z.number().int().nonnegative() }),
+  load: z.looseObject({ inFlight: count, mailbox: count, rssMb: count, pid: z.number().int().nonnegative() }),
 });
 
 /** A node as its membership entry announces it. */

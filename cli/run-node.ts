@@ -6,6 +6,7 @@ import { createLogger, defaultNodeId } from "../runtime/index.js";
 import { nodeConfig, type ConfigFlags } from "./config.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { startNode, type RunningNode } from "./node.js";
+import { ProcessGuard } from "./process-guard.js";
 
 export interface NodeFlags extends ConfigFlags {
   natsPort?: number;
@@ -21,6 +22,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const config = nodeConfig(flags, process.env);
   const nodeId = config.nodeId ?? defaultNodeId();
   const log = createLogger({ level: config.log.level, nodeId });
+  const guard = new ProcessGuard(log);
   let nats: NatsServer | undefined;
   if (mode === "up" && !flags.nats) {
     const port = flags.natsPort ?? (await portOr(4222));
@@ -40,6 +42,8 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     await Promise.all(actorThreads.map((t) => t.stop()));
     await nats?.stop();
   };
+  // A fault in an actor thread (logged there) makes this node unready too: its /ready is the one that is asked.
+  const threadFault = (origin: string, message: string) => node?.system.recordFault(`actor thread: ${origin}`, new Error(message));
   const crashed = (code: number) => {
     if (stopping) return;
     stopping = true;
@@ -49,9 +53,11 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   try {
     // The actor roles first: the bridge asks the embedder for its model as it starts.
     for (let i = 0; i < threads; i++) {
-      actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsConfig }, version, log, crashed));
+      actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsConfig }, version, log, crashed, threadFault));
     }
     if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsConfig }, { version, log });
+    const { system } = node ?? {};
+    if (system) guard.report((origin, err) => system.recordFault(origin, err));
   } catch (err) {
     await stopAll();
     throw err;

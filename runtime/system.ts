@@ -3,6 +3,7 @@ import { Codec, connectNats, openBucket, replicaCount } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
 import type { HostDeps, KindHost } from "./cluster/host.js";
 import { KeyedHost } from "./cluster/keyed-host.js";
+import { MalformedEntries, type EntrySource } from "./cluster/malformed.js";
 import { Membership, type NodeInfo } from "./cluster/membership.js";
 import { PlacementDirectory } from "./cluster/placement.js";
 import { PooledHost } from "./cluster/pooled-host.js";
@@ -38,6 +39,12 @@ export interface ActorSystemOptions {
   exit?: (code: number) => void;
 }
 
+/** Failures nothing else caught: the process guard's unhandled rejections and uncaught exceptions. */
+export interface Faults {
+  count: number;
+  last?: { origin: string; message: string; at: number };
+}
+
 export interface KindStats {
   kind: string;
   placement: "pooled" | "keyed";
@@ -67,6 +74,8 @@ export class ActorSystem implements Refs {
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
   readonly #announceDraining: () => Promise<void>;
+  readonly #malformed: MalformedEntries;
+  #faults: Faults = { count: 0 };
   #stopped: Promise<void> | undefined;
 
   private constructor(init: {
@@ -84,6 +93,7 @@ export class ActorSystem implements Refs {
     root: Supervisor;
     ownsConnection: boolean;
     announceDraining: () => Promise<void>;
+    malformed: MalformedEntries;
   }) {
     this.nodeId = init.nodeId;
     this.nc = init.nc;
@@ -99,6 +109,7 @@ export class ActorSystem implements Refs {
     this.#root = init.root;
     this.#ownsConnection = init.ownsConnection;
     this.#announceDraining = init.announceDraining;
+    this.#malformed = init.malformed;
   }
 
   static async start(options: ActorSystemOptions): Promise<ActorSystem> {
@@ -135,6 +146,7 @@ export class ActorSystem implements Refs {
     ]);
     const hosts: KindHost[] = [];
     const pooled = new Map<string, PooledHost>();
+    const malformed = new MalformedEntries(log);
     const startedAt = Date.now();
     let draining = false;
     const membership = new Membership(membersKv, codec, {
@@ -151,6 +163,7 @@ export class ActorSystem implements Refs {
       leaseMs: config.runtime.leaseMs,
       clock,
       log,
+      malformed,
     });
     await membership.start();
 
@@ -170,10 +183,24 @@ export class ActorSystem implements Refs {
       keyed,
       streamCredit: config.runtime.streamCredit,
     });
-    const state = new StateStore(nc, subjects, codec, replicas);
+    const state = new StateStore(nc, subjects, codec, malformed, replicas);
     const storage = new NatsStorage(nc, subjects, codec, clock, replicas);
     const refs = new NodeRefs({ router, clock, subjects, defaultTimeoutMs: config.runtime.askTimeoutMs, initState: (address, key, value) => state.create(address, key, value) });
-    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, storage, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc,
+    const system = new ActorSystem({
+      nodeId,
+      nc,
+      log,
+      subjects,
+      codec,
+      storage,
+      membership,
+      clock,
+      refs,
+      router,
+      hosts,
+      root,
+      ownsConnection: !options.nc,
+      malformed,
       announceDraining: async () => {
         draining = true;
         await membership.announce().catch((err: unknown) => log.warn({ err }, "could not announce the drain; others see it at the lease's end"));
@@ -187,7 +214,8 @@ export class ActorSystem implements Refs {
       clock,
       log,
       inbound: new Inbound({ nc, codec, subjects, clock, log, defaultTimeoutMs: config.runtime.askTimeoutMs }),
-      placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id)),
+      placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id), malformed),
+      fenced: () => membership.fenced,
       state,
       storage,
       graceMs: config.runtime.shutdownGraceMs,
@@ -208,6 +236,10 @@ export class ActorSystem implements Refs {
         hosts.push(host);
       }
     }
+    // Self-fencing: a node the others no longer see gives up its keys itself.
+    membership.on("fenced", () => {
+      for (const host of keyed.values()) void host.fence();
+    });
     for (const host of hosts) await host.start();
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
@@ -239,10 +271,26 @@ export class ActorSystem implements Refs {
     return this.#refs.initState(address, key, state);
   }
 
-  stats(): { node: string; supervisor: string; kinds: KindStats[] } {
+  /**
+   * Records a failure that nothing else caught (the CLI's process guard
+   * calls this for unhandled rejections and uncaught exceptions): the node
+   * stays up, but reports it in its stats and is no longer ready.
+   */
+  recordFault(origin: string, err: unknown): void {
+    this.#faults = { count: this.#faults.count + 1, last: { origin, message: err instanceof Error ? err.message : String(err), at: Date.now() } };
+  }
+
+  get faults(): Faults {
+    return this.#faults;
+  }
+
+  stats(): { node: string; supervisor: string; fenced: boolean; faults: Faults; malformed: Readonly<Record<EntrySource, number>>; kinds: KindStats[] } {
     return {
       node: this.nodeId,
       supervisor: this.#root.state,
+      fenced: this.membership.fenced,
+      faults: this.#faults,
+      malformed: this.#malformed.counts(),
       kinds: this.#hosts.map((h) => ({
         kind: h.kind.address.kind,
         placement: h.kind.address.placement,

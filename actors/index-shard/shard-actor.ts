@@ -8,7 +8,7 @@ import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../
 import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAddress } from "./index-spec.js";
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import type { Hit, ShardResults } from "./types.js";
-import { FilterSchema, VectorSchema } from "./wire-schemas.js";
+import { DocumentIdSchema, FilterSchema, VectorSchema } from "./wire-schemas.js";
 import { openShardLog } from "./write-log.js";
 
 const positive = z.number().int().positive();
@@ -46,7 +46,7 @@ const messages = {
   /** Chunks by id (without vectors); ids that are not there are left out. */
   get: z.object({ ids: z.array(z.string()).max(10_000) }),
   /** A document's chunk count and metadata, or null when this shard holds none of it. */
-  document: z.object({ docId: z.string().min(1) }),
+  document: z.object({ docId: DocumentIdSchema }),
   stats: z.object({}),
   /** Writes a snapshot now; answers the sequence it holds. */
   snapshot: z.object({}),

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { actorAddress, ColmenaError, hostActor, type ActorContext, type Log } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
+import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 import { openShardLog } from "../index-shard/write-log.js";
 import { deleteDocuments, DocumentSchema, ingestDocuments, openIngestLog } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
@@ -54,7 +55,7 @@ export const INGEST_KIND = "ingest";
 
 const messages = {
   ingest: z.object({ documents: z.array(DocumentSchema).min(1), index: z.string().optional() }),
-  delete: z.object({ docId: z.string().min(1), index: z.string().optional() }),
+  delete: z.object({ docId: DocumentIdSchema, index: z.string().optional() }),
   /** Cluster-wide pending documents; the other counts are the answering instance's own. */
   progress: z.object({}),
   /** One entry of the ingest stream, delivered by the runtime's durable intake (senders cannot send it); the worker checks the record, so a bad one is counted in errors. */

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { Supervisor } from "../../supervisors/index.js";
 import { ActorCell } from "../cell/actor-cell.js";
 import { ColmenaError } from "../contract/errors.js";
+import { ActorKeySchema } from "../contract/subjects.js";
+import { zodIssues } from "../contract/zod-issues.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
 import type { Activation, KeyedTargets } from "../delivery/targets.js";
@@ -16,7 +18,7 @@ interface Active {
 }
 
 /** `direct`: sent to this node because it is the key's place: activate here, do not forward. */
-const ActivateRequest = z.object({ key: z.string().min(1), direct: z.boolean().optional() });
+const ActivateRequest = z.object({ key: ActorKeySchema, direct: z.boolean().optional() });
 
 /** How long a forwarded activation may take before this node activates the key itself. */
 const FORWARD_TIMEOUT_MS = 2_000;
@@ -78,6 +80,7 @@ export class KeyedHost implements KindHost, KeyedTargets {
     const active = this.#active.get(key);
     if (active) return Promise.resolve({ local: active.cell });
     if (this.#stopping) return Promise.reject(new ColmenaError("UNAVAILABLE", `node ${this.#deps.nodeId} is shutting down`));
+    if (this.#deps.fenced()) return Promise.reject(new ColmenaError("UNAVAILABLE", `node ${this.#deps.nodeId} has lost its membership lease`, { retryAfterMs: 1_000 }));
     let pending = this.#pending.get(key);
     if (!pending) {
       const previous = this.#passivating.get(key) ?? Promise.resolve();
@@ -120,6 +123,11 @@ export class KeyedHost implements KindHost, KeyedTargets {
     await Promise.all([...this.#active.keys()].map((key) => this.#passivate(key, reason)));
   }
 
+  /** Self-fencing: passivates every activation (its state saved where the store can still be reached), as a partitioned node must. */
+  async fence(): Promise<void> {
+    await Promise.all([...this.#active.keys()].map((key) => this.#passivate(key, "this node lost its membership lease")));
+  }
+
   stats(): CellStats[] {
     return [...this.#active.values()].map((a) => a.cell.stats());
   }
@@ -156,7 +164,9 @@ export class KeyedHost implements KindHost, KeyedTargets {
     const active = this.#active.get(key);
     if (!active) return this.#passivating.get(key) ?? Promise.resolve();
     this.#active.delete(key);
-    const done = this.#deactivate(key, active, reason).finally(() => this.#passivating.delete(key));
+    const done = this.#deactivate(key, active, reason)
+      .catch((err: unknown) => this.#deps.log.error({ err, kind: this.kind.address.kind, key }, "passivation failed"))
+      .finally(() => this.#passivating.delete(key));
     this.#passivating.set(key, done);
     return done;
   }
@@ -173,15 +183,22 @@ export class KeyedHost implements KindHost, KeyedTargets {
     this.#deps.log.debug({ kind: this.kind.address.kind, key, reason }, "passivated");
   }
 
+  /** Never rejects: a request that cannot be answered (the connection closed meanwhile) is logged. */
   async #answerActivation(m: import("@nats-io/transport-node").Msg): Promise<void> {
     const { codec } = this.#deps;
+    let reply: unknown;
     try {
       const { key, direct } = ActivateRequest.parse(codec.decode(m.data));
       const where = await this.activate(key, direct !== true);
-      m.respond(codec.encode({ owner: "local" in where ? this.#deps.nodeId : where.owner }));
+      reply = { owner: "local" in where ? this.#deps.nodeId : where.owner };
     } catch (err) {
-      const error = err instanceof z.ZodError ? new ColmenaError("INVALID", "activation request needs {key: string}") : ColmenaError.from(err);
-      m.respond(codec.encode({ error: error.toWire() }));
+      const error = err instanceof z.ZodError ? new ColmenaError("INVALID", `activation request needs {key}: ${zodIssues(err).join("; ")}`) : ColmenaError.from(err);
+      reply = { error: error.toWire() };
+    }
+    try {
+      m.respond(codec.encode(reply));
+    } catch (err) {
+      this.#deps.log.warn({ err, kind: this.kind.address.kind }, "could not answer an activation request");
     }
   }
 

@@ -34,8 +34,12 @@ export const IngestConfigSchema = z
     embedTimeoutMs: positive.default(30_000),
     /** Deliveries of a document before it is given up and counted in errors. */
     maxAttempts: positive.default(5),
-    /** Redelivery of a document whose worker went silent this long. */
-    ackWaitMs: positive.default(60_000),
+    /**
+     * Redelivery of a document whose worker went silent this long (crashed, or cut off). A worker that is
+     * still working renews its lease every half of it, so this bounds what a crash delays, not how long a
+     * document may take.
+     */
+    ackWaitMs: positive.default(5_000),
     /** Documents one `ingest` message may carry. */
     maxDocumentsPerRequest: positive.default(1_000),
     instances: positive.default(1),

@@ -20,7 +20,8 @@ test("process guard - unhandled rejections and uncaught exceptions are recorded,
     assert.match(out, /fault unhandledRejection: a rejection nobody handled/);
     assert.match(out, /fault uncaughtException: an exception in a timer/);
     assert.equal(child.exitCode, null, "still running");
-    assert.equal(log.split("\n").filter((l) => l.includes('"level":60')).length, 3, "each one logged as fatal");
+    // Standard error is a pipe of its own: its lines may arrive after standard output's.
+    await waitFor("each one logged as fatal", () => log.split("\n").filter((l) => l.includes('"level":60')).length === 3, 5_000);
   } finally {
     child.kill("SIGTERM");
     await exited;

@@ -3,26 +3,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { pino } from "pino";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { Codec, freePort, jetStreamManagerOf, startNatsServer, type NatsServer } from "../../nats/index.js";
+import { Codec, freePort, jetStreamManagerOf, startNatsServer } from "../../nats/index.js";
 import { isTypedError, NatsStorage, Subjects, systemClock, type Log, type LogHead } from "../../runtime/index.js";
-import { startTestServer } from "../helpers/nats-server.js";
+import { serverWithClient } from "../helpers/nats-server.js";
 import { waitFor } from "../helpers/wait.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
-before(async () => {
-  server = await startTestServer();
-  nc = await connect({ servers: server.url });
-});
-
-after(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const fx = serverWithClient();
 
 const openLog = (conn: NatsConnection, namespace: string): Promise<Log> =>
   new NatsStorage(conn, new Subjects(namespace), new Codec(), systemClock).log({ name: "events", description: "a log whose head is followed" });
@@ -47,7 +36,7 @@ async function consumerNames(conn: NatsConnection, log: Log): Promise<string[]> 
 }
 
 test("log head - starts at 0 on an empty log, then follows each write shortly after it is stored", async () => {
-  const { log, head } = await follow(nc, "iv-follow");
+  const { log, head } = await follow(fx.nc, "iv-follow");
   try {
     assert.equal(await head.current(), 0);
     assert.equal(head.healthy, true);
@@ -63,7 +52,7 @@ test("log head - starts at 0 on an empty log, then follows each write shortly af
 });
 
 test("log head - one started after writes starts at the last sequence, at once", async () => {
-  const log = await openLog(nc, "iv-late");
+  const log = await openLog(fx.nc, "iv-late");
   const seqs = await append(log, "docs", 1, 2, 3, 4, 5);
   const head = await log.follow();
   try {
@@ -76,7 +65,7 @@ test("log head - one started after writes starts at the last sequence, at once",
 });
 
 test("log head - a deleted watch consumer: reads the log per call until the watch is caught up again", async () => {
-  const log = await openLog(nc, "iv-broken");
+  const log = await openLog(fx.nc, "iv-broken");
   // The client may recreate the watch before a poll of `healthy` sees it down: the warning it logs is the witness.
   const warnings: string[] = [];
   const collector = new Writable({
@@ -87,9 +76,9 @@ test("log head - a deleted watch consumer: reads the log per call until the watc
   });
   const head = await log.follow({ log: pino({ level: "warn" }, collector) });
   try {
-    const [name] = await consumerNames(nc, log);
+    const [name] = await consumerNames(fx.nc, log);
     assert.ok(name, "the watch has a consumer");
-    await (await jetStreamManagerOf(nc)).consumers.delete(log.stream, name);
+    await (await jetStreamManagerOf(fx.nc)).consumers.delete(log.stream, name);
     await waitFor("the watch went unhealthy", () => warnings.some((w) => /unhealthy/.test(w)));
     const [during] = await append(log, "docs", 1);
     // The client recreates the watch by itself, so it may be healthy again by now: then it follows from memory.
@@ -129,10 +118,10 @@ test("log head - a server restart: no stale version while it is down, the watch 
 });
 
 test("log head - stop closes the watch and deletes its consumer", async () => {
-  const { log, head } = await follow(nc, "iv-stop");
-  assert.equal((await consumerNames(nc, log)).length, 1);
+  const { log, head } = await follow(fx.nc, "iv-stop");
+  assert.equal((await consumerNames(fx.nc, log)).length, 1);
   await head.stop();
   await head.stop(); // twice is fine
-  assert.deepEqual(await consumerNames(nc, log), []);
+  assert.deepEqual(await consumerNames(fx.nc, log), []);
   assert.equal(head.healthy, false);
 });

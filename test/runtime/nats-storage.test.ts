@@ -1,29 +1,18 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { Codec, openBucket, type NatsServer } from "../../nats/index.js";
+import { test } from "node:test";
+import { Codec, openBucket } from "../../nats/index.js";
 import { isTypedError, NatsStorage, Subjects, systemClock, type Storage } from "../../runtime/index.js";
-import { startTestServer } from "../helpers/nats-server.js";
+import { serverWithClient } from "../helpers/nats-server.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-let storage: Storage;
-
-before(async () => {
-  server = await startTestServer();
-  nc = await connect({ servers: server.url });
-  storage = new NatsStorage(nc, new Subjects("st"), new Codec(4_096), systemClock);
-});
-
-after(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const fx = serverWithClient();
+let made: Storage | undefined;
+/** Made at first use: the fixture's connection exists only once its before hook has run. */
+const storage = (): Storage => (made ??= new NatsStorage(fx.nc, new Subjects("st"), new Codec(4_096), systemClock));
 
 const code = (c: string) => (err: unknown) => isTypedError(err) && err.code === c;
 
 test("storage - a log is named in the namespace, appends values and says where it stands", async () => {
-  const log = await storage.log({ name: "events", description: "test events" });
+  const log = await storage().log({ name: "events", description: "test events" });
   assert.equal(log.stream, "st_events");
   assert.equal(log.subject("a", "1"), "st.events.a.1");
   assert.throws(() => log.subject("a.b"), code("INVALID"), "a token holds no dots");
@@ -43,7 +32,7 @@ test("storage - a log is named in the namespace, appends values and says where i
 });
 
 test("storage - appendAll encodes every value first: one too large stores none of the batch", async () => {
-  const log = await storage.log({ name: "batch", description: "test batch" });
+  const log = await storage().log({ name: "batch", description: "test batch" });
   await assert.rejects(
     log.appendAll([
       { subject: log.subject("x"), value: "small" },
@@ -60,7 +49,7 @@ test("storage - appendAll encodes every value first: one too large stores none o
 });
 
 test("storage - a bucket keeps values, forgets deleted keys, lists keys, and reads a value it cannot decode as DECODE", async () => {
-  const bucket = await storage.bucket("things");
+  const bucket = await storage().bucket("things");
   assert.equal(await bucket.get("a"), undefined);
   await bucket.put("a", { x: [1, 2] });
   await bucket.put("b", "two");
@@ -72,7 +61,7 @@ test("storage - a bucket keeps values, forgets deleted keys, lists keys, and rea
   assert.deepEqual(keys, ["a"]);
   await assert.rejects(bucket.put("big", "z".repeat(10_000)), code("TOO_LARGE"));
 
-  const raw = await openBucket(nc, "st_things");
+  const raw = await openBucket(fx.nc, "st_things");
   await raw.put("garbage", Uint8Array.of(0xd9, 0xff, 0x61));
   await assert.rejects(bucket.get("garbage"), code("DECODE"));
 });

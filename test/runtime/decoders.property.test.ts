@@ -5,7 +5,9 @@ import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { z } from "zod";
 import { Codec } from "../../nats/index.js";
-import { ColmenaError } from "../../runtime/index.js";
+import { ShardWriteSchema } from "../../actors/index-shard/index.js";
+import { parseIngestRecord } from "../../actors/ingest/documents.js";
+import { ColmenaError, zodIssues } from "../../runtime/index.js";
 import { NodeInfoSchema, readNodeInfo, readOwner, readState } from "../../runtime/cluster/entries.js";
 import { readControlFrame, readMessage, readMode, readStreamFrame, readTimeout, validateMessage } from "../../runtime/delivery/wire.js";
 import { Counter, Echo } from "../fixtures/runtime/kinds.js";
@@ -127,6 +129,30 @@ test("decoders - membership, placement and state entries from any bytes are vali
       typedOrValid(() => readOwner(bytes), (owner) => assert.match(owner, /^[A-Za-z0-9_\-=]{1,256}$/));
       typedOrValid(() => readState(codec, bytes), () => undefined);
       typedOrValid(() => readState(codec, bytes, z.number().int()), (n) => assert.ok(Number.isInteger(n)));
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test("decoders - a shard write or an ingest record from any bytes is a valid one or a typed error", () => {
+  fc.assert(
+    fc.property(inputs, (bytes) => {
+      const decoded = (): unknown => {
+        try {
+          return codec.decode(bytes);
+        } catch (err) {
+          throw ColmenaError.from(err);
+        }
+      };
+      typedOrValid(
+        () => {
+          const parsed = ShardWriteSchema.safeParse(decoded());
+          if (!parsed.success) throw new ColmenaError("INVALID", zodIssues(parsed.error).join("; "));
+          return parsed.data;
+        },
+        (w) => assert.ok(["upsert", "delete", "deleteDocument"].includes(w.op)),
+      );
+      typedOrValid(() => parseIngestRecord(decoded()), (r) => assert.ok(r.op === "upsert" ? r.doc.id.length > 0 : r.docId.length > 0));
     }),
     { numRuns: 400 },
   );

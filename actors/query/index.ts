@@ -3,3 +3,5 @@ export { fuse, DEFAULT_RRF_K } from "./fusion.js";
 export type { FuseOptions, FusedHit } from "./fusion.js";
 export { COORDINATOR_KIND, CoordinatorConfigSchema, CoordinatorKind, coordinatorActor } from "./coordinator.js";
 export type { CoordinatorConfig, CoordinatorConfigInput, QueryAnswer } from "./coordinator.js";
+export { groupByDocument } from "./by-document.js";
+export type { DocumentHit } from "./by-document.js";

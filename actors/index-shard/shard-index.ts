@@ -44,7 +44,7 @@ const BM25_OPTIONS: MiniSearchOptions<Bm25Doc> = { fields: ["text", "title", "he
  * what a chunk is about than one in its body. Set on the evaluation's
  * tuning half (eval/README.md).
  */
-const FIELD_BOOST = { text: 1, title: 2, heading: 2, path: 1 };
+const FIELD_BOOST = { text: 1, title: 3, heading: 2, path: 2 };
 /** How much a chunk's score grows when every query term pair stands together in it (proximity.ts): score × (1 + this × share). */
 const PHRASE_BOOST = 0.5;
 /** BM25 hits reranked by the phrase signal: the rest keep their order below them. */

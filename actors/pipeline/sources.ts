@@ -52,16 +52,25 @@ export function snippet(text: string, wanted: ReadonlySet<string>): string {
     .trim();
   if (prose.length <= SNIPPET_CHARS) return prose;
   const words = prose.split(" ");
+  const hit = words.map((w) => (terms(w).some((t) => wanted.has(t)) ? 1 : 0));
+  // A window of words from each start, slid along: the one holding the most of the question's terms wins.
   let bestStart = 0;
   let bestHits = -1;
+  let end = 0;
+  let chars = 0;
+  let hits = 0;
   for (let start = 0; start < words.length; start++) {
-    let chars = 0;
-    let hits = 0;
-    for (let j = start; j < words.length && chars < SNIPPET_CHARS; j++) {
-      chars += words[j]!.length + 1;
-      if (terms(words[j]!).some((t) => wanted.has(t))) hits++;
+    while (end < words.length && chars + words[end]!.length + 1 <= SNIPPET_CHARS) {
+      chars += words[end]!.length + 1;
+      hits += hit[end]!;
+      end++;
     }
     if (hits > bestHits) [bestStart, bestHits] = [start, hits];
+    if (end === start) end++;
+    else {
+      chars -= words[start]!.length + 1;
+      hits -= hit[start]!;
+    }
   }
   let out = "";
   for (let j = bestStart; j < words.length && out.length + words[j]!.length < SNIPPET_CHARS; j++) out += `${out ? " " : ""}${words[j]}`;

@@ -46,6 +46,12 @@ export function plain(text: string): string {
     .trim();
 }
 
+/** Code outside a fence (an indented block, a GitBook tab's body): brackets, semicolons and operators where prose has words. */
+export function looksLikeCode(text: string): boolean {
+  const symbols = text.match(/[{}();=<>[\]|&$]/g)?.length ?? 0;
+  return symbols / text.length > 0.04 || /^\s*(\/\/|#!|\$ )/.test(text);
+}
+
 /** The units of every passage, in passage order. */
 export function passageUnits(passages: readonly Passage[]): Unit[] {
   return passages.flatMap((p, i) => unitsOf(p.text, i));
@@ -58,7 +64,7 @@ function unitsOf(text: string, passage: number): Unit[] {
   const flush = () => {
     for (const s of segmenter.segment(prose.join(" "))) {
       const sentence = plain(s.segment);
-      if (/[\p{L}\p{N}]/u.test(sentence)) units.push({ passage, kind: "sentence", text: sentence, terms: new Set(terms(sentence)), headingTerms: heading });
+      if (/[\p{L}\p{N}]/u.test(sentence) && !looksLikeCode(sentence)) units.push({ passage, kind: "sentence", text: sentence, terms: new Set(terms(sentence)), headingTerms: heading });
     }
     prose = [];
   };

@@ -48,7 +48,7 @@ const FIELD_BOOST = { text: 1, title: 3, heading: 2, path: 2 };
 /** How much a chunk's score grows when every query term pair stands together in it (proximity.ts): score × (1 + this × share). */
 const PHRASE_BOOST = 0.5;
 /** BM25 hits reranked by the phrase signal: the rest keep their order below them. */
-const RERANK_DEPTH = 100;
+const RERANK_DEPTH = 50;
 /** BM25 leaves out query terms found in more than this fraction of the shard's chunks (see `#searchText`). */
 const MAX_DOC_FRACTION = 0.2;
 const HNSW_FILE = "hnsw.bin";
@@ -66,7 +66,7 @@ export class ShardIndex {
   readonly #byId = new Map<string, Entry>();
   readonly #byLabel = new Map<number, Entry>();
   readonly #byDoc = new Map<string, Set<string>>();
-  /** Index-term sequences of each chunk's fields, made when a search first needs them (the phrase signal). */
+  /** Index-term sequences of each chunk's text, title and heading (the phrase signal), made when the chunk is added so no question pays for them. */
   readonly #sequences = new Map<string, string[][]>();
   /** Labels of deleted HNSW slots, reused before the graph grows. */
   #free: number[] = [];
@@ -204,6 +204,7 @@ export class ShardIndex {
     const doc = bm25Doc(entry);
     this.#df.add(fieldsText(doc));
     this.#bm25.add(doc);
+    this.#sequences.set(entry.id, [doc.text, doc.title, doc.heading].map(termSequence));
   }
 
   #forget(entry: Entry): void {
@@ -264,21 +265,12 @@ export class ShardIndex {
     for (const [i, r] of results.slice(0, Math.max(k, RERANK_DEPTH)).entries()) {
       const entry = this.#byId.get(r.id as string);
       if (entry === undefined) continue;
-      const boost = i < RERANK_DEPTH && pairs.length > 0 ? 1 + PHRASE_BOOST * phraseShare(pairs, this.#sequencesOf(entry)) : 1;
+      const boost = i < RERANK_DEPTH && pairs.length > 0 ? 1 + PHRASE_BOOST * phraseShare(pairs, this.#sequences.get(entry.id) ?? []) : 1;
       hits.push(toHit(entry, r.score * boost));
     }
     return hits.sort((a, b) => b.score - a.score).slice(0, k);
   }
 
-  #sequencesOf(entry: Entry): string[][] {
-    let seqs = this.#sequences.get(entry.id);
-    if (seqs === undefined) {
-      const doc = bm25Doc(entry);
-      seqs = [doc.text, doc.title, doc.heading].map(termSequence);
-      this.#sequences.set(entry.id, seqs);
-    }
-    return seqs;
-  }
 }
 
 function bm25Doc(entry: Entry): Bm25Doc {

@@ -49,7 +49,7 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
       else if (u.headingTerms.has(t)) g += idf.get(t)! / 2;
     }
     if (g === 0) return 0;
-    const near = closePairs(sequence, u.text);
+    const near = closePairs(sequence, u.sequence);
     const long = u.text.length > 300 ? 300 / u.text.length : 1;
     return g * (1 + 0.3 * near) * long * (1 / (1 + 0.15 * u.passage));
   };
@@ -105,10 +105,9 @@ function trimCode(block: string): string {
   return [...lines.slice(0, MAX_CODE_LINES + 1), fence].join("\n");
 }
 
-/** 0..1: the share of the question's consecutive term pairs that stand within three words in the text. */
-function closePairs(question: readonly string[], text: string): number {
+/** 0..1: the share of the question's consecutive term pairs that stand within three terms in the unit's sequence. */
+function closePairs(question: readonly string[], seq: readonly string[]): number {
   if (question.length < 2) return 0;
-  const seq = terms(text);
   let found = 0;
   for (let i = 1; i < question.length; i++) {
     const [a, b] = [question[i - 1]!, question[i]!];

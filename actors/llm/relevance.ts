@@ -1,11 +1,12 @@
 /**
  * What the extractive backend reads in a passage and how it scores it. A
- * passage is split into units: prose sentences (Intl.Segmenter), each under
+ * passage is split into units: prose sentences, each under
  * the heading it sits in, one unit per table row or list line, and fenced
  * code blocks. Text becomes terms the way the BM25 index makes them (lower
  * case, the `stopword` package's English stop words out, Porter stems), so
  * "configuring" in a question meets "configure" in a passage.
  */
+import { LRUCache } from "lru-cache";
 import { stemmer } from "stemmer";
 import { eng } from "stopword";
 import type { Passage } from "./prompt.js";
@@ -16,6 +17,8 @@ export interface Unit {
   kind: "sentence" | "code";
   /** A sentence without markup, or a code block with its fences. */
   text: string;
+  /** The text's terms in order, and as a set. */
+  sequence: string[];
   terms: Set<string>;
   /** Terms of the heading path the unit sits under. */
   headingTerms: Set<string>;
@@ -24,15 +27,30 @@ export interface Unit {
 }
 
 const STOP_WORDS = new Set(eng);
-const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+/**
+ * A sentence ends at . ! or ? before blank space and a capital, digit, quote
+ * or bracket. A regular expression, not Intl.Segmenter: an answer reads every
+ * sentence of ten passages per question, and the segmenter costs as much
+ * as all the rest of composing it.
+ */
+const SENTENCE_END = /(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'(`])/u;
+/** Stems of the words seen lately: answers read the same corpus words again and again. */
+const stems = new LRUCache<string, string>({ max: 50_000 });
 
 export function terms(text: string): string[] {
-  return text
-    .normalize("NFKC")
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((t) => t !== "" && !STOP_WORDS.has(t))
-    .map((t) => stemmer(t));
+  const out: string[] = [];
+  for (const word of text.normalize("NFKC").toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+    if (word === "" || STOP_WORDS.has(word)) continue;
+    let stem = stems.get(word);
+    if (stem === undefined) stems.set(word, (stem = stemmer(word)));
+    out.push(stem);
+  }
+  return out;
+}
+
+function termsOf(text: string): { sequence: string[]; terms: Set<string> } {
+  const sequence = terms(text);
+  return { sequence, terms: new Set(sequence) };
 }
 
 /** Markup a sentence may still carry (inline code marks, emphasis, link syntax) reduced to its text. */
@@ -62,9 +80,9 @@ function unitsOf(text: string, passage: number): Unit[] {
   let heading = new Set<string>();
   let prose: string[] = [];
   const flush = () => {
-    for (const s of segmenter.segment(prose.join(" "))) {
-      const sentence = plain(s.segment);
-      if (/[\p{L}\p{N}]/u.test(sentence) && !looksLikeCode(sentence)) units.push({ passage, kind: "sentence", text: sentence, terms: new Set(terms(sentence)), headingTerms: heading });
+    for (const segment of prose.join(" ").split(SENTENCE_END)) {
+      const sentence = plain(segment);
+      if (/[\p{L}\p{N}]/u.test(sentence) && !looksLikeCode(sentence)) units.push({ passage, kind: "sentence", text: sentence, ...termsOf(sentence), headingTerms: heading });
     }
     prose = [];
   };
@@ -78,7 +96,7 @@ function unitsOf(text: string, passage: number): Unit[] {
       while (++i < lines.length && !lines[i]!.trim().startsWith(fence[1]!));
       const code = lines.slice(start, Math.min(i + 1, lines.length)).join("\n");
       const previous = units.at(-1);
-      const unit: Unit = { passage, kind: "code", text: code.trim(), terms: new Set(terms(code)), headingTerms: heading };
+      const unit: Unit = { passage, kind: "code", text: code.trim(), ...termsOf(code), headingTerms: heading };
       if (previous?.kind === "sentence" && previous.passage === passage) unit.intro = previous;
       units.push(unit);
       continue;

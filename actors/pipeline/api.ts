@@ -40,7 +40,7 @@ export interface Source {
   heading?: string;
   /** A short excerpt of the best chunk around the question's words, without markup. */
   snippet: string;
-  /** The passage the answer was drawn from: the document's best chunks, in document order. */
+  /** The best chunk's text (the answer's passage adds the document's next-best chunk). */
   text: string;
   metadata: Record<string, MetadataValue>;
 }

@@ -32,7 +32,7 @@ interface CachedAnswer {
 }
 
 /** Chunks retrieved per source asked for: documents with several matching chunks fold into one source. */
-const CHUNKS_PER_SOURCE = 4;
+const CHUNKS_PER_SOURCE = 3;
 
 /** Errors after which the extractive backend answers instead of the llm pool. */
 const DEGRADABLE = new Set(["UNAVAILABLE", "OVERLOADED", "TIMEOUT", "INTERNAL"]);

@@ -30,7 +30,7 @@ export function documentSources(question: string, docs: readonly DocumentHit[]):
       title: String(top.metadata.title ?? path),
       path,
       snippet: snippet(top.text, wanted),
-      text,
+      text: top.text,
       metadata: top.metadata,
     };
     if (top.ordinal !== undefined) source.ordinal = top.ordinal;
@@ -52,7 +52,12 @@ export function snippet(text: string, wanted: ReadonlySet<string>): string {
     .trim();
   if (prose.length <= SNIPPET_CHARS) return prose;
   const words = prose.split(" ");
-  const hit = words.map((w) => (terms(w).some((t) => wanted.has(t)) ? 1 : 0));
+  const known = new Map<string, number>();
+  const hit = words.map((w) => {
+    let h = known.get(w);
+    if (h === undefined) known.set(w, (h = terms(w).some((t) => wanted.has(t)) ? 1 : 0));
+    return h;
+  });
   // A window of words from each start, slid along: the one holding the most of the question's terms wins.
   let bestStart = 0;
   let bestHits = -1;

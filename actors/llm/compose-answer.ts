@@ -5,8 +5,8 @@
  * Sentences are picked greedily: each round takes the unit whose question
  * terms not yet covered weigh most (idf over the passages), with the terms
  * of its heading at half weight, a bonus when question terms stand close
- * together in it, a prior for the better-ranked passage and a penalty for
- * a long run-on unit; it stops when nothing adds a new term. The first pick
+ * together in it and a penalty for a long run-on unit (no prior for the
+ * better-ranked passage: on the tuning half it chose worse sentences); it stops when nothing adds a new term. The first pick
  * must hold a fair share of the question's weight, else the documents do not
  * answer it. A how-to question ("how do I ...", "how can I ...") also gets
  * the best code block of the passages, scored the same way plus its
@@ -51,7 +51,7 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
     if (g === 0) return 0;
     const near = closePairs(sequence, u.sequence);
     const long = u.text.length > 300 ? 300 / u.text.length : 1;
-    return g * (1 + 0.3 * near) * long * (1 / (1 + 0.15 * u.passage));
+    return g * (1 + 0.3 * near) * long;
   };
 
   const sentences = units.filter((u) => u.kind === "sentence");

@@ -9,7 +9,7 @@ import type { DocumentHit } from "../query/index.js";
 import type { Source } from "./api.js";
 
 /** Chunks of one document merged into its passage (its best ones, in document order). */
-const CHUNKS_PER_PASSAGE = 2;
+const CHUNKS_PER_PASSAGE = 3;
 const SNIPPET_CHARS = 240;
 
 export function documentSources(question: string, docs: readonly DocumentHit[]): { sources: Source[]; passages: Passage[] } {

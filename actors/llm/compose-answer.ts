@@ -8,7 +8,9 @@
  * together in it and a penalty for a long run-on unit (no prior for the
  * better-ranked passage: on the tuning half it chose worse sentences); it stops when nothing adds a new term. The first pick
  * must hold a fair share of the question's weight, else the documents do not
- * answer it. A how-to question ("how do I ...", "how can I ...") also gets
+ * answer it. A how-to question ("how do I ...", "how can I ...") or one about
+ * a setting (config, port, option, flag, command: such facts stand in
+ * examples, as `http_port: 8222` does) also gets
  * the best code block of the passages, scored the same way plus its
  * introducing sentence, preferring a shell command when the question names
  * the CLI or a command. Each sentence ends with its citation [n] before its
@@ -27,6 +29,8 @@ export interface AnswerPart {
 }
 
 const HOW_TO = /^\s*(how (do|can|should|would|to)\b|what (is the )?(command|way) to\b|show me how\b)/i;
+/** Questions about settings whose answer usually stands in a config or command example. */
+const ABOUT_CONFIG = /\b(config|configure|configuration|port|option|options|setting|settings|flag|flags|command|cli)\b/i;
 const SHELL_WANTED = /\b(cli|command|commands|command line|terminal|shell)\b/i;
 const SHELL_FENCE = /^\s*(`{3,}|~{3,})\s*(shell|bash|sh|console|text|)\s*$/m;
 const MAX_CODE_LINES = 14;
@@ -72,7 +76,7 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
     for (const t of wanted) if (best.terms.has(t) || best.headingTerms.has(t)) covered.add(t);
   }
 
-  const code = HOW_TO.test(question) ? bestCode(units, question, (u) => gain(u, new Set()) + (u.intro ? gain(u.intro, new Set()) : 0)) : undefined;
+  const code = HOW_TO.test(question) || ABOUT_CONFIG.test(question) ? bestCode(units, question, (u) => gain(u, new Set()) + (u.intro ? gain(u.intro, new Set()) : 0)) : undefined;
   const parts: AnswerPart[] = [];
   for (const s of chosen.sort((a, b) => a.passage - b.passage || units.indexOf(a) - units.indexOf(b))) parts.push({ text: s.text, cite: s.passage + 1, kind: "sentence" });
   if (code !== undefined) {

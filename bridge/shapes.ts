@@ -56,7 +56,12 @@ export const SourceShape = z.object({
   doc_id: z.string(),
   chunk_id: z.string(),
   ordinal: z.number().optional(),
-  score: z.number(),
+  score: z.number().describe("relevance relative to the first source: 1 for the best document, the ratio of fused scores for the others"),
+  rank: z.number().describe("1-based; citation [n] in the answer is source n"),
+  title: z.string(),
+  path: z.string(),
+  heading: z.string().optional(),
+  snippet: z.string().describe("excerpt of the best chunk around the question's words, without markup"),
   text: z.string(),
   metadata: Metadata,
 });
@@ -94,8 +99,9 @@ export function toQueryRequest(body: QueryFields): QueryRequest {
 }
 
 export function toWireSource(s: Source): WireSource {
-  const w: WireSource = { doc_id: s.docId, chunk_id: s.chunkId, score: s.score, text: s.text, metadata: s.metadata };
+  const w: WireSource = { doc_id: s.docId, chunk_id: s.chunkId, score: s.score, rank: s.rank, title: s.title, path: s.path, snippet: s.snippet, text: s.text, metadata: s.metadata };
   if (s.ordinal !== undefined) w.ordinal = s.ordinal;
+  if (s.heading !== undefined) w.heading = s.heading;
   return w;
 }
 

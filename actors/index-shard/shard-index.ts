@@ -14,7 +14,8 @@ import { yieldIfSpent } from "../../runtime/index.js";
 import type { Chunk, Hit, Metadata, ShardIndexOptions, ShardQuery, ShardResults } from "./types.js";
 import { checkChunk, checkQuery, positiveInt } from "./validate.js";
 import { readJsonLines, writeJsonLines } from "./json-lines.js";
-import { DocumentFrequencies, processTerm, termCounts, tokenize } from "./text-terms.js";
+import { phraseShare, queryPairs } from "./proximity.js";
+import { DocumentFrequencies, processTerm, termCounts, termSequence, tokenize } from "./text-terms.js";
 
 const DEFAULTS = { M: 16, efConstruction: 200, efSearch: 512, initialCapacity: 1024 } as const;
 
@@ -28,12 +29,26 @@ interface Entry {
   ordinal?: number;
 }
 
+/** What BM25 indexes of a chunk: its text and, as fields of their own, its document's title, its heading path and its document's path. */
 interface Bm25Doc {
   id: string;
   text: string;
+  title: string;
+  heading: string;
+  path: string;
 }
 
-const BM25_OPTIONS: MiniSearchOptions<Bm25Doc> = { fields: ["text"], idField: "id", storeFields: [], tokenize, processTerm };
+const BM25_OPTIONS: MiniSearchOptions<Bm25Doc> = { fields: ["text", "title", "heading", "path"], idField: "id", storeFields: [], tokenize, processTerm };
+/**
+ * Field weights of BM25F: a term in the title or heading says more about
+ * what a chunk is about than one in its body. Set on the evaluation's
+ * tuning half (eval/README.md).
+ */
+const FIELD_BOOST = { text: 1, title: 3, heading: 2, path: 2 };
+/** How much a chunk's score grows when every query term pair stands together in it (proximity.ts): score × (1 + this × share). */
+const PHRASE_BOOST = 0.5;
+/** BM25 hits reranked by the phrase signal: the rest keep their order below them. */
+const RERANK_DEPTH = 50;
 /** BM25 leaves out query terms found in more than this fraction of the shard's chunks (see `#searchText`). */
 const MAX_DOC_FRACTION = 0.2;
 const HNSW_FILE = "hnsw.bin";
@@ -51,6 +66,8 @@ export class ShardIndex {
   readonly #byId = new Map<string, Entry>();
   readonly #byLabel = new Map<number, Entry>();
   readonly #byDoc = new Map<string, Set<string>>();
+  /** Index-term sequences of each chunk's text, title and heading (the phrase signal), made when the chunk is added so no question pays for them. */
+  readonly #sequences = new Map<string, string[][]>();
   /** Labels of deleted HNSW slots, reused before the graph grows. */
   #free: number[] = [];
 
@@ -184,8 +201,10 @@ export class ShardIndex {
     this.#byLabel.set(entry.label, entry);
     const ids = this.#byDoc.get(entry.docId) ?? new Set<string>();
     this.#byDoc.set(entry.docId, ids.add(entry.id));
-    this.#df.add(entry.text);
-    this.#bm25.add({ id: entry.id, text: entry.text });
+    const doc = bm25Doc(entry);
+    this.#df.add(fieldsText(doc));
+    this.#bm25.add(doc);
+    this.#sequences.set(entry.id, [doc.text, doc.title, doc.heading].map(termSequence));
   }
 
   #forget(entry: Entry): void {
@@ -194,8 +213,10 @@ export class ShardIndex {
     const ids = this.#byDoc.get(entry.docId);
     ids?.delete(entry.id);
     if (ids?.size === 0) this.#byDoc.delete(entry.docId);
-    this.#df.remove(entry.text);
-    this.#bm25.remove({ id: entry.id, text: entry.text });
+    const doc = bm25Doc(entry);
+    this.#df.remove(fieldsText(doc));
+    this.#bm25.remove(doc);
+    this.#sequences.delete(entry.id);
   }
 
   #searchVector(vector: number[], k: number, filter: Metadata | undefined): Hit[] {
@@ -232,21 +253,39 @@ export class ShardIndex {
    */
   #searchText(text: string, k: number, filter: Metadata | undefined): Hit[] {
     const counts = termCounts(text);
-    const options: SearchOptions = { boostTerm: (term) => counts.get(term) ?? 1 };
+    const options: SearchOptions = { boost: FIELD_BOOST, boostTerm: (term) => counts.get(term) ?? 1 };
     if (filter !== undefined) options.filter = (r) => matches(this.#byId.get(r.id as string)?.metadata, filter);
     const terms = [...counts.keys()];
     const maxDf = MAX_DOC_FRACTION * this.#bm25.documentCount;
     const informative = terms.filter((term) => this.#df.of(term) <= maxDf);
     const pruned = informative.length > 0 && informative.length < terms.length ? this.#bm25.search(informative.join(" "), options) : [];
     const results = pruned.length > 0 ? pruned : this.#bm25.search(terms.join(" "), options);
+    const pairs = queryPairs(termSequence(text));
     const hits: Hit[] = [];
-    for (const r of results.slice(0, k)) {
+    for (const [i, r] of results.slice(0, Math.max(k, RERANK_DEPTH)).entries()) {
       const entry = this.#byId.get(r.id as string);
-      if (entry !== undefined) hits.push(toHit(entry, r.score));
+      if (entry === undefined) continue;
+      const boost = i < RERANK_DEPTH && pairs.length > 0 ? 1 + PHRASE_BOOST * phraseShare(pairs, this.#sequences.get(entry.id) ?? []) : 1;
+      hits.push(toHit(entry, r.score * boost));
     }
-    return hits;
+    return hits.sort((a, b) => b.score - a.score).slice(0, k);
   }
+
 }
+
+function bm25Doc(entry: Entry): Bm25Doc {
+  const { title, heading, source } = entry.metadata;
+  return {
+    id: entry.id,
+    text: entry.text,
+    title: typeof title === "string" ? title : "",
+    heading: typeof heading === "string" ? heading : "",
+    path: typeof source === "string" ? source : entry.docId,
+  };
+}
+
+/** Every field of a chunk as one text: a term is in the chunk when it is in any field. */
+const fieldsText = (doc: Bm25Doc) => `${doc.text}\n${doc.title}\n${doc.heading}\n${doc.path}`;
 
 function matches(metadata: Metadata | undefined, filter: Metadata): boolean {
   if (metadata === undefined) return false;

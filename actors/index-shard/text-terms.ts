@@ -1,22 +1,41 @@
 /**
- * The BM25 index's text analysis (MiniSearch's defaults, named here so the
- * index and the query pruning below cannot drift apart) and the document
+ * The BM25 index's text analysis, named here so the index, the query
+ * pruning and the proximity signal cannot drift apart: MiniSearch's default
+ * tokenizer (whitespace and punctuation), lower case, English stop words
+ * dropped (the `stopword` package's list) and Porter stems (`stemmer`), so
+ * "configuring", "configured" and "configuration" meet. Also the document
  * frequency of every indexed term, which MiniSearch does not expose.
  */
 import MiniSearch from "minisearch";
+import { stemmer } from "stemmer";
+import { eng } from "stopword";
 
 /** Splits text on whitespace and punctuation (MiniSearch's default). */
 export const tokenize: (text: string) => string[] = MiniSearch.getDefault("tokenize");
-/** Lower-cases a token (MiniSearch's default). */
-export const processTerm: (term: string) => string = MiniSearch.getDefault("processTerm");
+
+const STOP_WORDS = new Set(eng);
+
+/** A token's index term: lower-cased and stemmed; null for a stop word, which is not indexed. */
+export function processTerm(token: string): string | null {
+  const term = token.toLowerCase();
+  if (term === "" || STOP_WORDS.has(term)) return null;
+  return stemmer(term);
+}
+
+/** The index terms of `text` in order (stop words left out). */
+export function termSequence(text: string): string[] {
+  const out: string[] = [];
+  for (const token of tokenize(text)) {
+    const term = processTerm(token);
+    if (term) out.push(term);
+  }
+  return out;
+}
 
 /** The distinct terms of `text`, each with how many times it occurs. */
 export function termCounts(text: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const token of tokenize(text)) {
-    const term = processTerm(token);
-    if (term) counts.set(term, (counts.get(term) ?? 0) + 1);
-  }
+  for (const term of termSequence(text)) counts.set(term, (counts.get(term) ?? 0) + 1);
   return counts;
 }
 

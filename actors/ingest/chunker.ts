@@ -8,6 +8,7 @@
  */
 import { invalid } from "../../runtime/index.js";
 import { BreakPoints, Level } from "./break-points.js";
+import { cleanMarkdown } from "./markdown-clean.js";
 import { scanMarkdown } from "./markdown-sections.js";
 import type { CodeRange, Section } from "./markdown-sections.js";
 
@@ -15,7 +16,7 @@ export interface ChunkOptions {
   maxChars: number;
   /** Characters a piece may repeat from the end of the previous piece of its section; less than maxChars. */
   overlapChars: number;
-  /** Read the text as markdown: split by heading sections, keep code blocks whole where they fit. */
+  /** Read the text as markdown: markup reduced to text (markdown-clean.ts), split by heading sections, code blocks kept whole where they fit. */
   markdown?: boolean;
 }
 
@@ -25,16 +26,22 @@ export interface TextPiece {
   ordinal: number;
   /** Heading path of the piece's section ("Guide > Install"); markdown only. */
   heading?: string;
+  /** The document's title (front matter, else its first level-1 heading); markdown only. */
+  title?: string;
 }
 
 export function chunk(text: string, opts: ChunkOptions): TextPiece[] {
   checkOptions(text, opts);
-  const doc = text.replace(/\r\n?/g, "\n");
+  const clean = opts.markdown === true ? cleanMarkdown(text) : { text: text.replace(/\r\n?/g, "\n") };
+  const doc = clean.text;
   const { sections, code } = opts.markdown === true ? scanMarkdown(doc) : { sections: [{ start: 0, end: doc.length, headerEnd: 0 }], code: [] };
   const pieces: TextPiece[] = [];
   for (const section of sections) {
     for (const piece of splitSection(doc, section, code, opts)) {
-      pieces.push(section.heading === undefined ? { text: piece, ordinal: pieces.length } : { text: piece, ordinal: pieces.length, heading: section.heading });
+      const p: TextPiece = { text: piece, ordinal: pieces.length };
+      if (section.heading !== undefined) p.heading = section.heading;
+      if (clean.title !== undefined) p.title = clean.title;
+      pieces.push(p);
     }
   }
   return pieces;

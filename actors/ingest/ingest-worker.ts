@@ -139,7 +139,7 @@ export class IngestWorker {
       docId: doc.id,
       text: p.text,
       vector: vectors[i]!,
-      metadata: p.heading !== undefined && !("heading" in doc.metadata) ? { ...doc.metadata, heading: p.heading } : doc.metadata,
+      metadata: { ...(p.title !== undefined && { title: p.title }), ...doc.metadata, ...(p.heading !== undefined && !("heading" in doc.metadata) && { heading: p.heading }) },
       ordinal: p.ordinal,
     }));
   }

@@ -1,14 +1,16 @@
 /**
  * The "extractive" backend: no model and no download. It answers from the
- * sentences of the retrieved passages that best match the question, each
- * followed by its citation [n] (n is the passage's position in the prompt),
- * and streams the answer a word at a time. The passages arrive in the RAG
+ * sentences of the retrieved passages that cover the question, and for a
+ * how-to question with the command or code block that does it
+ * (compose-answer.ts), each sentence followed by its citation [n] (n is the
+ * passage's position in the prompt), and streams the answer a word at a time
+ * (with the blank space before it, so code keeps its lines). The passages arrive in the RAG
  * layout of prompt.ts, so the llm pool hands every backend the same request.
  * Tokens are estimated from words (4 tokens per 3 words).
  */
 import type { BackendHealth, FinishReason, GenerateEvent, GenerateRequest, LlmBackend } from "./backend.js";
 import { parseRagPrompt } from "./prompt.js";
-import { rankSentences } from "./relevance.js";
+import { composeAnswer } from "./compose-answer.js";
 import { generateOneToken, validateRequest } from "./request.js";
 import { SequenceSlots } from "./slots.js";
 import { StopScanner } from "./stop.js";
@@ -78,7 +80,7 @@ export class ExtractiveBackend implements LlmBackend {
         yield done("cancelled");
         return;
       }
-      const piece = stops.push(i === 0 ? word : ` ${word}`);
+      const piece = stops.push(word);
       if (piece.text !== "") {
         shown.push(piece.text);
         yield { type: "token", text: piece.text };
@@ -106,30 +108,48 @@ export class ExtractiveBackend implements LlmBackend {
   private compose(req: GenerateRequest): { words: string[]; cut: boolean } {
     const budget = Math.floor((req.maxNewTokens * 3) / 4);
     const { question, passages } = parseRagPrompt(req.messages);
-    const chosen = rankSentences(question, passages).slice(0, this.maxSentences);
-    if (chosen.length === 0) {
-      const all = words(NOT_FOUND_ANSWER);
+    const parts = composeAnswer(question, passages, this.maxSentences);
+    if (parts.length === 0) {
+      const all = spaced(NOT_FOUND_ANSWER);
       return { words: all.slice(0, budget), cut: all.length > budget };
     }
     const out: string[] = [];
-    for (const s of chosen) {
-      const unit = cited(words(s.text), s.passage + 1);
+    for (const part of parts) {
+      const unit = part.kind === "code" ? spaced(`\n\n${part.text}\n\n`) : spaced(part.cite === undefined ? part.text : cited(part.text, part.cite));
+      if (out.length > 0 && part.kind === "sentence" && !/\n$/.test(out.at(-1)!)) unit[0] = ` ${unit[0]!.trimStart()}`;
       if (out.length + unit.length <= budget) {
         out.push(...unit);
         continue;
       }
-      if (out.length === 0 && budget >= 2) out.push(...cited(words(s.text).slice(0, budget - 1), s.passage + 1));
-      return { words: out, cut: true };
+      if (out.length === 0 && budget >= 2 && part.kind === "sentence") out.push(...spaced(cited(words(part.text).slice(0, budget - 1).join(" "), part.cite ?? 1)));
+      return { words: trimEnds(out), cut: true };
     }
-    return { words: out, cut: false };
+    return { words: trimEnds(out), cut: false };
   }
 }
 
 const words = (text: string) => text.split(/\s+/).filter((w) => w !== "");
 
-/** The sentence's words with "[n]" before its final punctuation: "... lays eggs [2]." */
-function cited(sentence: string[], n: number): string[] {
-  const last = sentence.at(-1) ?? "";
-  const [, body = last, punct = ""] = /^(.*?)([.!?…:;,]*)$/su.exec(last) ?? [];
-  return body === "" ? [...sentence.slice(0, -1), `[${n}]${punct}`] : [...sentence.slice(0, -1), body, `[${n}]${punct}`];
+/**
+ * The text's words, each with the blank space before it (none before the
+ * first), trailing space kept on the last one only when it holds a newline.
+ */
+function spaced(text: string): string[] {
+  const pieces = text.match(/\s*\S+/g) ?? [];
+  const tail = /\s*$/.exec(text)?.[0] ?? "";
+  if (pieces.length > 0 && tail.includes("\n")) pieces[pieces.length - 1] += tail;
+  return pieces;
+}
+
+/** No blank space before an answer's first word or after its last. */
+function trimEnds(words: string[]): string[] {
+  if (words.length > 0) words[0] = words[0]!.trimStart();
+  if (words.length > 0) words[words.length - 1] = words.at(-1)!.trimEnd();
+  return words.filter((w) => w !== "");
+}
+
+/** The sentence with "[n]" before its final punctuation: "... lays eggs [2]." */
+function cited(sentence: string, n: number): string {
+  const [, body = sentence, punct = ""] = /^(.*?)([.!?…:;,]*)$/su.exec(sentence.trim()) ?? [];
+  return body === "" ? `[${n}]${punct}` : `${body} [${n}]${punct}`;
 }

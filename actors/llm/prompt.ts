@@ -6,15 +6,18 @@
  *
  *     Passages:
  *     [1] source: docs/hive.md
- *     The text of the first passage, on one line.
+ *       The text of the first passage,
+ *       every line indented by two spaces (code keeps its lines).
  *
  *     [2]
- *     The text of the second passage (no source).
+ *       The text of the second passage (no source).
  *
  *     Question: the question, which may span lines
  *
- * or "Passages: (none)" when nothing was retrieved. Passage texts and sources
- * are folded onto one line, so no passage can forge a header.
+ * or "Passages: (none)" when nothing was retrieved. Sources are folded onto
+ * one line and every passage line is indented (a blank one too), so no
+ * passage can forge a header or end its block early. An unindented text
+ * line (the older one-line layout) reads as it is.
  */
 import { invalid } from "../../runtime/index.js";
 import type { ChatMessage } from "./backend.js";
@@ -45,7 +48,7 @@ export function ragUserContent({ question, passages }: RagPrompt): string {
   if (passages.length === 0) return `Passages: (none)\n\n${QUESTION}${question}`;
   const blocks = passages.map((p, i) => {
     const source = p.source === undefined ? "" : ` source: ${oneLine(p.source)}`;
-    return `[${i + 1}]${source}\n${oneLine(p.text)}\n`;
+    return `[${i + 1}]${source}\n${indented(p.text)}\n`;
   });
   return `Passages:\n${blocks.join("\n")}\n${QUESTION}${question}`;
 }
@@ -66,16 +69,27 @@ export function parseRagPrompt(messages: readonly ChatMessage[]): RagPrompt {
   let i = 1;
   while (!lines[i]?.startsWith(QUESTION)) {
     const header = HEADER.exec(lines[i] ?? "");
-    const text = lines[i + 1];
-    if (header === null || Number(header[1]) !== passages.length + 1 || text === undefined || lines[i + 2] !== "") {
+    let end = i + 1;
+    while (end < lines.length && lines[end] !== "" && (end === i + 1 || lines[end]!.startsWith(INDENT))) end++;
+    if (header === null || Number(header[1]) !== passages.length + 1 || end === i + 1 || lines[end] !== "") {
       throw invalid(`malformed passages layout at line ${i + 1} of the last user message`);
     }
+    const text = lines.slice(i + 1, end).map((l) => (l.startsWith(INDENT) ? l.slice(INDENT.length) : l)).join("\n");
     passages.push(header[2] === undefined ? { text } : { text, source: header[2] });
-    i += 3;
+    i = end + 1;
   }
   return { question: questionFrom(lines, i), passages };
 }
 
+const INDENT = "  ";
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
+/** The passage's lines, trimmed of blank lines around it, each indented (blank ones too, so none ends the block). */
+const indented = (s: string) =>
+  s
+    .replace(/\r\n?/g, "\n")
+    .replace(/^\s*\n|\s+$/g, "")
+    .split("\n")
+    .map((l) => INDENT + l.replace(/[ \t]+$/, ""))
+    .join("\n");
 
 const questionFrom = (lines: string[], at: number) => lines.slice(at).join("\n").slice(QUESTION.length).trim();

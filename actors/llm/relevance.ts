@@ -1,53 +1,118 @@
 /**
- * Sentence relevance for the extractive backend: passages are split into
- * sentences (Intl.Segmenter), text into normalised terms (NFKC, lower case,
- * a light stop-word list, plural "s" folded), and each sentence scores the
- * idf-weighted sum of the question terms it contains.
+ * What the extractive backend reads in a passage and how it scores it. A
+ * passage is split into units: prose sentences, each under
+ * the heading it sits in, one unit per table row or list line, and fenced
+ * code blocks. Text becomes terms the way the BM25 index makes them (lower
+ * case, the `stopword` package's English stop words out, Porter stems), so
+ * "configuring" in a question meets "configure" in a passage.
  */
+import { LRUCache } from "lru-cache";
+import { stemmer } from "stemmer";
+import { eng } from "stopword";
 import type { Passage } from "./prompt.js";
 
-export interface ScoredSentence {
+export interface Unit {
   /** Index of the passage in the prompt (0-based). */
   passage: number;
+  kind: "sentence" | "code";
+  /** A sentence without markup, or a code block with its fences. */
   text: string;
-  score: number;
+  /** The text's terms in order, and as a set. */
+  sequence: string[];
+  terms: Set<string>;
+  /** Terms of the heading path the unit sits under. */
+  headingTerms: Set<string>;
+  /** The sentence just before a code block (what introduces it), if any. */
+  intro?: Unit;
 }
 
-const STOP_WORDS = new Set(
-  ("a an and are as at be by can do does for from has have how i in is it its of on or that the their this to was " +
-    "what when where which who why will with you your").split(" "),
-);
-
-const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+const STOP_WORDS = new Set(eng);
+/**
+ * A sentence ends at . ! or ? before blank space and a capital, digit, quote
+ * or bracket. A regular expression, not Intl.Segmenter: an answer reads every
+ * sentence of ten passages per question, and the segmenter costs as much
+ * as all the rest of composing it.
+ */
+const SENTENCE_END = /(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'(`])/u;
+/** Stems of the words seen lately: answers read the same corpus words again and again. */
+const stems = new LRUCache<string, string>({ max: 50_000 });
 
 export function terms(text: string): string[] {
-  return text
-    .normalize("NFKC")
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((t) => t !== "" && !STOP_WORDS.has(t))
-    .map((t) => (t.length > 3 && t.endsWith("s") && !t.endsWith("ss") ? t.slice(0, -1) : t));
+  const out: string[] = [];
+  for (const word of text.normalize("NFKC").toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+    if (word === "" || STOP_WORDS.has(word)) continue;
+    let stem = stems.get(word);
+    if (stem === undefined) stems.set(word, (stem = stemmer(word)));
+    out.push(stem);
+  }
+  return out;
 }
 
-/**
- * Sentences that share at least one term with the question, best first; ties
- * keep passage order, then sentence order. Repeated sentences count once.
- */
-export function rankSentences(question: string, passages: readonly Passage[]): ScoredSentence[] {
-  const wanted = new Set(terms(question));
-  const sentences = passages.flatMap((p, passage) =>
-    Array.from(segmenter.segment(p.text), (s) => ({ passage, text: s.segment.trim(), terms: new Set(terms(s.segment)) })),
-  );
-  const df = new Map<string, number>();
-  for (const s of sentences) for (const t of s.terms) if (wanted.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
-  const seen = new Set<string>();
-  const scored: ScoredSentence[] = [];
-  for (const s of sentences) {
-    if (s.text === "" || seen.has(s.text)) continue;
-    seen.add(s.text);
-    let score = 0;
-    for (const t of s.terms) if (wanted.has(t)) score += Math.log(1 + sentences.length / (df.get(t) as number));
-    if (score > 0) scored.push({ passage: s.passage, text: s.text, score });
+function termsOf(text: string): { sequence: string[]; terms: Set<string> } {
+  const sequence = terms(text);
+  return { sequence, terms: new Set(sequence) };
+}
+
+/** Markup a sentence may still carry (inline code marks, emphasis, link syntax) reduced to its text. */
+export function plain(text: string): string {
+  return text
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/`+/g, "")
+    .replace(/(\*\*|__)(\S[^*_]*?\S|\S)\1/g, "$2")
+    .replace(/\{%.*?%\}/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** Code outside a fence (an indented block, a GitBook tab's body): brackets, semicolons and operators where prose has words. */
+export function looksLikeCode(text: string): boolean {
+  const symbols = text.match(/[{}();=<>[\]|&$]/g)?.length ?? 0;
+  return symbols / text.length > 0.04 || /^\s*(\/\/|#!|\$ )/.test(text);
+}
+
+/** The units of every passage, in passage order. */
+export function passageUnits(passages: readonly Passage[]): Unit[] {
+  return passages.flatMap((p, i) => unitsOf(p.text, i));
+}
+
+function unitsOf(text: string, passage: number): Unit[] {
+  const units: Unit[] = [];
+  let heading = new Set<string>();
+  let prose: string[] = [];
+  const flush = () => {
+    for (const segment of prose.join(" ").split(SENTENCE_END)) {
+      const sentence = plain(segment);
+      if (/[\p{L}\p{N}]/u.test(sentence) && !looksLikeCode(sentence)) units.push({ passage, kind: "sentence", text: sentence, ...termsOf(sentence), headingTerms: heading });
+    }
+    prose = [];
+  };
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const fence = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (fence !== null) {
+      flush();
+      const start = i;
+      while (++i < lines.length && !lines[i]!.trim().startsWith(fence[1]!));
+      const code = lines.slice(start, Math.min(i + 1, lines.length)).join("\n");
+      const previous = units.at(-1);
+      const unit: Unit = { passage, kind: "code", text: code.trim(), ...termsOf(code), headingTerms: heading };
+      if (previous?.kind === "sentence" && previous.passage === passage) unit.intro = previous;
+      units.push(unit);
+      continue;
+    }
+    const h = /^\s*#{1,6}\s+(.*)$/.exec(line);
+    if (h !== null) {
+      flush();
+      heading = new Set(terms(h[1]!));
+    } else if (line.trim() === "") flush();
+    else if (/^\s*([-*+]|\d+\.)\s|^[^\s:][^:]{0,60}: /.test(line)) {
+      // A list item or a table row ("cell: cell") is a unit of its own.
+      flush();
+      prose = [line.replace(/^\s*([-*+]|\d+\.)\s+/, "")];
+      flush();
+    } else prose.push(line.trim());
   }
-  return scored.sort((a, b) => b.score - a.score);
+  flush();
+  return units;
 }

@@ -18,11 +18,29 @@ export interface QueryRequest {
   filter?: Filter;
 }
 
+/**
+ * One retrieved document. `score` is its relevance relative to the first
+ * source: 1 for the best document, and for each other its fused retrieval
+ * score divided by the best one's (so 0.5 means half as strong a match).
+ * It compares sources of one answer, not answers.
+ */
 export interface Source {
   docId: string;
+  /** The document's best-matching chunk (the one `ordinal`, `heading` and `snippet` come from). */
   chunkId: string;
   ordinal?: number;
   score: number;
+  /** 1-based position among the sources; citation [n] in the answer is source n. */
+  rank: number;
+  /** The document's title (front matter or first heading), else its path. */
+  title: string;
+  /** The document's path (`metadata.source`), else its id. */
+  path: string;
+  /** The heading path of the best chunk's section ("Guide > Install"). */
+  heading?: string;
+  /** A short excerpt of the best chunk around the question's words, without markup. */
+  snippet: string;
+  /** The best chunk's text (the answer's passage adds the document's next-best chunk). */
   text: string;
   metadata: Record<string, MetadataValue>;
 }

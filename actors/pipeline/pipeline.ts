@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { ColmenaError, isColmenaError, type CallContext, type Logger } from "../../runtime/index.js";
 import { AnswerCache, cacheKey } from "../cache/index.js";
-import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
+import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
-import { CoordinatorKind, type QueryAnswer } from "../query/index.js";
+import { CoordinatorKind, groupByDocument, type QueryAnswer } from "../query/index.js";
 import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
+import { documentSources } from "./sources.js";
 
 /** The part of a call a question runs in: its refs carry the deadline and trace to every step. */
 export type PipelineCall = Pick<CallContext, "refs" | "deadline" | "clock"> & { readonly signal?: AbortSignal | undefined };
@@ -29,6 +30,9 @@ interface CachedAnswer {
   answer: string;
   sources: Source[];
 }
+
+/** Chunks retrieved per source asked for: documents with several matching chunks fold into one source. */
+const CHUNKS_PER_SOURCE = 3;
 
 /** Errors after which the extractive backend answers instead of the llm pool. */
 const DEGRADABLE = new Set(["UNAVAILABLE", "OVERLOADED", "TIMEOUT", "INTERNAL"]);
@@ -106,10 +110,11 @@ export class RagPipeline {
 
     t = clock.now();
     inTime();
-    const retrieved: QueryAnswer = await actors.pool(CoordinatorKind).ask({ type: "query", question: query, topK, ...(req.filter && { filter: req.filter }) });
+    // Chunks enough that topK documents remain once a document's chunks are folded into one source.
+    const chunks = Math.min(1_000, topK * CHUNKS_PER_SOURCE);
+    const retrieved: QueryAnswer = await actors.pool(CoordinatorKind).ask({ type: "query", question: query, topK: chunks, ...(req.filter && { filter: req.filter }) });
     lap("retrieval", t);
-    const sources: Source[] = retrieved.hits.map((h) => ({ docId: h.docId, chunkId: h.id, ...(h.ordinal !== undefined && { ordinal: h.ordinal }), score: h.score, text: h.text, metadata: h.metadata }));
-    const passages: Passage[] = retrieved.hits.map((h) => ({ text: h.text, source: String(h.metadata.source ?? h.docId) }));
+    const { sources, passages } = documentSources(query, groupByDocument(retrieved.hits, topK));
     const messages = ragMessages({ question: query, passages }, historyForPrompt);
 
     t = clock.now();

@@ -15,6 +15,7 @@ import { FilterSchema, VectorSchema } from "../index-shard/wire-schemas.js";
 import { DEFAULT_RRF_K, fuse, type FusedHit } from "./fusion.js";
 
 const positive = z.number().int().positive();
+const DEFAULT_WEIGHTS = { vector: 0.25, bm25: 1 };
 
 export const CoordinatorConfigSchema = z.strictObject({
   indexes: IndexListSchema,
@@ -22,6 +23,8 @@ export const CoordinatorConfigSchema = z.strictObject({
   candidates: positive.max(1_000).default(20),
   /** RRF damping constant. */
   rrfK: z.number().min(0).default(DEFAULT_RRF_K),
+  /** Weight of each list in the fusion; the defaults are set on the evaluation's tuning half for the embedded default (eval/README.md). */
+  weights: z.strictObject({ vector: z.number().min(0), bm25: z.number().min(0) }).default(DEFAULT_WEIGHTS),
   /** Time kept back from the caller's deadline to fuse and answer: max(this, 5% of the time left). */
   replyMarginMs: z.number().int().min(0).default(20),
   concurrency: positive.default(64),
@@ -112,7 +115,7 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
     const missingShards = answers.flatMap((a, shard) => (a === undefined ? [shardName(spec.name, shard)] : []));
     const results = answers.filter((a): a is ShardResults => a !== undefined);
     if (missingShards.length > 0) call.log.warn({ missingShards }, "partial answer");
-    return { hits: fuse(results, { topK, k: config.rrfK }), partial: missingShards.length > 0, missingShards };
+    return { hits: fuse(results, { topK, k: config.rrfK, weights: config.weights }), partial: missingShards.length > 0, missingShards };
   };
 
   /** One replica after another (starting at `first`), until one answers or the deadline leaves no time; undefined if none did. */

@@ -15,6 +15,13 @@ export interface FuseOptions {
   /** RRF damping constant (default 60): larger flattens the advantage of top ranks. */
   k?: number;
   topK: number;
+  /** Weight of each ranking's 1 / (k + rank) (default 1 each): a list that ranks worse counts for less. */
+  weights?: FusionWeights;
+}
+
+export interface FusionWeights {
+  vector: number;
+  bm25: number;
 }
 
 export interface FusedHit extends Hit {
@@ -34,13 +41,15 @@ export function fuse(results: readonly ShardResults[], opts: FuseOptions): Fused
   if (typeof k !== "number" || !Number.isFinite(k) || k < 0) throw invalid("k must be a finite number >= 0", { k });
   if (!Number.isSafeInteger(opts.topK) || opts.topK < 1) throw invalid("topK must be a positive integer", { topK: opts.topK });
 
+  const weights = opts.weights ?? { vector: 1, bm25: 1 };
+  if (![weights.vector, weights.bm25].every((w) => Number.isFinite(w) && w >= 0)) throw invalid("weights must be finite numbers >= 0", { ...weights });
   const fused = new Map<string, FusedHit>();
   const add = (ranking: Hit[], kind: "vector" | "bm25") => {
     ranking.forEach((hit, i) => {
       const entry = fused.get(hit.id) ?? { ...hit, score: 0, ranks: {} };
       entry.ranks[kind] = i + 1;
       entry[kind === "vector" ? "vectorScore" : "bm25Score"] = hit.score;
-      entry.score += 1 / (k + i + 1);
+      entry.score += weights[kind] / (k + i + 1);
       fused.set(hit.id, entry);
     });
   };

@@ -141,7 +141,18 @@ export class FakeRagApi implements RagApi {
       .filter((s) => s.score > 0)
       .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id))
       .slice(0, req.topK ?? 3);
-    const sources: Source[] = scored.map((s) => ({ docId: s.id, chunkId: `${s.id}#0`, ordinal: 0, score: s.score, text: s.doc.text, metadata: s.doc.metadata }));
+    const sources: Source[] = scored.map((s, i) => ({
+      docId: s.id,
+      chunkId: `${s.id}#0`,
+      ordinal: 0,
+      score: s.score / scored[0]!.score,
+      rank: i + 1,
+      title: s.id,
+      path: s.id,
+      snippet: s.doc.text.slice(0, 80),
+      text: s.doc.text,
+      metadata: s.doc.metadata,
+    }));
     const answer = sources.length === 0 ? "I do not know." : `From ${sources[0]!.docId}: ${sources[0]!.text}`;
     return { answer, sources, sessionId: req.sessionId ?? `session-${this.#nextId++}` };
   }

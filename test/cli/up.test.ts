@@ -87,9 +87,9 @@ describe("colmena up - the embedded default, black box", () => {
   test("colmena up - a question without a session id opens one that a follow-up can continue", async () => {
     const first = (await (await post(up.httpUrl, "/v1/query", { question: "What is JetStream?" })).json()) as { session_id: string };
     assert.match(first.session_id, /^[0-9a-f-]{36}$/);
-    const follow = (await (await post(up.httpUrl, "/v1/query", { question: "And how do its consumers read?", session_id: first.session_id })).json()) as { sources: Array<{ doc_id: string }> };
+    const follow = (await (await post(up.httpUrl, "/v1/query", { question: "And what do its members get?", session_id: first.session_id })).json()) as { sources: Array<{ doc_id: string }> };
     assert.equal(follow.sources[0]!.doc_id, "jetstream", "the opening turn was stored for the follow-up to be rewritten with");
-    const alone = (await (await post(up.httpUrl, "/v1/query", { question: "And how do its consumers read?" })).json()) as { sources: Array<{ doc_id: string }> };
+    const alone = (await (await post(up.httpUrl, "/v1/query", { question: "And what do its members get?" })).json()) as { sources: Array<{ doc_id: string }> };
     assert.notEqual(alone.sources[0]?.doc_id, "jetstream", "without the session the follow-up alone ranks another document first");
   });
 

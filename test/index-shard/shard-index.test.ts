@@ -184,10 +184,12 @@ test("index-shard - a rare word ranks first among common words that would outwei
   assert.equal(first?.id, "c37", "the rarest term weighs most");
 });
 
-test("index-shard - a question of common words only, or of unknown words, still finds chunks", () => {
-  const index = wordy();
-  assert.equal(index.search({ text: "how do the for with from", k: 5 }).bm25.length, 5);
-  assert.equal(index.search({ text: "how do the frobnicate", k: 5 }).bm25.length, 5);
+test("index-shard - a question of common words only still finds chunks; stop words and unknown words find none", () => {
+  const index = new ShardIndex({ dimension: DIM });
+  for (let i = 0; i < 10; i++) index.upsert(chunk(`c${i}`, { text: `server cluster word${i}` }));
+  assert.equal(index.search({ text: "server cluster", k: 5 }).bm25.length, 5, "every term common: the whole query runs");
+  assert.equal(index.search({ text: "the server frobnicate", k: 5 }).bm25.length, 5);
+  assert.deepEqual(index.search({ text: "how do the for with from", k: 5 }).bm25, [], "stop words are not indexed: the vector list answers such a question");
   assert.deepEqual(index.search({ text: "frobnicate", k: 5 }).bm25, []);
 });
 

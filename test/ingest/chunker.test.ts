@@ -61,7 +61,7 @@ ${prose(10, 2000)}
 
 test("ingest - a heading stays with its section and the heading path rides on every piece", () => {
   const pieces = chunk(MD, { maxChars: 200, overlapChars: 40, markdown: true });
-  assert.deepEqual(pieces[0], { text: "Preface without a heading.", ordinal: 0 });
+  assert.deepEqual(pieces[0], { text: "Preface without a heading.", ordinal: 0, title: "Guide" }, "the first level-1 heading titles every piece");
   const install = pieces.filter((p) => p.heading === "Guide > Install");
   assert.ok(install.length > 3);
   assert.ok(install[0]?.text.startsWith("# Guide\n\n## Install\n\nw0 "), "an empty parent section folds into its child");
@@ -134,7 +134,7 @@ test("ingest - ordinals run from 0 without gaps and output is deterministic", ()
 test("ingest - edge documents", () => {
   assert.deepEqual(chunk("", { maxChars: 10, overlapChars: 0 }), []);
   assert.deepEqual(chunk("  \n\n ", { maxChars: 10, overlapChars: 0, markdown: true }), []);
-  assert.deepEqual(chunk("# Only a title\n", { maxChars: 100, overlapChars: 0, markdown: true }), [{ text: "# Only a title", ordinal: 0, heading: "Only a title" }]);
+  assert.deepEqual(chunk("# Only a title\n", { maxChars: 100, overlapChars: 0, markdown: true }), [{ text: "# Only a title", ordinal: 0, heading: "Only a title", title: "Only a title" }]);
   assert.deepEqual(chunk("# Title #\ntext", { maxChars: 100, overlapChars: 0, markdown: true })[0]?.heading, "Title", "closing hashes are not part of the title");
   assert.deepEqual(chunk("#hashtag is not a heading", { maxChars: 100, overlapChars: 0, markdown: true })[0]?.heading, undefined);
   const unclosed = chunk("# A\n```\n# B\nstill code", { maxChars: 100, overlapChars: 0, markdown: true });

@@ -110,7 +110,7 @@ test("ingest - every acknowledged document of a generated corpus is searchable t
   assert.equal(sizes.reduce((sum, [r0]) => sum + r0!, 0), progress.chunksWritten);
 
   const doc7 = await system.ref(ShardKind, shardKey("docs", shardOf("doc-7", spec.shards), 1)).ask({ type: "document", docId: "doc-7" });
-  assert.deepEqual(doc7 && { ...doc7, chunks: doc7.chunks > 1 }, { docId: "doc-7", chunks: true, metadata: { group: 1, source: "guide-7.md" } });
+  assert.deepEqual(doc7 && { ...doc7, chunks: doc7.chunks > 1 }, { docId: "doc-7", chunks: true, metadata: { group: 1, source: "guide-7.md", title: "Guide 7" } });
   assert.equal(await system.ref(ShardKind, shardKey("docs", shardOf("doc-7", spec.shards), 0)).ask({ type: "document", docId: "nope" }), null);
 
   const hit = (await ask(markers("zq7"))).hits[0]!;

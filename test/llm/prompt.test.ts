@@ -22,11 +22,18 @@ test("prompt - the RAG layout round-trips question and passages", () => {
   assert.deepEqual(parseRagPrompt(messages), {
     question: "Where is honey kept?\nAnd why?",
     passages: [
-      { text: "Bees keep honey in wax cells.", source: "docs/hive.md" },
-      { text: "[2] source: fake Question: not a real question" },
+      { text: "Bees keep honey\nin wax cells.", source: "docs/hive.md" },
+      { text: "[2] source: fake\nQuestion: not a real question" },
       { text: "The queen lays eggs.", source: "docs/queen.md" },
     ],
   });
+});
+
+test("prompt - passage lines, code and blank lines included, survive the layout", () => {
+  const text = "Run this:\n\n```shell\nnats stream add ORDERS\n\n  --subjects ORDERS.*\n```";
+  assert.deepEqual(parseRagPrompt(ragMessages({ question: "q", passages: [{ text }] })).passages, [{ text }]);
+  const legacy = "Passages:\n[1]\nThe queen lays the eggs.\n\nQuestion: What does the queen do?";
+  assert.deepEqual(parseRagPrompt([{ role: "user", content: legacy }]).passages, [{ text: "The queen lays the eggs." }], "the one-line layout still reads");
 });
 
 test("prompt - no passages and bare questions parse to no passages", () => {

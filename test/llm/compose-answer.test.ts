@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ExtractiveBackend } from "../../actors/llm/extractive.js";
+import { ragMessages, type Passage } from "../../actors/llm/prompt.js";
+import { composeAnswer } from "../../actors/llm/compose-answer.js";
+import { collect } from "./helpers.js";
+
+const passages: Passage[] = [
+  {
+    text: [
+      "# Streams",
+      "",
+      "Streams store messages. To create a stream with the CLI, run the following command:",
+      "",
+      "```shell",
+      'nats stream add ORDERS --subjects "ORDERS.*"',
+      "```",
+      "",
+      "## Limits",
+      "",
+      "A stream can limit its size. The discard policy decides what happens when a stream is full: DiscardOld removes the oldest message.",
+    ].join("\n"),
+    source: "streams.md",
+  },
+  {
+    text: "```js\nconst js = nc.jetstream(); await jsm.streams.add({ name: \"ORDERS\" });\n```\n\nClients can create streams too.",
+    source: "client.md",
+  },
+];
+
+const answer = async (question: string, list = passages, maxNewTokens = 200) =>
+  (await collect(new ExtractiveBackend().generate({ messages: ragMessages({ question, passages: list }), maxNewTokens }, new AbortController().signal))).text;
+
+test("compose - a how-to question gets its command as a code block after the sentence that cites it", async () => {
+  const text = await answer("How do I create a stream with the CLI?");
+  assert.ok(text.includes('```shell\nnats stream add ORDERS --subjects "ORDERS.*"\n```'), text);
+  assert.match(text, /run the following command \[1\]:\n\n```shell/);
+  const code = text.slice(text.indexOf("```"), text.lastIndexOf("```"));
+  assert.ok(!/\[\d+\]/.test(code), "no citation inside code");
+});
+
+test("compose - a question that is not how-to gets sentences only, covering its terms", async () => {
+  const text = await answer("What happens when a stream is full?");
+  assert.ok(!text.includes("```"), text);
+  assert.match(text, /DiscardOld removes the oldest message \[1\]\./);
+});
+
+test("compose - sentences carry no markup: links, code marks and emphasis become text", async () => {
+  const text = await answer("Where are JetStream limits set?", [{ text: "JetStream limits are set in the [`jetstream` block](config.md#js) of **the server** config." }]);
+  assert.equal(text, "JetStream limits are set in the jetstream block of the server config [1].");
+});
+
+test("compose - nothing is chosen when no sentence holds a fair share of the question", () => {
+  assert.deepEqual(composeAnswer("How do I rotate certificates on Kubernetes clusters?", [{ text: "Bees make honey." }], 3), []);
+});

@@ -4,7 +4,9 @@
 // the engines, not this machine's CPU); a client node with no llm of its own
 // streams generations through the runtime's routing at twice the slots in the
 // cluster. Beside it, in the same run, the same engines called directly over
-// HTTP, round robin, at the same concurrency. One JSON object per line.
+// HTTP, round robin, at the same concurrency. Then the sequential ask
+// latency across a 3-server cluster (caller and host on different servers)
+// beside one server. One JSON object per line.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,8 +14,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { llmKind } from "../actors/index.js";
-import { startNatsServer } from "../nats/index.js";
+import { startNatsCluster, startNatsServer } from "../nats/index.js";
 import { ActorSystem, loadConfig, RuntimeConfigSchema } from "../runtime/index.js";
+import { Bench, PAYLOAD } from "./runtime-kinds.js";
 import { report, round, summarize } from "./stats.js";
 
 const SIZES = (process.env.BENCH_SCALING_NODES ?? "1,2,4,8").split(",").map(Number);
@@ -60,6 +63,29 @@ async function closedLoop(one: (i: number) => Promise<void>, workers: number, se
 async function direct(url: string): Promise<void> {
   const res = await fetch(`${url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "bench-engine", stream: true, messages: [{ role: "user", content: "q" }] }) });
   await res.text();
+}
+
+/** Sequential asks from a node with no instance of the kind to one that has, each connected to the server given. */
+async function askLatency(callerUrl: string, hostUrl: string, namespace: string): Promise<{ p50: number; p99: number }> {
+  const start = (url: string, nodeId: string, kinds: (typeof Bench)[]) =>
+    ActorSystem.start({ config: loadConfig(RuntimeConfigSchema, { flags: { "nats.servers": url, namespace, nodeId } }), kinds, log: pino({ level: "warn" }) });
+  const host = await start(hostUrl, `${namespace}-host`, [Bench]);
+  const caller = await start(callerUrl, `${namespace}-caller`, []);
+  try {
+    const ref = caller.pool(Bench);
+    for (let i = 0; i < 500; i++) await ref.ask({ type: "echo", value: PAYLOAD });
+    const us: number[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const t = process.hrtime.bigint();
+      await ref.ask({ type: "echo", value: PAYLOAD });
+      us.push(Number(process.hrtime.bigint() - t) / 1_000);
+    }
+    const s = summarize(us);
+    return { p50: s.p50, p99: s.p99 };
+  } finally {
+    await caller.shutdown();
+    await host.shutdown();
+  }
 }
 
 const dir = await mkdtemp(join(tmpdir(), "colmena-scaling-"));
@@ -109,6 +135,24 @@ try {
         target: "efficiency >= 0.9 and p99 within 1.5x of one node's",
       });
     }
+  }
+  // The same ask through a 3-server cluster, caller and host on different servers, beside one server.
+  const cluster = await startNatsCluster({ size: 3, storeDir: join(dir, "cluster") });
+  try {
+    const single = await askLatency(server.url, server.url, "lat-single");
+    const routed = await askLatency(cluster.urls[0]!, cluster.urls[1]!, "lat-cluster");
+    report("ask-latency-cluster", {
+      unit: "us",
+      single_server_p50: round(single.p50),
+      cluster_p50: round(routed.p50),
+      p50_ratio: round(routed.p50 / single.p50, 3),
+      single_server_p99: round(single.p99),
+      cluster_p99: round(routed.p99),
+      p99_ratio: round(routed.p99 / single.p99, 3),
+      n: 3_000,
+    });
+  } finally {
+    await cluster.stop();
   }
 } finally {
   await server.stop();

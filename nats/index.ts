@@ -4,6 +4,7 @@ export { connectNats, type NatsAuth, type NatsConnectOptions } from "./connectio
 export { isNatsError, NATS_ERROR_CODES, NatsError, type NatsErrorCode, type NatsErrorOptions } from "./errors.js";
 export { isRevisionConflict, openBucket, replicaCount, type BucketOptions } from "./kv.js";
 export { freePort, NATS_INSTALL_HINT, startNatsServer, type NatsServer, type NatsServerOptions } from "./server.js";
+export { startNatsCluster, type NatsCluster, type NatsClusterOptions } from "./cluster.js";
 export {
   ensureDurable,
   ensureStream,

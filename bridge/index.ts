@@ -1,4 +1,9 @@
-// The public surface of bridge/: the HTTP bridge, the NATS service API, and how errors look at the edge.
+// The public surface of bridge/: the HTTP bridge and its access control, the NATS service API, and how errors look at the edge.
+export { AuthOptionsSchema, type AuthOptions } from "./auth/auth-options.js";
+export { Authenticator, createAuthenticator } from "./auth/authenticator.js";
+export { KeyStore, KEYS_BUCKET, type NewKeyRequest } from "./auth/key-store.js";
+export type { KeyInfo } from "./auth/key-records.js";
+export { CALLER_ROLES, ROUTE_PERMISSIONS, type CallerRole, type Permission } from "./auth/roles.js";
 export { buildHttpBridge } from "./http/build-http-bridge.js";
 export { HttpBridgeOptionsSchema, type HttpBridgeConfig, type HttpBridgeOptions } from "./http/options.js";
 export { NATS_SERVICE_NAME, startNatsService, type NatsServiceOptions } from "./nats-service.js";

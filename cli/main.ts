@@ -5,9 +5,11 @@ import { loadtestCommand } from "../loadtest/index.js"; // command.ts alone: the
 import { isTypedError } from "../runtime/index.js";
 import { ask } from "./commands/ask.js";
 import { ingest } from "./commands/ingest.js";
+import { keys, type KeysOptions } from "./commands/keys.js";
 import { status } from "./commands/status.js";
 import { runNode, type NodeFlags } from "./run-node.js";
 import { ROLES } from "./config.js";
+import { CALLER_ROLES } from "../bridge/index.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -43,6 +45,7 @@ const nodeOptions = (cmd: Command) =>
     .option("--data-dir <dir>", "data directory (shard snapshots, L3 cache, embedded JetStream)")
     .option("--port <port>", "HTTP bridge port", int("--port"))
     .option("--host <host>", "HTTP bridge address")
+    .option("--insecure", "let the bridge listen beyond loopback with no authentication (http.auth.mode none)")
     .option("--namespace <name>", "subject/bucket prefix, so deployments can share a NATS cluster")
     .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
     .option("--set <key=value>", "any config key, dotted as in the file, e.g. http.rateLimit.capacity=20 (the value read as in COLMENA_* variables; repeatable; wins over the other flags)", setting);
@@ -80,6 +83,30 @@ client(program.command("status"))
   .description("nodes, actor kinds and instances with their statechart states, mailbox depths, cache hit rates")
   .option("--json", "print the raw status document")
   .action((o: { url: string; apiKey?: string; json?: boolean }) => status(o));
+
+const keysCommand = program.command("keys").description("API keys: made, listed and revoked through the system's NATS connection (not over HTTP)");
+const natsClient = (cmd: Command) =>
+  cmd
+    .option("-c, --config <file>", "the node's JSON config file, for its NATS settings and namespace")
+    .option("--nats <url>", "NATS server(s), comma-separated (default: the config's, else nats://127.0.0.1:4222)")
+    .option("--namespace <name>", "the deployment's namespace")
+    .option("--json", "print JSON");
+natsClient(keysCommand.command("create"))
+  .description("make a key and print it once")
+  .addOption(new Option("--role <role>", "what the key may do").choices(CALLER_ROLES).makeOptionMandatory())
+  .option("--tier <name>", "rate-limit tier", "default")
+  .option("--name <label>", "a label to recognise it by")
+  .option("--expires <iso-date>", "when it stops working (ISO 8601)")
+  .action((o: KeysOptions & { role: (typeof CALLER_ROLES)[number]; tier: string; name?: string; expires?: string }) =>
+    keys({ op: "create", request: { role: o.role, tier: o.tier, ...(o.name !== undefined && { name: o.name }), ...(o.expires !== undefined && { expires: o.expires }) } }, o),
+  );
+natsClient(keysCommand.command("list"))
+  .description("every key's id, role, tier and state (never a secret)")
+  .action((o: KeysOptions) => keys({ op: "list" }, o));
+natsClient(keysCommand.command("revoke"))
+  .description("revoke a key: every bridge refuses it within a second")
+  .argument("<id>", "the key's id (the part after colmena_)")
+  .action((id: string, o: KeysOptions) => keys({ op: "revoke", id }, o));
 
 program.addCommand(loadtestCommand());
 

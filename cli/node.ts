@@ -1,7 +1,7 @@
 import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
-import { buildHttpBridge, startNatsService } from "../bridge/index.js";
+import { buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
 import type { ColmenaConfig } from "./config.js";
 
@@ -48,8 +48,12 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
 
     const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
     const api = new ActorRagApi({ system, indexes: retrieval.indexes, models });
-    const { host, port, ...bridgeOptions } = config.http;
-    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log });
+    const { host, port, insecure, ...bridgeOptions } = config.http;
+    const authenticator = await createAuthenticator(bridgeOptions.auth, { nc: system.nc, namespace: config.namespace, log, clock: system.clock });
+    if (authenticator) stops.push(async () => authenticator.stop());
+    // Each bridge enforces its share of every rate limit: the limit over the bridges alive in the membership.
+    const bridges = () => system.membership.nodes().filter((n) => n.roles.includes("bridge")).length;
+    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log, clock: system.clock, bridges, ...(authenticator && { authenticator }) });
     await http.listen({ host, port });
     stops.push(() => http.close());
     const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, requestTimeoutMs: config.http.requestTimeoutMs, log });

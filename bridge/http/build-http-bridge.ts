@@ -3,6 +3,7 @@ import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import type { RagApi } from "../../actors/index.js";
+import { ColmenaError } from "../../runtime/index.js";
 import { attachAccessControl } from "./access.js";
 import { attachAdmission } from "./admission.js";
 import { attachErrorHandling } from "./error-handler.js";
@@ -13,6 +14,7 @@ import { attachScopes } from "./request-scope.js";
 import type { RouteContext } from "./routes/context.js";
 import { documentRoutes } from "./routes/documents.js";
 import { chatRoutes } from "./routes/openai-chat.js";
+import { keyRoutes } from "./routes/keys.js";
 import { embeddingRoutes } from "./routes/openai-embeddings.js";
 import { modelRoutes } from "./routes/openai-models.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -27,8 +29,11 @@ const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
  * `await app.close()` stops it. Bad options throw INVALID naming the key.
  */
 export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
-  const { log, metrics, clock, ...operatorOptions } = config;
+  const { log, metrics, clock, authenticator, bridges, ...operatorOptions } = config;
   const options = resolveOptions(operatorOptions, clock);
+  if ((options.auth.mode === "none") !== (authenticator === undefined)) {
+    throw new ColmenaError("INVALID", `http.auth.mode ${options.auth.mode} ${authenticator === undefined ? "needs an authenticator (createAuthenticator)" : "takes no authenticator"}`);
+  }
   const registry = metrics ?? new Registry();
 
   const app = Fastify({
@@ -49,7 +54,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
   attachMetrics(app, registry, api, log);
   attachScopes(app, options.requestTimeoutMs);
   attachErrorHandling(app, log, options.bodyLimit);
-  attachAccessControl(app, options);
+  attachAccessControl(app, options, { authenticator, bridges: bridges ?? (() => 1) });
   if (options.admission !== false) attachAdmission(app, options.admission);
   strictJsonBodies(app);
 
@@ -63,7 +68,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
         description: "Retrieval-augmented generation over an actor runtime. /v1/chat/completions, /v1/embeddings and /v1/models speak OpenAI's API.",
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, apiKey: { type: "apiKey", in: "header", name: "X-API-Key" } } },
-      ...(options.apiKeys !== undefined && { security: [{ bearer: [] }, { apiKey: [] }] }),
+      ...(options.auth.mode !== "none" && { security: [{ bearer: [] }, { apiKey: [] }] }),
     },
   });
 
@@ -76,6 +81,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     embeddingRoutes(routes, context);
     modelRoutes(routes, context);
     opsRoutes(routes, context, registry);
+    if (authenticator?.keys !== undefined) keyRoutes(routes, authenticator.keys);
   });
   return app;
 }

@@ -1,5 +1,6 @@
 // The public surface of bridge/: the HTTP bridge and its access control, the NATS service API, and how errors look at the edge.
-export { AuthOptionsSchema, type AuthOptions } from "./auth/auth-options.js";
+export { AuditLog, type AuditEvent, type AuditRetention } from "./auth/audit-log.js";
+export { auditsAccess, AuthOptionsSchema, type AuthOptions } from "./auth/auth-options.js";
 export { Authenticator, createAuthenticator } from "./auth/authenticator.js";
 export { KeyStore, KEYS_BUCKET, type NewKeyRequest } from "./auth/key-store.js";
 export type { KeyInfo } from "./auth/key-records.js";

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { loadtestCommand } from "../loadtest/index.js"; // command.ts alone: the generator loads only when a scenario runs
 import { isTypedError } from "../runtime/index.js";
 import { ask } from "./commands/ask.js";
+import { auditTail, type AuditTailOptions } from "./commands/audit.js";
 import { ingest } from "./commands/ingest.js";
 import { keys, type KeysOptions } from "./commands/keys.js";
 import { status } from "./commands/status.js";
@@ -107,6 +108,14 @@ natsClient(keysCommand.command("revoke"))
   .description("revoke a key: every bridge refuses it within a second")
   .argument("<id>", "the key's id (the part after colmena_)")
   .action((id: string, o: KeysOptions) => keys({ op: "revoke", id }, o));
+
+const auditCommand = program.command("audit").description("the audit stream: authentication decisions, admin operations, key changes");
+natsClient(auditCommand.command("tail"))
+  .description("print the audit's events since a time")
+  .option("--since <when>", "a duration back from now (90s, 10m, 2h, 7d) or an ISO 8601 time", "10m")
+  .option("--denied", "only refused requests")
+  .option("--follow", "keep printing new events")
+  .action((o: AuditTailOptions) => auditTail(o));
 
 program.addCommand(loadtestCommand());
 

@@ -1,7 +1,7 @@
 import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
-import { buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
+import { AuditLog, auditsAccess, buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
 import { ActorSystem, type Logger } from "../runtime/index.js";
 import type { ColmenaConfig } from "./config.js";
 
@@ -51,9 +51,10 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     const { host, port, insecure, ...bridgeOptions } = config.http;
     const authenticator = await createAuthenticator(bridgeOptions.auth, { nc: system.nc, namespace: config.namespace, log, clock: system.clock });
     if (authenticator) stops.push(async () => authenticator.stop());
+    const audit = auditsAccess(bridgeOptions.auth) ? await AuditLog.open(system.nc, config.namespace, bridgeOptions.auth.audit, log, system.nodeId) : undefined;
     // Each bridge enforces its share of every rate limit: the limit over the bridges alive in the membership.
     const bridges = () => system.membership.nodes().filter((n) => n.roles.includes("bridge")).length;
-    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log, clock: system.clock, bridges, ...(authenticator && { authenticator }) });
+    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log, clock: system.clock, bridges, ...(authenticator && { authenticator }), ...(audit && { audit }) });
     await http.listen({ host, port });
     stops.push(() => http.close());
     const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, requestTimeoutMs: config.http.requestTimeoutMs, log });

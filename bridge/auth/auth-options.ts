@@ -36,9 +36,21 @@ export const AuthOptionsSchema = z
     mode: z.enum(["none", "keys", "jwt", "both"]).default("none"),
     metricsNeedAuth: z.boolean().default(false),
     jwt: JwtOptionsSchema.optional(),
+    /**
+     * The audit stream (bridge/auth/audit-log.ts): on by default when auth
+     * is; its events are kept `maxAgeMs` (30 days) and at most `maxBytes`.
+     */
+    audit: z
+      .strictObject({
+        enabled: z.boolean().optional(),
+        maxAgeMs: z.int().min(60_000).default(30 * 24 * 3_600_000),
+        maxBytes: z.int().min(1_024).optional(),
+      })
+      .prefault({}),
   })
   .refine((a) => (a.mode !== "jwt" && a.mode !== "both") || a.jwt !== undefined, { message: "mode jwt or both needs the jwt settings", path: ["jwt"] });
 export type AuthOptions = z.output<typeof AuthOptionsSchema>;
 
 export const usesKeys = (auth: AuthOptions) => auth.mode === "keys" || auth.mode === "both";
 export const usesJwt = (auth: AuthOptions) => auth.mode === "jwt" || auth.mode === "both";
+export const auditsAccess = (auth: AuthOptions) => auth.audit.enabled ?? auth.mode !== "none";

@@ -1,50 +1,62 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { AuditEvent, AuditLog } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { callerOf, setCaller, type Caller } from "../auth/caller.js";
-import { permissionFor } from "../auth/roles.js";
-import { EdgeRejection } from "../errors.js";
+import { permissionFor, type Permission } from "../auth/roles.js";
+import { EdgeRejection, statusOf } from "../errors.js";
 import type { ResolvedHttpOptions } from "./options.js";
 import { RateLimiter, WINDOW_MS } from "./rate-limit.js";
+import { scopeOf } from "./request-scope.js";
 
 export interface AccessParts {
   authenticator: Authenticator | undefined;
   /** Bridge nodes sharing the limits; each enforces limit / bridges. */
   bridges: () => number;
-  /** Told every decision on a guarded route (the audit). */
-  onDecision?: (request: FastifyRequest, decision: { caller: Caller | undefined; status: number; code?: string }) => void;
+  audit: AuditLog | undefined;
 }
 
 /**
  * Who may call /v1/* (and /metrics when `auth.metricsNeedAuth`) and how
  * often: the caller is authenticated (401), its role checked against the
  * route's permission (403), then its per-minute limit counted (429). /health,
- * /ready and /docs stay open.
+ * /ready and /docs stay open. Each decision goes to the audit: a refusal at
+ * once, an admission with the status it was finally answered.
  */
 export function attachAccessControl(app: FastifyInstance, options: Readonly<ResolvedHttpOptions>, parts: AccessParts): void {
-  const { authenticator, bridges, onDecision } = parts;
+  const { authenticator, bridges, audit } = parts;
   const limits = options.rateLimit;
   const limiter = limits === undefined ? undefined : new RateLimiter({ maxClients: limits.maxClients }, options.clock);
-  if (authenticator === undefined && limiter === undefined && onDecision === undefined) return;
+  if (authenticator === undefined && limiter === undefined && audit === undefined) return;
+  const admitted = new WeakMap<FastifyRequest, Permission | undefined>();
 
   app.addHook("onRequest", async (request, reply) => {
     const path = request.url.split("?")[0]!;
     if (!path.startsWith("/v1/") && !(path === "/metrics" && authenticator !== undefined && options.auth.metricsNeedAuth)) return;
     let caller: Caller | undefined;
+    const pattern = request.routeOptions.url;
+    // An unmatched path only needs a known caller before its 404, so the 404 tells nothing to strangers.
+    const permission = pattern === undefined ? undefined : permissionFor(request.method === "HEAD" ? "GET" : request.method, pattern);
     try {
       if (authenticator !== undefined) {
         caller = await authenticator.authenticate(request);
         setCaller(request, caller);
-        const pattern = request.routeOptions.url;
-        // An unmatched path only needs a known caller before its 404, so the 404 tells nothing to strangers.
-        if (pattern !== undefined) authenticator.authorize(caller, permissionFor(request.method === "HEAD" ? "GET" : request.method, pattern));
+        if (permission !== undefined) authenticator.authorize(caller, permission);
       }
       if (limiter !== undefined) limit(limiter, callerOf(request), reply);
-      onDecision?.(request, { caller, status: 200 });
+      admitted.set(request, permission);
     } catch (err) {
-      if (err instanceof EdgeRejection) onDecision?.(request, { caller, status: err.code === "UNAUTHORIZED" ? 401 : err.code === "FORBIDDEN" ? 403 : 429, code: err.code });
+      if (err instanceof EdgeRejection) audit?.record({ ...eventOf(request, caller, "auth", false), status: statusOf(err.code), code: err.code, reason: err.message });
       throw err;
     }
   });
+
+  if (audit !== undefined) {
+    app.addHook("onResponse", async (request, reply) => {
+      if (!admitted.has(request)) return;
+      const kind = admitted.get(request) === "admin" ? "admin" : "auth";
+      audit.record({ ...eventOf(request, callerOf(request), kind, true), status: reply.statusCode });
+    });
+  }
 
   function limit(rateLimiter: RateLimiter, caller: Caller, reply: FastifyReply): void {
     const policy = caller.kind === "anonymous" ? limits!.anonymous : (limits!.tiers[caller.tier] ?? limits!.tiers.default);
@@ -60,4 +72,18 @@ export function attachAccessControl(app: FastifyInstance, options: Readonly<Reso
     }
     reply.header("ratelimit", `"${name}";r=${admission.remaining};t=${Math.ceil(admission.resetMs / 1000)}`);
   }
+}
+
+/** The request's side of an audit event: who, from where, what; never its credential. */
+export function eventOf(request: FastifyRequest, caller: Caller | undefined, kind: AuditEvent["kind"], allowed: boolean): Omit<AuditEvent, "at" | "node"> {
+  return {
+    kind,
+    allowed,
+    ...(caller !== undefined && { caller: caller.id }),
+    ...(caller?.role !== undefined && { role: caller.role }),
+    ip: request.ip,
+    method: request.method,
+    route: request.routeOptions.url ?? request.url.split("?")[0]!.slice(0, 200),
+    trace: scopeOf(request).trace.traceId,
+  };
 }

@@ -29,7 +29,7 @@ const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
  * `await app.close()` stops it. Bad options throw INVALID naming the key.
  */
 export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
-  const { log, metrics, clock, authenticator, bridges, ...operatorOptions } = config;
+  const { log, metrics, clock, authenticator, bridges, audit, ...operatorOptions } = config;
   const options = resolveOptions(operatorOptions, clock);
   if ((options.auth.mode === "none") !== (authenticator === undefined)) {
     throw new ColmenaError("INVALID", `http.auth.mode ${options.auth.mode} ${authenticator === undefined ? "needs an authenticator (createAuthenticator)" : "takes no authenticator"}`);
@@ -54,7 +54,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
   attachMetrics(app, registry, api, log);
   attachScopes(app, options.requestTimeoutMs);
   attachErrorHandling(app, log, options.bodyLimit);
-  attachAccessControl(app, options, { authenticator, bridges: bridges ?? (() => 1) });
+  attachAccessControl(app, options, { authenticator, bridges: bridges ?? (() => 1), audit });
   if (options.admission !== false) attachAdmission(app, options.admission);
   strictJsonBodies(app);
 
@@ -81,7 +81,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     embeddingRoutes(routes, context);
     modelRoutes(routes, context);
     opsRoutes(routes, context, registry);
-    if (authenticator?.keys !== undefined) keyRoutes(routes, authenticator.keys);
+    if (authenticator?.keys !== undefined) keyRoutes(routes, authenticator.keys, audit);
   });
   return app;
 }

@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import { z } from "zod";
 import { ColmenaError, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
 import { AuthOptionsSchema } from "../auth/auth-options.js";
+import type { AuditLog } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 
 const PerMinuteSchema = z.strictObject({ requestsPerMinute: z.int().min(1) });
@@ -65,10 +66,11 @@ export type HttpBridgeOptions = z.input<typeof HttpBridgeOptionsSchema>;
 /**
  * What the bridge is built with: options plus its logger, the registry to add
  * its metrics to, the clock of the rate limiter and of key expiry, the
- * authenticator `auth.mode` needs (createAuthenticator), and how many bridge
- * nodes share the rate limits (default 1).
+ * authenticator `auth.mode` needs (createAuthenticator), how many bridge
+ * nodes share the rate limits (default 1), and the audit stream to record
+ * access to (AuditLog.open; none: no audit).
  */
-export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; clock?: Clock; authenticator?: Authenticator; bridges?: () => number };
+export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; clock?: Clock; authenticator?: Authenticator; bridges?: () => number; audit?: AuditLog };
 
 export type ResolvedHttpOptions = z.output<typeof HttpBridgeOptionsSchema> & { clock: Clock };
 

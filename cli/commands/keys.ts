@@ -1,4 +1,5 @@
-import { KeyStore, type KeyInfo, type NewKeyRequest } from "../../bridge/index.js";
+import { userInfo } from "node:os";
+import { AuditLog, KeyStore, type KeyInfo, type NewKeyRequest } from "../../bridge/index.js";
 import { connectNats } from "../../nats/index.js";
 import { createLogger } from "../../runtime/index.js";
 import { nodeConfig, type ConfigFlags } from "../config.js";
@@ -19,8 +20,13 @@ export async function keys(action: KeysAction, options: KeysOptions, out: NodeJS
   const nc = await connectNats({ ...config.nats, name: "colmena-keys", maxReconnectAttempts: 0 }, log);
   try {
     const store = await KeyStore.open(nc, config.namespace);
+    // Key changes from here are audited too, when the nodes keep an audit stream.
+    const audit = AuditLog.existing(nc, config.namespace, log);
+    const changed = (op: "create" | "revoke", info: KeyInfo) =>
+      audit.append({ kind: "key", allowed: true, caller: `cli:${userInfo().username}`, key: { op, id: info.id, role: info.role, tier: info.tier } });
     if (action.op === "create") {
       const { key, info } = await store.create(action.request);
+      await changed("create", info);
       if (options.json) out.write(`${JSON.stringify({ ...info, key })}\n`);
       else out.write(`${key}\n\n${describe(info)}\nThe key is shown this once; only a digest of its secret is stored.\n`);
     } else if (action.op === "list") {
@@ -29,6 +35,7 @@ export async function keys(action: KeysAction, options: KeysOptions, out: NodeJS
       else for (const info of all) out.write(`${describe(info)}\n`);
     } else {
       const info = await store.revoke(action.id);
+      await changed("revoke", info);
       out.write(options.json ? `${JSON.stringify(info)}\n` : `revoked ${describe(info)}\n`);
     }
   } finally {

@@ -9,7 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { request } from "undici";
-import { AuthOptionsSchema, buildHttpBridge, createAuthenticator, KeyStore, type Authenticator, type HttpBridgeOptions } from "../../bridge/index.js";
+import { AuditLog, AuthOptionsSchema, buildHttpBridge, createAuthenticator, KeyStore, type AuditEvent, type Authenticator, type HttpBridgeOptions } from "../../bridge/index.js";
 import { connectNats, type NatsServer } from "../../nats/index.js";
 import { systemClock } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
@@ -43,6 +43,7 @@ describe("http auth - the matrix against real bridges on a real nats-server", ()
   const logged: string[] = [];
   const keys: Record<string, string> = {};
   const ids: Record<string, string> = {};
+  let audit: AuditLog;
 
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const call = async (url: string, row: Pick<Row, "method" | "path" | "body">, headers: Record<string, string>): Promise<Reply> => {
@@ -87,8 +88,10 @@ describe("http auth - the matrix against real bridges on a real nats-server", ()
     const log = pino({ level: "trace" }, sink);
     const options = { auth: { mode: "both", metricsNeedAuth: true, jwt: { jwks: mint.jwksFile, issuer: ISSUER, audience: AUDIENCE, clockToleranceSec: 5 } } } satisfies HttpBridgeOptions;
     for (let i = 0; i < 2; i++) {
-      const auth = (await createAuthenticator(AuthOptionsSchema.parse(options.auth), { nc: await connect(), namespace: NAMESPACE, log, clock: systemClock }))!;
-      const app = buildHttpBridge(new FakeRagApi(), { ...options, log, authenticator: auth });
+      const nc = await connect();
+      const auth = (await createAuthenticator(AuthOptionsSchema.parse(options.auth), { nc, namespace: NAMESPACE, log, clock: systemClock }))!;
+      if (i === 0) audit = await AuditLog.open(nc, NAMESPACE, { maxAgeMs: 3_600_000 }, log, "bridge-1");
+      const app = buildHttpBridge(new FakeRagApi(), { ...options, log, authenticator: auth, ...(i === 0 && { audit }) });
       await app.listen({ port: 0, host: "127.0.0.1" });
       bridges.push({ app, auth, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` });
     }
@@ -186,6 +189,28 @@ describe("http auth - the matrix against real bridges on a real nats-server", ()
     assert.ok(((await revoked.body.json()) as { revoked?: string }).revoked);
     await waitFor("the first bridge refuses it", async () => (await call(bridges[0]!.url, models, bearer(body.key))).status === 401, 5_000);
     assert.deepEqual(await call(bridges[0]!.url, { method: "DELETE", path: "/v1/keys/ffffffffffffffff" }, bearer(keys.admin!)), { status: 404, code: "NOT_FOUND" });
+  });
+
+  test("http auth - the audit holds every refusal of the matrix and every admission with its status, and no secret", async () => {
+    const events: AuditEvent[] = [];
+    await waitFor("the audit has every row", async () => {
+      events.length = 0;
+      for await (const e of audit.read({ sinceMs: 0 })) events.push(e);
+      return events.length >= rows.length;
+    });
+    const denied = events.filter((e) => !e.allowed);
+    const refusedRows = rows.filter((r) => r.status === 401 || r.status === 403);
+    assert.equal(denied.filter((e) => e.status === 401 || e.status === 403).length >= refusedRows.length, true, `${denied.length} denied events`);
+    const forbidden = denied.find((e) => e.code === "FORBIDDEN" && e.route === "/v1/status");
+    assert.deepEqual([forbidden?.caller, forbidden?.role, forbidden?.method, forbidden?.ip], [`key:${ids.writer}`, "writer", "GET", "127.0.0.1"]);
+    assert.match(forbidden?.trace ?? "", /^[0-9a-f]{32}$/);
+    const admin = events.find((e) => e.kind === "admin" && e.caller === `key:${ids.admin}`);
+    assert.equal(admin?.status, 200, "an admin operation is audited with its answer");
+    assert.ok(events.some((e) => e.kind === "key" && e.key?.op === "create"), "a key made over /v1/keys");
+    const text = JSON.stringify(events);
+    for (const key of Object.values(keys)) assert.equal(text.includes(key.slice(-43)), false, "a key's secret is in the audit");
+    assert.equal(/eyJ[A-Za-z0-9_-]+\.eyJ/.test(text), false, "a JWT is in the audit");
+    assert.equal(audit.lost, 0);
   });
 
   test("http auth - no key, secret or token ever reaches the log", () => {

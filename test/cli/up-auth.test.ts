@@ -88,4 +88,28 @@ describe("colmena up - keys from the CLI, two bridge nodes sharing one rate limi
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /NOT_FOUND/);
   });
+
+  test("colmena audit tail - refusals, admin operations and key changes from both bridges and the CLI, never a secret", async () => {
+    const tail = (...args: string[]) => runColmena(["audit", "tail", ...args, "--nats", up.natsUrl, "--json"]);
+    const events = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { kind: string; allowed: boolean; status?: number; code?: string; route?: string; node?: string; caller?: string; key?: { op: string } });
+    let denied: ReturnType<typeof events> = [];
+    await waitFor("the denied events are stored", async () => {
+      const run = await tail("--since", "10m", "--denied");
+      assert.equal(run.code, 0, run.stderr);
+      denied = events(run.stdout);
+      return denied.some((e) => e.code === "RATE_LIMITED") && denied.some((e) => e.status === 401 && e.route === "/v1/status");
+    });
+    assert.ok(denied.every((e) => !e.allowed));
+    assert.equal(new Set(denied.filter((e) => e.code === "RATE_LIMITED").map((e) => e.node)).size, 2, "both bridges audit");
+    const all = await tail("--since", "10m");
+    const everything = events(all.stdout);
+    assert.ok(everything.some((e) => e.kind === "key" && e.key?.op === "revoke" && e.caller?.startsWith("cli:")), "a revocation from the CLI");
+    assert.ok(everything.some((e) => e.kind === "admin" && e.allowed && e.route === "/v1/status" && e.status === 200), "an admin operation");
+    assert.equal(all.stdout.includes(admin.slice(-43)), false, "no secret in the audit");
+    const human = await runColmena(["audit", "tail", "--since", "10m", "--denied", "--nats", up.natsUrl]);
+    assert.match(human.stdout, /DENIED .* GET \/v1\/status → 401 UNAUTHORIZED/);
+    const bad = await tail("--since", "yesterday-ish");
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /INVALID: --since/);
+  });
 });

@@ -1,7 +1,11 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { CALLER_ROLES } from "../../auth/roles.js";
+import type { AuditLog } from "../../auth/audit-log.js";
+import { callerOf } from "../../auth/caller.js";
+import type { KeyInfo } from "../../auth/key-records.js";
 import type { KeyStore } from "../../auth/key-store.js";
+import { eventOf } from "../access.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
 import { errorResponses } from "./error-responses.js";
 
@@ -23,7 +27,10 @@ const NewKeyShape = z.strictObject({
 const IdParams = requestSchema(z.strictObject({ id: z.string().min(1).max(64) }));
 
 /** The API-key records, for admins (roles.ts): list, create (the key is in this answer only), revoke. */
-export function keyRoutes(app: FastifyInstance, keys: KeyStore): void {
+export function keyRoutes(app: FastifyInstance, keys: KeyStore, audit: AuditLog | undefined): void {
+  const changed = (request: FastifyRequest, op: "create" | "revoke", info: KeyInfo) =>
+    audit?.record({ ...eventOf(request, callerOf(request), "key", true), key: { op, id: info.id, role: info.role, tier: info.tier } });
+
   app.get(
     "/v1/keys",
     { schema: { summary: "API keys (never their secrets)", tags: ["keys"], querystring: NO_QUERY, response: { 200: responseSchema(z.object({ keys: z.array(KeyInfoShape) })), ...errorResponses() } } },
@@ -44,6 +51,7 @@ export function keyRoutes(app: FastifyInstance, keys: KeyStore): void {
     },
     async (request, reply) => {
       const { key, info } = await keys.create(request.body);
+      changed(request, "create", info);
       return reply.code(201).send({ ...info, key });
     },
   );
@@ -51,6 +59,10 @@ export function keyRoutes(app: FastifyInstance, keys: KeyStore): void {
   app.delete<{ Params: { id: string } }>(
     "/v1/keys/:id",
     { schema: { summary: "Revoke an API key", tags: ["keys"], params: IdParams, querystring: NO_QUERY, response: { 200: responseSchema(KeyInfoShape), ...errorResponses(404) } } },
-    async (request) => keys.revoke(request.params.id),
+    async (request) => {
+      const info = await keys.revoke(request.params.id);
+      changed(request, "revoke", info);
+      return info;
+    },
   );
 }

@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, relative, resolve } from "node:path";
+import { CONTROL_CHARACTERS } from "../bridge/index.js";
 
 const TEXT = new Set([".md", ".markdown", ".txt", ".text"]);
 const HTML = new Set([".html", ".htm"]);
@@ -28,8 +29,9 @@ export async function findDocuments(paths: string[]): Promise<string[]> {
 
 /** Reads one file as a document: the id is its path relative to `root`, HTML is reduced to its text. */
 export async function readDocument(file: string, root: string): Promise<FileDocument> {
+  // The bridge refuses control characters (bridge/text-rules.ts); in files they are layout (form feeds), so they become spaces.
   const raw = await readFile(file, "utf8");
-  const text = HTML.has(extname(file).toLowerCase()) ? htmlToText(raw) : raw;
+  const text = (HTML.has(extname(file).toLowerCase()) ? htmlToText(raw) : raw).replace(CONTROL_CHARACTERS, " ");
   const id = relative(root, file).replace(/[^A-Za-z0-9_=-]+/g, "-").replace(/^-+|-+$/g, "") || "document";
   return { id, text, metadata: { source: relative(root, file) || file, title: titleOf(text) ?? relative(root, file) } };
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { ChatMessage, QueryRequest } from "../../../actors/index.js";
 import { ColmenaError } from "../../../runtime/index.js";
 import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
+import { cleanText } from "../../text-rules.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
 import { streamAnswer, type AnswerRenderer } from "../stream-answer.js";
@@ -20,10 +21,10 @@ import { errorResponses } from "./error-responses.js";
  * extra `sources` field (on the last chunk when streaming).
  */
 
-const TextPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+const TextPart = z.looseObject({ type: z.string(), text: cleanText().optional() });
 const ChatMessageShape = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
-  content: z.union([z.string(), z.array(TextPart), z.null()]).optional(),
+  content: z.union([cleanText(), z.array(TextPart), z.null()]).optional(),
 });
 const ChatRequestShape = z.looseObject({
   model: z.string().optional(),

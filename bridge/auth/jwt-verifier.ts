@@ -10,16 +10,18 @@ export type JwtCheck = { ok: true; subject: string; role: CallerRole | undefined
 export class JwtVerifier {
   readonly #keys: JWTVerifyGetKey;
   readonly #options: JwtOptions;
+  readonly #remote: boolean;
 
-  private constructor(keys: JWTVerifyGetKey, options: JwtOptions) {
+  private constructor(keys: JWTVerifyGetKey, options: JwtOptions, remote = false) {
     this.#keys = keys;
     this.#options = options;
+    this.#remote = remote;
   }
 
   /** Reads the JWKS file (a bad one stops start-up) or prepares the URL's (fetched on first use, then cached). */
   static async create(options: JwtOptions): Promise<JwtVerifier> {
     if (/^https?:\/\//.test(options.jwks)) {
-      return new JwtVerifier(createRemoteJWKSet(new URL(options.jwks), { cacheMaxAge: options.jwksCacheMs }), options);
+      return new JwtVerifier(createRemoteJWKSet(new URL(options.jwks), { cacheMaxAge: options.jwksCacheMs }), options, true);
     }
     let set: JSONWebKeySet;
     try {
@@ -32,6 +34,7 @@ export class JwtVerifier {
     }
   }
 
+  /** The token's subject, role and tier, or why it is refused; UNAVAILABLE when a JWKS URL cannot be fetched (no token is judged then). */
   async verify(token: string): Promise<JwtCheck> {
     const o = this.#options;
     try {
@@ -51,10 +54,16 @@ export class JwtVerifier {
         tier: typeof tier === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(tier) ? tier : "default",
       };
     } catch (err) {
+      if (this.#remote && unreachable(err)) {
+        throw new ColmenaError("UNAVAILABLE", "the JWKS could not be fetched to verify the token", { cause: err, retryAfterMs: 1_000 });
+      }
       return { ok: false, reason: reasonOf(err) };
     }
   }
 }
+
+/** A fetch that failed or timed out (jose raises its generic error for a non-200 answer, and lets network errors through). */
+const unreachable = (err: unknown) => err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError) || err.code === "ERR_JOSE_GENERIC";
 
 /** A short, secret-free reason for the audit and the 401's message. */
 function reasonOf(err: unknown): string {

@@ -3,7 +3,7 @@ import type { AuditEvent, AuditLog } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { callerOf, setCaller, type Caller } from "../auth/caller.js";
 import { permissionFor, type Permission } from "../auth/roles.js";
-import { EdgeRejection, statusOf } from "../errors.js";
+import { EdgeRejection, toEdgeError } from "../errors.js";
 import type { ResolvedHttpOptions } from "./options.js";
 import { RateLimiter, WINDOW_MS } from "./rate-limit.js";
 import { scopeOf } from "./request-scope.js";
@@ -45,7 +45,8 @@ export function attachAccessControl(app: FastifyInstance, options: Readonly<Reso
       if (limiter !== undefined) limit(limiter, callerOf(request), reply);
       admitted.set(request, permission);
     } catch (err) {
-      if (err instanceof EdgeRejection) audit?.record({ ...eventOf(request, caller, "auth", false), status: statusOf(err.code), code: err.code, reason: err.message });
+      const answer = toEdgeError(err);
+      audit?.record({ ...eventOf(request, caller, "auth", false), status: answer.status, code: answer.body.error.code, reason: answer.body.error.message });
       throw err;
     }
   });

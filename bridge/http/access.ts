@@ -7,6 +7,7 @@ import { EdgeRejection, toEdgeError } from "../errors.js";
 import type { ResolvedHttpOptions } from "./options.js";
 import { RateLimiter, WINDOW_MS } from "./rate-limit.js";
 import { scopeOf } from "./request-scope.js";
+import { setTokenBudget } from "./token-budget.js";
 
 export interface AccessParts {
   authenticator: Authenticator | undefined;
@@ -18,7 +19,8 @@ export interface AccessParts {
 /**
  * Who may call /v1/* (and /metrics when `auth.metricsNeedAuth`) and how
  * often: the caller is authenticated (401), its role checked against the
- * route's permission (403), then its per-minute limit counted (429). /health,
+ * route's permission (403), then its per-minute limits counted (429: requests
+ * here, generated tokens as the answer is made, token-budget.ts). /health,
  * /ready and /docs stay open. Each decision goes to the audit: a refusal at
  * once, an admission with the status it was finally answered.
  */
@@ -26,6 +28,7 @@ export function attachAccessControl(app: FastifyInstance, options: Readonly<Reso
   const { authenticator, bridges, audit } = parts;
   const limits = options.rateLimit;
   const limiter = limits === undefined ? undefined : new RateLimiter({ maxClients: limits.maxClients }, options.clock);
+  const tokens = limits === undefined ? undefined : new RateLimiter({ maxClients: limits.maxClients }, options.clock);
   if (authenticator === undefined && limiter === undefined && audit === undefined) return;
   const admitted = new WeakMap<FastifyRequest, Permission | undefined>();
 
@@ -42,7 +45,7 @@ export function attachAccessControl(app: FastifyInstance, options: Readonly<Reso
         setCaller(request, caller);
         if (permission !== undefined) authenticator.authorize(caller, permission);
       }
-      if (limiter !== undefined) limit(limiter, callerOf(request), reply);
+      if (limiter !== undefined) limit(limiter, tokens!, callerOf(request), request, reply);
       admitted.set(request, permission);
     } catch (err) {
       const answer = toEdgeError(err);
@@ -59,19 +62,27 @@ export function attachAccessControl(app: FastifyInstance, options: Readonly<Reso
     });
   }
 
-  function limit(rateLimiter: RateLimiter, caller: Caller, reply: FastifyReply): void {
+  function limit(requests: RateLimiter, tokens: RateLimiter, caller: Caller, request: FastifyRequest, reply: FastifyReply): void {
     const policy = caller.kind === "anonymous" ? limits!.anonymous : (limits!.tiers[caller.tier] ?? limits!.tiers.default);
     if (policy === undefined) return;
     const name = caller.kind === "anonymous" ? "anonymous" : caller.tier;
-    const perNode = Math.max(1, policy.requestsPerMinute / Math.max(1, bridges()));
-    const admission = rateLimiter.take(caller.id, perNode);
-    // draft-ietf-httpapi-ratelimit-headers: the policy is the cluster's; what remains is this node's share.
-    reply.header("ratelimit-policy", `"${name}";q=${policy.requestsPerMinute};w=${WINDOW_MS / 1000}`);
-    if (!admission.ok) {
-      reply.header("ratelimit", `"${name}";r=0;t=${Math.ceil(admission.retryAfterMs / 1000)}`);
-      throw new EdgeRejection("RATE_LIMITED", `over ${policy.requestsPerMinute} requests per minute (tier ${name})`, admission.retryAfterMs);
+    const share = Math.max(1, bridges());
+    if (policy.requestsPerMinute !== undefined) {
+      const admission = requests.take(caller.id, Math.max(1, policy.requestsPerMinute / share));
+      // draft-ietf-httpapi-ratelimit-headers: the policy is the cluster's; what remains is this node's share.
+      reply.header("ratelimit-policy", `"${name}";q=${policy.requestsPerMinute};w=${WINDOW_MS / 1000}`);
+      if (!admission.ok) {
+        reply.header("ratelimit", `"${name}";r=0;t=${Math.ceil(admission.retryAfterMs / 1000)}`);
+        throw new EdgeRejection("RATE_LIMITED", `over ${policy.requestsPerMinute} requests per minute (tier ${name})`, admission.retryAfterMs);
+      }
+      reply.header("ratelimit", `"${name}";r=${admission.remaining};t=${Math.ceil(admission.resetMs / 1000)}`);
     }
-    reply.header("ratelimit", `"${name}";r=${admission.remaining};t=${Math.ceil(admission.resetMs / 1000)}`);
+    if (policy.tokensPerMinute !== undefined) {
+      const limit = Math.max(1, policy.tokensPerMinute / share);
+      const room = tokens.check(caller.id, limit);
+      if (!room.ok) throw new EdgeRejection("RATE_LIMITED", `over ${policy.tokensPerMinute} generated tokens per minute (tier ${name})`, room.retryAfterMs);
+      setTokenBudget(request, { limit: policy.tokensPerMinute, charge: (n) => tokens.charge(caller.id, limit, n) });
+    }
   }
 }
 

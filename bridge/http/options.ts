@@ -6,7 +6,10 @@ import { AuthOptionsSchema } from "../auth/auth-options.js";
 import type { AuditLog } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
 
-const PerMinuteSchema = z.strictObject({ requestsPerMinute: z.int().min(1) });
+/** A caller's limits; generated tokens are the answer's (see token-budget.ts). */
+const PerMinuteSchema = z
+  .strictObject({ requestsPerMinute: z.int().min(1).optional(), tokensPerMinute: z.int().min(1).optional() })
+  .refine((l) => l.requestsPerMinute !== undefined || l.tokensPerMinute !== undefined, { message: "set requestsPerMinute, tokensPerMinute or both" });
 
 const ADMISSION_DEFAULTS = { initialLimit: 16, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 };
 
@@ -30,7 +33,7 @@ export const HttpBridgeOptionsSchema = z.strictObject({
   /** Who may call /v1/* (API-key records, JWTs, both, or anyone): see bridge/auth. */
   auth: AuthOptionsSchema.prefault({}),
   /**
-   * Requests per minute on /v1/*, per caller: per key id or JWT subject by
+   * Requests and generated tokens per minute on /v1/*, per caller: per key id or JWT subject by
    * its tier (`default` for a tier not listed), per client IP for callers
    * without credentials; off when absent. The limit holds for the cluster:
    * each bridge node enforces its share (the limit over the bridges in the

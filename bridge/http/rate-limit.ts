@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "../../runtime/index.js";
 
 /**
- * Requests per minute per client, as a sliding-window counter: the count of
+ * Requests (or generated tokens) per minute per client, as a sliding-window counter: the count of
  * the current minute plus the previous minute's, weighted by how much of it
  * the sliding window still covers. Unlike a fixed window (which lets a
  * client spend two limits across a boundary) any 60 s holds about `limit`
@@ -34,7 +34,37 @@ export class RateLimiter {
 
   /** Counts a request of `client` against `limit` per minute, or says how long until one fits. */
   take(client: string, limit: number): Admission {
+    return this.check(client, limit, true);
+  }
+
+  /** Whether one more unit fits under `limit`, counting it when `count`. */
+  check(client: string, limit: number, count = false): Admission {
     const now = this.#clock.now();
+    const w = this.#windowOf(client, now);
+    const used = this.#used(w, now);
+    if (used + 1 <= limit) {
+      if (count) w.current += 1;
+      return { ok: true, remaining: Math.max(0, Math.floor(limit - used - 1)), resetMs: w.start + WINDOW_MS - now };
+    }
+    return { ok: false, retryAfterMs: Math.max(1, this.#untilFits(w, limit, now)) };
+  }
+
+  /**
+   * Counts `cost` units already spent (generated tokens) whether they fit or
+   * not, and answers whether the client is still within `limit`.
+   */
+  charge(client: string, limit: number, cost: number): boolean {
+    const now = this.#clock.now();
+    const w = this.#windowOf(client, now);
+    w.current += cost;
+    return this.#used(w, now) <= limit;
+  }
+
+  #used(w: Window, now: number): number {
+    return w.previous * (1 - (now - w.start) / WINDOW_MS) + w.current;
+  }
+
+  #windowOf(client: string, now: number): Window {
     const start = now - (now % WINDOW_MS);
     const known = this.#windows.get(client);
     let w: Window = { start, current: 0, previous: 0 };
@@ -44,13 +74,7 @@ export class RateLimiter {
       else if (known.start === start - WINDOW_MS) w = { start, current: 0, previous: known.current };
     }
     this.#remember(client, w);
-    const weight = 1 - (now - start) / WINDOW_MS;
-    const used = w.previous * weight + w.current;
-    if (used + 1 <= limit) {
-      w.current += 1;
-      return { ok: true, remaining: Math.max(0, Math.floor(limit - used - 1)), resetMs: start + WINDOW_MS - now };
-    }
-    return { ok: false, retryAfterMs: Math.max(1, this.#untilFits(w, limit, now)) };
+    return w;
   }
 
   get clients(): number {

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { request } from "undici";
 import { RateLimiter } from "../../bridge/http/rate-limit.js";
 import { ManualClock } from "../../runtime/index.js";
-import { startBridge, type TestBridge } from "./http-harness.js";
+import { json, parseSse, startBridge, type TestBridge } from "./http-harness.js";
 
 type ErrorReply = { error: { code: string; message: string } };
 
@@ -55,6 +55,42 @@ describe("http - rate limit", () => {
   });
 });
 
+describe("http - generated tokens per minute", () => {
+  let bridge: TestBridge;
+  const clock = new ManualClock(6_000_000);
+  before(async () => {
+    bridge = await startBridge({ rateLimit: { anonymous: { tokensPerMinute: 5 } }, clock });
+    bridge.api.documents.set("bees", { text: "bees make honey from nectar in the hive all summer long and keep it for winter", metadata: {} });
+  });
+  after(() => bridge.close());
+
+  test("http - a streamed answer stops at the budget with a RATE_LIMITED event, and the next request is refused before it starts", async () => {
+    const res = await request(`${bridge.url}/v1/query`, json({ question: "what do bees make in the hive?", stream: true }));
+    assert.equal(res.statusCode, 200);
+    const events = parseSse(await res.body.text());
+    assert.equal(events.filter((e) => e.event === "token").length, 5);
+    const last = events.at(-1)!;
+    assert.equal(last.event, "error");
+    assert.equal((JSON.parse(last.data) as { code: string }).code, "RATE_LIMITED");
+    assert.equal(events.some((e) => e.event === "done"), false);
+
+    const next = await request(`${bridge.url}/v1/query`, json({ question: "bees?" }));
+    assert.equal(next.statusCode, 429);
+    assert.ok(Number(next.headers["retry-after"]) >= 1);
+    assert.equal(((await next.body.json()) as ErrorReply).error.code, "RATE_LIMITED");
+  });
+
+  test("http - a whole answer is charged once known, so the request after it is refused", async () => {
+    clock.advance(180_000);
+    const first = await request(`${bridge.url}/v1/query`, json({ question: "what do bees make in the hive?" }));
+    assert.equal(first.statusCode, 200, "room for a token: the answer is generated");
+    assert.ok(((await first.body.json()) as { answer: string }).answer.length > 20);
+    const second = await request(`${bridge.url}/v1/chat/completions`, json({ messages: [{ role: "user", content: "bees?" }] }));
+    assert.equal(second.statusCode, 429);
+    await second.body.dump();
+  });
+});
+
 describe("rate limiter - sliding window", () => {
   test("rate limiter - any 60 s holds about the limit: the previous minute counts by the part the window still covers", () => {
     const clock = new ManualClock(0);
@@ -70,6 +106,15 @@ describe("rate limiter - sliding window", () => {
     allowed = 0;
     while (limiter.take("a", 10).ok) allowed++;
     assert.equal(allowed, 10, "two windows later the old count is gone");
+  });
+
+  test("rate limiter - charge counts what was spent, fitting or not", () => {
+    const limiter = new RateLimiter({}, new ManualClock(0));
+    assert.equal(limiter.charge("a", 10, 8), true);
+    assert.equal(limiter.check("a", 10).ok, true);
+    assert.equal(limiter.charge("a", 10, 5), false, "13 of 10");
+    assert.equal(limiter.check("a", 10).ok, false);
+    assert.equal(limiter.take("a", 20).ok, true, "the same window under a larger limit");
   });
 
   test("rate limiter - the table forgets the least recently seen client past maxClients", () => {

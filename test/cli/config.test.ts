@@ -66,6 +66,7 @@ describe("colmena config - every bridge option, from file, environment and flags
     refused(() => nodeConfig({}, { COLMENA_HTTP__TRUST_PROXY: "7" }), "http.trustProxy", "env COLMENA_HTTP__TRUST_PROXY");
     refused(() => nodeConfig({ set: { "http.admission.tolerance": "0.5" } }, {}), "http.admission.tolerance", "flag --http.admission.tolerance");
     refused(() => nodeConfig({ set: { "http.rateLimit.capcity": "5" } }, {}), "http.rateLimit.capcity", "Unrecognized key");
+    refused(() => nodeConfig({ set: { "http.rateLimit.tiers": '{"gold":{}}' } }, {}), "http.rateLimit.tiers.gold", "requestsPerMinute, tokensPerMinute or both");
   });
 
   test("colmena config - auth: a bridge beyond loopback needs auth or --insecure; jwt needs its settings; no HMAC or none on the allow-list", () => {

@@ -8,6 +8,7 @@ import { cleanText } from "../../text-rules.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
 import { streamAnswer, type AnswerRenderer } from "../stream-answer.js";
+import { chargeAnswer, metered } from "../token-budget.js";
 import type { RouteContext } from "./context.js";
 import { errorResponses } from "./error-responses.js";
 
@@ -84,6 +85,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
 
       if (request.body.stream !== true) {
         const result = await scope.guard(api.query(query, scope));
+        chargeAnswer(request, result.answer);
         reply.header("x-session-id", result.sessionId);
         return {
           ...head,
@@ -94,7 +96,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
         };
       }
       if (sessionId !== undefined) reply.header("x-session-id", sessionId);
-      return streamAnswer(reply, scope, api.queryStream(query, scope), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
+      return streamAnswer(reply, scope, metered(request, api.queryStream(query, scope)), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
     },
   );
 }

@@ -7,7 +7,7 @@ export type { KeyInfo } from "./auth/key-records.js";
 export { CALLER_ROLES, ROUTE_PERMISSIONS, type CallerRole, type Permission } from "./auth/roles.js";
 export { buildHttpBridge } from "./http/build-http-bridge.js";
 export { HttpBridgeOptionsSchema, type HttpBridgeConfig, type HttpBridgeOptions } from "./http/options.js";
-export { NATS_SERVICE_NAME, startNatsService, type NatsServiceOptions } from "./nats-service.js";
+export { NATS_API_OPERATIONS, NATS_SERVICE_NAME, natsApiSubject, startNatsService, type NatsServiceOptions } from "./nats-service.js";
 export { edgeError, retryAfterSeconds, statusOf, toEdgeError, type EdgeError, type EdgeErrorCode, type ErrorBody } from "./errors.js";
 export { CONTROL_CHARACTERS } from "./text-rules.js";
 export { float32FromBase64, float32FromBytes, float32ToBase64 } from "./float32-base64.js";

@@ -6,6 +6,7 @@ import { isTypedError } from "../runtime/index.js";
 import { ask } from "./commands/ask.js";
 import { auditTail, type AuditTailOptions } from "./commands/audit.js";
 import { ingest } from "./commands/ingest.js";
+import { natsCreds } from "./commands/nats-creds.js";
 import { keys, type KeysOptions } from "./commands/keys.js";
 import { status } from "./commands/status.js";
 import { runNode, type NodeFlags } from "./run-node.js";
@@ -116,6 +117,15 @@ natsClient(auditCommand.command("tail"))
   .option("--denied", "only refused requests")
   .option("--follow", "keep printing new events")
   .action((o: AuditTailOptions) => auditTail(o));
+
+program
+  .command("nats")
+  .description("NATS accounts and permissions")
+  .command("creds")
+  .description("generate an operator, the system account, an account per namespace with a node user and a service user (the service API only), and a nats-server configuration for operator mode")
+  .requiredOption("--out <dir>", "where the creds files and the server configuration go")
+  .option("--namespace <name>", "a namespace to make an account for (repeatable; default colmena)", (v: string, all: string[] = []) => [...all, v], [])
+  .action((o: { out: string; namespace: string[] }) => natsCreds(o));
 
 program.addCommand(loadtestCommand());
 

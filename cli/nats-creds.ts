@@ -1,0 +1,84 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds, type Permissions } from "@nats-io/jwt";
+import { NATS_API_OPERATIONS, natsApiSubject } from "../bridge/index.js";
+import { Subjects } from "../runtime/index.js";
+
+/**
+ * Inbox prefix of outside services: their replies come to `_INBOX.service.…`,
+ * the only subjects they may subscribe to, so they cannot read the replies
+ * meant for Colmena's own nodes (on `_INBOX.<nuid>`). Clients set it as
+ * their connection's `inboxPrefix`.
+ */
+export const SERVICE_INBOX_PREFIX = "_INBOX.service";
+
+/**
+ * What an outside service may do on NATS, cut from the subjects the service
+ * API really serves (bridge/nats-service.ts): request its operations and
+ * discover it (`$SRV`), and receive its replies. Nothing else: not the
+ * actor subjects (pool, keyed, activate, node, stream), KV, JetStream or
+ * membership, neither publishing nor subscribing.
+ */
+export function servicePermissions(namespace: string): Partial<Permissions> {
+  return {
+    pub: { allow: [...NATS_API_OPERATIONS.map((op) => natsApiSubject(namespace, op)), "$SRV.>"] },
+    sub: { allow: [`${SERVICE_INBOX_PREFIX}.>`] },
+  };
+}
+
+export interface NatsCredsLayout {
+  /** nats-server configuration: operator mode, the accounts preloaded in a memory resolver. */
+  serverConfig: string;
+  /** Per namespace: the credentials of Colmena's nodes and of outside services. */
+  namespaces: Record<string, { node: string; service: string }>;
+}
+
+/**
+ * Generates an operator, the system account, an account per namespace
+ * (JetStream enabled) and in each a `node` user (every subject of the
+ * account: Colmena's nodes) and a `service` user (servicePermissions), and
+ * writes the creds files (mode 0600) and a server configuration that runs
+ * nats-server 2.9 in operator mode with a memory resolver.
+ */
+export async function generateNatsCreds(dir: string, namespaces: readonly string[]): Promise<NatsCredsLayout> {
+  const out = resolve(dir);
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  const operator = createOperator();
+  const system = createAccount();
+  const operatorJwt = await encodeOperator("colmena", operator, { system_account: system.getPublicKey() });
+  const preload: Record<string, string> = { [system.getPublicKey()]: await encodeAccount("SYS", system, {}, { signer: operator }) };
+  const layout: NatsCredsLayout = { serverConfig: join(out, "nats-server.conf"), namespaces: {} };
+  const write = (file: string, data: string | Uint8Array) => writeFile(file, data, { mode: 0o600 });
+
+  for (const namespace of namespaces) {
+    const prefix = new Subjects(namespace).prefix;
+    const account = createAccount();
+    preload[account.getPublicKey()] = await encodeAccount(
+      prefix,
+      account,
+      { limits: { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1, subs: -1, data: -1, payload: -1, conn: -1, imports: -1, exports: -1 } },
+      { signer: operator },
+    );
+    const user = async (name: string, permissions: Partial<Permissions>) => {
+      const kp = createUser();
+      const file = join(out, `${prefix}-${name}.creds`);
+      await write(file, fmtCreds(await encodeUser(name, kp, account, permissions), kp));
+      return file;
+    };
+    layout.namespaces[prefix] = { node: await user("node", {}), service: await user("service", servicePermissions(prefix)) };
+  }
+
+  await write(join(out, "operator.jwt"), operatorJwt);
+  const config = [
+    "# Colmena: operator mode, accounts preloaded (colmena nats creds). Start with: nats-server -js -c <this file>",
+    `operator: ${JSON.stringify(join(out, "operator.jwt"))}`,
+    `system_account: ${system.getPublicKey()}`,
+    "resolver: MEMORY",
+    "resolver_preload: {",
+    ...Object.entries(preload).map(([pub, jwt]) => `  ${pub}: ${JSON.stringify(jwt)}`),
+    "}",
+    "",
+  ].join("\n");
+  await write(layout.serverConfig, config);
+  return layout;
+}

@@ -47,7 +47,7 @@ export class AuditLog {
   readonly #stream: string;
   readonly #log: Pick<Logger, "warn">;
   readonly #node: string | undefined;
-  lost = 0;
+  #lost = 0;
 
   private constructor(nc: NatsConnection, namespace: string, log: Pick<Logger, "warn">, node?: string) {
     const subjects = new Subjects(namespace);
@@ -71,6 +71,11 @@ export class AuditLog {
     return audit;
   }
 
+  /** Events that could not be stored. */
+  get lost(): number {
+    return this.#lost;
+  }
+
   /** The stream as it is, created or not (for `colmena keys` and `colmena audit`: its retention is the nodes' to set). */
   static existing(nc: NatsConnection, namespace: string, log: Pick<Logger, "warn">, node?: string): AuditLog {
     return new AuditLog(nc, namespace, log, node);
@@ -89,7 +94,7 @@ export class AuditLog {
       .then(
         () => undefined,
         (err: unknown) => {
-          this.lost++;
+          this.#lost++;
           this.#log.warn({ err, kind: event.kind }, "an audit event was not stored");
         },
       );

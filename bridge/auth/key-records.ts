@@ -18,7 +18,7 @@ export const KeyRecordSchema = z.strictObject({
   id: z.string().regex(ID_PATTERN),
   name: z.string().max(200),
   role: z.enum(CALLER_ROLES),
-  tier: z.string().min(1).max(64),
+  tier: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "tier names are letters, digits, _ and - (at most 64)"),
   /** ISO 8601. */
   created: z.iso.datetime(),
   expires: z.iso.datetime().optional(),

@@ -1,7 +1,7 @@
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetStreamError, openBucket } from "../../nats/index.js";
-import { ColmenaError, Subjects, type Logger } from "../../runtime/index.js";
+import { ColmenaError, Subjects, zodIssues, type Logger } from "../../runtime/index.js";
 import { isKeyId, isUsable, keyInfo, KeyRecordSchema, newKey, parseKey, secretMatches, type KeyInfo, type KeyRecord } from "./key-records.js";
 import type { CallerRole } from "./roles.js";
 
@@ -35,15 +35,19 @@ export class KeyStore {
   /** Stores a new record and answers the key, which is shown once and kept nowhere. */
   async create(request: NewKeyRequest, now = new Date()): Promise<{ key: string; info: KeyInfo }> {
     const { key, id, digest } = newKey();
-    const record = KeyRecordSchema.parse({
+    const expires = request.expires === undefined ? undefined : new Date(request.expires);
+    if (expires !== undefined && Number.isNaN(expires.getTime())) throw new ColmenaError("INVALID", `expires ${JSON.stringify(request.expires)} is not a date (ISO 8601)`);
+    const parsed = KeyRecordSchema.safeParse({
       id,
       name: request.name ?? "",
       role: request.role,
       tier: request.tier ?? "default",
       created: now.toISOString(),
-      ...(request.expires !== undefined && { expires: new Date(request.expires).toISOString() }),
+      ...(expires !== undefined && { expires: expires.toISOString() }),
       digest,
     });
+    if (!parsed.success) throw new ColmenaError("INVALID", `bad key: ${zodIssues(parsed.error).join("; ")}`);
+    const record = parsed.data;
     await this.#write(record, "create");
     return { key, info: keyInfo(record) };
   }

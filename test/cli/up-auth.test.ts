@@ -53,6 +53,15 @@ describe("colmena up - keys from the CLI, two bridge nodes sharing one rate limi
     assert.equal(listed.code, 0, listed.stderr);
     assert.equal(listed.stdout.includes(admin.slice(-43)), false, "the list holds no secret");
     assert.match(listed.stdout, /"role": "admin"/);
+    for (const [args, message] of [
+      [["--role", "reader", "--tier", "a b"], /INVALID: bad key: tier/],
+      [["--role", "reader", "--expires", "soon"], /INVALID: expires "soon" is not a date/],
+      [["--role", "root"], /Allowed choices are reader, writer, admin/],
+    ] as const) {
+      const bad = await keys("create", ...args);
+      assert.equal(bad.code, 1, args.join(" "));
+      assert.match(bad.stderr, message);
+    }
   });
 
   test("colmena up - a client spread over both bridges gets at most 1.1 × its tier's limit", async () => {

@@ -2,7 +2,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds, type Permissions } from "@nats-io/jwt";
 import { NATS_API_OPERATIONS, natsApiSubject } from "../bridge/index.js";
-import { Subjects } from "../runtime/index.js";
+import { Subjects, type AnyHosted } from "../runtime/index.js";
+import { ROLES, type Role } from "./config.js";
 
 /**
  * Inbox prefix of outside services: their replies come to `_INBOX.service.…`,
@@ -26,21 +27,48 @@ export function servicePermissions(namespace: string): Partial<Permissions> {
   };
 }
 
+/** A valid subject token that stands for `*` while the runtime's subject code builds a pattern. */
+const ANY = "ANY-TOKEN";
+const pattern = (subject: string) => subject.split(".").map((t) => (t === ANY ? "*" : t)).join(".");
+
+/**
+ * What a node of one role may do, cut from the runtime's subject scheme
+ * (runtime/contract/subjects.ts) and the kinds the role hosts: it may
+ * subscribe only to the subjects of its own kinds (a pooled kind's queue
+ * subject; a keyed kind's activations and actors), to stream control and
+ * to replies, and the bridge to the service API; so no role can serve,
+ * and so read the messages of, another role's kinds. It may publish to
+ * any actor (calls), JetStream and KV of its namespace's account, never
+ * on the service API but for the bridge, which serves it.
+ */
+export function rolePermissions(namespace: string, role: Role, kinds: readonly AnyHosted[]): Partial<Permissions> {
+  const s = new Subjects(namespace);
+  const api = NATS_API_OPERATIONS.map((op) => natsApiSubject(namespace, op));
+  const serves = kinds.flatMap((k) => (k.placement === "keyed" ? [s.activate(k.kind), s.activateOn(ANY, k.kind), s.keyed(k.kind, ANY)] : [s.pool(k.kind)]));
+  const bridge = role === "bridge";
+  return {
+    sub: { allow: [...serves, s.streamControl(ANY), "_INBOX.>", ...(bridge ? [...api, "$SRV.>"] : [])].map(pattern) },
+    pub: { allow: [`${s.prefix}.>`, "_INBOX.>", "$JS.API.>", "$JS.ACK.>", "$KV.>"], ...(bridge ? {} : { deny: api }) },
+  };
+}
+
 export interface NatsCredsLayout {
   /** nats-server configuration: operator mode, the accounts preloaded in a memory resolver. */
   serverConfig: string;
-  /** Per namespace: the credentials of Colmena's nodes and of outside services. */
-  namespaces: Record<string, { node: string; service: string }>;
+  /** Per namespace: the credentials of a node of each role, of a node of several roles, and of outside services. */
+  namespaces: Record<string, { node: string; service: string; roles: Record<Role, string> }>;
 }
 
 /**
  * Generates an operator, the system account, an account per namespace
- * (JetStream enabled) and in each a `node` user (every subject of the
- * account: Colmena's nodes) and a `service` user (servicePermissions), and
+ * (JetStream enabled) and in each a user per role (rolePermissions, from
+ * the kinds `kindsOf(role)` says it hosts), a `node` user (every subject of
+ * the account, for nodes of several roles such as `colmena up`'s) and a
+ * `service` user (servicePermissions), and
  * writes the creds files (mode 0600) and a server configuration that runs
  * nats-server 2.9 in operator mode with a memory resolver.
  */
-export async function generateNatsCreds(dir: string, namespaces: readonly string[]): Promise<NatsCredsLayout> {
+export async function generateNatsCreds(dir: string, namespaces: readonly string[], kindsOf: (role: Role) => readonly AnyHosted[]): Promise<NatsCredsLayout> {
   const out = resolve(dir);
   await mkdir(out, { recursive: true, mode: 0o700 });
   const operator = createOperator();
@@ -65,7 +93,9 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
       await write(file, fmtCreds(await encodeUser(name, kp, account, permissions), kp));
       return file;
     };
-    layout.namespaces[prefix] = { node: await user("node", {}), service: await user("service", servicePermissions(prefix)) };
+    const roles = {} as Record<Role, string>;
+    for (const role of ROLES) roles[role] = await user(role, rolePermissions(prefix, role, kindsOf(role)));
+    layout.namespaces[prefix] = { node: await user("node", {}), service: await user("service", servicePermissions(prefix)), roles };
   }
 
   await write(join(out, "operator.jwt"), operatorJwt);

@@ -6,7 +6,8 @@ import { after, before, describe, test } from "node:test";
 import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { SERVICE_INBOX_PREFIX } from "../../cli/nats-creds.js";
 import { Codec, startNatsServer, type NatsServer } from "../../nats/index.js";
-import { runColmena, startColmenaUp, type ColmenaProcess } from "../helpers/colmena-process.js";
+import { runColmena, startColmenaNode, startColmenaUp, type ColmenaProcess } from "../helpers/colmena-process.js";
+import { waitFor } from "../helpers/wait.js";
 
 type Outcome = "allowed" | "denied";
 const observed: { row: string; expected: Outcome; got: string }[] = [];
@@ -100,4 +101,89 @@ describe("colmena nats creds - operator mode on nats-server 2.9, the service use
     observed.push({ row: "JetStream direct get on the API-key bucket", expected: "denied", got });
     assert.equal(got, "denied");
   });
+});
+
+describe("colmena nats creds - a cluster of one node per role, each on its own role's user", () => {
+  let dir: string;
+  let server: NatsServer;
+  const nodes: ColmenaProcess[] = [];
+  const roleMatrix: { row: string; expected: Outcome; got: string }[] = [];
+  const creds = (name: string) => join(dir, "creds", `colmena-${name}.creds`);
+  const as = async (name: string) => connect({ servers: server.url, authenticator: credsAuthenticator(await readFile(creds(name))) });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "colmena-roles-"));
+    const made = await runColmena(["nats", "creds", "--out", join(dir, "creds")]);
+    assert.equal(made.code, 0, made.stderr);
+    server = await startNatsServer({ storeDir: join(dir, "js"), extraArgs: ["-c", join(dir, "creds", "nats-server.conf")] });
+    // The bridge asks the embedder for its model as it starts: it comes last.
+    for (const role of ["embedder", "shard", "ingest", "query", "llm", "session", "bridge"]) {
+      nodes.push(await startColmenaNode(["--roles", role, "--nats", server.url, "--set", `nats.auth=${JSON.stringify({ type: "creds", credsFile: creds(role) })}`]));
+    }
+  });
+
+  after(async () => {
+    for (const node of nodes.reverse()) assert.equal(await node.stop(), 0);
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+    console.log(["NATS permission matrix, role users (case | expected | observed):", ...roleMatrix.map((o) => `  ${o.row.padEnd(52)} | ${o.expected.padEnd(7)} | ${o.got}`)].join("\n"));
+  });
+
+  test("colmena nats creds - ingest and a question go through every role, each under its own permissions", async () => {
+    const bridge = nodes.at(-1)!.httpUrl;
+    const ingest = await fetch(`${bridge}/v1/documents`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ documents: [{ id: "bees", text: "Bees make honey from nectar in the hive." }] }) });
+    assert.equal(ingest.status, 202, await ingest.clone().text());
+    // Indexing follows the durable write: ask until the answer cites the document.
+    await waitFor("the answer cites the ingested document", async () => {
+      const res = await fetch(`${bridge}/v1/query`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ question: "What do bees make?" }) });
+      assert.equal(res.status, 200, await res.clone().text());
+      return ((await res.json()) as { sources: unknown[] }).sources.length > 0;
+    });
+  });
+
+  const subscribeOutcome = async (nc: NatsConnection, subject: string): Promise<string> => {
+    const sub = nc.subscribe(subject);
+    const got = await Promise.race([
+      sub.closed.then((err) => (err instanceof Error && /Permissions Violation/.test(err.message) ? "denied" : "closed")),
+      nc.flush().then(() => new Promise<string>((r) => setTimeout(() => r("allowed"), 1_000))),
+    ]);
+    sub.unsubscribe();
+    return got;
+  };
+  const publishOutcome = async (nc: NatsConnection, subject: string): Promise<string> => {
+    try {
+      await nc.request(subject, new Uint8Array(), { timeout: 2_000 });
+      return "allowed";
+    } catch (err) {
+      return /Permissions Violation/.test((err as Error).message) ? "denied" : "allowed"; // no responders or a timeout: the server let it through
+    }
+  };
+
+  const rows: [user: string, op: "subscribe" | "publish", subject: string, expected: Outcome][] = [
+    ["embedder", "subscribe", "colmena.pool.embedder", "allowed"],
+    ["embedder", "subscribe", "colmena.pool.llm", "denied"],
+    ["embedder", "subscribe", "colmena.keyed.session.s1", "denied"],
+    ["embedder", "subscribe", "colmena.api.query", "denied"],
+    ["embedder", "publish", "colmena.api.query", "denied"],
+    ["embedder", "publish", "colmena.pool.llm", "allowed"],
+    ["llm", "subscribe", "colmena.pool.pipeline", "denied"],
+    ["session", "subscribe", "colmena.keyed.session.s1", "allowed"],
+    ["session", "subscribe", "colmena.activate.index-shard", "denied"],
+    ["shard", "subscribe", "colmena.pool.embedder", "denied"],
+    ["bridge", "subscribe", "colmena.api.query", "allowed"],
+    ["bridge", "subscribe", "colmena.pool.embedder", "denied"],
+    ["bridge", "subscribe", "colmena.>", "denied"],
+  ];
+  for (const [user, op, subject, expected] of rows) {
+    test(`colmena nats creds - the ${user} user ${expected === "allowed" ? "may" : "may not"} ${op} ${subject}`, async () => {
+      const nc = await as(user);
+      try {
+        const got = op === "subscribe" ? await subscribeOutcome(nc, subject) : await publishOutcome(nc, subject);
+        roleMatrix.push({ row: `${user}: ${op} ${subject}`, expected, got });
+        assert.equal(got, expected);
+      } finally {
+        await nc.close();
+      }
+    });
+  }
 });

@@ -28,7 +28,7 @@ export async function startColmenaUp(args: string[] = [], keep?: { dataDir: stri
   return startColmena(["up", "--port", "0", "--nats-port", String(natsPort)], args, keep?.dataDir);
 }
 
-/** Runs `colmena node` (roles and NATS in `args`) in its own process, as startColmenaUp does `up`. */
+/** Runs `colmena node` (roles and NATS in `args`) in its own process, as startColmenaUp does `up`; `httpUrl` is empty for a node without the bridge. */
 export async function startColmenaNode(args: string[]): Promise<ColmenaProcess> {
   return startColmena(["node", "--port", "0"], args);
 }
@@ -43,12 +43,12 @@ async function startColmena(command: string[], args: string[], keptDataDir?: str
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
   const exited = once(child, "exit");
   await new Promise<void>((resolve, reject) => {
-    const check = () => (/HTTP:\s+(\S+)/.test(out) ? resolve() : undefined);
+    const check = () => (out.includes("Ctrl-C stops it gracefully.") ? resolve() : undefined);
     child.stdout!.on("data", check);
     child.once("exit", (code) => reject(new Error(`colmena ${command[0]} exited (${code}) before it was ready:\n${out}`)));
   });
   return {
-    httpUrl: /HTTP:\s+(\S+)/.exec(out)![1]!,
+    httpUrl: /HTTP:\s+(\S+)/.exec(out)?.[1] ?? "",
     natsUrl: /NATS:\s+(\S+)/.exec(out)![1]!,
     dataDir,
     child,

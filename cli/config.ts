@@ -67,6 +67,8 @@ export interface ConfigFlags {
   /** NATS server(s), comma-separated. */
   nats?: string;
   roles?: string[];
+  /** `--creds FILE`: the NATS credentials (nats.auth of type creds). */
+  creds?: string;
   /** `--insecure`: an unauthenticated bridge on a non-loopback address. */
   insecure?: boolean;
   /** `--set key=value`: any key, dotted as in the file, the value read as an environment variable's. */
@@ -87,6 +89,7 @@ export function nodeConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): ColmenaC
       "nats.servers": flags.nats?.split(","),
       roles: flags.roles,
       "http.insecure": flags.insecure,
+      ...(flags.creds !== undefined && { "nats.auth": { type: "creds", credsFile: flags.creds } }),
       ...flags.set,
     },
   });

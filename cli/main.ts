@@ -56,12 +56,14 @@ nodeOptions(program.command("up"))
   .description("the embedded single-node default: nats-server, every actor kind and the HTTP bridge in one process")
   .option("--nats <url>", "use this NATS server instead of starting one")
   .option("--nats-port <port>", "port of the embedded nats-server (default 4222, or a free one)", int("--nats-port"))
+  .option("--secure-nats", "run the embedded nats-server in operator mode, with credentials generated into <data-dir>/nats-creds on first start")
   .action((flags: NodeFlags) => runNode("up", flags, version));
 
 nodeOptions(program.command("node"))
   .description("one node of a cluster, hosting the actor kinds of its roles")
   .requiredOption("--nats <url>", "NATS server(s), comma-separated")
   .requiredOption("--roles <roles>", `comma-separated: ${ROLES.join(", ")}`, roleList)
+  .option("--creds <file>", "NATS credentials (colmena nats creds writes one per role)")
   .action((flags: NodeFlags) => runNode("node", flags, version));
 
 const client = (cmd: Command) =>
@@ -92,6 +94,7 @@ const natsClient = (cmd: Command) =>
     .option("-c, --config <file>", "the node's JSON config file, for its NATS settings and namespace")
     .option("--nats <url>", "NATS server(s), comma-separated (default: the config's, else nats://127.0.0.1:4222)")
     .option("--namespace <name>", "the deployment's namespace")
+    .option("--creds <file>", "NATS credentials (with colmena up --secure-nats: <data-dir>/nats-creds/<ns>-node.creds)")
     .option("--json", "print JSON");
 natsClient(keysCommand.command("create"))
   .description("make a key and print it once")

@@ -70,12 +70,12 @@ export interface NatsCredsLayout {
  */
 export async function generateNatsCreds(dir: string, namespaces: readonly string[], kindsOf: (role: Role) => readonly AnyHosted[]): Promise<NatsCredsLayout> {
   const out = resolve(dir);
+  const layout = credsLayout(out, namespaces);
   await mkdir(out, { recursive: true, mode: 0o700 });
   const operator = createOperator();
   const system = createAccount();
   const operatorJwt = await encodeOperator("colmena", operator, { system_account: system.getPublicKey() });
   const preload: Record<string, string> = { [system.getPublicKey()]: await encodeAccount("SYS", system, {}, { signer: operator }) };
-  const layout: NatsCredsLayout = { serverConfig: join(out, "nats-server.conf"), namespaces: {} };
   const write = (file: string, data: string | Uint8Array) => writeFile(file, data, { mode: 0o600 });
 
   for (const namespace of namespaces) {
@@ -89,13 +89,11 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
     );
     const user = async (name: string, permissions: Partial<Permissions>) => {
       const kp = createUser();
-      const file = join(out, `${prefix}-${name}.creds`);
-      await write(file, fmtCreds(await encodeUser(name, kp, account, permissions), kp));
-      return file;
+      await write(credsFile(out, prefix, name), fmtCreds(await encodeUser(name, kp, account, permissions), kp));
     };
-    const roles = {} as Record<Role, string>;
-    for (const role of ROLES) roles[role] = await user(role, rolePermissions(prefix, role, kindsOf(role)));
-    layout.namespaces[prefix] = { node: await user("node", {}), service: await user("service", servicePermissions(prefix)), roles };
+    for (const role of ROLES) await user(role, rolePermissions(prefix, role, kindsOf(role)));
+    await user("node", {});
+    await user("service", servicePermissions(prefix));
   }
 
   await write(join(out, "operator.jwt"), operatorJwt);
@@ -112,3 +110,17 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
   await write(layout.serverConfig, config);
   return layout;
 }
+
+/** Where generateNatsCreds puts everything in `dir`. */
+export function credsLayout(dir: string, namespaces: readonly string[]): NatsCredsLayout {
+  const out = resolve(dir);
+  const layout: NatsCredsLayout = { serverConfig: join(out, "nats-server.conf"), namespaces: {} };
+  for (const namespace of namespaces) {
+    const prefix = new Subjects(namespace).prefix;
+    const roles = Object.fromEntries(ROLES.map((role) => [role, credsFile(out, prefix, role)])) as Record<Role, string>;
+    layout.namespaces[prefix] = { node: credsFile(out, prefix, "node"), service: credsFile(out, prefix, "service"), roles };
+  }
+  return layout;
+}
+
+const credsFile = (dir: string, prefix: string, user: string) => join(dir, `${prefix}-${user}.creds`);

@@ -5,7 +5,7 @@ import { createLogger } from "../../runtime/index.js";
 import { nodeConfig, type ConfigFlags } from "../config.js";
 
 /** Where `colmena keys` finds the system: the node's config (file, environment, --nats, --namespace), never an HTTP route. */
-export type KeysOptions = Pick<ConfigFlags, "config" | "nats" | "namespace"> & { json?: boolean };
+export type KeysOptions = Pick<ConfigFlags, "config" | "nats" | "namespace" | "creds"> & { json?: boolean };
 
 export type KeysAction = { op: "create"; request: NewKeyRequest } | { op: "list" } | { op: "revoke"; id: string };
 

@@ -187,3 +187,34 @@ describe("colmena nats creds - a cluster of one node per role, each on its own r
     });
   }
 });
+
+describe("colmena up --secure-nats - the embedded nats-server in operator mode", () => {
+  let up: ColmenaProcess;
+  const codec = new Codec();
+  before(async () => {
+    up = await startColmenaUp(["--secure-nats"]);
+  });
+  after(async () => {
+    assert.equal(await up?.stop(), 0);
+  });
+
+  test("colmena up --secure-nats - nodes run on generated users; a client needs the service creds, and with them reaches only the API", async () => {
+    const printed = /NATS auth: operator mode; service API clients: (\S+) \(inboxPrefix (\S+)\); nodes joining: (\S+)/.exec(up.output());
+    assert.ok(printed, up.output());
+    const [, serviceCreds, inboxPrefix, nodeCreds] = printed;
+    assert.equal(serviceCreds, join(up.dataDir, "nats-creds", "colmena-service.creds"));
+    await assert.rejects(connect({ servers: up.natsUrl, maxReconnectAttempts: 0 }), /Authorization|authorization/);
+    const service = await connect({ servers: up.natsUrl, authenticator: credsAuthenticator(await readFile(serviceCreds!)), inboxPrefix: inboxPrefix! });
+    try {
+      const reply = await service.request("colmena.api.embed", codec.encode({ texts: ["bees"] }), { timeout: 10_000 });
+      assert.equal((codec.decode(reply.data) as { vectors: unknown[] }).vectors.length, 1);
+      await assert.rejects(service.request("colmena.pool.embedder", codec.encode({}), { timeout: 2_000 }), /Permissions Violation/);
+    } finally {
+      await service.close();
+    }
+    const made = await runColmena(["keys", "create", "--role", "reader", "--nats", up.natsUrl, "--creds", nodeCreds!, "--json"]);
+    assert.equal(made.code, 0, made.stderr);
+    const refused = await runColmena(["keys", "list", "--nats", up.natsUrl]);
+    assert.equal(refused.code, 1, "no creds, no keys");
+  });
+});

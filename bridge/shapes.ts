@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { DocumentInfo, QueryEvent, QueryRequest, QueryResult, Source } from "../actors/index.js";
+import { DocumentIdSchema, MAX_DOCUMENT_ID_LENGTH, SessionIdSchema, type DocumentInfo, type QueryEvent, type QueryRequest, type QueryResult, type Source } from "../actors/index.js";
 import { cleanText } from "./text-rules.js";
 
 /**
@@ -9,14 +9,13 @@ import { cleanText } from "./text-rules.js";
  * document; NATS parses decoded msgpack with them directly.
  */
 
-/** A session id becomes an actor key: a single subject token (see the runtime's subjectToken, runtime/contract/subjects.ts). */
-export const SessionId = z
-  .string()
-  .regex(/^[A-Za-z0-9_\-=]{1,128}$/)
-  .describe("letters, digits and _-= (at most 128)");
+/** A session id becomes an actor key: the session's own rule (actors/session/session-id.ts). */
+export const SessionId = SessionIdSchema;
 export const MetadataValue = z.union([z.string(), z.number(), z.boolean()]);
 export const Metadata = z.record(z.string(), MetadataValue);
-export const DocumentId = z.string().min(1).max(512);
+/** The longest path parameter the router passes on: the longest id a path carries. Each route's schema bounds its own. */
+export const MAX_PATH_PARAM_LENGTH = MAX_DOCUMENT_ID_LENGTH;
+export const DocumentId = DocumentIdSchema;
 
 export const DocumentInputShape = z.strictObject({
   id: DocumentId.optional().describe("generated when missing"),

@@ -21,13 +21,14 @@ import { once } from "node:events";
 import { createLogger, type Logger } from "../runtime/index.js";
 import type { ColmenaConfig } from "./config.js";
 import { startNode } from "./node.js";
+import { ProcessGuard } from "./process-guard.js";
 
 interface ThreadData {
   config: ColmenaConfig;
   version: string;
 }
 
-type FromThread = { type: "started" } | { type: "failed"; message: string };
+type FromThread = { type: "started" } | { type: "failed"; message: string } | { type: "fault"; origin: string; message: string };
 
 export interface ActorThread {
   readonly nodeId: string;
@@ -37,9 +38,16 @@ export interface ActorThread {
 
 /**
  * Starts `config`'s roles as a node in a worker thread; `onExit` is called if
- * the thread ends without being asked to (a crash), with its exit code.
+ * the thread ends without being asked to (a crash), with its exit code, and
+ * `onFault` for each fault its process guard caught (the thread logged it).
  */
-export async function startActorThread(config: ColmenaConfig, version: string, log: Logger, onExit: (code: number) => void): Promise<ActorThread> {
+export async function startActorThread(
+  config: ColmenaConfig,
+  version: string,
+  log: Logger,
+  onExit: (code: number) => void,
+  onFault: (origin: string, message: string) => void,
+): Promise<ActorThread> {
   const worker = new Worker(new URL(import.meta.url), {
     workerData: { config, version } satisfies ThreadData,
     resourceLimits: { maxYoungGenerationSizeMb: config.actorThreadYoungGenerationMb },
@@ -54,8 +62,11 @@ export async function startActorThread(config: ColmenaConfig, version: string, l
   if (first.type !== "started") {
     stopping = true;
     await worker.terminate();
-    throw new Error(first.message);
+    throw new Error(first.type === "failed" ? first.message : `the actor thread faulted while starting: ${first.message}`);
   }
+  worker.on("message", (m: FromThread) => {
+    if (m.type === "fault") onFault(m.origin, m.message);
+  });
   return {
     nodeId: config.nodeId!,
     stop: async () => {
@@ -69,6 +80,7 @@ export async function startActorThread(config: ColmenaConfig, version: string, l
 
 async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort>): Promise<void> {
   const log = createLogger({ level: data.config.log.level, nodeId: data.config.nodeId! });
+  const guard = new ProcessGuard(log);
   let node;
   try {
     node = await startNode(data.config, { version: data.version, log });
@@ -77,6 +89,11 @@ async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort
     return;
   }
   port.postMessage({ type: "started" } satisfies FromThread);
+  const { system } = node;
+  guard.report((origin, err) => {
+    system.recordFault(origin, err);
+    port.postMessage({ type: "fault", origin, message: err instanceof Error ? err.message : String(err) } satisfies FromThread);
+  });
   await once(port, "message");
   await node.stop();
   process.exit(0); // ends this thread only

@@ -7,6 +7,7 @@ import { nodeConfig, type ColmenaConfig, type ConfigFlags } from "./config.js";
 import { credsLayout, generateNatsCreds, SERVICE_INBOX_PREFIX } from "./nats-creds.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { kindsOf, startNode, type RunningNode } from "./node.js";
+import { ProcessGuard } from "./process-guard.js";
 
 export interface NodeFlags extends ConfigFlags {
   natsPort?: number;
@@ -24,6 +25,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const config = nodeConfig(flags, process.env);
   const nodeId = config.nodeId ?? defaultNodeId();
   const log = createLogger({ level: config.log.level, nodeId });
+  const guard = new ProcessGuard(log);
   let nats: NatsServer | undefined;
   let creds: { serverConfig: string; node: string; bridge: string; service: string } | undefined;
   if (mode === "up" && !flags.nats) {
@@ -46,6 +48,8 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     await Promise.all(actorThreads.map((t) => t.stop()));
     await nats?.stop();
   };
+  // A fault in an actor thread (logged there) makes this node unready too: its /ready is the one that is asked.
+  const threadFault = (origin: string, message: string) => node?.system.recordFault(`actor thread: ${origin}`, new Error(message));
   const crashed = (code: number) => {
     if (stopping) return;
     stopping = true;
@@ -55,10 +59,12 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   try {
     // The actor roles first: the bridge asks the embedder for its model as it starts.
     for (let i = 0; i < threads; i++) {
-      actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsAs(creds?.node) }, version, log, crashed));
+      actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsAs(creds?.node) }, version, log, crashed, threadFault));
     }
     const mainCreds = mainRoles.length === 1 && mainRoles[0] === "bridge" ? creds?.bridge : creds?.node;
     if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log });
+    const { system } = node ?? {};
+    if (system) guard.report((origin, err) => system.recordFault(origin, err));
   } catch (err) {
     await stopAll();
     throw err;

@@ -13,6 +13,8 @@ export interface BucketOptions {
    * caches: a KV bucket otherwise refuses writes once full).
    */
   maxBytes?: number;
+  /** Copies kept in a cluster (default 1); changed on an existing bucket too. */
+  replicas?: number;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function openBucket(nc: NatsConnection, name: string, options: Buck
   const kvm = new Kvm(nc);
   const kv = await kvm.create(name, {
     history: options.history ?? 1,
+    replicas: options.replicas ?? 1,
     storage: options.storage === "memory" ? "memory" : "file",
     ...(options.ttlMs !== undefined && { ttl: options.ttlMs }),
   });
@@ -36,12 +39,23 @@ export async function openBucket(nc: NatsConnection, name: string, options: Buck
     max_age: nanos(ttlMs),
     max_bytes: options.maxBytes ?? -1,
     discard: options.maxBytes === undefined ? config.discard : DiscardPolicy.Old,
+    num_replicas: options.replicas ?? 1,
   };
-  if (config.max_age !== want.max_age || config.max_bytes !== want.max_bytes || config.discard !== want.discard) {
+  if (config.max_age !== want.max_age || config.max_bytes !== want.max_bytes || config.discard !== want.discard || config.num_replicas !== want.num_replicas) {
     // The duplicate window may not exceed the max age (as the client sets it on create).
     await jsm.streams.update(stream, { ...config, ...want, duplicate_window: nanos(ttlMs > 0 ? Math.min(ttlMs, 120_000) : 120_000) });
   }
   return kv;
+}
+
+/**
+ * How many copies a node should keep of what it creates: `auto` is 3 when the
+ * server it is connected to reports a cluster of 3 or more servers (its
+ * INFO's connect_urls), else 1.
+ */
+export function replicaCount(nc: NatsConnection, setting: "auto" | number): number {
+  if (setting !== "auto") return setting;
+  return (nc.info?.connect_urls?.length ?? 0) >= 3 ? 3 : 1;
 }
 
 /** True when a JetStream error is a failed compare-and-set (wrong last sequence / key exists). */

@@ -28,6 +28,8 @@ export const RuntimeConfigSchema = z.strictObject({
       reconnectTimeWaitMs: z.number().int().positive().default(1_000),
       reconnectJitterMs: z.number().int().min(0).default(500),
       maxPayload: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024 - 4096),
+      /** Copies of every stream and bucket the node creates: auto is 3 on a cluster of 3 or more servers, else 1. */
+      replicas: z.union([z.literal("auto"), z.number().int().min(1).max(5)]).default("auto"),
     })
     .prefault({}),
   runtime: z

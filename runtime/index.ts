@@ -12,7 +12,7 @@ export type { ActorRef, Refs } from "./contract/refs.js";
 export type { BackpressureState, CellStats, LifecycleState } from "./contract/stats.js";
 export type { ActorStream } from "./contract/stream.js";
 export type { Bucket, BucketOptions, Log, LogHead, LogSpec, LogState, Storage } from "./contract/storage.js";
-export { MAX_KEY_LENGTH, Subjects, subjectToken } from "./contract/subjects.js";
+export { ActorKeySchema, MAX_ACTOR_KEY_LENGTH, MAX_KEY_LENGTH, Subjects, subjectToken } from "./contract/subjects.js";
 export { backpressureMachine } from "./cell/backpressure-machine.js";
 export { lifecycleMachine } from "./cell/lifecycle-machine.js";
 export { SLICE_MS, yieldIfSpent } from "./cell/scheduler.js";

@@ -1,8 +1,9 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Codec, connectNats, openBucket } from "../nats/index.js";
+import { Codec, connectNats, openBucket, replicaCount } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
 import type { HostDeps, KindHost } from "./cluster/host.js";
 import { KeyedHost } from "./cluster/keyed-host.js";
+import { MalformedEntries, type EntrySource } from "./cluster/malformed.js";
 import { Membership, type NodeInfo } from "./cluster/membership.js";
 import { PlacementDirectory } from "./cluster/placement.js";
 import { PooledHost } from "./cluster/pooled-host.js";
@@ -20,6 +21,7 @@ import { Subjects } from "./contract/subjects.js";
 import { Inbound } from "./delivery/inbound.js";
 import { NodeRefs } from "./delivery/node-refs.js";
 import { Outbound } from "./delivery/outbound.js";
+import { PoolBalancer } from "./delivery/balancer.js";
 import { Router } from "./delivery/router.js";
 import { createLogger, type Logger } from "./observe/logger.js";
 
@@ -35,6 +37,12 @@ export interface ActorSystemOptions {
   clock?: Clock;
   /** What the root supervisor's escalation does (default: process.exit). */
   exit?: (code: number) => void;
+}
+
+/** Failures nothing else caught: the process guard's unhandled rejections and uncaught exceptions. */
+export interface Faults {
+  count: number;
+  last?: { origin: string; message: string; at: number };
 }
 
 export interface KindStats {
@@ -65,6 +73,9 @@ export class ActorSystem implements Refs {
   readonly #hosts: KindHost[];
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
+  readonly #announceDraining: () => Promise<void>;
+  readonly #malformed: MalformedEntries;
+  #faults: Faults = { count: 0 };
   #stopped: Promise<void> | undefined;
 
   private constructor(init: {
@@ -81,6 +92,8 @@ export class ActorSystem implements Refs {
     hosts: KindHost[];
     root: Supervisor;
     ownsConnection: boolean;
+    announceDraining: () => Promise<void>;
+    malformed: MalformedEntries;
   }) {
     this.nodeId = init.nodeId;
     this.nc = init.nc;
@@ -95,6 +108,8 @@ export class ActorSystem implements Refs {
     this.#hosts = init.hosts;
     this.#root = init.root;
     this.#ownsConnection = init.ownsConnection;
+    this.#announceDraining = init.announceDraining;
+    this.#malformed = init.malformed;
   }
 
   static async start(options: ActorSystemOptions): Promise<ActorSystem> {
@@ -124,12 +139,16 @@ export class ActorSystem implements Refs {
     const duplicate = names.find((k, i) => names.indexOf(k) !== i);
     if (duplicate) throw new ColmenaError("INVALID", `actor kind ${duplicate} is hosted twice`);
 
+    const replicas = replicaCount(nc, config.nats.replicas);
     const [membersKv, placementKv] = await Promise.all([
-      openBucket(nc, subjects.bucket("members"), { ttlMs: config.runtime.leaseMs }),
-      openBucket(nc, subjects.bucket("placement")),
+      openBucket(nc, subjects.bucket("members"), { ttlMs: config.runtime.leaseMs, replicas }),
+      openBucket(nc, subjects.bucket("placement"), { replicas }),
     ]);
     const hosts: KindHost[] = [];
+    const pooled = new Map<string, PooledHost>();
+    const malformed = new MalformedEntries(log);
     const startedAt = Date.now();
+    let draining = false;
     const membership = new Membership(membersKv, codec, {
       self: (): NodeInfo => ({
         id: nodeId,
@@ -137,19 +156,20 @@ export class ActorSystem implements Refs {
         kinds: names,
         version: options.version ?? "0.0.0",
         startedAt,
-        load: nodeLoad(hosts),
+        load: nodeLoad(hosts, pooled),
+        draining,
       }),
       heartbeatMs: config.runtime.heartbeatMs,
       leaseMs: config.runtime.leaseMs,
       clock,
       log,
+      malformed,
     });
     await membership.start();
 
     const onEvent = (event: SupervisorEvent) => log.debug({ supervision: event }, "supervision");
     const root = rootSupervisor({ name: "root", clock, onEvent, ...(options.exit && { exit: options.exit }) }, []);
     await root.start();
-    const pooled = new Map<string, PooledHost>();
     const keyed = new Map<string, KeyedHost>();
     const router = new Router({
       nodeId,
@@ -158,14 +178,34 @@ export class ActorSystem implements Refs {
       clock,
       log,
       othersHosting: (kind) => membership.othersHosting(kind, nodeId),
+      balancer: new PoolBalancer((kind) => membership.pools(kind, nodeId)),
       pooled,
       keyed,
       streamCredit: config.runtime.streamCredit,
     });
-    const state = new StateStore(nc, subjects, codec);
-    const storage = new NatsStorage(nc, subjects, codec, clock);
+    const state = new StateStore(nc, subjects, codec, malformed, replicas);
+    const storage = new NatsStorage(nc, subjects, codec, clock, replicas);
     const refs = new NodeRefs({ router, clock, subjects, defaultTimeoutMs: config.runtime.askTimeoutMs, initState: (address, key, value) => state.create(address, key, value) });
-    const system = new ActorSystem({ nodeId, nc, log, subjects, codec, storage, membership, clock, refs, router, hosts, root, ownsConnection: !options.nc });
+    const system = new ActorSystem({
+      nodeId,
+      nc,
+      log,
+      subjects,
+      codec,
+      storage,
+      membership,
+      clock,
+      refs,
+      router,
+      hosts,
+      root,
+      ownsConnection: !options.nc,
+      malformed,
+      announceDraining: async () => {
+        draining = true;
+        await membership.announce().catch((err: unknown) => log.warn({ err }, "could not announce the drain; others see it at the lease's end"));
+      },
+    });
     const deps: HostDeps = {
       nodeId,
       nc,
@@ -174,11 +214,13 @@ export class ActorSystem implements Refs {
       clock,
       log,
       inbound: new Inbound({ nc, codec, subjects, clock, log, defaultTimeoutMs: config.runtime.askTimeoutMs }),
-      placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id)),
+      placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id), malformed),
+      fenced: () => membership.fenced,
       state,
       storage,
       graceMs: config.runtime.shutdownGraceMs,
       refs,
+      hostsOf: (kind) => membership.hostsOf(kind),
     };
     for (const kind of kinds) {
       const { address } = kind;
@@ -194,6 +236,10 @@ export class ActorSystem implements Refs {
         hosts.push(host);
       }
     }
+    // Self-fencing: a node the others no longer see gives up its keys itself.
+    membership.on("fenced", () => {
+      for (const host of keyed.values()) void host.fence();
+    });
     for (const host of hosts) await host.start();
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
@@ -225,10 +271,26 @@ export class ActorSystem implements Refs {
     return this.#refs.initState(address, key, state);
   }
 
-  stats(): { node: string; supervisor: string; kinds: KindStats[] } {
+  /**
+   * Records a failure that nothing else caught (the CLI's process guard
+   * calls this for unhandled rejections and uncaught exceptions): the node
+   * stays up, but reports it in its stats and is no longer ready.
+   */
+  recordFault(origin: string, err: unknown): void {
+    this.#faults = { count: this.#faults.count + 1, last: { origin, message: err instanceof Error ? err.message : String(err), at: Date.now() } };
+  }
+
+  get faults(): Faults {
+    return this.#faults;
+  }
+
+  stats(): { node: string; supervisor: string; fenced: boolean; faults: Faults; malformed: Readonly<Record<EntrySource, number>>; kinds: KindStats[] } {
     return {
       node: this.nodeId,
       supervisor: this.#root.state,
+      fenced: this.membership.fenced,
+      faults: this.#faults,
+      malformed: this.#malformed.counts(),
       kinds: this.#hosts.map((h) => ({
         kind: h.kind.address.kind,
         placement: h.kind.address.placement,
@@ -246,6 +308,8 @@ export class ActorSystem implements Refs {
 
   async #shutdown(): Promise<void> {
     this.log.info("shutting down");
+    // Other nodes stop choosing this one for pooled work before it stops taking any.
+    await this.#announceDraining();
     await Promise.all(this.#hosts.map((h) => h.stopIntake()));
     // Reverse order of registration: a kind stops before the kinds it was listed after (and may depend on).
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");
@@ -258,12 +322,14 @@ export class ActorSystem implements Refs {
   }
 }
 
-function nodeLoad(hosts: KindHost[]): NodeInfo["load"] {
+function nodeLoad(hosts: KindHost[], pooled: ReadonlyMap<string, PooledHost>): NodeInfo["load"] {
   let inFlight = 0;
   let mailbox = 0;
   for (const h of hosts) for (const s of h.stats()) {
     inFlight += s.inFlight;
     mailbox += s.mailbox;
   }
-  return { inFlight, mailbox, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid };
+  const pools: NodeInfo["load"]["pools"] = {};
+  for (const [kind, host] of pooled) pools[kind] = host.load();
+  return { inFlight, mailbox, pools, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid };
 }

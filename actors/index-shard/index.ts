@@ -12,3 +12,4 @@ export { ensureShards, waitForShards } from "./shards.js";
 export type { EnsureOptions, WaitOptions } from "./shards.js";
 export { chunkId, openShardLog, ShardLogWriter, shardLogSubject, shardOf, ShardWriteSchema } from "./write-log.js";
 export type { ShardWrite } from "./write-log.js";
+export { DocumentIdSchema, MAX_DOCUMENT_ID_LENGTH } from "./wire-schemas.js";

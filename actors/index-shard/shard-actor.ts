@@ -8,7 +8,7 @@ import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../
 import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAddress } from "./index-spec.js";
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import type { Hit, ShardResults } from "./types.js";
-import { FilterSchema, VectorSchema } from "./wire-schemas.js";
+import { DocumentIdSchema, FilterSchema, VectorSchema } from "./wire-schemas.js";
 import { openShardLog } from "./write-log.js";
 
 const positive = z.number().int().positive();
@@ -46,7 +46,7 @@ const messages = {
   /** Chunks by id (without vectors); ids that are not there are left out. */
   get: z.object({ ids: z.array(z.string()).max(10_000) }),
   /** A document's chunk count and metadata, or null when this shard holds none of it. */
-  document: z.object({ docId: z.string().min(1) }),
+  document: z.object({ docId: DocumentIdSchema }),
   stats: z.object({}),
   /** Writes a snapshot now; answers the sequence it holds. */
   snapshot: z.object({}),
@@ -68,6 +68,11 @@ export function shardActor(input: ShardConfigInput) {
     idleMs: config.idleMs ?? Infinity,
     create: (ctx: ActorContext) => createShard(ctx, config),
     intake: { type: "apply", source: (shard) => shard.writeLog() },
+    // The replicas of one shard on different nodes, where there are enough of them.
+    spread: (key) => {
+      const address = shardAddressOf(key);
+      return address ? { group: `${address.index}-${address.shard}`, rank: address.replica } : { group: key, rank: 0 };
+    },
   });
 }
 
@@ -108,6 +113,15 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     writeLog: () => replica.source<typeof messages>((entry) => ({ type: "apply", seq: entry.seq, write: entry.value })),
     onStop: () => replica.stop(),
   };
+}
+
+/** A key that names no replica is placed like any key; its activation answers NOT_FOUND. */
+function shardAddressOf(key: string): ShardAddress | undefined {
+  try {
+    return parseShardKey(key);
+  } catch {
+    return undefined;
+  }
 }
 
 function locate(key: string, config: ShardConfig): { address: ShardAddress; spec: IndexSpec; error?: undefined } | { address?: undefined; spec?: undefined; error: ColmenaError } {

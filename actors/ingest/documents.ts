@@ -7,13 +7,14 @@
  */
 import { z } from "zod";
 import { ColmenaError, invalid, zodIssues, type Log, type LogSpec, type Storage } from "../../runtime/index.js";
+import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 
 const metadataValue = z.union([z.string(), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);
 
 /** A document as callers hand it in. */
 export const DocumentSchema = z.strictObject({
   /** Stable id: ingesting the same id again replaces the document. */
-  id: z.string().min(1).max(512),
+  id: DocumentIdSchema,
   text: z.string().refine((t) => t.trim().length > 0, "text is empty"),
   /** Copied to every chunk; filters match on it. */
   metadata: z.record(z.string(), metadataValue).default({}),
@@ -28,7 +29,7 @@ export type IngestRecord = { op: "upsert"; index: string; doc: Document } | { op
 /** An ingest record's shape, checked by the worker before it does anything with it. */
 export const IngestRecordSchema: z.ZodType<IngestRecord> = z.discriminatedUnion("op", [
   z.object({ op: z.literal("upsert"), index: z.string().min(1), doc: DocumentSchema }),
-  z.object({ op: z.literal("delete"), index: z.string().min(1), docId: z.string().min(1).max(512) }),
+  z.object({ op: z.literal("delete"), index: z.string().min(1), docId: DocumentIdSchema }),
 ]);
 
 const INGEST_LOG: LogSpec = {

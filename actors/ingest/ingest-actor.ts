@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { actorAddress, ColmenaError, hostActor, type ActorContext, type Log } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
+import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 import { openShardLog } from "../index-shard/write-log.js";
 import { deleteDocuments, DocumentSchema, ingestDocuments, openIngestLog } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
@@ -33,8 +34,12 @@ export const IngestConfigSchema = z
     embedTimeoutMs: positive.default(30_000),
     /** Deliveries of a document before it is given up and counted in errors. */
     maxAttempts: positive.default(5),
-    /** Redelivery of a document whose worker went silent this long. */
-    ackWaitMs: positive.default(60_000),
+    /**
+     * Redelivery of a document whose worker went silent this long (crashed, or cut off). A worker that is
+     * still working renews its lease every half of it, so this bounds what a crash delays, not how long a
+     * document may take.
+     */
+    ackWaitMs: positive.default(5_000),
     /** Documents one `ingest` message may carry. */
     maxDocumentsPerRequest: positive.default(1_000),
     instances: positive.default(1),
@@ -54,7 +59,7 @@ export const INGEST_KIND = "ingest";
 
 const messages = {
   ingest: z.object({ documents: z.array(DocumentSchema).min(1), index: z.string().optional() }),
-  delete: z.object({ docId: z.string().min(1), index: z.string().optional() }),
+  delete: z.object({ docId: DocumentIdSchema, index: z.string().optional() }),
   /** Cluster-wide pending documents; the other counts are the answering instance's own. */
   progress: z.object({}),
   /** One entry of the ingest stream, delivered by the runtime's durable intake (senders cannot send it); the worker checks the record, so a bad one is counted in errors. */

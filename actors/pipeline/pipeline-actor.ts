@@ -12,7 +12,7 @@ import { AnswerCache, readFaq, type CacheConfigInput } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { FilterSchema } from "../index-shard/wire-schemas.js";
 import type { LlmKind } from "../llm/index.js";
-import type { SessionKind, SessionSettings } from "../session/index.js";
+import { SessionIdSchema, type SessionKind, type SessionSettings } from "../session/index.js";
 import type { QueryRequest } from "./api.js";
 import { followIndexVersion } from "./index-version.js";
 import { RagPipeline } from "./pipeline.js";
@@ -36,7 +36,7 @@ export const PIPELINE_KIND = "pipeline";
 
 const question = {
   question: z.string().refine((q) => q.trim().length > 0, "question is empty"),
-  sessionId: z.string().min(1).optional(),
+  sessionId: SessionIdSchema.optional(),
   history: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).optional(),
   topK: positive.max(1_000).optional(),
   filter: FilterSchema.optional(),

@@ -65,7 +65,8 @@ export class ActorRagApi implements RagApi {
 
   async ready(): Promise<ReadyReport> {
     const hosted = new Set(this.#system.membership.nodes().flatMap((n) => n.kinds));
-    const checks: Record<string, boolean> = { nats: !this.#system.nc.isClosed() };
+    // faults: nothing escaped every handler (the process guard's count); lease: this node's heartbeats get through.
+    const checks: Record<string, boolean> = { nats: !this.#system.nc.isClosed(), faults: this.#system.faults.count === 0, lease: !this.#system.membership.fenced };
     for (const kind of REQUIRED) checks[kind] = hosted.has(kind);
     return { ready: Object.values(checks).every(Boolean), checks };
   }

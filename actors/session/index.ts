@@ -2,6 +2,7 @@
  * actors/session: the keyed session actor (history, settings, follow-up
  * rewriting) and the pure pieces it is made of.
  */
+export { MAX_SESSION_ID_LENGTH, SessionIdSchema } from "./session-id.js";
 export { openingState, sessionKind, SessionMessages } from "./session-actor.js";
 export type { RewriteResult, SessionHistory, SessionKind, SessionKindOptions, TurnInput } from "./session-actor.js";
 export { parseSessionConfig, SessionConfigSchema, SessionSettingsSchema } from "./session-config.js";

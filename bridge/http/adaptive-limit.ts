@@ -73,6 +73,11 @@ export class AdaptiveLimit {
     return true;
   }
 
+  /** Gives the slot back without a response time: a request its client left says nothing about how fast the node answers. */
+  abandon(): void {
+    this.#inFlight--;
+  }
+
   /** Gives the slot back with the request's response time. */
   release(rttMs: number): void {
     const inFlight = this.#inFlight--;

@@ -4,9 +4,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Registry } from "prom-client";
 import type { RagApi } from "../../actors/index.js";
 import { ColmenaError } from "../../runtime/index.js";
+import { MAX_PATH_PARAM_LENGTH } from "../shapes.js";
 import { attachAccessControl } from "./access.js";
 import { attachAdmission } from "./admission.js";
-import { attachErrorHandling } from "./error-handler.js";
+import { answerClientError, attachErrorHandling, errorAnswerer } from "./error-handler.js";
 import { strictJsonBodies } from "./json-body.js";
 import { attachMetrics } from "./metrics.js";
 import { resolveOptions, type HttpBridgeConfig } from "./options.js";
@@ -35,6 +36,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     throw new ColmenaError("INVALID", `http.auth.mode ${options.auth.mode} ${authenticator === undefined ? "needs an authenticator (createAuthenticator)" : "takes no authenticator"}`);
   }
   const registry = metrics ?? new Registry();
+  const answerError = errorAnswerer(log, options.bodyLimit);
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -43,6 +45,10 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
     return503OnClosing: true,
+    // The router's own errors and bytes that never became a request answer the one error contract too.
+    frameworkErrors: answerError,
+    clientErrorHandler: answerClientError,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     ajv: {
       // Requests are checked as sent: no type coercion, no silently dropped fields.
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true },
@@ -53,7 +59,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
 
   attachMetrics(app, registry, api, log);
   attachScopes(app, options.requestTimeoutMs);
-  attachErrorHandling(app, log, options.bodyLimit);
+  attachErrorHandling(app, answerError);
   attachAccessControl(app, options, { authenticator, bridges: bridges ?? (() => 1), audit });
   if (options.admission !== false) attachAdmission(app, options.admission);
   strictJsonBodies(app);

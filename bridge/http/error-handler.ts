@@ -1,24 +1,61 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ColmenaError } from "../../runtime/index.js";
 import { edgeError, EdgeRejection, toEdgeError, type EdgeError } from "../errors.js";
+import { MAX_PATH_PARAM_LENGTH } from "../shapes.js";
+
+/** A failed request's answer, however it failed: one function behind fastify's error handler and its framework errors. */
+export type ErrorAnswerer = (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 
 /**
  * Every failure answers `{error: {code, message}}` with the status of its
  * code (bridge/errors.ts). Fastify's own errors (validation, body parsing,
- * size limit) are mapped here; anything unexpected is logged with its stack
- * and answered as a bare INTERNAL error.
+ * size limit, and the router's: a malformed escape, a path parameter past
+ * the id limit) are mapped here; anything unexpected is logged with its
+ * stack and answered as a bare INTERNAL error.
  */
-export function attachErrorHandling(app: FastifyInstance, log: Logger, bodyLimit: number): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+export function errorAnswerer(log: Logger, bodyLimit: number): ErrorAnswerer {
+  return (err, request, reply) => {
     const answer = fromFastify(err, bodyLimit);
-    if (answer.unexpected) log.error({ err, method: request.method, url: request.url }, "request failed");
+    if (answer.unexpected) log.error({ err, method: request.method, url: request.url.slice(0, 200) }, "request failed");
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
-  });
+  };
+}
+
+/** The answerer as fastify's error handler, and 404s in the same body. */
+export function attachErrorHandling(app: FastifyInstance, answer: ErrorAnswerer): void {
+  app.setErrorHandler(answer);
   app.setNotFoundHandler((request, reply) => {
     const answer = edgeError("NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}`);
     return reply.code(answer.status).send(answer.body);
   });
+}
+
+/**
+ * Bytes that are not an HTTP request (bad framing, a malformed chunked body,
+ * headers over Node's limit, a client too slow to send them) never become a
+ * request: Node hands the socket over instead. It gets the same error body,
+ * then the connection closes.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  // A response already under way on this socket cannot be followed by another status line (Node's own rule).
+  const underWay = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (!socket.writable || underWay) {
+    socket.destroy();
+    return;
+  }
+  const answer =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? { ...edgeError("TOO_LARGE", "the request's headers are larger than the server accepts"), status: 431 }
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? { ...edgeError("TIMEOUT", "the request was not received in time"), status: 408 }
+        : edgeError("INVALID", "malformed HTTP request");
+  const body = JSON.stringify(answer.body);
+  const head = [`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}`, "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`, () => socket.destroy());
 }
 
 function fromFastify(err: FastifyError, bodyLimit: number): EdgeError {
@@ -33,6 +70,11 @@ function fromFastify(err: FastifyError, bodyLimit: number): EdgeError {
       return edgeError("INVALID", "the body is empty; send a JSON object");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return { ...edgeError("INVALID", "unsupported content type; send application/json"), status: 415 };
+    case "FST_ERR_BAD_URL":
+      return edgeError("INVALID", "the path holds a malformed percent-escape");
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      // The same answer as an id over the limit in a body: the router only sees it first.
+      return edgeError("INVALID", `a path parameter may have at most ${MAX_PATH_PARAM_LENGTH} characters`);
   }
   const status = err.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {

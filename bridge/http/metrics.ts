@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { RagApi } from "../../actors/index.js";
+import { onceEnded } from "./request-end.js";
 import { flattenStatus, type Figures } from "./status-figures.js";
 
 const LABELS = ["method", "route", "status"] as const;
@@ -28,12 +29,12 @@ export function attachMetrics(app: FastifyInstance, registry: Registry, api: Rag
   app.addHook("onRequest", async (request, reply) => {
     inFlight.inc();
     const start = process.hrtime.bigint();
-    reply.raw.once("close", () => {
+    onceEnded(reply, (finished) => {
       inFlight.dec();
       const labels = {
         method: request.method,
         route: request.routeOptions.url ?? "unmatched",
-        status: String(reply.raw.writableFinished ? reply.raw.statusCode : 499),
+        status: String(finished ? reply.raw.statusCode : 499),
       };
       requests.inc(labels);
       latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);

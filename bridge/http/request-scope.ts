@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, type CallScope, type TraceContext } from "../../runtime/index.js";
 import { guard } from "../abortable.js";
+import { onceEnded } from "./request-end.js";
 
 /**
  * One request as the call scope every actor hop behind it continues: the
@@ -50,9 +51,9 @@ function openScope(request: FastifyRequest, reply: FastifyReply, timeoutMs: numb
   // 'close' on the response comes after it finished, or when the connection
   // dropped first. (IncomingMessage 'close' fires once the body is read, so it
   // cannot tell a gone client from a finished upload.)
-  reply.raw.once("close", () => {
+  onceEnded(reply, (finished) => {
     clearTimeout(timer);
-    if (!reply.raw.writableFinished) controller.abort(new ColmenaError("CANCELLED", "the client closed the connection"));
+    if (!finished) controller.abort(new ColmenaError("CANCELLED", "the client closed the connection"));
   });
   const signal = controller.signal;
   return {

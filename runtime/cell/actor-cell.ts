@@ -127,7 +127,12 @@ export class ActorCell {
     return this.#lastActive;
   }
 
-  get idle(): boolean {
+  /** Messages in flight plus queued. */
+  get load(): number {
+    return this.#inFlight + this.#mailbox.size;
+  }
+
+    get idle(): boolean {
     return this.#inFlight === 0 && this.#mailbox.size === 0;
   }
 

@@ -1,4 +1,5 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { z } from "zod";
 import type { Codec } from "../../nats/index.js";
 import type { Clock } from "../../supervisors/index.js";
 import type { AnyHosted } from "../contract/hosting.js";
@@ -27,6 +28,10 @@ export interface HostDeps {
   storage: Storage;
   graceMs: number;
   refs: Refs;
+  /** Live, not draining nodes hosting a kind (this one included). */
+  hostsOf(kind: string): string[];
+  /** Whether the node's heartbeats have failed for a whole lease (Membership.fenced): it takes no new keys then. */
+  fenced(): boolean;
 }
 
 /** The part of a node that runs one actor kind. */
@@ -60,7 +65,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
     context: {
       nodeId: deps.nodeId,
       storage: deps.storage,
-      load: <T>() => deps.state.load<T>(kind.address, key),
+      load: <T>(schema?: z.ZodType<T>) => deps.state.load<T>(kind.address, key, schema),
       save: <T>(state: T) => deps.state.save(kind.address, key, state),
     },
   };

@@ -3,10 +3,13 @@ import { z } from "zod";
 import { Supervisor } from "../../supervisors/index.js";
 import { ActorCell } from "../cell/actor-cell.js";
 import { ColmenaError } from "../contract/errors.js";
+import { ActorKeySchema } from "../contract/subjects.js";
+import { zodIssues } from "../contract/zod-issues.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
-import type { Activation, KeyedTargets } from "../delivery/router.js";
+import type { Activation, KeyedTargets } from "../delivery/targets.js";
 import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
+import { preferredNode } from "./rendezvous.js";
 
 interface Active {
   cell: ActorCell;
@@ -14,11 +17,19 @@ interface Active {
   revision: number;
 }
 
-const ActivateRequest = z.object({ key: z.string().min(1) });
+/** `direct`: sent to this node because it is the key's place: activate here, do not forward. */
+const ActivateRequest = z.object({ key: ActorKeySchema, direct: z.boolean().optional() });
+
+/** How long a forwarded activation may take before this node activates the key itself. */
+const FORWARD_TIMEOUT_MS = 2_000;
 
 /**
- * A keyed (virtual) kind on one node. An activation exists on first message:
- * the node claims the key in the placement directory, starts the actor under
+ * A keyed (virtual) kind on one node. An activation exists on first message.
+ * Its place is the key's rendezvous choice among the live nodes hosting the
+ * kind (`spread` puts the keys of one group on different nodes): a node asked
+ * to activate a key whose place is another node forwards the request there,
+ * and activates it itself only when that node does not answer. The node that
+ * activates claims the key in the placement directory, starts the actor under
  * the kind's supervisor and subscribes to the key's subject. After `idleMs`
  * without messages the activation passivates: it finishes its work, runs
  * onStop (which saves state), unsubscribes and releases the claim.
@@ -60,18 +71,39 @@ export class KeyedHost implements KindHost, KeyedTargets {
     return this.#active.get(key)?.cell;
   }
 
-  /** Makes sure the key is active somewhere; activates it here when the directory lets this node have it. */
-  activate(key: string): Promise<Activation> {
+  /**
+   * Makes sure the key is active somewhere: at its place when that is another
+   * node that answers (`forward`), else here when the directory lets this
+   * node have it.
+   */
+  activate(key: string, forward = true): Promise<Activation> {
     const active = this.#active.get(key);
     if (active) return Promise.resolve({ local: active.cell });
     if (this.#stopping) return Promise.reject(new ColmenaError("UNAVAILABLE", `node ${this.#deps.nodeId} is shutting down`));
+    if (this.#deps.fenced()) return Promise.reject(new ColmenaError("UNAVAILABLE", `node ${this.#deps.nodeId} has lost its membership lease`, { retryAfterMs: 1_000 }));
     let pending = this.#pending.get(key);
     if (!pending) {
       const previous = this.#passivating.get(key) ?? Promise.resolve();
-      pending = previous.then(() => this.#activate(key)).finally(() => this.#pending.delete(key));
+      pending = previous.then(() => this.#placeOrActivate(key, forward)).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return pending;
+  }
+
+  async #placeOrActivate(key: string, forward: boolean): Promise<Activation> {
+    const { nodeId, nc, codec, subjects, log } = this.#deps;
+    const place = forward ? preferredNode(key, this.kind.spread, this.#deps.hostsOf(this.kind.address.kind)) : undefined;
+    if (place === undefined || place === nodeId) return this.#activate(key);
+    try {
+      const reply = codec.decode<{ owner?: unknown; error?: unknown }>(
+        (await nc.request(subjects.activateOn(place, this.kind.address.kind), codec.encode({ key, direct: true }), { timeout: FORWARD_TIMEOUT_MS })).data,
+      );
+      if (typeof reply.owner === "string") return { owner: reply.owner };
+      throw ColmenaError.fromWire(reply.error);
+    } catch (err) {
+      log.debug({ kind: this.kind.address.kind, key, place, err: ColmenaError.from(err).message }, "the key's place did not take it; activating here");
+      return this.#activate(key);
+    }
   }
 
   stopIntake(): Promise<void> {
@@ -89,6 +121,11 @@ export class KeyedHost implements KindHost, KeyedTargets {
     await this.stopIntake();
     await Promise.allSettled([...this.#pending.values()]);
     await Promise.all([...this.#active.keys()].map((key) => this.#passivate(key, reason)));
+  }
+
+  /** Self-fencing: passivates every activation (its state saved where the store can still be reached), as a partitioned node must. */
+  async fence(): Promise<void> {
+    await Promise.all([...this.#active.keys()].map((key) => this.#passivate(key, "this node lost its membership lease")));
   }
 
   stats(): CellStats[] {
@@ -127,7 +164,9 @@ export class KeyedHost implements KindHost, KeyedTargets {
     const active = this.#active.get(key);
     if (!active) return this.#passivating.get(key) ?? Promise.resolve();
     this.#active.delete(key);
-    const done = this.#deactivate(key, active, reason).finally(() => this.#passivating.delete(key));
+    const done = this.#deactivate(key, active, reason)
+      .catch((err: unknown) => this.#deps.log.error({ err, kind: this.kind.address.kind, key }, "passivation failed"))
+      .finally(() => this.#passivating.delete(key));
     this.#passivating.set(key, done);
     return done;
   }
@@ -144,15 +183,22 @@ export class KeyedHost implements KindHost, KeyedTargets {
     this.#deps.log.debug({ kind: this.kind.address.kind, key, reason }, "passivated");
   }
 
+  /** Never rejects: a request that cannot be answered (the connection closed meanwhile) is logged. */
   async #answerActivation(m: import("@nats-io/transport-node").Msg): Promise<void> {
     const { codec } = this.#deps;
+    let reply: unknown;
     try {
-      const { key } = ActivateRequest.parse(codec.decode(m.data));
-      const where = await this.activate(key);
-      m.respond(codec.encode({ owner: "local" in where ? this.#deps.nodeId : where.owner }));
+      const { key, direct } = ActivateRequest.parse(codec.decode(m.data));
+      const where = await this.activate(key, direct !== true);
+      reply = { owner: "local" in where ? this.#deps.nodeId : where.owner };
     } catch (err) {
-      const error = err instanceof z.ZodError ? new ColmenaError("INVALID", "activation request needs {key: string}") : ColmenaError.from(err);
-      m.respond(codec.encode({ error: error.toWire() }));
+      const error = err instanceof z.ZodError ? new ColmenaError("INVALID", `activation request needs {key}: ${zodIssues(err).join("; ")}`) : ColmenaError.from(err);
+      reply = { error: error.toWire() };
+    }
+    try {
+      m.respond(codec.encode(reply));
+    } catch (err) {
+      this.#deps.log.warn({ err, kind: this.kind.address.kind }, "could not answer an activation request");
     }
   }
 

@@ -14,12 +14,15 @@ export class NatsStorage implements Storage {
   readonly #subjects: Subjects;
   readonly #codec: Codec;
   readonly #clock: Clock;
+  readonly #replicas: number;
 
-  constructor(nc: NatsConnection, subjects: Subjects, codec: Codec, clock: Clock) {
+  /** `replicas`: copies of every stream and bucket it creates (see nats.replicas). */
+  constructor(nc: NatsConnection, subjects: Subjects, codec: Codec, clock: Clock, replicas = 1) {
     this.#nc = nc;
     this.#subjects = subjects;
     this.#codec = codec;
     this.#clock = clock;
+    this.#replicas = replicas;
   }
 
   async log(spec: LogSpec): Promise<Log> {
@@ -31,6 +34,7 @@ export class NatsStorage implements Storage {
       storage: "file",
       retention: spec.retention ?? "limits",
       description: spec.description,
+      replicas: this.#replicas,
       ...(spec.maxAgeMs !== undefined && { maxAgeMs: spec.maxAgeMs }),
       ...(spec.maxBytes !== undefined && { maxBytes: spec.maxBytes }),
       ...(spec.duplicateWindowMs !== undefined && { duplicateWindowMs: spec.duplicateWindowMs }),
@@ -39,7 +43,7 @@ export class NatsStorage implements Storage {
   }
 
   async bucket(name: string, options: BucketOptions = {}): Promise<Bucket> {
-    const kv = await openBucket(this.#nc, this.#subjects.bucket(name), options).catch((err: unknown) => {
+    const kv = await openBucket(this.#nc, this.#subjects.bucket(name), { ...options, replicas: this.#replicas }).catch((err: unknown) => {
       throw jetStreamError(err, `bucket ${name} could not be opened`);
     });
     return new NatsBucket(kv, this.#codec, name);

@@ -1,5 +1,7 @@
 import type { KV } from "@nats-io/kv";
 import { isRevisionConflict } from "../../nats/index.js";
+import { readOwner } from "./entries.js";
+import type { MalformedEntries } from "./malformed.js";
 
 export interface Claim {
   owner: string;
@@ -13,17 +15,21 @@ export interface Claim {
  * keyed actor. Claims are compare-and-set on a NATS KV entry whose value is
  * the owner's node id. An entry binds only while its owner's membership lease
  * is alive, so when a node dies its keys are taken over once its lease
- * expires, and never before.
+ * expires, and never before. An entry that names no valid node id
+ * (anyone may write to the bucket) binds nothing: it is reported and taken
+ * over by compare-and-set like a dead owner's.
  */
 export class PlacementDirectory {
   readonly #kv: KV;
   readonly #nodeId: string;
   readonly #isAlive: (nodeId: string) => Promise<boolean>;
+  readonly #malformed: MalformedEntries;
 
-  constructor(kv: KV, nodeId: string, isAlive: (nodeId: string) => Promise<boolean>) {
+  constructor(kv: KV, nodeId: string, isAlive: (nodeId: string) => Promise<boolean>, malformed: MalformedEntries) {
     this.#kv = kv;
     this.#nodeId = nodeId;
     this.#isAlive = isAlive;
+    this.#malformed = malformed;
   }
 
   async claim(actorKey: string): Promise<Claim> {
@@ -36,9 +42,9 @@ export class PlacementDirectory {
       }
       const entry = await this.#kv.get(actorKey);
       if (!entry || entry.operation !== "PUT") continue; // deleted meanwhile: create again
-      const owner = entry.string();
+      const owner = this.#owner(entry);
       if (owner === this.#nodeId) return { owner, mine: true, revision: entry.revision };
-      if (await this.#isAlive(owner)) return { owner, mine: false, revision: entry.revision };
+      if (owner !== undefined && (await this.#isAlive(owner))) return { owner, mine: false, revision: entry.revision };
       try {
         return { owner: this.#nodeId, mine: true, revision: await this.#kv.update(actorKey, me, entry.revision) };
       } catch (err) {
@@ -46,6 +52,15 @@ export class PlacementDirectory {
       }
     }
     throw new Error(`placement of ${actorKey} kept changing under contention`);
+  }
+
+  #owner(entry: { key: string; revision: number; value: Uint8Array }): string | undefined {
+    try {
+      return readOwner(entry.value);
+    } catch (err) {
+      this.#malformed.report("placement", entry.key, entry.revision, err);
+      return undefined;
+    }
   }
 
   /** Gives the key up, unless someone else has taken it since (compare-and-delete). */

@@ -3,7 +3,8 @@ import { Supervisor } from "../../supervisors/index.js";
 import { ActorCell } from "../cell/actor-cell.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
-import type { PooledTargets } from "../delivery/router.js";
+import type { PoolLoad } from "./membership.js";
+import type { PooledTargets } from "../delivery/targets.js";
 import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
 
 /**
@@ -16,7 +17,8 @@ export class PooledHost implements KindHost, PooledTargets {
   readonly kind: AnyHosted;
   readonly #deps: HostDeps;
   readonly #cells: ActorCell[] = [];
-  readonly #subs: Array<Subscription | undefined> = [];
+  /** Per instance: its subscriptions to the kind's queue group and to this node's pool of the kind. */
+  readonly #subs: Array<[Subscription, Subscription] | undefined> = [];
   readonly #supervisor: Supervisor;
   #intake = false;
   #next = 0;
@@ -58,6 +60,12 @@ export class PooledHost implements KindHost, PooledTargets {
     return undefined;
   }
 
+  load(): PoolLoad {
+    let busy = 0;
+    for (const c of this.#cells) busy += c.load;
+    return { busy, slots: this.#cells.length * this.kind.concurrency };
+  }
+
   /** The least loaded local instance, busy or not (last resort when no other node can help). */
   anyLocal(): ActorCell | undefined {
     return this.#cells.find((c) => c.stats().lifecycle !== "stopped");
@@ -66,7 +74,7 @@ export class PooledHost implements KindHost, PooledTargets {
   async stopIntake(): Promise<void> {
     this.#intake = false;
     const subs = this.#subs.splice(0, this.#subs.length, ...this.#subs.map(() => undefined));
-    await Promise.all(subs.map((s) => s && drainQuietly(s)));
+    await Promise.all(subs.flatMap((s) => s ?? []).map(drainQuietly));
   }
 
   async stop(reason: string): Promise<void> {
@@ -89,15 +97,18 @@ export class PooledHost implements KindHost, PooledTargets {
     if (on && !current && this.#intake) {
       const cell = this.#cells[i]!;
       const { address } = this.kind;
-      this.#subs[i] = this.#deps.nc.subscribe(this.#deps.subjects.pool(address.kind), {
-        queue: address.kind,
-        callback: (err, m) => {
-          if (!err) this.#deps.inbound.handle(m, address, cell.admit);
-        },
-      });
+      const { nc, subjects, nodeId, inbound } = this.#deps;
+      const subscribe = (subject: string) =>
+        nc.subscribe(subject, {
+          queue: address.kind,
+          callback: (err, m) => {
+            if (!err) inbound.handle(m, address, cell.admit);
+          },
+        });
+      this.#subs[i] = [subscribe(subjects.pool(address.kind)), subscribe(subjects.poolOn(nodeId, address.kind))];
     } else if (!on && current) {
       this.#subs[i] = undefined;
-      void drainQuietly(current);
+      for (const sub of current) void drainQuietly(sub);
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { Clock } from "../../supervisors/index.js";
 import type { Logger } from "../observe/logger.js";
 import type { Refs } from "./refs.js";
@@ -17,8 +18,8 @@ export interface ActorContext {
   readonly clock: Clock;
   /** The node's logs and buckets, in its namespace (an actor's only way to durable storage besides load/save). */
   readonly storage: Storage;
-  /** Keyed actors: the state saved by the last `save` (on any node), if any. */
-  load<T>(): Promise<T | undefined>;
+  /** Keyed actors: the state saved by the last `save` (on any node), if any; with a schema, none unless it passes. Unreadable state loads as none (and is reported). */
+  load<T>(schema?: z.ZodType<T>): Promise<T | undefined>;
   /** Keyed actors: persists state so that a later activation, on any node, can `load` it. */
   save<T>(state: T): Promise<void>;
   /** This activation's own counters (mailbox depth, in flight, ...). */

@@ -62,8 +62,9 @@ export class ColmenaError extends Error {
     return wire;
   }
 
+  /** A WireError as received; anything else that claims to be one is an INTERNAL "malformed error reply". Never throws. */
   static fromWire(wire: unknown): ColmenaError {
-    if (!isWireError(wire)) return new ColmenaError("INTERNAL", "malformed error reply", { details: { reply: String(wire) } });
+    if (!isWireError(wire)) return new ColmenaError("INTERNAL", "malformed error reply", { details: { reply: describeReply(wire) } });
     return new ColmenaError(wire.code, wire.message, {
       retryable: wire.retryable,
       ...(wire.retryAfterMs !== undefined && { retryAfterMs: wire.retryAfterMs }),
@@ -89,7 +90,19 @@ export class ColmenaError extends Error {
 function isWireError(v: unknown): v is WireError {
   if (typeof v !== "object" || v === null) return false;
   const w = v as Record<string, unknown>;
-  return (ERROR_CODES as readonly unknown[]).includes(w.code) && typeof w.message === "string" && typeof w.retryable === "boolean";
+  return (
+    (ERROR_CODES as readonly unknown[]).includes(w.code) &&
+    typeof w.message === "string" &&
+    typeof w.retryable === "boolean" &&
+    (w.retryAfterMs === undefined || (typeof w.retryAfterMs === "number" && Number.isFinite(w.retryAfterMs))) &&
+    (w.details === undefined || (typeof w.details === "object" && w.details !== null && !Array.isArray(w.details)))
+  );
+}
+
+/** What a malformed reply was, for the log: its type only (String() of a decoded map may throw, e.g. one with a `toString` key). */
+function describeReply(v: unknown): string {
+  if (v === null || typeof v !== "object") return typeof v === "string" ? v.slice(0, 200) : typeof v;
+  return Array.isArray(v) ? "an array" : "a map";
 }
 
 /** A failure that carries its own code (a ColmenaError, or a NatsError from the layer below), as opposed to a crash. */

@@ -18,6 +18,13 @@ export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
   decider?: Decider;
   /** Messages of one type that come from a durable stream (a write log, a work queue). */
   intake?: DurableIntake<M, B>;
+  /**
+   * Keyed: keys of one group are placed on different nodes where there are
+   * enough (the replicas of one shard): rank r goes to the r-th node of the
+   * group's order among the nodes hosting the kind. Without it every key is
+   * its own group of rank 0.
+   */
+  spread?: (key: string) => { group: string; rank: number };
 }
 
 /**
@@ -34,6 +41,7 @@ export interface HostedKind<M extends MessageSchemas = MessageSchemas, B extends
   readonly idleMs: number;
   readonly decider: Decider | undefined;
   readonly intake: DurableIntake<M, B> | undefined;
+  readonly spread: ((key: string) => { group: string; rank: number }) | undefined;
 }
 
 /** A hosted kind with its message and behaviour types erased, as the runtime's internals handle it. */
@@ -61,6 +69,7 @@ export function hostActor<M extends MessageSchemas, B extends Behavior<M>>(addre
     idleMs: props.idleMs ?? 5 * 60_000,
     decider: props.decider,
     intake: props.intake,
+    spread: props.spread,
   });
 }
 

@@ -1,17 +1,31 @@
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import { ColmenaError } from "./errors.js";
 
-/** Keys longer than this are replaced by a hash so subjects stay short. */
+/** Keys longer than this are replaced by a hash so subjects and KV keys stay short. */
 export const MAX_KEY_LENGTH = 64;
+/**
+ * The longest actor key, or any other name that becomes a subject token
+ * (characters). Every entry point refuses a longer one with INVALID: a ref,
+ * an activation request from another node, a message field that names a key.
+ * Past MAX_KEY_LENGTH a key is hashed, so every subject and KV key built from
+ * one stays far under the server's control-line limit (4 KiB) whatever it is.
+ */
+export const MAX_ACTOR_KEY_LENGTH = 256;
 const TOKEN = /^[A-Za-z0-9_\-=]+$/;
+
+/** An actor key as a message field (an activation request, a key another actor is told about). */
+export const ActorKeySchema = z.string().min(1).max(MAX_ACTOR_KEY_LENGTH).regex(TOKEN, "may hold only letters, digits and _-=");
 
 /**
  * Validates an actor key or name and makes it a single subject token: no
- * whitespace, dots or wildcards. Keys over MAX_KEY_LENGTH become `h-<sha256>`
- * (stable, so every node maps a key to the same subject).
+ * whitespace, dots or wildcards, at most MAX_ACTOR_KEY_LENGTH characters.
+ * Keys over MAX_KEY_LENGTH become `h-<sha256>` (stable, so every node maps a
+ * key to the same subject and KV key).
  */
 export function subjectToken(key: string, what = "key"): string {
   if (typeof key !== "string" || key.length === 0) throw new ColmenaError("INVALID", `${what} must be a non-empty string`);
+  if (key.length > MAX_ACTOR_KEY_LENGTH) throw new ColmenaError("INVALID", `${what} has ${key.length} characters; at most ${MAX_ACTOR_KEY_LENGTH} are allowed`);
   if (!TOKEN.test(key)) {
     throw new ColmenaError("INVALID", `${what} ${JSON.stringify(key.slice(0, 80))} may hold only letters, digits and _-= (no whitespace, dots or wildcards)`);
   }
@@ -50,6 +64,11 @@ export class Subjects {
     return `${this.prefix}.node.${subjectToken(nodeId, "node id")}.activate.${subjectToken(kind, "actor kind")}`;
   }
 
+  /** The instances of a pooled kind on one node (a queue group among them), for a caller that chose that node. */
+  poolOn(nodeId: string, kind: string): string {
+    return `${this.prefix}.node.${subjectToken(nodeId, "node id")}.pool.${subjectToken(kind, "actor kind")}`;
+  }
+
   /** Control channel of one stream (credit and cancel, caller → producer). */
   streamControl(streamId: string): string {
     return `${this.prefix}.stream.${subjectToken(streamId, "stream id")}`;
@@ -60,8 +79,13 @@ export class Subjects {
     return `${this.prefix}_${subjectToken(name, "bucket name")}`;
   }
 
-  /** KV key of a keyed actor in the placement directory and state store. */
+  /** KV key of a keyed actor in the placement directory. */
   actorKey(kind: string, key: string): string {
     return `${subjectToken(kind, "actor kind")}.${subjectToken(key)}`;
+  }
+
+  /** KV key of a keyed actor's state in its kind's bucket (`bucket("state-<kind>")`): hashed past MAX_KEY_LENGTH, as in subjects. */
+  stateKey(key: string): string {
+    return subjectToken(key);
   }
 }

@@ -9,7 +9,7 @@ import { childSpan, parseTraceparent } from "../observe/trace.js";
 import { remainingMs } from "../time/deadline.js";
 import { Credit } from "./credit.js";
 import type { Admit, Envelope, ReplySink, StreamSink } from "./envelope.js";
-import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_STREAM, readMode, readTimeout, validateMessage, type ControlFrame } from "./wire.js";
+import { CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_STREAM, readControlFrame, readMessage, readMode, readTimeout, type ControlFrame } from "./wire.js";
 
 export interface InboundDeps {
   nc: NatsConnection;
@@ -41,7 +41,7 @@ export class Inbound {
     try {
       mode = readMode(Boolean(m.reply), hdrs);
       const timeout = readTimeout(hdrs);
-      const msg = validateMessage(address, this.#deps.codec.decode(m.data));
+      const msg = readMessage(address, this.#deps.codec, m.data);
       const parent = parseTraceparent(hdrs?.get("traceparent"));
       const trace = parent && childSpan(parent);
       const deadline = timeout !== undefined ? clock.now() + timeout : mode === "tell" ? Infinity : clock.now() + this.#deps.defaultTimeoutMs;
@@ -124,13 +124,13 @@ class RemoteStreamSink implements StreamSink {
         if (err) return;
         let frame: ControlFrame;
         try {
-          frame = deps.codec.decode<ControlFrame>(msg.data);
-        } catch {
-          deps.log.warn({ replyTo }, "ignored an undecodable stream control frame");
+          frame = readControlFrame(deps.codec, msg.data);
+        } catch (e) {
+          deps.log.warn({ replyTo, err: (e as Error).message }, "ignored a malformed stream control frame");
           return;
         }
-        if (frame[0] === CONTROL_CREDIT && typeof frame[1] === "number" && frame[1] > 0) this.#credit.grant(frame[1]);
-        else if (frame[0] === CONTROL_CANCEL) this.#cancel();
+        if (frame[0] === CONTROL_CREDIT) this.#credit.grant(frame[1]);
+        else this.#cancel();
       },
     });
     this.#timer = Number.isFinite(deadline) ? deps.clock.setTimeout(() => this.#cancel(), remainingMs(deps.clock, deadline)) : undefined;

@@ -8,7 +8,7 @@ import { formatTraceparent, type TraceContext } from "../observe/trace.js";
 import { remainingMs } from "../time/deadline.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import { noResponders, Requester } from "./requester.js";
-import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_MODE, H_STREAM, H_TIMEOUT, H_TRACEPARENT, type StreamFrame } from "./wire.js";
+import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_MODE, H_STREAM, H_TIMEOUT, H_TRACEPARENT, readStreamFrame, type StreamFrame } from "./wire.js";
 
 export interface SendOptions {
   /** On this node's clock; what travels is the time left (Colmena-Timeout). */
@@ -96,7 +96,7 @@ export class Outbound {
         if (cancelled) return sendControl([CONTROL_CANCEL]); // the producer may have missed the first cancel
         let frame: StreamFrame;
         try {
-          frame = this.#codec.decode<StreamFrame>(m.data);
+          frame = readStreamFrame(this.#codec, m.data);
         } catch (e) {
           queue.push({ error: ColmenaError.from(e) });
           return finish();
@@ -153,6 +153,11 @@ export class Outbound {
     } catch (err) {
       throw ColmenaError.from(err);
     }
+  }
+
+  /** Resolves once the connection is up (see Requester.connected), or by the deadline. */
+  connected(deadline: number): Promise<void> {
+    return this.#requester.connected(Math.max(0, remainingMs(this.#clock, deadline)));
   }
 
   close(): void {

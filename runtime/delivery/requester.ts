@@ -21,12 +21,18 @@ export class Requester {
   readonly #prefix: string;
   readonly #pending = new Map<string, Pending>();
   readonly #sub: Subscription;
+  readonly #status: AsyncIterable<{ type: string }> & { stop?(): void };
+  #connected = true;
+  #reconnectWaiters: Array<() => void> = [];
   #next = 0;
 
   constructor(nc: NatsConnection, clock: Clock) {
     this.#nc = nc;
     this.#clock = clock;
     this.#prefix = `${createInbox()}.`;
+    // The iterator nats.js returns can be stopped, though its type does not say so.
+    this.#status = nc.status() as AsyncIterable<{ type: string }> & { stop?(): void };
+    void this.#failOnDisconnect(this.#status);
     this.#sub = nc.subscribe(`${this.#prefix}*`, {
       callback: (err, m) => {
         if (err) return;
@@ -59,7 +65,51 @@ export class Requester {
     });
   }
 
+  /**
+   * A reply on its way through the server this connection lost may never
+   * come: every request waiting then fails at once, retryable, instead of
+   * at its deadline (the caller may retry an idempotent one elsewhere).
+   */
+  async #failOnDisconnect(status: AsyncIterable<{ type: string }>): Promise<void> {
+    try {
+      for await (const s of status) {
+        if (s.type === "reconnect") {
+          this.#connected = true;
+          for (const w of this.#reconnectWaiters.splice(0)) w();
+        }
+        if (s.type !== "disconnect") continue;
+        this.#connected = false;
+        const pending = [...this.#pending.values()];
+        this.#pending.clear();
+        for (const p of pending) {
+          this.#clock.clearTimeout(p.timer);
+          p.reject(connectionLost());
+        }
+      }
+    } catch {
+      // the connection closed: close() rejects what is left
+    }
+  }
+
+  /**
+   * Resolves once the connection is up again (at once when it is), or after
+   * `ms`: a request sent again before the reconnect may be lost with the
+   * client's buffer, so a retry waits for it.
+   */
+  connected(ms: number): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.#clock.setTimeout(resolve, ms);
+      this.#reconnectWaiters.push(() => {
+        this.#clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   close(): void {
+    this.#status.stop?.();
+    for (const w of this.#reconnectWaiters.splice(0)) w();
     this.#sub.unsubscribe();
     for (const p of this.#pending.values()) {
       this.#clock.clearTimeout(p.timer);
@@ -74,3 +124,9 @@ export const noResponders = (subject: string) =>
   new ColmenaError("UNAVAILABLE", `no actor answers on ${subject}`, { details: { noResponders: true, subject } });
 
 export const isNoResponders = (err: unknown) => err instanceof ColmenaError && err.details?.noResponders === true;
+
+const connectionLost = () =>
+  new ColmenaError("UNAVAILABLE", "the connection to the NATS server was lost while waiting for the answer", { retryAfterMs: 100, details: { connectionLost: true } });
+
+/** The request may or may not have been handled: only an idempotent one may be sent again. */
+export const isConnectionLost = (err: unknown) => err instanceof ColmenaError && err.details?.connectionLost === true;

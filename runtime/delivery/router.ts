@@ -9,31 +9,10 @@ import { sleep } from "../time/deadline.js";
 import type { Admit } from "./envelope.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Outbound } from "./outbound.js";
-import { isNoResponders } from "./requester.js";
+import { isConnectionLost, isNoResponders } from "./requester.js";
+import type { PoolBalancer } from "./balancer.js";
+import type { Activation, KeyedTargets, LocalTarget, PooledTargets } from "./targets.js";
 import { validateMessage } from "./wire.js";
-
-/** A node's hosting of one kind, as the router sees it: where to deliver on this node. */
-export interface LocalTarget {
-  /** Admission into one activation. */
-  readonly admit: Admit;
-}
-
-/** What the router asks of the node's pooled hosts. */
-export interface PooledTargets {
-  /** A local instance to deliver to directly, or undefined to go through the queue group (see PooledHost.pickLocal). */
-  pickLocal(othersHost: boolean): LocalTarget | undefined;
-  /** Any live local instance, busy or not (last resort when no other node can help). */
-  anyLocal(): LocalTarget | undefined;
-}
-
-/** Where a keyed activation lives after an activation attempt. */
-export type Activation = { local: LocalTarget } | { owner: string };
-
-/** What the router asks of the node's keyed hosts. */
-export interface KeyedTargets {
-  local(key: string): LocalTarget | undefined;
-  activate(key: string): Promise<Activation>;
-}
 
 export interface RouterDeps {
   nodeId: string;
@@ -43,6 +22,8 @@ export interface RouterDeps {
   log: Logger;
   /** How many other live nodes host a kind. */
   othersHosting(kind: string): number;
+  /** Where pooled asks and streams go. */
+  balancer: PoolBalancer;
   pooled: ReadonlyMap<string, PooledTargets>;
   keyed: ReadonlyMap<string, KeyedTargets>;
   streamCredit: number;
@@ -109,14 +90,35 @@ export class Router {
     const { clock, outbound } = this.#d;
     const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
     if (key !== undefined) return this.#viaKey(address, key, deadline, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
-    const host = this.#d.pooled.get(address.kind);
-    const preferred = host?.pickLocal(this.#othersHost(address));
-    if (preferred) return local(preferred);
-    return outbound.ask(this.#d.subjects.pool(address.kind), msg, { deadline, trace }).catch((err: unknown) => {
-      const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
-      if (fallback) return local(fallback);
-      throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
+    return this.#askPooled(address, msg, deadline, trace).catch((err: unknown) => {
+      // Pooled work is interchangeable and an ask has streamed nothing to anyone yet: one more try, routed afresh.
+      if (isConnectionLost(err) && deadline > clock.now()) return outbound.connected(deadline).then(() => this.#askPooled(address, msg, deadline, trace));
+      throw err;
     });
+  }
+
+  #askPooled(address: ActorAddress, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
+    const { clock, outbound } = this.#d;
+    const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
+    const host = this.#d.pooled.get(address.kind);
+    const route = this.#d.balancer.route(address.kind, host);
+    if (route && "local" in route) return local(route.local);
+    const viaPool = () =>
+      outbound.ask(this.#d.subjects.pool(address.kind), msg, { deadline, trace }).catch((err: unknown) => {
+        const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
+        if (fallback) return local(fallback);
+        throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
+      });
+    if (route === undefined) return viaPool();
+    const settled = this.#d.balancer.sent(route.node, address.kind);
+    return outbound
+      .ask(this.#d.subjects.poolOn(route.node, address.kind), msg, { deadline, trace })
+      .catch((err: unknown) => {
+        // The chosen node left or is too busy to subscribe: the queue group finds whoever can take it.
+        if (isNoResponders(err)) return viaPool();
+        throw err;
+      })
+      .finally(settled);
   }
 
   stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
@@ -133,14 +135,24 @@ export class Router {
       return deferredStream(() => this.#viaKey(address, key, deadline, local, remote));
     }
     const host = this.#d.pooled.get(address.kind);
-    const preferred = host?.pickLocal(this.#othersHost(address));
-    if (preferred) return local(preferred);
-    return deferredStream(() =>
+    const route = this.#d.balancer.route(address.kind, host);
+    if (route && "local" in route) return local(route.local);
+    const viaPool = () =>
       remote(this.#d.subjects.pool(address.kind)).catch((err: unknown) => {
         const fallback = isNoResponders(err) ? host?.anyLocal() : undefined;
         if (fallback) return local(fallback);
         throw isNoResponders(err) ? this.#nobodyTakes(address) : err;
-      }),
+      });
+    if (route === undefined) return deferredStream(viaPool);
+    const { node } = route;
+    // A stream counts against its node until it ends: that long it holds a slot there.
+    return deferredStream(
+      () =>
+        remote(this.#d.subjects.poolOn(node, address.kind)).catch((err: unknown) => {
+          if (isNoResponders(err)) return viaPool();
+          throw err;
+        }),
+      this.#d.balancer.sent(node, address.kind),
     );
   }
 
@@ -214,21 +226,28 @@ function admitTo(address: ActorAddress, target: LocalTarget): Admit {
 }
 
 /** A stream whose source is found asynchronously (activation, retries); cancel works before and after. */
-function deferredStream<T>(open: () => Promise<ActorStream<T>>): ActorStream<T> {
+function deferredStream<T>(open: () => Promise<ActorStream<T>>, onEnd?: () => void): ActorStream<T> {
   let inner: ActorStream<T> | undefined;
   let cancelled = false;
+  let iterating = false;
   return {
     cancel() {
       cancelled = true;
       inner?.cancel();
+      if (!iterating) onEnd?.();
     },
     async *[Symbol.asyncIterator]() {
-      inner = await open();
-      if (cancelled) return inner.cancel();
+      iterating = true;
       try {
-        yield* inner;
+        inner = await open();
+        if (cancelled) return inner.cancel();
+        try {
+          yield* inner;
+        } finally {
+          inner.cancel();
+        }
       } finally {
-        inner.cancel();
+        onEnd?.();
       }
     },
   };

@@ -1,5 +1,6 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { z } from "zod";
+import type { Codec } from "../../nats/index.js";
 import type { ActorAddress } from "../contract/address.js";
 import { ColmenaError } from "../contract/errors.js";
 import { zodIssues } from "../contract/zod-issues.js";
@@ -32,8 +33,50 @@ export const FRAME_ERROR = 2;
 export const CONTROL_CREDIT = 0;
 export const CONTROL_CANCEL = 1;
 
-export type StreamFrame = [typeof FRAME_CHUNK, unknown] | [typeof FRAME_END] | [typeof FRAME_ERROR, unknown];
-export type ControlFrame = [typeof CONTROL_CREDIT, number] | [typeof CONTROL_CANCEL];
+const StreamFrameSchema = z.union([
+  z.tuple([z.literal(FRAME_CHUNK), z.unknown()]),
+  z.tuple([z.literal(FRAME_END)]),
+  z.tuple([z.literal(FRAME_ERROR), z.unknown()]),
+]);
+const ControlFrameSchema = z.union([z.tuple([z.literal(CONTROL_CREDIT), z.number().int().positive()]), z.tuple([z.literal(CONTROL_CANCEL)])]);
+
+export type StreamFrame = z.infer<typeof StreamFrameSchema>;
+export type ControlFrame = z.infer<typeof ControlFrameSchema>;
+
+/**
+ * The readers of what arrives on the wire. Each returns a valid value or
+ * throws a ColmenaError (DECODE: not msgpack; TOO_LARGE; INVALID: the wrong
+ * shape), never anything else, whatever the bytes: a peer's bad frame costs
+ * its own request, never a NATS callback.
+ */
+export function decodeWire(codec: Codec, bytes: Uint8Array): unknown {
+  try {
+    return codec.decode(bytes);
+  } catch (err) {
+    throw ColmenaError.from(err);
+  }
+}
+
+/** A request's body: the message as the handler will see it. */
+export function readMessage(kind: ActorAddress, codec: Codec, bytes: Uint8Array): { type: string } {
+  return validateMessage(kind, decodeWire(codec, bytes));
+}
+
+/** A frame of a streamed reply (producer → caller). */
+export function readStreamFrame(codec: Codec, bytes: Uint8Array): StreamFrame {
+  return frame(StreamFrameSchema, decodeWire(codec, bytes), "stream frame");
+}
+
+/** A control frame of a stream (caller → producer). */
+export function readControlFrame(codec: Codec, bytes: Uint8Array): ControlFrame {
+  return frame(ControlFrameSchema, decodeWire(codec, bytes), "stream control frame");
+}
+
+function frame<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ColmenaError("INVALID", `malformed ${what}: ${zodIssues(parsed.error, { root: "(frame)" }).slice(0, 3).join("; ")}`);
+  return parsed.data;
+}
 
 export type Mode = "tell" | "ask" | "stream";
 
@@ -73,7 +116,8 @@ export function validateMessage(kind: ActorAddress, body: unknown): { type: stri
   }
   const type = (body as { type?: unknown }).type;
   if (typeof type !== "string" || !Object.hasOwn(kind.messages, type)) {
-    throw new ColmenaError("INVALID", `${kind.kind}: unknown message type ${JSON.stringify(type)}; expected one of ${Object.keys(kind.messages).join(", ")}`);
+    const named = typeof type === "string" ? JSON.stringify(type.slice(0, 80)) : describe(type); // a BigInt, say, has no JSON
+    throw new ColmenaError("INVALID", `${kind.kind}: unknown message type ${named}; expected one of ${Object.keys(kind.messages).join(", ")}`);
   }
   const parsed = schemaFor(kind, type).safeParse(body);
   if (!parsed.success) {
@@ -83,4 +127,4 @@ export function validateMessage(kind: ActorAddress, body: unknown): { type: stri
   return parsed.data as { type: string };
 }
 
-const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
+const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : v === undefined ? "none" : typeof v);

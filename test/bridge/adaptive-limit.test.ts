@@ -87,3 +87,13 @@ test("adaptive limit - after an overload, fast work below the limit lets it grow
   }
   assert.equal(l.limit.limit, options.initialLimit);
 });
+
+test("adaptive limit - a request its client left gives its slot back and teaches the limit nothing", () => {
+  const lab = limited();
+  drive(lab, 50, server(10, 20));
+  const [before, baseline] = [lab.limit.limit, lab.limit.baselineMs];
+  while (lab.limit.tryAcquire());
+  for (let i = 0; i < before; i++) lab.limit.abandon();
+  assert.equal(lab.limit.inFlight, 0);
+  assert.deepEqual([lab.limit.limit, lab.limit.baselineMs], [before, baseline]);
+});

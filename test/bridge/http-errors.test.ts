@@ -103,6 +103,53 @@ describe("http - bad requests", () => {
     assert.match(answer, /^HTTP\/1\.1 400/);
   });
 
+  test("http - router errors answer the error contract: a bad escape, a path parameter past the id limit", async () => {
+    const badUrl = await request(`${bridge.url}/v1/documents/%zz`);
+    assert.equal(badUrl.statusCode, 400);
+    assert.deepEqual(((await badUrl.body.json()) as ErrorReply).error.code, "INVALID");
+
+    const tooLong = await request(`${bridge.url}/v1/documents/${"x".repeat(513)}`);
+    assert.equal(tooLong.statusCode, 400);
+    const body = (await tooLong.body.json()) as ErrorReply;
+    assert.deepEqual(Object.keys(body), ["error"]);
+    assert.equal(body.error.code, "INVALID");
+    assert.match(body.error.message, /512/);
+  });
+
+  test("http - malformed framing and oversized headers answer the error contract", async () => {
+    const raw = (bytes: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(bridge.port, "127.0.0.1", () => socket.end(bytes));
+        let data = "";
+        socket.on("data", (d) => (data += String(d)));
+        socket.on("end", () => resolve(data));
+        socket.on("error", reject);
+      });
+    const contract = (answer: string, status: number) => {
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as ErrorReply;
+      assert.deepEqual(Object.keys(body.error).sort(), ["code", "message"]);
+      return body.error.code;
+    };
+    assert.equal(contract(await raw("NOT HTTP AT ALL\r\n\r\n"), 400), "INVALID");
+    const chunked = "POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    assert.equal(contract(await raw(chunked), 400), "INVALID");
+    assert.equal(contract(await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`), 431), "TOO_LARGE");
+  });
+
+  test("http - a document id of up to 512 characters can be read and deleted by its path", async () => {
+    for (const id of ["d".repeat(512), "é-🐝".repeat(128)]) {
+      await bridge.api.ingest([{ id, text: "a long-named bee" }]);
+      const path = `${bridge.url}/v1/documents/${encodeURIComponent(id)}`;
+      const got = await request(path);
+      assert.equal(got.statusCode, 200);
+      assert.equal(((await got.body.json()) as { id: string }).id, id);
+      const deleted = await request(path, { method: "DELETE" });
+      assert.equal(deleted.statusCode, 200);
+      assert.deepEqual(await deleted.body.json(), { deleted: true });
+    }
+  });
+
   test("http - after every bad request the server still answers", async () => {
     const health = await request(`${bridge.url}/health`);
     assert.deepEqual(await health.body.json(), { status: "ok" });

@@ -7,6 +7,8 @@ import { Codec, openBucket, type NatsServer } from "../../nats/index.js";
 import { Subjects } from "../../runtime/index.js";
 import { defineActor } from "../../runtime/index.js";
 import { StateStore } from "../../runtime/cluster/state-store.js";
+import { MalformedEntries } from "../../runtime/cluster/malformed.js";
+import { pino } from "pino";
 import { startTestServer } from "../helpers/nats-server.js";
 
 let server: NatsServer;
@@ -32,7 +34,7 @@ test("kv - opening a bucket again applies a changed TTL, and none", async () => 
 test("kv - a keyed kind's state lives in its own bucket and expires its stateTtlMs after the last save", async () => {
   const kind = (name: string, stateTtlMs?: number) =>
     defineActor({ kind: name, placement: "keyed", messages: { noop: z.object({}) }, ...(stateTtlMs !== undefined && { stateTtlMs }), create: () => ({ noop: () => undefined }) });
-  const store = new StateStore(nc, new Subjects("ttl"), new Codec());
+  const store = new StateStore(nc, new Subjects("ttl"), new Codec(), new MalformedEntries(pino({ level: "silent" })));
   const brief = kind("brief", 1_000);
   const lasting = kind("lasting");
   assert.equal(await store.create(brief, "k1", { turns: 1 }), true);

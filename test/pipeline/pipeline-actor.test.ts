@@ -71,6 +71,8 @@ describe("pipeline actor", () => {
     await assert.rejects(ask({ question: "   " }), (err) => isColmenaError(err, "INVALID") && /question is empty/.test(err.message));
     await assert.rejects(ask({ topK: "ten" }), (err) => isColmenaError(err, "INVALID") && /topK/.test(err.message));
     await assert.rejects(ask({ history: [{ role: "robot", content: "hi" }] }), (err) => isColmenaError(err, "INVALID") && /history/.test(err.message));
+    // The session id is a session actor's key: bounded here as at the edge, whoever sends the question.
+    await assert.rejects(ask({ sessionId: "s".repeat(5_000) }), (err) => isColmenaError(err, "INVALID") && /sessionId/.test(err.message));
     const ok = await ask({ question: "What does the queen lay?" });
     assert.equal(ok.sources[0]?.docId, "queen");
   });

@@ -16,6 +16,7 @@ import {
   ShardKind,
   ShardLogWriter,
   shardActor,
+  replicaKeys,
   shardKey,
   waitForShards,
   type ShardWrite,
@@ -62,13 +63,23 @@ async function upsert(index: string, shard: number, id: string, text: string): P
   await new ShardLogWriter(await openShardLog(node.storage)).append(index, shard, [write]);
 }
 
+/** Activates a shard key on this node, through the activation request aimed at it (which a node never forwards). */
+async function activateOn(system: ActorSystem, key: string): Promise<void> {
+  const reply = await system.nc.request(system.subjects.activateOn(system.nodeId, SHARD_KIND), system.codec.encode({ key, direct: true }), { timeout: 10_000 });
+  assert.deepEqual(system.codec.decode(reply.data), { owner: system.nodeId });
+}
+
 before(async () => {
   server = await startTestServer();
   dataDir = await mkdtemp(join(tmpdir(), "colmena-query-"));
   node = await startTestSystem(server.url, [embedderActor({ dimension: DIM }), shardActor({ dataDir, indexes }), coordinatorActor({ indexes })]);
   standIns = await startTestSystem(server.url, [StandIn]);
-  // The stand-in node claims its keys first (a node activates keys it hosts on itself); the real node takes the rest.
-  await Promise.all([...SILENT, ...FAILING].map((k) => standIns.ref(ShardKind, k).ask({ type: "stats" })));
+  // Both nodes host the shard kind, so keys would be placed between them by rendezvous: each claims its own keys
+  // with activation requests aimed at itself, the stand-in node its broken replicas, the real node all the others.
+  const standInKeys = [...SILENT, ...FAILING];
+  await Promise.all(standInKeys.map((k) => activateOn(standIns, k)));
+  const realKeys = indexes.flatMap((spec) => replicaKeys(spec).map((r) => shardKey(r.index, r.shard, r.replica))).filter((k) => !standInKeys.includes(k));
+  await Promise.all(realKeys.map((k) => activateOn(node, k)));
   await openShardLog(node.storage);
   for (let s = 0; s < 4; s++) await upsert("q", s, `q-doc-${s}`, `gateways connect clusters, shard ${s} copy`);
   for (let s = 0; s < 2; s++) await upsert("full", s, `full-doc-${s}`, `leaf nodes extend clusters, shard ${s} copy`);

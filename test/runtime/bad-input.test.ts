@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { Packr } from "msgpackr";
-import { type ActorSystem } from "../../runtime/index.js";
+import { isColmenaError, MAX_ACTOR_KEY_LENGTH, type ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { Counter, Echo } from "../fixtures/runtime/kinds.js";
 import { startTestServer } from "../helpers/nats-server.js";
@@ -88,5 +88,24 @@ describe("bad input - on actor subjects", () => {
     const activation = await nc.request(system.subjects.activate("counter"), packr.pack({ nokey: true }), { timeout: 2_000 });
     assert.equal((packr.unpack(activation.data) as { error: { code: string } }).error.code, "INVALID");
     for (const kind of system.stats().kinds) for (const a of kind.activations) assert.notEqual(a.lifecycle, "failed");
+  });
+
+  test("bad input - a 5,000-character key is refused INVALID and the node keeps its NATS connection", async () => {
+    const drops: string[] = [];
+    void (async () => {
+      for await (const s of system.nc.status()) if (s.type === "disconnect" || s.type === "error") drops.push(s.type);
+    })();
+    const huge = "k".repeat(5_000);
+    await assert.rejects(async () => system.ref(Counter, huge).ask({ type: "inc", by: 1 }), (e) => isColmenaError(e, "INVALID"));
+    // The same key through the internal entry point: an activation request from another node.
+    const activation = await nc.request(system.subjects.activate("counter"), packr.pack({ key: huge }), { timeout: 2_000 });
+    assert.equal((packr.unpack(activation.data) as { error: { code: string } }).error.code, "INVALID");
+    // The longest key allowed is served, its subject and KV keys hashed under the server's limits.
+    const longest = "L".repeat(MAX_ACTOR_KEY_LENGTH);
+    assert.equal(await system.ref(Counter, longest).ask({ type: "inc", by: 2 }), 2);
+    assert.equal(await system.ref(Counter, longest).ask({ type: "inc", by: 3 }), 5);
+    assert.equal(await system.pool(Echo).ask({ type: "echo", value: "connected" }), "connected");
+    assert.deepEqual(drops, []);
+    assert.equal(system.nc.isClosed(), false);
   });
 });

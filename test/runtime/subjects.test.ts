@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isColmenaError, MAX_KEY_LENGTH, Subjects, subjectToken } from "../../runtime/index.js";
+import { ActorKeySchema, isColmenaError, MAX_ACTOR_KEY_LENGTH, MAX_KEY_LENGTH, Subjects, subjectToken } from "../../runtime/index.js";
 
 test("subjects - every subject sits under the namespace", () => {
   const s = new Subjects("prod-eu");
@@ -25,4 +25,15 @@ test("subjects - over-long keys are hashed, stably and distinctly", () => {
   assert.equal(subjectToken(long), h);
   assert.notEqual(subjectToken(`${long}x`), h);
   assert.equal(subjectToken("k".repeat(MAX_KEY_LENGTH)), "k".repeat(MAX_KEY_LENGTH));
+});
+
+test("subjects - a key past MAX_ACTOR_KEY_LENGTH is refused wherever it would become a subject or KV key", () => {
+  const subjects = new Subjects("ns");
+  const long = "k".repeat(MAX_ACTOR_KEY_LENGTH + 1);
+  for (const build of [() => subjectToken(long), () => subjects.keyed("kind", long), () => subjects.actorKey("kind", long), () => subjects.stateKey(long)]) {
+    assert.throws(build, (e) => isColmenaError(e, "INVALID"));
+  }
+  assert.ok(subjects.stateKey("k".repeat(MAX_ACTOR_KEY_LENGTH)).length <= MAX_KEY_LENGTH);
+  assert.equal(ActorKeySchema.safeParse(long).success, false);
+  assert.equal(ActorKeySchema.safeParse("a.b").success, false);
 });

@@ -1,0 +1,116 @@
+// `npm run bench -- scaling`: does a second (fourth, eighth) llm node add its
+// engine's capacity? Each llm node fronts its own engine peer (a real HTTP
+// process with fixed slots and a fixed time per token, so the bottleneck is
+// the engines, not this machine's CPU); a client node with no llm of its own
+// streams generations through the runtime's routing at twice the slots in the
+// cluster. Beside it, in the same run, the same engines called directly over
+// HTTP, round robin, at the same concurrency. One JSON object per line.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { llmKind } from "../actors/index.js";
+import { startNatsServer } from "../nats/index.js";
+import { ActorSystem, loadConfig, RuntimeConfigSchema } from "../runtime/index.js";
+import { report, round, summarize } from "./stats.js";
+
+const SIZES = (process.env.BENCH_SCALING_NODES ?? "1,2,4,8").split(",").map(Number);
+const SLOTS = 4;
+const TOKENS = 8;
+const TOKEN_MS = 25;
+const SECONDS = Number(process.env.BENCH_SCALING_SECONDS ?? 5);
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+/** Starts a child and resolves with the first stdout line that starts with "ready". */
+function child(file: string, args: string[]): Promise<{ proc: ChildProcess; ready: string }> {
+  const proc = spawn(process.execPath, [here(file), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n").find((l) => l.startsWith("ready"));
+      if (line) resolve({ proc, ready: line });
+    });
+    proc.once("exit", (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+  });
+}
+
+/** `workers` callers, each calling `one` again as soon as it returns, for `seconds` after a one-second warm-up. */
+async function closedLoop(one: (i: number) => Promise<void>, workers: number, seconds: number): Promise<{ rps: number; p50: number; p99: number }> {
+  const warmUntil = performance.now() + 1_000;
+  const endAt = warmUntil + seconds * 1_000;
+  const ms: number[] = [];
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < endAt) {
+        const t = performance.now();
+        await one(n++);
+        if (t >= warmUntil && performance.now() <= endAt) ms.push(performance.now() - t);
+      }
+    }),
+  );
+  const s = summarize(ms);
+  return { rps: ms.length / seconds, p50: s.p50, p99: s.p99 };
+}
+
+async function direct(url: string): Promise<void> {
+  const res = await fetch(`${url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "bench-engine", stream: true, messages: [{ role: "user", content: "q" }] }) });
+  await res.text();
+}
+
+const dir = await mkdtemp(join(tmpdir(), "colmena-scaling-"));
+const server = await startNatsServer({ storeDir: join(dir, "js") });
+const Llm = llmKind(); // the pool's address; the client hosts none
+const results: Array<{ nodes: number; rps: number; p99: number }> = [];
+try {
+  for (const n of SIZES) {
+    const namespace = `scale${n}`;
+    const engines = await Promise.all(Array.from({ length: n }, () => child("./scaling/engine.js", ["0", String(SLOTS), String(TOKENS), String(TOKEN_MS)])));
+    const urls = engines.map((e) => `http://127.0.0.1:${e.ready.split(" ")[1]}/v1`);
+    const nodes = await Promise.all(urls.map((url, i) => child("./scaling/llm-node.js", [server.url, namespace, `llm-${n}-${i}`, url, String(SLOTS)])));
+    const config = loadConfig(RuntimeConfigSchema, { flags: { "nats.servers": server.url, namespace, nodeId: `client-${n}`, "runtime.heartbeatMs": 500, "runtime.leaseMs": 2_000 } });
+    const client = await ActorSystem.start({ config, log: pino({ level: "warn" }) });
+    try {
+      while (client.membership.pools(Llm.kind, client.nodeId).length < n) await new Promise((r) => setTimeout(r, 50));
+      const workers = 2 * SLOTS * n;
+      const routed = await closedLoop(async () => {
+        for await (const _ of client.pool(Llm).stream({ type: "generate", messages: [{ role: "user", content: "q" }] }, { timeoutMs: 30_000 }));
+      }, workers, SECONDS);
+      const straight = await closedLoop((i) => direct(urls[i % n]!), workers, SECONDS);
+      results.push({ nodes: n, rps: routed.rps, p99: routed.p99 });
+      report("llm-routing", {
+        nodes: n,
+        unit: "generations/s",
+        colmena: round(routed.rps),
+        direct: round(straight.rps),
+        ratio: round(routed.rps / straight.rps, 3),
+        colmena_p50_ms: round(routed.p50),
+        colmena_p99_ms: round(routed.p99),
+        direct_p99_ms: round(straight.p99),
+        engine: { slots: SLOTS, tokens: TOKENS, tokenMs: TOKEN_MS },
+      });
+    } finally {
+      await client.shutdown();
+      for (const c of [...nodes, ...engines]) c.proc.kill("SIGTERM");
+      await Promise.all([...nodes, ...engines].map((c) => (c.proc.exitCode === null ? new Promise((r) => c.proc.once("exit", r)) : undefined)));
+    }
+  }
+  const one = results.find((r) => r.nodes === 1);
+  if (one) {
+    for (const r of results) {
+      report("llm-scaling", {
+        nodes: r.nodes,
+        efficiency: round(r.rps / (r.nodes * one.rps), 3),
+        p99_vs_one_node: round(r.p99 / one.p99, 3),
+        target: "efficiency >= 0.9 and p99 within 1.5x of one node's",
+      });
+    }
+  }
+} finally {
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+}

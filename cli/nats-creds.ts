@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds, type Permissions } from "@nats-io/jwt";
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Permissions } from "@nats-io/jwt";
+import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { NATS_API_OPERATIONS, natsApiSubject } from "../bridge/index.js";
 import { Subjects, type AnyHosted } from "../runtime/index.js";
 import { ROLES, type Role } from "./config.js";

@@ -36,7 +36,7 @@ const pattern = (subject: string) => subject.split(".").map((t) => (t === ANY ? 
  * What a node of one role may do, cut from the runtime's subject scheme
  * (runtime/contract/subjects.ts) and the kinds the role hosts: it may
  * subscribe only to the subjects of its own kinds (a pooled kind's queue
- * subject; a keyed kind's activations and actors), to stream control and
+ * and per-node subjects; a keyed kind's activations and actors), to stream control and
  * to replies, and the bridge to the service API; so no role can serve,
  * and so read the messages of, another role's kinds. It may publish to
  * any actor (calls), JetStream and KV of its namespace's account, never
@@ -45,7 +45,9 @@ const pattern = (subject: string) => subject.split(".").map((t) => (t === ANY ? 
 export function rolePermissions(namespace: string, role: Role, kinds: readonly AnyHosted[]): Partial<Permissions> {
   const s = new Subjects(namespace);
   const api = NATS_API_OPERATIONS.map((op) => natsApiSubject(namespace, op));
-  const serves = kinds.flatMap((k) => (k.placement === "keyed" ? [s.activate(k.kind), s.activateOn(ANY, k.kind), s.keyed(k.kind, ANY)] : [s.pool(k.kind)]));
+  const serves = kinds.flatMap((k) =>
+    k.placement === "keyed" ? [s.activate(k.kind), s.activateOn(ANY, k.kind), s.keyed(k.kind, ANY)] : [s.pool(k.kind), s.poolOn(ANY, k.kind)],
+  );
   const bridge = role === "bridge";
   return {
     sub: { allow: [...serves, s.streamControl(ANY), "_INBOX.>", ...(bridge ? [...api, "$SRV.>"] : [])].map(pattern) },

@@ -139,6 +139,7 @@ describe("colmena nats creds - a cluster of one node per role, each on its own r
       assert.equal(res.status, 200, await res.clone().text());
       return ((await res.json()) as { sources: unknown[] }).sources.length > 0;
     });
+    for (const node of nodes) assert.doesNotMatch(node.output(), /Permissions Violation/i, "a role's user lacks a subject its node uses");
   });
 
   const subscribeOutcome = async (nc: NatsConnection, subject: string): Promise<string> => {

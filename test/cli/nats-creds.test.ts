@@ -217,5 +217,6 @@ describe("colmena up --secure-nats - the embedded nats-server in operator mode",
     assert.equal(made.code, 0, made.stderr);
     const refused = await runColmena(["keys", "list", "--nats", up.natsUrl]);
     assert.equal(refused.code, 1, "no creds, no keys");
+    assert.doesNotMatch(up.output(), /Permissions Violation/i);
   });
 });

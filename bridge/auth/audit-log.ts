@@ -1,6 +1,6 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ensureStream, jetStreamError, jetStreamOf } from "../../nats/index.js";
+import { ensureStream, isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
 import { Subjects, type Logger } from "../../runtime/index.js";
 
 /**
@@ -76,9 +76,21 @@ export class AuditLog {
     return this.#lost;
   }
 
-  /** The stream as it is, created or not (for `colmena keys` and `colmena audit`: its retention is the nodes' to set). */
+  /** The stream as it is, created or not (for `colmena audit`: its retention is the nodes' to set). */
   static existing(nc: NatsConnection, namespace: string, log: Pick<Logger, "warn">, node?: string): AuditLog {
     return new AuditLog(nc, namespace, log, node);
+  }
+
+  /** The stream when the nodes keep one (auth or `auth.audit.enabled`), else undefined: for `colmena keys`. */
+  static async ifKept(nc: NatsConnection, namespace: string, log: Pick<Logger, "warn">): Promise<AuditLog | undefined> {
+    const audit = new AuditLog(nc, namespace, log);
+    try {
+      await (await jetStreamManagerOf(nc)).streams.info(audit.#stream);
+      return audit;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw jetStreamError(err, "cannot look up the audit stream");
+    }
   }
 
   record(event: Omit<AuditEvent, "at" | "node">): void {

@@ -138,7 +138,8 @@ export class KeyRegistry extends KeyStore {
       for await (const e of watch) {
         if (e.operation === "PUT") {
           const record = parseRecord(e.string());
-          if (record === undefined) this.#log.warn({ key: e.key }, "ignored a malformed API-key record");
+          // A record filed under an id other than its own is refused: the id a key presents must be its record's.
+          if (record === undefined || record.id !== e.key) this.#log.warn({ key: e.key }, "ignored a malformed API-key record");
           else this.#records.set(e.key, record);
         } else {
           this.#records.delete(e.key);

@@ -21,9 +21,9 @@ export async function keys(action: KeysAction, options: KeysOptions, out: NodeJS
   try {
     const store = await KeyStore.open(nc, config.namespace);
     // Key changes from here are audited too, when the nodes keep an audit stream.
-    const audit = AuditLog.existing(nc, config.namespace, log);
-    const changed = (op: "create" | "revoke", info: KeyInfo) =>
-      audit.append({ kind: "key", allowed: true, caller: `cli:${userInfo().username}`, key: { op, id: info.id, role: info.role, tier: info.tier } });
+    const audit = await AuditLog.ifKept(nc, config.namespace, log);
+    const changed = async (op: "create" | "revoke", info: KeyInfo) =>
+      audit?.append({ kind: "key", allowed: true, caller: `cli:${userInfo().username}`, key: { op, id: info.id, role: info.role, tier: info.tier } });
     if (action.op === "create") {
       const { key, info } = await store.create(action.request);
       await changed("create", info);

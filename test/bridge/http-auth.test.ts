@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { request } from "undici";
 import { AuditLog, AuthOptionsSchema, buildHttpBridge, createAuthenticator, KeyStore, type AuditEvent, type Authenticator, type HttpBridgeOptions } from "../../bridge/index.js";
-import { connectNats, type NatsServer } from "../../nats/index.js";
+import { connectNats, openBucket, type NatsServer } from "../../nats/index.js";
 import { systemClock } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { waitFor } from "../helpers/wait.js";
@@ -211,6 +211,21 @@ describe("http auth - the matrix against real bridges on a real nats-server", ()
     for (const key of Object.values(keys)) assert.equal(text.includes(key.slice(-43)), false, "a key's secret is in the audit");
     assert.equal(/eyJ[A-Za-z0-9_-]+\.eyJ/.test(text), false, "a JWT is in the audit");
     assert.equal(audit.lost, 0);
+  });
+
+  test("http auth - a record copied under another id, or malformed, lets no key in", async () => {
+    const kv = await openBucket(connections[0]!, `${NAMESPACE}_api_keys`);
+    const reader = JSON.parse((await kv.get(ids.reader!))!.string()) as { digest: string };
+    const forgedId = "aaaaaaaaaaaaaaaa";
+    await kv.put(forgedId, JSON.stringify({ ...reader, role: "admin" }));
+    await kv.put("bbbbbbbbbbbbbbbb", "{not json");
+    const secret = keys.reader!.slice(-43);
+    // The watch has the forged entry once a later write is seen.
+    const marker = await store.create({ role: "reader" });
+    await waitFor("the bridge knows the marker key", async () => (await call(bridges[0]!.url, models, bearer(marker.key))).status === 200);
+    assert.deepEqual(await call(bridges[0]!.url, status, bearer(`colmena_${forgedId}_${secret}`)), { status: 401, code: "UNAUTHORIZED" });
+    assert.deepEqual(await call(bridges[0]!.url, models, bearer(keys.reader!)), { status: 200, code: undefined }, "the real key still works");
+    assert.ok((await store.list()).every((k) => k.id !== "bbbbbbbbbbbbbbbb"), "a malformed record is not listed");
   });
 
   test("http auth - no key, secret or token ever reaches the log", () => {

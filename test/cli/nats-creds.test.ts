@@ -215,6 +215,7 @@ describe("colmena up --secure-nats - the embedded nats-server in operator mode",
     }
     const made = await runColmena(["keys", "create", "--role", "reader", "--nats", up.natsUrl, "--creds", nodeCreds!, "--json"]);
     assert.equal(made.code, 0, made.stderr);
+    assert.equal(made.stderr, "", "no audit stream without auth, and no complaint about it");
     const refused = await runColmena(["keys", "list", "--nats", up.natsUrl]);
     assert.equal(refused.code, 1, "no creds, no keys");
     assert.doesNotMatch(up.output(), /Permissions Violation/i);

@@ -3,10 +3,10 @@ import { ColmenaError, type ErrorCode } from "../runtime/index.js";
 /**
  * How wire errors look at the edge. HTTP and the NATS service API answer
  * with the same `{error: {code, message}}` body and the same status number
- * (HTTP status, `Nats-Service-Error-Code`). The edge adds two codes of its
+ * (HTTP status, `Nats-Service-Error-Code`). The edge adds three codes of its
  * own that never cross an actor boundary.
  */
-export type EdgeErrorCode = ErrorCode | "UNAUTHORIZED" | "RATE_LIMITED";
+export type EdgeErrorCode = ErrorCode | "UNAUTHORIZED" | "FORBIDDEN" | "RATE_LIMITED";
 
 export interface ErrorBody {
   error: { code: EdgeErrorCode; message: string };
@@ -24,6 +24,7 @@ export interface EdgeError {
 const STATUS: Partial<Record<EdgeErrorCode, number>> = {
   INVALID: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   TOO_LARGE: 413,
   OVERLOADED: 429,
@@ -51,7 +52,7 @@ export function retryAfterSeconds(retryAfterMs: number | undefined): number {
 export class EdgeRejection extends Error {
   override readonly name = "EdgeRejection";
   constructor(
-    readonly code: "UNAUTHORIZED" | "RATE_LIMITED" | "OVERLOADED",
+    readonly code: "UNAUTHORIZED" | "FORBIDDEN" | "RATE_LIMITED" | "OVERLOADED",
     message: string,
     readonly retryAfterMs?: number,
   ) {

@@ -13,6 +13,11 @@ import { IngestRequestShape, NatsDeleteShape, NatsEmbedShape, NatsQueryShape, to
 /** The name every Colmena node registers its NATS API under: `$SRV.PING.colmena` finds them all. */
 export const NATS_SERVICE_NAME = "colmena";
 
+/** The service API's operations, each at `<namespace>.api.<op>`: what the handlers serve and what NATS permissions let outside services call. */
+export const NATS_API_OPERATIONS = ["query", "ingest", "delete", "embed"] as const;
+
+export const natsApiSubject = (namespace: string, op: (typeof NATS_API_OPERATIONS)[number]) => `${new Subjects(namespace).prefix}.api.${op}`;
+
 export interface NatsServiceOptions {
   /** Subject prefix shared with the rest of the deployment (the runtime's Subjects). Default "colmena". */
   namespace?: string;
@@ -47,7 +52,7 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
   const defaultTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const prefix = new Subjects(options.namespace ?? "colmena").prefix;
 
-  const operations: Record<string, Operation> = {
+  const operations: Record<(typeof NATS_API_OPERATIONS)[number], Operation> = {
     query: {
       shape: NatsQueryShape,
       description: "msgpack {question, session_id?, top_k?, filter?, timeout_ms?} → {answer, sources, session_id, cached, partial, degraded, missing_shards, timings}",
@@ -91,8 +96,9 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
   });
   const group = service.addGroup(`${prefix}.api`);
 
-  for (const [name, operation] of Object.entries(operations)) {
-    const subject = `${prefix}.api.${name}`;
+  for (const name of NATS_API_OPERATIONS) {
+    const operation = operations[name];
+    const subject = natsApiSubject(prefix, name);
     group.addEndpoint(name, {
       metadata: { request: operation.description },
       handler: (err, msg) => {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DocumentIdSchema, MAX_DOCUMENT_ID_LENGTH, SessionIdSchema, type DocumentInfo, type QueryEvent, type QueryRequest, type QueryResult, type Source } from "../actors/index.js";
+import { cleanText } from "./text-rules.js";
 
 /**
  * The wire shapes of the edge, shared by HTTP (JSON) and the NATS service
@@ -18,7 +19,7 @@ export const DocumentId = DocumentIdSchema;
 
 export const DocumentInputShape = z.strictObject({
   id: DocumentId.optional().describe("generated when missing"),
-  text: z.string().min(1),
+  text: cleanText().min(1),
   metadata: Metadata.optional(),
 });
 
@@ -27,7 +28,7 @@ export const IngestRequestShape = z.strictObject({
 });
 
 const queryFields = {
-  question: z.string().min(1).max(16_384),
+  question: cleanText().min(1).max(16_384),
   session_id: SessionId.optional(),
   top_k: z.int().min(1).max(100).optional(),
   filter: z.record(z.string(), MetadataValue).optional().describe("metadata that every source must match"),

@@ -37,7 +37,15 @@ export const ColmenaConfigSchema = z.preprocess(
     http: HttpBridgeOptionsSchema.extend({
       host: z.string().min(1).default("127.0.0.1"),
       port: z.int().min(0).max(65_535).default(8080),
-    }).prefault({}),
+      /** Lets the bridge listen beyond loopback with `auth.mode: none` (`--insecure`). */
+      insecure: z.boolean().default(false),
+    })
+      // Anyone who reaches a non-loopback address could use an open bridge: that takes auth, or --insecure in so many words.
+      .refine((http) => http.auth.mode !== "none" || http.insecure || isLoopback(http.host), {
+        message: "the bridge would listen beyond loopback with no authentication: set http.auth.mode (keys, jwt or both), bind to 127.0.0.1, or start with --insecure",
+        path: ["host"],
+      })
+      .prefault({}),
     retrieval: RetrievalConfigSchema.prefault({}),
     llm: LlmConfigSchema.prefault({}),
     session: SessionConfigSchema.prefault({}),
@@ -59,6 +67,10 @@ export interface ConfigFlags {
   /** NATS server(s), comma-separated. */
   nats?: string;
   roles?: string[];
+  /** `--creds FILE`: the NATS credentials (nats.auth of type creds). */
+  creds?: string;
+  /** `--insecure`: an unauthenticated bridge on a non-loopback address. */
+  insecure?: boolean;
   /** `--set key=value`: any key, dotted as in the file, the value read as an environment variable's. */
   set?: Record<string, string>;
 }
@@ -76,6 +88,8 @@ export function nodeConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): ColmenaC
       "log.level": flags.logLevel,
       "nats.servers": flags.nats?.split(","),
       roles: flags.roles,
+      "http.insecure": flags.insecure,
+      ...(flags.creds !== undefined && { "nats.auth": { type: "creds", credsFile: flags.creds } }),
       ...flags.set,
     },
   });
@@ -94,5 +108,7 @@ function retrievalUnderDataDir(raw: unknown): unknown {
   if (!isPlainObject(retrieval) || retrieval.dataDir !== undefined || !dataDir.success) return raw;
   return { ...raw, retrieval: { ...retrieval, dataDir: dataDir.data } };
 }
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

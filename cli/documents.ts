@@ -1,5 +1,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, relative, resolve } from "node:path";
+import { convert } from "html-to-text";
+import { CONTROL_CHARACTERS } from "../bridge/index.js";
 
 const TEXT = new Set([".md", ".markdown", ".txt", ".text"]);
 const HTML = new Set([".html", ".htm"]);
@@ -28,8 +30,9 @@ export async function findDocuments(paths: string[]): Promise<string[]> {
 
 /** Reads one file as a document: the id is its path relative to `root`, HTML is reduced to its text. */
 export async function readDocument(file: string, root: string): Promise<FileDocument> {
+  // The bridge refuses control characters (bridge/text-rules.ts); in files they are layout (form feeds), so they become spaces.
   const raw = await readFile(file, "utf8");
-  const text = HTML.has(extname(file).toLowerCase()) ? htmlToText(raw) : raw;
+  const text = (HTML.has(extname(file).toLowerCase()) ? htmlToText(raw) : raw).replace(CONTROL_CHARACTERS, " ");
   const id = relative(root, file).replace(/[^A-Za-z0-9_=-]+/g, "-").replace(/^-+|-+$/g, "") || "document";
   return { id, text, metadata: { source: relative(root, file) || file, title: titleOf(text) ?? relative(root, file) } };
 }
@@ -38,20 +41,31 @@ function titleOf(text: string): string | undefined {
   return /^\s*#\s+(.+)$/m.exec(text)?.[1]?.trim() ?? text.split("\n").find((l) => l.trim())?.trim().slice(0, 120);
 }
 
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+/** Markdown headings, so the chunker's sections follow the page's. */
+const headings = [1, 2, 3, 4, 5, 6].map((n) => ({ selector: `h${n}`, format: "markdownHeading", options: { level: n } }));
 
-/** Visible text of an HTML page: scripts and styles dropped, blocks on their own lines, entities decoded. */
+/**
+ * Visible text of an HTML page, by a real HTML parser (html-to-text on
+ * htmlparser2): scripts, styles, noscript and images dropped, entities
+ * decoded, blocks on their own lines, headings as markdown headings, link
+ * targets left out.
+ */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style|noscript)[^>]*>[\s\S]*?<\/\1>/gi, "")
-    .replace(/<h([1-6])[^>]*>/gi, (_, n: string) => `\n\n${"#".repeat(Number(n))} `)
-    .replace(/<\/(p|div|h[1-6]|li|tr|pre|section|article)>|<br\s*\/?>/gi, "\n")
-    .replace(/<li[^>]*>/gi, "- ")
-    .replace(/<[^>]+>/g, "")
-    .replace(/&(#\d+|#x[0-9a-f]+|\w+);/gi, (m, e: string) =>
-      e[0] === "#" ? String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : (ENTITIES[e.toLowerCase()] ?? m),
-    )
-    .replace(/[ \t]+\n/g, "\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
+  return convert(html, {
+    wordwrap: false,
+    formatters: {
+      markdownHeading: (elem, walk, builder, options) => {
+        builder.openBlock({ leadingLineBreaks: 2 });
+        builder.addLiteral(`${"#".repeat(Number(options.level ?? 1))} `);
+        walk(elem.children, builder);
+        builder.closeBlock({ trailingLineBreaks: 2 });
+      },
+    },
+    selectors: [
+      ...headings,
+      { selector: "a", options: { ignoreHref: true } },
+      { selector: "img", format: "skip" },
+      { selector: "noscript", format: "skip" },
+    ],
+  }).trim();
 }

@@ -4,10 +4,14 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { loadtestCommand } from "../loadtest/index.js"; // command.ts alone: the generator loads only when a scenario runs
 import { isTypedError } from "../runtime/index.js";
 import { ask } from "./commands/ask.js";
+import { auditTail, type AuditTailOptions } from "./commands/audit.js";
 import { ingest } from "./commands/ingest.js";
+import { natsCreds } from "./commands/nats-creds.js";
+import { keys, type KeysOptions } from "./commands/keys.js";
 import { status } from "./commands/status.js";
 import { runNode, type NodeFlags } from "./run-node.js";
 import { ROLES } from "./config.js";
+import { CALLER_ROLES } from "../bridge/index.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -43,6 +47,7 @@ const nodeOptions = (cmd: Command) =>
     .option("--data-dir <dir>", "data directory (shard snapshots, L3 cache, embedded JetStream)")
     .option("--port <port>", "HTTP bridge port", int("--port"))
     .option("--host <host>", "HTTP bridge address")
+    .option("--insecure", "let the bridge listen beyond loopback with no authentication (http.auth.mode none)")
     .option("--namespace <name>", "subject/bucket prefix, so deployments can share a NATS cluster")
     .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
     .option("--set <key=value>", "any config key, dotted as in the file, e.g. http.rateLimit.capacity=20 (the value read as in COLMENA_* variables; repeatable; wins over the other flags)", setting);
@@ -51,12 +56,14 @@ nodeOptions(program.command("up"))
   .description("the embedded single-node default: nats-server, every actor kind and the HTTP bridge in one process")
   .option("--nats <url>", "use this NATS server instead of starting one")
   .option("--nats-port <port>", "port of the embedded nats-server (default 4222, or a free one)", int("--nats-port"))
+  .option("--secure-nats", "run the embedded nats-server in operator mode, with credentials generated into <data-dir>/nats-creds on first start")
   .action((flags: NodeFlags) => runNode("up", flags, version));
 
 nodeOptions(program.command("node"))
   .description("one node of a cluster, hosting the actor kinds of its roles")
   .requiredOption("--nats <url>", "NATS server(s), comma-separated")
   .requiredOption("--roles <roles>", `comma-separated: ${ROLES.join(", ")}`, roleList)
+  .option("--creds <file>", "NATS credentials (colmena nats creds writes one per role)")
   .action((flags: NodeFlags) => runNode("node", flags, version));
 
 const client = (cmd: Command) =>
@@ -80,6 +87,48 @@ client(program.command("status"))
   .description("nodes, actor kinds and instances with their statechart states, mailbox depths, cache hit rates")
   .option("--json", "print the raw status document")
   .action((o: { url: string; apiKey?: string; json?: boolean }) => status(o));
+
+const keysCommand = program.command("keys").description("API keys: made, listed and revoked through the system's NATS connection (not over HTTP)");
+const natsClient = (cmd: Command) =>
+  cmd
+    .option("-c, --config <file>", "the node's JSON config file, for its NATS settings and namespace")
+    .option("--nats <url>", "NATS server(s), comma-separated (default: the config's, else nats://127.0.0.1:4222)")
+    .option("--namespace <name>", "the deployment's namespace")
+    .option("--creds <file>", "NATS credentials (with colmena up --secure-nats: <data-dir>/nats-creds/<ns>-node.creds)")
+    .option("--json", "print JSON");
+natsClient(keysCommand.command("create"))
+  .description("make a key and print it once")
+  .addOption(new Option("--role <role>", "what the key may do").choices(CALLER_ROLES).makeOptionMandatory())
+  .option("--tier <name>", "rate-limit tier", "default")
+  .option("--name <label>", "a label to recognise it by")
+  .option("--expires <iso-date>", "when it stops working (ISO 8601)")
+  .action((o: KeysOptions & { role: (typeof CALLER_ROLES)[number]; tier: string; name?: string; expires?: string }) =>
+    keys({ op: "create", request: { role: o.role, tier: o.tier, ...(o.name !== undefined && { name: o.name }), ...(o.expires !== undefined && { expires: o.expires }) } }, o),
+  );
+natsClient(keysCommand.command("list"))
+  .description("every key's id, role, tier and state (never a secret)")
+  .action((o: KeysOptions) => keys({ op: "list" }, o));
+natsClient(keysCommand.command("revoke"))
+  .description("revoke a key: every bridge refuses it within a second")
+  .argument("<id>", "the key's id (the part after colmena_)")
+  .action((id: string, o: KeysOptions) => keys({ op: "revoke", id }, o));
+
+const auditCommand = program.command("audit").description("the audit stream: authentication decisions, admin operations, key changes");
+natsClient(auditCommand.command("tail"))
+  .description("print the audit's events since a time")
+  .option("--since <when>", "a duration back from now (90s, 10m, 2h, 7d) or an ISO 8601 time", "10m")
+  .option("--denied", "only refused requests")
+  .option("--follow", "keep printing new events")
+  .action((o: AuditTailOptions) => auditTail(o));
+
+program
+  .command("nats")
+  .description("NATS accounts and permissions")
+  .command("creds")
+  .description("generate an operator, the system account, an account per namespace with a node user and a service user (the service API only), and a nats-server configuration for operator mode")
+  .requiredOption("--out <dir>", "where the creds files and the server configuration go")
+  .option("--namespace <name>", "a namespace to make an account for (repeatable; default colmena)", (v: string, all: string[] = []) => [...all, v], [])
+  .action((o: { out: string; namespace: string[] }) => natsCreds(o));
 
 program.addCommand(loadtestCommand());
 

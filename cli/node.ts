@@ -1,9 +1,9 @@
 import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
-import { buildHttpBridge, startNatsService } from "../bridge/index.js";
-import { ActorSystem, type Logger } from "../runtime/index.js";
-import type { ColmenaConfig } from "./config.js";
+import { AuditLog, auditsAccess, buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
+import { ActorSystem, type AnyHosted, type Logger } from "../runtime/index.js";
+import type { ColmenaConfig, Role } from "./config.js";
 
 export interface RunningNode {
   system: ActorSystem;
@@ -21,35 +21,26 @@ const RETRIEVAL_ROLES: readonly RetrievalRole[] = ["embedder", "shard", "ingest"
  */
 export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger }): Promise<RunningNode> {
   const { log, version } = options;
-  const { retrieval, roles } = config;
-  const llm = llmKind(config.llm);
-  const session = sessionKind(config.session, config.llm.backend.type === "extractive" ? {} : { llm });
-  const pipeline = pipelineActor({
-    config: config.pipeline,
-    cache: { ...config.cache, l3: { dir: join(config.dataDir, "cache"), ...config.cache.l3 } },
-    llm,
-    llmModel: llmModelId(config),
-    session,
-    sessionDefaults: config.session.settings,
-  });
-  const kinds = [
-    ...retrievalKinds(retrieval, RETRIEVAL_ROLES.filter((r) => roles.includes(r))),
-    ...(roles.includes("llm") ? [llm] : []),
-    ...(roles.includes("session") ? [session, pipeline] : []),
-  ];
+  const { roles } = config;
+  const kinds = kindsOf(config, roles);
   const system = await ActorSystem.start({ config, kinds, roles, version, log });
   const stops: Array<() => Promise<unknown>> = [() => system.shutdown()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => log.error({ err }, "stopping failed"));
   };
   try {
-    if (roles.includes("shard")) for (const spec of retrieval.indexes) await ensureShards(system, spec);
+    if (roles.includes("shard")) for (const spec of config.retrieval.indexes) await ensureShards(system, spec);
     if (!roles.includes("bridge")) return { system, stop };
 
     const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
-    const api = new ActorRagApi({ system, indexes: retrieval.indexes, models });
-    const { host, port, ...bridgeOptions } = config.http;
-    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log });
+    const api = new ActorRagApi({ system, indexes: config.retrieval.indexes, models });
+    const { host, port, insecure, ...bridgeOptions } = config.http;
+    const authenticator = await createAuthenticator(bridgeOptions.auth, { nc: system.nc, namespace: config.namespace, log, clock: system.clock });
+    if (authenticator) stops.push(async () => authenticator.stop());
+    const audit = auditsAccess(bridgeOptions.auth) ? await AuditLog.open(system.nc, config.namespace, bridgeOptions.auth.audit, log, system.nodeId) : undefined;
+    // Each bridge enforces its share of every rate limit: the limit over the bridges alive in the membership.
+    const bridges = () => system.membership.nodes().filter((n) => n.roles.includes("bridge")).length;
+    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log, clock: system.clock, bridges, ...(authenticator && { authenticator }), ...(audit && { audit }) });
     await http.listen({ host, port });
     stops.push(() => http.close());
     const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, requestTimeoutMs: config.http.requestTimeoutMs, log });
@@ -61,6 +52,25 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     await stop();
     throw err;
   }
+}
+
+/** The actor kinds a node with these roles hosts (`session` hosts the session actors and the pipeline); also what NATS permissions are cut from. */
+export function kindsOf(config: ColmenaConfig, roles: readonly Role[]): AnyHosted[] {
+  const llm = llmKind(config.llm);
+  const session = sessionKind(config.session, config.llm.backend.type === "extractive" ? {} : { llm });
+  const pipeline = pipelineActor({
+    config: config.pipeline,
+    cache: { ...config.cache, l3: { dir: join(config.dataDir, "cache"), ...config.cache.l3 } },
+    llm,
+    llmModel: llmModelId(config),
+    session,
+    sessionDefaults: config.session.settings,
+  });
+  return [
+    ...retrievalKinds(config.retrieval, RETRIEVAL_ROLES.filter((r) => roles.includes(r))),
+    ...(roles.includes("llm") ? [llm] : []),
+    ...(roles.includes("session") ? [session, pipeline] : []),
+  ];
 }
 
 function llmModelId(config: ColmenaConfig): string {

@@ -1,15 +1,18 @@
-import { mkdir } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
 import { createLogger, defaultNodeId } from "../runtime/index.js";
-import { nodeConfig, type ConfigFlags } from "./config.js";
+import { nodeConfig, type ColmenaConfig, type ConfigFlags } from "./config.js";
+import { credsLayout, generateNatsCreds, SERVICE_INBOX_PREFIX } from "./nats-creds.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
-import { startNode, type RunningNode } from "./node.js";
+import { kindsOf, startNode, type RunningNode } from "./node.js";
 import { ProcessGuard } from "./process-guard.js";
 
 export interface NodeFlags extends ConfigFlags {
   natsPort?: number;
+  /** `colmena up --secure-nats`: the embedded nats-server in operator mode, with credentials in <dataDir>/nats-creds. */
+  secureNats?: boolean;
 }
 
 /**
@@ -24,13 +27,16 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const log = createLogger({ level: config.log.level, nodeId });
   const guard = new ProcessGuard(log);
   let nats: NatsServer | undefined;
+  let creds: { serverConfig: string; node: string; bridge: string; service: string } | undefined;
   if (mode === "up" && !flags.nats) {
     const port = flags.natsPort ?? (await portOr(4222));
     const storeDir = resolve(join(config.dataDir, "nats"));
     await mkdir(storeDir, { recursive: true });
-    nats = await startNatsServer({ storeDir, port, onLog: (line) => log.debug({ nats: line }, "nats-server") });
+    if (flags.secureNats) creds = await embeddedCreds(config);
+    nats = await startNatsServer({ storeDir, port, onLog: (line) => log.debug({ nats: line }, "nats-server"), ...(creds && { extraArgs: ["-c", creds.serverConfig] }) });
   }
   const natsConfig = nats ? { ...config.nats, servers: nats.url } : config.nats;
+  const natsAs = (credsFile: string | undefined) => (credsFile === undefined ? natsConfig : { ...natsConfig, auth: { type: "creds" as const, credsFile } });
   const actorRoles = config.roles.filter((r) => r !== "bridge");
   const threads = actorRoles.length === 0 ? 0 : (config.actorThreads ?? (config.roles.includes("bridge") ? 1 : 0));
   const mainRoles = threads > 0 ? config.roles.filter((r) => r === "bridge") : config.roles;
@@ -53,9 +59,10 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   try {
     // The actor roles first: the bridge asks the embedder for its model as it starts.
     for (let i = 0; i < threads; i++) {
-      actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsConfig }, version, log, crashed, threadFault));
+      actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsAs(creds?.node) }, version, log, crashed, threadFault));
     }
-    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsConfig }, { version, log });
+    const mainCreds = mainRoles.length === 1 && mainRoles[0] === "bridge" ? creds?.bridge : creds?.node;
+    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log });
     const { system } = node ?? {};
     if (system) guard.report((origin, err) => system.recordFault(origin, err));
   } catch (err) {
@@ -66,6 +73,9 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   out.write(`colmena ${version} — node ${nodeId} (${mainRoles.join(", ") || "no roles of its own"})\n`);
   for (const t of actorThreads) out.write(`  actors:    ${t.nodeId} (${actorRoles.join(", ")}), in a worker thread\n`);
   out.write(`  NATS:      ${nats ? `${nats.url} (embedded, JetStream in ${join(config.dataDir, "nats")})` : String(config.nats.servers)}\n`);
+  if (creds) {
+    out.write(`  NATS auth: operator mode; service API clients: ${creds.service} (inboxPrefix ${SERVICE_INBOX_PREFIX}); nodes joining: ${creds.node}\n`);
+  }
   if (node?.httpUrl) {
     out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);
     out.write(`Try:\n  curl -s ${node.httpUrl}/v1/documents -H 'content-type: application/json' \\\n    -d '{"documents":[{"id":"hello","text":"Colmena serves RAG over NATS actors."}]}'\n`);
@@ -87,6 +97,18 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   };
   process.once("SIGINT", () => shutdown("SIGINT"));
   process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+/** The embedded server's credentials, generated into the data directory on first start and kept after. */
+async function embeddedCreds(config: ColmenaConfig) {
+  const dir = join(config.dataDir, "nats-creds");
+  const exists = await access(join(dir, "nats-server.conf")).then(
+    () => true,
+    () => false,
+  );
+  const layout = exists ? credsLayout(dir, [config.namespace]) : await generateNatsCreds(dir, [config.namespace], (role) => kindsOf(config, [role]));
+  const users = Object.values(layout.namespaces)[0]!;
+  return { serverConfig: layout.serverConfig, node: users.node, bridge: users.roles.bridge, service: users.service };
 }
 
 async function portOr(preferred: number): Promise<number> {

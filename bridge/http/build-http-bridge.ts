@@ -3,6 +3,7 @@ import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import type { RagApi } from "../../actors/index.js";
+import { ColmenaError } from "../../runtime/index.js";
 import { MAX_PATH_PARAM_LENGTH } from "../shapes.js";
 import { attachAccessControl } from "./access.js";
 import { attachAdmission } from "./admission.js";
@@ -14,6 +15,7 @@ import { attachScopes } from "./request-scope.js";
 import type { RouteContext } from "./routes/context.js";
 import { documentRoutes } from "./routes/documents.js";
 import { chatRoutes } from "./routes/openai-chat.js";
+import { keyRoutes } from "./routes/keys.js";
 import { embeddingRoutes } from "./routes/openai-embeddings.js";
 import { modelRoutes } from "./routes/openai-models.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -28,8 +30,11 @@ const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
  * `await app.close()` stops it. Bad options throw INVALID naming the key.
  */
 export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
-  const { log, metrics, clock, ...operatorOptions } = config;
+  const { log, metrics, clock, authenticator, bridges, audit, ...operatorOptions } = config;
   const options = resolveOptions(operatorOptions, clock);
+  if ((options.auth.mode === "none") !== (authenticator === undefined)) {
+    throw new ColmenaError("INVALID", `http.auth.mode ${options.auth.mode} ${authenticator === undefined ? "needs an authenticator (createAuthenticator)" : "takes no authenticator"}`);
+  }
   const registry = metrics ?? new Registry();
   const answerError = errorAnswerer(log, options.bodyLimit);
 
@@ -55,7 +60,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
   attachMetrics(app, registry, api, log);
   attachScopes(app, options.requestTimeoutMs);
   attachErrorHandling(app, answerError);
-  attachAccessControl(app, options);
+  attachAccessControl(app, options, { authenticator, bridges: bridges ?? (() => 1), audit });
   if (options.admission !== false) attachAdmission(app, options.admission);
   strictJsonBodies(app);
 
@@ -69,7 +74,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
         description: "Retrieval-augmented generation over an actor runtime. /v1/chat/completions, /v1/embeddings and /v1/models speak OpenAI's API.",
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, apiKey: { type: "apiKey", in: "header", name: "X-API-Key" } } },
-      ...(options.apiKeys !== undefined && { security: [{ bearer: [] }, { apiKey: [] }] }),
+      ...(options.auth.mode !== "none" && { security: [{ bearer: [] }, { apiKey: [] }] }),
     },
   });
 
@@ -82,6 +87,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     embeddingRoutes(routes, context);
     modelRoutes(routes, context);
     opsRoutes(routes, context, registry);
+    if (authenticator?.keys !== undefined) keyRoutes(routes, authenticator.keys, audit);
   });
   return app;
 }

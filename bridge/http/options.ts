@@ -2,6 +2,14 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import { ColmenaError, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
+import { AuthOptionsSchema } from "../auth/auth-options.js";
+import type { AuditLog } from "../auth/audit-log.js";
+import type { Authenticator } from "../auth/authenticator.js";
+
+/** A caller's limits; generated tokens are the answer's (see token-budget.ts). */
+const PerMinuteSchema = z
+  .strictObject({ requestsPerMinute: z.int().min(1).optional(), tokensPerMinute: z.int().min(1).optional() })
+  .refine((l) => l.requestsPerMinute !== undefined || l.tokensPerMinute !== undefined, { message: "set requestsPerMinute, tokensPerMinute or both" });
 
 const ADMISSION_DEFAULTS = { initialLimit: 16, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 };
 
@@ -22,11 +30,21 @@ export const HttpBridgeOptionsSchema = z.strictObject({
    * deadline) and the answer is 504 (or an `error` event mid-stream).
    */
   requestTimeoutMs: z.int().min(1).max(3_600_000).default(60_000),
-  /** When given, every /v1/* request needs one of these keys. */
-  apiKeys: z.array(z.string().min(8, "API keys must have at least 8 characters")).min(1).optional(),
-  /** A token bucket per client (its API key, else its IP) on /v1/*; off when absent. */
+  /** Who may call /v1/* (API-key records, JWTs, both, or anyone): see bridge/auth. */
+  auth: AuthOptionsSchema.prefault({}),
+  /**
+   * Requests and generated tokens per minute on /v1/*, per caller: per key id or JWT subject by
+   * its tier (`default` for a tier not listed), per client IP for callers
+   * without credentials; off when absent. The limit holds for the cluster:
+   * each bridge node enforces its share (the limit over the bridges in the
+   * membership).
+   */
   rateLimit: z
-    .strictObject({ capacity: z.number().min(1), refillPerSecond: z.number().positive(), maxClients: z.int().min(1).optional() })
+    .strictObject({
+      anonymous: PerMinuteSchema.optional(),
+      tiers: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "tier names are letters, digits, _ and -"), PerMinuteSchema).default({}),
+      maxClients: z.int().min(1).default(10_000),
+    })
     .optional(),
   /** Load shedding on POST /v1/*: an adaptive concurrency limit (see adaptive-limit.ts); `false` turns it off. */
   admission: z
@@ -42,14 +60,20 @@ export const HttpBridgeOptionsSchema = z.strictObject({
     .default(ADMISSION_DEFAULTS),
   /** Comment lines on event streams this often (ms), so idle proxies keep them open; 0: none. */
   sseHeartbeatMs: z.int().min(0).default(15_000),
-  /** Fastify's trustProxy: whether client IPs (for the rate limit) come from X-Forwarded-For. */
+  /** Fastify's trustProxy: whether client IPs (for the rate limit and the audit) come from X-Forwarded-For. */
   trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
 });
 
 export type HttpBridgeOptions = z.input<typeof HttpBridgeOptionsSchema>;
 
-/** What the bridge is built with: options plus its logger, the registry to add its metrics to, and the rate limiter's clock. */
-export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; clock?: Clock };
+/**
+ * What the bridge is built with: options plus its logger, the registry to add
+ * its metrics to, the clock of the rate limiter and of key expiry, the
+ * authenticator `auth.mode` needs (createAuthenticator), how many bridge
+ * nodes share the rate limits (default 1), and the audit stream to record
+ * access to (AuditLog.open; none: no audit).
+ */
+export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; clock?: Clock; authenticator?: Authenticator; bridges?: () => number; audit?: AuditLog };
 
 export type ResolvedHttpOptions = z.output<typeof HttpBridgeOptionsSchema> & { clock: Clock };
 

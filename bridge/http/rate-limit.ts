@@ -1,68 +1,104 @@
 import { systemClock, type Clock } from "../../runtime/index.js";
 
 /**
- * Token buckets, one per client (API key, else IP): each holds up to
- * `capacity` tokens and gains `refillPerSecond`; a request takes one. The
- * clock is injected so tests step time instead of sleeping. The table is
- * bounded: past `maxClients` the least recently seen client is forgotten
- * (which at worst hands it a full bucket again).
+ * Requests (or generated tokens) per minute per client, as a sliding-window counter: the count of
+ * the current minute plus the previous minute's, weighted by how much of it
+ * the sliding window still covers. Unlike a fixed window (which lets a
+ * client spend two limits across a boundary) any 60 s holds about `limit`
+ * requests, and unlike a token bucket there is no full burst on top of the
+ * refill; it costs two numbers per client. The clock is injected so tests
+ * step time instead of sleeping. The table is bounded: past `maxClients`
+ * the least recently seen client is forgotten (which at worst hands it a
+ * fresh window).
  */
-export interface RateLimitOptions {
-  capacity: number;
-  refillPerSecond: number;
-  maxClients?: number;
-}
+export const WINDOW_MS = 60_000;
 
-export type Admission = { ok: true } | { ok: false; retryAfterMs: number };
+export type Admission = { ok: true; remaining: number; resetMs: number } | { ok: false; retryAfterMs: number };
 
-interface Bucket {
-  tokens: number;
-  at: number;
+interface Window {
+  /** Start of the current window (a multiple of WINDOW_MS). */
+  start: number;
+  current: number;
+  previous: number;
 }
 
 export class RateLimiter {
-  readonly #capacity: number;
-  readonly #perMs: number;
   readonly #maxClients: number;
   readonly #clock: Clock;
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #windows = new Map<string, Window>();
 
-  constructor(options: RateLimitOptions, clock: Clock = systemClock) {
-    if (!(options.capacity >= 1) || !(options.refillPerSecond > 0)) {
-      throw new RangeError(`rate limit needs capacity >= 1 and refillPerSecond > 0, got ${options.capacity} and ${options.refillPerSecond}`);
-    }
-    this.#capacity = options.capacity;
-    this.#perMs = options.refillPerSecond / 1000;
+  constructor(options: { maxClients?: number } = {}, clock: Clock = systemClock) {
     this.#maxClients = options.maxClients ?? 10_000;
     this.#clock = clock;
   }
 
-  /** Takes a token for `client`, or says how long until one is there. */
-  take(client: string): Admission {
+  /** Counts a request of `client` against `limit` per minute, or says how long until one fits. */
+  take(client: string, limit: number): Admission {
+    return this.check(client, limit, true);
+  }
+
+  /** Whether one more unit fits under `limit`, counting it when `count`. */
+  check(client: string, limit: number, count = false): Admission {
     const now = this.#clock.now();
-    const bucket = this.#buckets.get(client);
-    let tokens = this.#capacity;
-    if (bucket !== undefined) {
-      tokens = Math.min(this.#capacity, bucket.tokens + (now - bucket.at) * this.#perMs);
-      this.#buckets.delete(client); // re-inserted below: Map order is recency order
+    const w = this.#windowOf(client, now);
+    const used = this.#used(w, now);
+    if (used + 1 <= limit) {
+      if (count) w.current += 1;
+      return { ok: true, remaining: Math.max(0, Math.floor(limit - used - 1)), resetMs: w.start + WINDOW_MS - now };
     }
-    if (tokens >= 1) {
-      this.#remember(client, { tokens: tokens - 1, at: now });
-      return { ok: true };
+    return { ok: false, retryAfterMs: Math.max(1, this.#untilFits(w, limit, now)) };
+  }
+
+  /**
+   * Counts `cost` units already spent (generated tokens) whether they fit or
+   * not, and answers whether the client is still within `limit`.
+   */
+  charge(client: string, limit: number, cost: number): boolean {
+    const now = this.#clock.now();
+    const w = this.#windowOf(client, now);
+    w.current += cost;
+    return this.#used(w, now) <= limit;
+  }
+
+  #used(w: Window, now: number): number {
+    return w.previous * (1 - (now - w.start) / WINDOW_MS) + w.current;
+  }
+
+  #windowOf(client: string, now: number): Window {
+    const start = now - (now % WINDOW_MS);
+    const known = this.#windows.get(client);
+    let w: Window = { start, current: 0, previous: 0 };
+    if (known !== undefined) {
+      this.#windows.delete(client); // re-inserted below: Map order is recency order
+      if (known.start === start) w = known;
+      else if (known.start === start - WINDOW_MS) w = { start, current: 0, previous: known.current };
     }
-    this.#remember(client, { tokens, at: now });
-    return { ok: false, retryAfterMs: Math.ceil((1 - tokens) / this.#perMs) };
+    this.#remember(client, w);
+    return w;
   }
 
   get clients(): number {
-    return this.#buckets.size;
+    return this.#windows.size;
   }
 
-  #remember(client: string, bucket: Bucket): void {
-    this.#buckets.set(client, bucket);
-    if (this.#buckets.size > this.#maxClients) {
-      const oldest = this.#buckets.keys().next().value;
-      if (oldest !== undefined) this.#buckets.delete(oldest);
+  /** When previous·weight + current + 1 first fits under the limit, the counts standing as they are. */
+  #untilFits(w: Window, limit: number, now: number): number {
+    const end = w.start + WINDOW_MS;
+    if (w.current + 1 <= limit && w.previous > 0) {
+      // previous · (1 − (t − start)/W) ≤ limit − current − 1
+      const t = w.start + WINDOW_MS * (1 - (limit - w.current - 1) / w.previous);
+      return Math.ceil(t - now);
+    }
+    // Next window: this one's count becomes the weighted previous.
+    const t = end + (w.current > 0 ? WINDOW_MS * Math.max(0, 1 - (limit - 1) / w.current) : 0);
+    return Math.ceil(t - now);
+  }
+
+  #remember(client: string, w: Window): void {
+    this.#windows.set(client, w);
+    if (this.#windows.size > this.#maxClients) {
+      const oldest = this.#windows.keys().next().value;
+      if (oldest !== undefined) this.#windows.delete(oldest);
     }
   }
 }

@@ -8,7 +8,7 @@ import { isColmenaError } from "../../runtime/index.js";
 
 /** The bridge options that `colmena up` once refused, as a file would set them. */
 const BRIDGE = {
-  rateLimit: { capacity: 20, refillPerSecond: 5, maxClients: 100 },
+  rateLimit: { anonymous: { requestsPerMinute: 60 }, tiers: { default: { requestsPerMinute: 120 }, gold: { requestsPerMinute: 600 } }, maxClients: 100 },
   admission: { initialLimit: 8, minLimit: 2, maxLimit: 64, tolerance: 2 },
   trustProxy: "10.0.0.0/8",
   sseHeartbeatMs: 5_000,
@@ -33,13 +33,12 @@ describe("colmena config - every bridge option, from file, environment and flags
 
   test("colmena config - COLMENA_HTTP__* variables set the same options, admission off included", () => {
     const { http } = nodeConfig({}, {
-      COLMENA_HTTP__RATE_LIMIT__CAPACITY: "20",
-      COLMENA_HTTP__RATE_LIMIT__REFILL_PER_SECOND: "0.5",
+      COLMENA_HTTP__RATE_LIMIT__ANONYMOUS__REQUESTS_PER_MINUTE: "20",
       COLMENA_HTTP__ADMISSION: "false",
       COLMENA_HTTP__TRUST_PROXY: "true",
       COLMENA_HTTP__SSE_HEARTBEAT_MS: "250",
     });
-    assert.deepEqual(http.rateLimit, { capacity: 20, refillPerSecond: 0.5 });
+    assert.deepEqual(http.rateLimit, { anonymous: { requestsPerMinute: 20 }, tiers: {}, maxClients: 10_000 });
     assert.equal(http.admission, false);
     assert.equal(http.trustProxy, true);
     assert.equal(http.sseHeartbeatMs, 250);
@@ -61,12 +60,26 @@ describe("colmena config - every bridge option, from file, environment and flags
   });
 
   test("colmena config - a bad bridge option is refused naming the key and where it came from", async () => {
-    await writeFile(file("bad.json"), JSON.stringify({ http: { rateLimit: { capacity: 0, refillPerSecond: 1 } } }));
-    refused(() => nodeConfig({ config: file("bad.json") }, {}), "http.rateLimit.capacity", `file ${file("bad.json")}`);
+    await writeFile(file("bad.json"), JSON.stringify({ http: { rateLimit: { anonymous: { requestsPerMinute: 0 } } } }));
+    refused(() => nodeConfig({ config: file("bad.json") }, {}), "http.rateLimit.anonymous.requestsPerMinute", `file ${file("bad.json")}`);
     refused(() => nodeConfig({}, { COLMENA_HTTP__SSE_HEARTBEAT_MS: "-1" }), "http.sseHeartbeatMs", "env COLMENA_HTTP__SSE_HEARTBEAT_MS");
     refused(() => nodeConfig({}, { COLMENA_HTTP__TRUST_PROXY: "7" }), "http.trustProxy", "env COLMENA_HTTP__TRUST_PROXY");
     refused(() => nodeConfig({ set: { "http.admission.tolerance": "0.5" } }, {}), "http.admission.tolerance", "flag --http.admission.tolerance");
     refused(() => nodeConfig({ set: { "http.rateLimit.capcity": "5" } }, {}), "http.rateLimit.capcity", "Unrecognized key");
+    refused(() => nodeConfig({ set: { "http.rateLimit.tiers": '{"gold":{}}' } }, {}), "http.rateLimit.tiers.gold", "requestsPerMinute, tokensPerMinute or both");
+  });
+
+  test("colmena config - auth: a bridge beyond loopback needs auth or --insecure; jwt needs its settings; no HMAC or none on the allow-list", () => {
+    refused(() => nodeConfig({ host: "0.0.0.0" }, {}), "http.host", "no authentication", "--insecure");
+    assert.equal(nodeConfig({ host: "0.0.0.0", insecure: true }, {}).http.insecure, true);
+    assert.equal(nodeConfig({ host: "0.0.0.0", set: { "http.auth.mode": "keys" } }, {}).http.auth.mode, "keys");
+    assert.equal(nodeConfig({ host: "127.0.0.2" }, {}).http.host, "127.0.0.2", "all of 127/8 is loopback");
+    refused(() => nodeConfig({ set: { "http.auth.mode": "jwt" } }, {}), "http.auth.jwt", "jwt settings");
+    const jwt = { jwks: "/etc/jwks.json", issuer: "https://id.example", audience: "colmena" };
+    for (const alg of ["HS256", "none"]) {
+      refused(() => nodeConfig({ set: { "http.auth": JSON.stringify({ mode: "jwt", jwt: { ...jwt, algorithms: [alg] } }) } }, {}), "http.auth.jwt.algorithms.0");
+    }
+    assert.deepEqual(nodeConfig({ set: { "http.auth": JSON.stringify({ mode: "both", jwt }) } }, {}).http.auth.jwt?.algorithms, ["RS256", "ES256", "EdDSA"]);
   });
 
   test("colmena config - retrieval is validated with the rest, naming the key and its origin", async () => {

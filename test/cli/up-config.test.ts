@@ -34,7 +34,7 @@ test("colmena up - a bad retrieval value stops start-up before nats-server or an
 
 test("colmena up - the bridge's rate limit and trustProxy from a config file, and --set, reach the running bridge", async () => {
   const config = join(tmpdir(), `colmena-up-http-${process.pid}.json`);
-  await writeFile(config, JSON.stringify({ http: { rateLimit: { capacity: 2, refillPerSecond: 0.001 }, trustProxy: true } }));
+  await writeFile(config, JSON.stringify({ http: { rateLimit: { anonymous: { requestsPerMinute: 2 } }, trustProxy: true } }));
   const up = await startColmenaUp(["--config", config, "--set", "http.sseHeartbeatMs=1000", "--set", "http.admission.initialLimit=8"]);
   try {
     const models = (ip: string) => fetch(`${up.httpUrl}/v1/models`, { headers: { "x-forwarded-for": ip } });

@@ -24,9 +24,18 @@ export interface ColmenaProcess {
  * given (to restart on the same data).
  */
 export async function startColmenaUp(args: string[] = [], keep?: { dataDir: string; natsPort: number }): Promise<ColmenaProcess> {
-  const dataDir = keep?.dataDir ?? (await mkdtemp(join(tmpdir(), "colmena-up-")));
   const natsPort = keep?.natsPort ?? (await freePort());
-  const child = spawn(process.execPath, [main, "up", "--port", "0", "--nats-port", String(natsPort), "--data-dir", dataDir, "--log-level", "warn", ...args], {
+  return startColmena(["up", "--port", "0", "--nats-port", String(natsPort)], args, keep?.dataDir);
+}
+
+/** Runs `colmena node` (roles and NATS in `args`) in its own process, as startColmenaUp does `up`; `httpUrl` is empty for a node without the bridge. */
+export async function startColmenaNode(args: string[]): Promise<ColmenaProcess> {
+  return startColmena(["node", "--port", "0"], args);
+}
+
+async function startColmena(command: string[], args: string[], keptDataDir?: string): Promise<ColmenaProcess> {
+  const dataDir = keptDataDir ?? (await mkdtemp(join(tmpdir(), "colmena-up-")));
+  const child = spawn(process.execPath, [main, ...command, "--data-dir", dataDir, "--log-level", "warn", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -34,12 +43,12 @@ export async function startColmenaUp(args: string[] = [], keep?: { dataDir: stri
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
   const exited = once(child, "exit");
   await new Promise<void>((resolve, reject) => {
-    const check = () => (/HTTP:\s+(\S+)/.test(out) ? resolve() : undefined);
+    const check = () => (out.includes("Ctrl-C stops it gracefully.") ? resolve() : undefined);
     child.stdout!.on("data", check);
-    child.once("exit", (code) => reject(new Error(`colmena up exited (${code}) before it was ready:\n${out}`)));
+    child.once("exit", (code) => reject(new Error(`colmena ${command[0]} exited (${code}) before it was ready:\n${out}`)));
   });
   return {
-    httpUrl: /HTTP:\s+(\S+)/.exec(out)![1]!,
+    httpUrl: /HTTP:\s+(\S+)/.exec(out)?.[1] ?? "",
     natsUrl: /NATS:\s+(\S+)/.exec(out)![1]!,
     dataDir,
     child,
@@ -47,8 +56,19 @@ export async function startColmenaUp(args: string[] = [], keep?: { dataDir: stri
     async stop() {
       if (child.exitCode === null) child.kill("SIGINT");
       const [code] = (await exited) as [number | null];
-      if (!keep) await rm(dataDir, { recursive: true, force: true });
+      if (keptDataDir === undefined) await rm(dataDir, { recursive: true, force: true });
       return code;
     },
   };
+}
+
+/** Runs a one-shot `colmena` command (keys, ...) to its end: its exit code and output. */
+export async function runColmena(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, stdout, stderr };
 }

@@ -6,6 +6,7 @@ import type { GenerateRequest, LlmBackend } from "../../actors/llm/backend.js";
 import { defaultBackendFactory, llmKind, type LlmStreamEvent } from "../../actors/llm/llm-actor.js";
 import { llmInstanceMachine, type LlmInstanceEvent } from "../../actors/llm/llm-machine.js";
 import { OnnxDecoderBackend } from "../../actors/llm/onnx-decoder.js";
+import { ragUserContent } from "../../actors/llm/prompt.js";
 import type { NatsServer } from "../../nats/index.js";
 import { isColmenaError, type ActorSystem } from "../../runtime/index.js";
 import type { TinyDecoder } from "../fixtures/decoder/build-decoder.js";
@@ -284,7 +285,7 @@ test("llm actor - a prompt over maxPromptTokens drops the oldest history first",
         { role: "system", content: "Answer briefly." },
         { role: "user", content: long },
         { role: "assistant", content: long },
-        { role: "user", content: "Passages:\n[1]\nThe queen lays the eggs.\n\nQuestion: What does the queen do?" },
+        { role: "user", content: ragUserContent({ question: "What does the queen do?", passages: [{ text: "The queen lays the eggs." }] }) },
       ],
       maxNewTokens: 40,
     }),

@@ -8,7 +8,8 @@ const error = (description: string) => ({ description, ...responseSchema(ErrorSh
 export function errorResponses(...statuses: number[]): Record<number, Record<string, unknown>> {
   const all: Record<number, Record<string, unknown>> = {
     400: error("invalid request: malformed JSON, invalid UTF-8, wrong types"),
-    401: error("missing or wrong API key (when keys are configured)"),
+    401: error("missing, malformed, unknown, revoked or expired credentials (when auth is on)"),
+    403: error("the caller's role lacks this route's permission"),
     404: error("no such document or route"),
     413: error("body over the size limit"),
     429: error("shedding load or rate-limited: retry after the Retry-After header"),
@@ -17,6 +18,6 @@ export function errorResponses(...statuses: number[]): Record<number, Record<str
     503: error("nothing can serve this now: retry after the Retry-After header"),
     504: error("the request's deadline passed"),
   };
-  const wanted = [400, 401, 429, 500, 503, 504, ...statuses];
+  const wanted = [400, 401, 403, 429, 500, 503, 504, ...statuses];
   return Object.fromEntries(wanted.map((s) => [s, all[s]!]));
 }

@@ -4,9 +4,11 @@ import { z } from "zod";
 import type { ChatMessage, QueryRequest } from "../../../actors/index.js";
 import { ColmenaError } from "../../../runtime/index.js";
 import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
+import { cleanText } from "../../text-rules.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
 import { streamAnswer, type AnswerRenderer } from "../stream-answer.js";
+import { chargeAnswer, metered } from "../token-budget.js";
 import type { RouteContext } from "./context.js";
 import { errorResponses } from "./error-responses.js";
 
@@ -20,10 +22,10 @@ import { errorResponses } from "./error-responses.js";
  * extra `sources` field (on the last chunk when streaming).
  */
 
-const TextPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+const TextPart = z.looseObject({ type: z.string(), text: cleanText().optional() });
 const ChatMessageShape = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
-  content: z.union([z.string(), z.array(TextPart), z.null()]).optional(),
+  content: z.union([cleanText(), z.array(TextPart), z.null()]).optional(),
 });
 const ChatRequestShape = z.looseObject({
   model: z.string().optional(),
@@ -83,6 +85,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
 
       if (request.body.stream !== true) {
         const result = await scope.guard(api.query(query, scope));
+        chargeAnswer(request, result.answer);
         reply.header("x-session-id", result.sessionId);
         return {
           ...head,
@@ -93,7 +96,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
         };
       }
       if (sessionId !== undefined) reply.header("x-session-id", sessionId);
-      return streamAnswer(reply, scope, api.queryStream(query, scope), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
+      return streamAnswer(reply, scope, metered(request, api.queryStream(query, scope)), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
     },
   );
 }

@@ -4,6 +4,7 @@ import { HttpQueryShape, QueryResultShape, toQueryRequest, toWireMeta, toWireRes
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
 import { streamAnswer, type AnswerRenderer } from "../stream-answer.js";
+import { chargeAnswer, metered } from "../token-budget.js";
 import type { RouteContext } from "./context.js";
 import { errorResponses } from "./error-responses.js";
 
@@ -39,8 +40,12 @@ export function queryRoutes(app: FastifyInstance, { api, options, log }: RouteCo
     async (request, reply) => {
       const scope = scopeOf(request);
       const query = toQueryRequest(request.body);
-      if (request.body.stream !== true) return toWireResult(await scope.guard(api.query(query, scope)));
-      return streamAnswer(reply, scope, api.queryStream(query, scope), colmenaEvents, { heartbeatMs: options.sseHeartbeatMs, log });
+      if (request.body.stream !== true) {
+        const result = await scope.guard(api.query(query, scope));
+        chargeAnswer(request, result.answer);
+        return toWireResult(result);
+      }
+      return streamAnswer(reply, scope, metered(request, api.queryStream(query, scope)), colmenaEvents, { heartbeatMs: options.sseHeartbeatMs, log });
     },
   );
 }

@@ -21,11 +21,11 @@ export interface ColmenaProcess {
 /**
  * Runs the real `colmena up` command in its own process and waits for its
  * banner. Its data directory is temporary and removed on stop, unless one is
- * given (to restart on the same data).
+ * given (to restart on the same data). `bin`: another build's cli/main.js.
  */
-export async function startColmenaUp(args: string[] = [], keep?: { dataDir: string; natsPort: number }): Promise<ColmenaProcess> {
+export async function startColmenaUp(args: string[] = [], keep?: { dataDir: string; natsPort: number }, bin = main): Promise<ColmenaProcess> {
   const natsPort = keep?.natsPort ?? (await freePort());
-  return startColmena(["up", "--port", "0", "--nats-port", String(natsPort)], args, keep?.dataDir);
+  return startColmena(["up", "--port", "0", "--nats-port", String(natsPort)], args, keep?.dataDir, bin);
 }
 
 /** Runs `colmena node` (roles and NATS in `args`) in its own process, as startColmenaUp does `up`; `httpUrl` is empty for a node without the bridge. */
@@ -33,9 +33,9 @@ export async function startColmenaNode(args: string[]): Promise<ColmenaProcess> 
   return startColmena(["node", "--port", "0"], args);
 }
 
-async function startColmena(command: string[], args: string[], keptDataDir?: string): Promise<ColmenaProcess> {
+async function startColmena(command: string[], args: string[], keptDataDir?: string, bin = main): Promise<ColmenaProcess> {
   const dataDir = keptDataDir ?? (await mkdtemp(join(tmpdir(), "colmena-up-")));
-  const child = spawn(process.execPath, [main, ...command, "--data-dir", dataDir, "--log-level", "warn", ...args], {
+  const child = spawn(process.execPath, [bin, ...command, "--data-dir", dataDir, "--log-level", "warn", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -35,7 +35,7 @@ test("image - the Dockerfile's runtime stage, rehearsed without Docker: what it 
         // The build stage's /app/dist is this checkout's compiled dist/, less what the image's build leaves out.
         const from = c.from === "build" ? join(root, source.replace(/^\/app\//, "")) : join(root, source);
         const to = c.dest.endsWith("/") ? join(image, c.dest, source.split("/").at(-1)!) : join(image, c.dest);
-        await cp(from, to, { recursive: true, filter: (p) => !/[/\\]dist[/\\](test|bench|eval)([/\\]|$)/.test(p) });
+        await cp(from, to, { recursive: true, dereference: true, filter: (p) => !/[/\\]dist[/\\](test|bench|eval)([/\\]|$)/.test(p) });
       }
     }
     await run("npm", ["ci", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: image, timeout: 240_000 });

@@ -2,7 +2,7 @@ import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { buildHttpBridge, startNatsService } from "../bridge/index.js";
-import { ActorSystem, type Logger } from "../runtime/index.js";
+import { ActorSystem, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig } from "./config.js";
 
 export interface RunningNode {
@@ -19,7 +19,7 @@ const RETRIEVAL_ROLES: readonly RetrievalRole[] = ["embedder", "shard", "ingest"
  * session actors and the pipeline that runs each question), and with
  * `bridge` the HTTP bridge and the NATS service API.
  */
-export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger }): Promise<RunningNode> {
+export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger; threadMetrics?: Array<() => Promise<MetricsSnapshot>> }): Promise<RunningNode> {
   const { log, version } = options;
   const { retrieval, roles } = config;
   const llm = llmKind(config.llm);
@@ -49,7 +49,7 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
     const api = new ActorRagApi({ system, indexes: retrieval.indexes, models });
     const { host, port, ...bridgeOptions } = config.http;
-    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log });
+    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log, ...(options.threadMetrics && { threadMetrics: options.threadMetrics }) });
     await http.listen({ host, port });
     stops.push(() => http.close());
     const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, requestTimeoutMs: config.http.requestTimeoutMs, log });

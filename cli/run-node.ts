@@ -5,6 +5,7 @@ import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
 import { createLogger, defaultNodeId } from "../runtime/index.js";
 import { nodeConfig, type ConfigFlags } from "./config.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
+import { collectProcessMetrics, startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { startNode, type RunningNode } from "./node.js";
 
 export interface NodeFlags extends ConfigFlags {
@@ -34,8 +35,10 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const mainRoles = threads > 0 ? config.roles.filter((r) => r === "bridge") : config.roles;
   const actorThreads: ActorThread[] = [];
   let node: RunningNode | undefined;
+  let metrics: MetricsServer | undefined;
   let stopping = false;
   const stopAll = async () => {
+    await metrics?.close();
     await node?.stop();
     await Promise.all(actorThreads.map((t) => t.stop()));
     await nats?.stop();
@@ -51,7 +54,10 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     for (let i = 0; i < threads; i++) {
       actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsConfig }, version, log, crashed));
     }
-    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsConfig }, { version, log });
+    collectProcessMetrics();
+    const threadMetrics = actorThreads.map((t) => () => t.metrics());
+    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsConfig }, { version, log, threadMetrics });
+    if (!config.roles.includes("bridge")) metrics = await startMetricsServer({ ...config.metrics, threads: threadMetrics, log });
   } catch (err) {
     await stopAll();
     throw err;
@@ -59,6 +65,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const out = process.stdout;
   out.write(`colmena ${version} — node ${nodeId} (${mainRoles.join(", ") || "no roles of its own"})\n`);
   for (const t of actorThreads) out.write(`  actors:    ${t.nodeId} (${actorRoles.join(", ")}), in a worker thread\n`);
+  if (metrics) out.write(`  metrics:   ${metrics.url}\n`);
   out.write(`  NATS:      ${nats ? `${nats.url} (embedded, JetStream in ${join(config.dataDir, "nats")})` : String(config.nats.servers)}\n`);
   if (node?.httpUrl) {
     out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);

@@ -22,6 +22,7 @@ import { NodeRefs } from "./delivery/node-refs.js";
 import { Outbound } from "./delivery/outbound.js";
 import { Router } from "./delivery/router.js";
 import { createLogger, type Logger } from "./observe/logger.js";
+import { addCellSource } from "./observe/metrics.js";
 
 export interface ActorSystemOptions {
   config: RuntimeConfig;
@@ -66,6 +67,8 @@ export class ActorSystem implements Refs {
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
   #stopped: Promise<void> | undefined;
+  /** Takes this node's activations out of the thread's gauges. */
+  #unlistMetrics: () => void = () => {};
 
   private constructor(init: {
     nodeId: string;
@@ -195,6 +198,7 @@ export class ActorSystem implements Refs {
       }
     }
     for (const host of hosts) await host.start();
+    system.#unlistMetrics = addCellSource(() => hosts.flatMap((h) => h.stats()));
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
   }
@@ -246,6 +250,7 @@ export class ActorSystem implements Refs {
 
   async #shutdown(): Promise<void> {
     this.log.info("shutting down");
+    this.#unlistMetrics();
     await Promise.all(this.#hosts.map((h) => h.stopIntake()));
     // Reverse order of registration: a kind stops before the kinds it was listed after (and may depend on).
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");

@@ -2,6 +2,7 @@ import compress from "@fastify/compress";
 import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
+import { mergedExposition, nodeMetrics } from "../../runtime/index.js";
 import type { RagApi } from "../../actors/index.js";
 import { attachAccessControl } from "./access.js";
 import { attachAdmission } from "./admission.js";
@@ -27,7 +28,7 @@ const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
  * `await app.close()` stops it. Bad options throw INVALID naming the key.
  */
 export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
-  const { log, metrics, clock, ...operatorOptions } = config;
+  const { log, metrics, threadMetrics, clock, ...operatorOptions } = config;
   const options = resolveOptions(operatorOptions, clock);
   const registry = metrics ?? new Registry();
 
@@ -46,7 +47,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
   // Response schemas document; JSON.stringify serializes (nothing a schema forgot is dropped).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  attachMetrics(app, registry, api, log);
+  attachMetrics(app, registry);
   attachScopes(app, options.requestTimeoutMs);
   attachErrorHandling(app, log, options.bodyLimit);
   attachAccessControl(app, options);
@@ -75,7 +76,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     chatRoutes(routes, context);
     embeddingRoutes(routes, context);
     modelRoutes(routes, context);
-    opsRoutes(routes, context, registry);
+    opsRoutes(routes, context, () => mergedExposition([registry, nodeMetrics], threadMetrics ?? []));
   });
   return app;
 }

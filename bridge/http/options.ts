@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
-import { ColmenaError, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
+import { ColmenaError, systemClock, zodIssues, type Clock, type MetricsSnapshot } from "../../runtime/index.js";
 
 const ADMISSION_DEFAULTS = { initialLimit: 16, minLimit: 4, maxLimit: 1_000, tolerance: 1.5 };
 
@@ -48,8 +48,12 @@ export const HttpBridgeOptionsSchema = z.strictObject({
 
 export type HttpBridgeOptions = z.input<typeof HttpBridgeOptionsSchema>;
 
-/** What the bridge is built with: options plus its logger, the registry to add its metrics to, and the rate limiter's clock. */
-export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; clock?: Clock };
+/**
+ * What the bridge is built with: options plus its logger, the registry to add
+ * its metrics to, the figures of the node's actor threads (one read per
+ * thread, at each scrape) and the rate limiter's clock.
+ */
+export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; threadMetrics?: Array<() => Promise<MetricsSnapshot>>; clock?: Clock };
 
 export type ResolvedHttpOptions = z.output<typeof HttpBridgeOptionsSchema> & { clock: Clock };
 

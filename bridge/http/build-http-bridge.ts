@@ -10,6 +10,7 @@ import { attachErrorHandling } from "./error-handler.js";
 import { strictJsonBodies } from "./json-body.js";
 import { attachMetrics } from "./metrics.js";
 import { resolveOptions, type HttpBridgeConfig } from "./options.js";
+import { attachRequestLog } from "./request-log.js";
 import { attachScopes } from "./request-scope.js";
 import type { RouteContext } from "./routes/context.js";
 import { documentRoutes } from "./routes/documents.js";
@@ -18,8 +19,6 @@ import { embeddingRoutes } from "./routes/openai-embeddings.js";
 import { modelRoutes } from "./routes/openai-models.js";
 import { opsRoutes } from "./routes/ops.js";
 import { queryRoutes } from "./routes/query.js";
-
-const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
 
 /**
  * The HTTP bridge: Colmena's own API, the OpenAI-compatible one, and the
@@ -34,8 +33,8 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    // One line per request and per answer, except for probes and scrapes.
-    logController: new LogController({ disableRequestLogging: (request) => QUIET_ROUTES.has(request.url.split("?")[0]!) }),
+    // One line per request, when it ends (request-log.ts), instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
     return503OnClosing: true,
@@ -49,7 +48,8 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
 
   attachMetrics(app, registry);
   attachScopes(app, options.requestTimeoutMs);
-  attachErrorHandling(app, log, options.bodyLimit);
+  attachRequestLog(app);
+  attachErrorHandling(app, options.bodyLimit);
   attachAccessControl(app, options);
   if (options.admission !== false) attachAdmission(app, options.admission);
   strictJsonBodies(app);

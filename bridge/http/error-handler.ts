@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import type { Logger } from "pino";
 import { ColmenaError } from "../../runtime/index.js";
 import { edgeError, EdgeRejection, toEdgeError, type EdgeError } from "../errors.js";
 
@@ -9,10 +8,10 @@ import { edgeError, EdgeRejection, toEdgeError, type EdgeError } from "../errors
  * size limit) are mapped here; anything unexpected is logged with its stack
  * and answered as a bare INTERNAL error.
  */
-export function attachErrorHandling(app: FastifyInstance, log: Logger, bodyLimit: number): void {
+export function attachErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const answer = fromFastify(err, bodyLimit);
-    if (answer.unexpected) log.error({ err, method: request.method, url: request.url }, "request failed");
+    if (answer.unexpected) request.log.error({ err, method: request.method, url: request.url }, "request failed");
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -371,7 +371,7 @@ export class ActorCell {
   /** A failure the supervisor decides on: resume keeps the incarnation, anything else pauses it until the directive is carried out. */
   #crash(err: unknown, msgType: string, traceId?: string): void {
     this.#stats.failed++;
-    this.log.error({ err, msgType, traceId }, "actor crashed");
+    this.log.error({ err, msgType, trace_id: traceId }, "actor crashed");
     const directive: Directive = this.#report ? this.#report(err) : "restart";
     this.#states.failed(directive === "resume");
     if (directive !== "resume") this.#paused = true;

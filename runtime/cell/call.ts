@@ -63,7 +63,7 @@ export class Call implements CallContext {
   }
 
   get log(): Logger {
-    this.#log ??= this.#host.log.child({ msgType: this.#env.msg.type, ...(this.#env.trace && { traceId: this.#env.trace.traceId }) });
+    this.#log ??= this.#host.log.child({ msgType: this.#env.msg.type, ...(this.#env.trace && { trace_id: this.#env.trace.traceId, span_id: this.#env.trace.spanId }) });
     return this.#log;
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -66,6 +66,22 @@ describe("metrics - a running colmena up", () => {
     const series = text.split("\n").filter((l) => l.startsWith("colmena_"));
     assert.ok(series.length > 0);
     for (const line of series) assert.doesNotMatch(line, /bees|honey|shard-|-a0|node=/, line);
+  });
+
+  test("metrics - every query of the Grafana dashboard names a family the node exports", async () => {
+    const dashboard = JSON.parse(await readFile(new URL("../../../ops/grafana/colmena.json", import.meta.url), "utf8")) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) => (type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!])));
+    const PROMQL = new Set(["sum", "by", "rate", "histogram_quantile", "le", "route", "kind", "stage", "level", "state", "instance", "outcome", "result", "status"]);
+    let checked = 0;
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        const names = [...expr.replace(/\{[^}]*\}|\[[^\]]*\]/g, "").matchAll(/[a-z_][a-z0-9_]*/g)].map((m) => m[0]).filter((n) => !PROMQL.has(n));
+        assert.ok(names.length > 0, `${panel.title}: ${expr}`);
+        for (const name of names) assert.ok(families.has(name), `${panel.title}: ${name} is not exported`);
+        checked += names.length;
+      }
+    }
+    assert.ok(checked >= dashboard.panels.length);
   });
 
   test("metrics - promtool check metrics finds nothing to complain about", { skip: !PROMTOOL && NO_PROMETHEUS }, () => {

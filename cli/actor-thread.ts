@@ -68,14 +68,20 @@ export async function startActorThread(config: ColmenaConfig, version: string, l
     if (m.type === "metrics") scrapes.get(m.id)?.(m.metrics);
     scrapes.delete(m.type === "metrics" ? m.id : -1);
   });
+  let ended = false;
+  // A thread that ended answers nothing: its figures are left out of the scrapes still waiting for them.
+  void exited.then(() => {
+    ended = true;
+    for (const resolve of scrapes.values()) resolve([]);
+    scrapes.clear();
+  });
   const send = (m: ToThread) => worker.postMessage(m);
   return {
     nodeId: config.nodeId!,
     metrics: () =>
       new Promise((resolve) => {
+        if (ended) return resolve([]);
         const id = nextId++;
-        // A thread that is stopping answers nothing: its figures are left out of this scrape.
-        void exited.then(() => scrapes.get(id)?.([]));
         scrapes.set(id, resolve);
         send({ type: "metrics", id });
       }),

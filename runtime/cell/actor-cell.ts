@@ -292,8 +292,8 @@ export class ActorCell {
       return;
     }
     const call = new Call(this, env);
-    call.startedAt = performance.now();
     const timedFrom = this.#service.sampleNext() ? this.clock.now() : undefined;
+    if (timedFrom !== undefined) call.startedAt = performance.now();
     let result: unknown;
     this.#inFlight++;
     try {
@@ -345,7 +345,8 @@ export class ActorCell {
   }
 
   #record(env: Envelope, call: Call, outcome: MessageOutcome): void {
-    this.#metrics.record(env.msg.type, outcome, (performance.now() - call.startedAt) / 1000);
+    this.#metrics.record(env.msg.type, outcome);
+    if (call.startedAt !== undefined) this.#metrics.observe(env.msg.type, (performance.now() - call.startedAt) / 1000);
   }
 
   #done(timedFrom: number | undefined): void {

@@ -14,11 +14,13 @@
  * under load V8 grows it and does not shrink it again.
  *
  * The same file is the thread's entry point: the main thread starts it with
- * `startActorThread`, which resolves once the node inside has started.
+ * `startActorThread`, which resolves once the node inside has started. The
+ * thread's metrics registry is its own (a worker has its own module
+ * instances); the main thread asks for a snapshot of it at each scrape.
  */
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { once } from "node:events";
-import { createLogger, type Logger } from "../runtime/index.js";
+import { createLogger, nodeMetrics, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig } from "./config.js";
 import { startNode } from "./node.js";
 import { ProcessGuard } from "./process-guard.js";
@@ -28,10 +30,14 @@ interface ThreadData {
   version: string;
 }
 
-type FromThread = { type: "started" } | { type: "failed"; message: string } | { type: "fault"; origin: string; message: string };
+type Started = { type: "started" } | { type: "failed"; message: string };
+type FromThread = Started | { type: "fault"; origin: string; message: string } | { type: "metrics"; id: number; metrics: MetricsSnapshot };
+type ToThread = { type: "stop" } | { type: "metrics"; id: number };
 
 export interface ActorThread {
   readonly nodeId: string;
+  /** A snapshot of the thread's metrics registry. */
+  metrics(): Promise<MetricsSnapshot>;
   /** Stops the node inside (gracefully: intake, in-flight work, keyed state) and ends the thread. */
   stop(): Promise<void>;
 }
@@ -62,17 +68,36 @@ export async function startActorThread(
   if (first.type !== "started") {
     stopping = true;
     await worker.terminate();
-    throw new Error(first.type === "failed" ? first.message : `the actor thread faulted while starting: ${first.message}`);
+    throw new Error(first.type === "failed" ? first.message : first.type === "fault" ? `the actor thread faulted while starting: ${first.message}` : "the actor thread answered before it had started");
   }
+  let nextId = 0;
+  const scrapes = new Map<number, (m: MetricsSnapshot) => void>();
   worker.on("message", (m: FromThread) => {
     if (m.type === "fault") onFault(m.origin, m.message);
+    if (m.type === "metrics") scrapes.get(m.id)?.(m.metrics);
+    scrapes.delete(m.type === "metrics" ? m.id : -1);
   });
+  let ended = false;
+  // A thread that ended answers nothing: its figures are left out of the scrapes still waiting for them.
+  void exited.then(() => {
+    ended = true;
+    for (const resolve of scrapes.values()) resolve([]);
+    scrapes.clear();
+  });
+  const send = (m: ToThread) => worker.postMessage(m);
   return {
     nodeId: config.nodeId!,
+    metrics: () =>
+      new Promise((resolve) => {
+        if (ended) return resolve([]);
+        const id = nextId++;
+        scrapes.set(id, resolve);
+        send({ type: "metrics", id });
+      }),
     stop: async () => {
       if (stopping) return;
       stopping = true;
-      worker.postMessage("stop");
+      send({ type: "stop" });
       await exited;
     },
   };
@@ -85,7 +110,7 @@ async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort
   try {
     node = await startNode(data.config, { version: data.version, log });
   } catch (err) {
-    port.postMessage({ type: "failed", message: (err as Error).message } satisfies FromThread);
+    port.postMessage({ type: "failed", message: (err as Error).message } satisfies Started);
     return;
   }
   port.postMessage({ type: "started" } satisfies FromThread);
@@ -94,7 +119,12 @@ async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort
     system.recordFault(origin, err);
     port.postMessage({ type: "fault", origin, message: err instanceof Error ? err.message : String(err) } satisfies FromThread);
   });
-  await once(port, "message");
+  await new Promise<void>((stop) =>
+    port.on("message", (m: ToThread) => {
+      if (m.type === "stop") return stop();
+      void nodeMetrics.getMetricsAsJSON().then((metrics) => port.postMessage({ type: "metrics", id: m.id, metrics: metrics as MetricsSnapshot } satisfies FromThread));
+    }),
+  );
   await node.stop();
   process.exit(0); // ends this thread only
 }

@@ -46,6 +46,10 @@ export const ColmenaConfigSchema = z.preprocess(
         path: ["host"],
       })
       .prefault({}),
+    /** Where a node without the bridge serves GET /metrics (a bridge serves its node's on its own port). */
+    metrics: z
+      .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: z.int().min(0).max(65_535).default(9464) })
+      .prefault({}),
     retrieval: RetrievalConfigSchema.prefault({}),
     llm: LlmConfigSchema.prefault({}),
     session: SessionConfigSchema.prefault({}),

@@ -2,7 +2,7 @@ import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { AuditLog, auditsAccess, buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
-import { ActorSystem, type AnyHosted, type Logger } from "../runtime/index.js";
+import { ActorSystem, type AnyHosted, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig, Role } from "./config.js";
 
 export interface RunningNode {
@@ -19,7 +19,7 @@ const RETRIEVAL_ROLES: readonly RetrievalRole[] = ["embedder", "shard", "ingest"
  * session actors and the pipeline that runs each question), and with
  * `bridge` the HTTP bridge and the NATS service API.
  */
-export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger }): Promise<RunningNode> {
+export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger; threadMetrics?: Array<() => Promise<MetricsSnapshot>> }): Promise<RunningNode> {
   const { log, version } = options;
   const { roles } = config;
   const kinds = kindsOf(config, roles);
@@ -40,7 +40,15 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     const audit = auditsAccess(bridgeOptions.auth) ? await AuditLog.open(system.nc, config.namespace, bridgeOptions.auth.audit, log, system.nodeId) : undefined;
     // Each bridge enforces its share of every rate limit: the limit over the bridges alive in the membership.
     const bridges = () => system.membership.nodes().filter((n) => n.roles.includes("bridge")).length;
-    const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log, clock: system.clock, bridges, ...(authenticator && { authenticator }), ...(audit && { audit }) });
+    const http: FastifyInstance = buildHttpBridge(api, {
+      ...bridgeOptions,
+      log,
+      clock: system.clock,
+      bridges,
+      ...(authenticator && { authenticator }),
+      ...(audit && { audit }),
+      ...(options.threadMetrics && { threadMetrics: options.threadMetrics }),
+    });
     await http.listen({ host, port });
     stops.push(() => http.close());
     const service = await startNatsService(system.nc, api, { namespace: config.namespace, version, codec: system.codec, requestTimeoutMs: config.http.requestTimeoutMs, log });

@@ -6,6 +6,7 @@ import { createLogger, defaultNodeId } from "../runtime/index.js";
 import { nodeConfig, type ColmenaConfig, type ConfigFlags } from "./config.js";
 import { credsLayout, generateNatsCreds, SERVICE_INBOX_PREFIX } from "./nats-creds.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
+import { collectProcessMetrics, startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { kindsOf, startNode, type RunningNode } from "./node.js";
 import { ProcessGuard } from "./process-guard.js";
 
@@ -42,8 +43,10 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const mainRoles = threads > 0 ? config.roles.filter((r) => r === "bridge") : config.roles;
   const actorThreads: ActorThread[] = [];
   let node: RunningNode | undefined;
+  let metrics: MetricsServer | undefined;
   let stopping = false;
   const stopAll = async () => {
+    await metrics?.close();
     await node?.stop();
     await Promise.all(actorThreads.map((t) => t.stop()));
     await nats?.stop();
@@ -61,10 +64,13 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     for (let i = 0; i < threads; i++) {
       actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsAs(creds?.node) }, version, log, crashed, threadFault));
     }
+    collectProcessMetrics();
+    const threadMetrics = actorThreads.map((t) => () => t.metrics());
     const mainCreds = mainRoles.length === 1 && mainRoles[0] === "bridge" ? creds?.bridge : creds?.node;
-    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log });
+    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log, threadMetrics });
     const { system } = node ?? {};
     if (system) guard.report((origin, err) => system.recordFault(origin, err));
+    if (!config.roles.includes("bridge")) metrics = await startMetricsServer({ ...config.metrics, threads: threadMetrics, log });
   } catch (err) {
     await stopAll();
     throw err;
@@ -72,6 +78,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const out = process.stdout;
   out.write(`colmena ${version} — node ${nodeId} (${mainRoles.join(", ") || "no roles of its own"})\n`);
   for (const t of actorThreads) out.write(`  actors:    ${t.nodeId} (${actorRoles.join(", ")}), in a worker thread\n`);
+  if (metrics) out.write(`  metrics:   ${metrics.url}\n`);
   out.write(`  NATS:      ${nats ? `${nats.url} (embedded, JetStream in ${join(config.dataDir, "nats")})` : String(config.nats.servers)}\n`);
   if (creds) {
     out.write(`  NATS auth: operator mode; service API clients: ${creds.service} (inboxPrefix ${SERVICE_INBOX_PREFIX}); nodes joining: ${creds.node}\n`);

@@ -20,6 +20,7 @@ export type { NodeInfo } from "./cluster/membership.js";
 export { NatsStorage } from "./cluster/nats-storage.js";
 export { defaultNodeId, loadConfig, RuntimeConfigSchema, type ConfigSources, type RuntimeConfig } from "./config.js";
 export { createLogger, type Logger } from "./observe/logger.js";
+export { DURATION_BUCKETS, mergedExposition, nodeMetrics, timeStage, type MetricsSnapshot } from "./observe/metrics.js";
 export { childSpan, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./observe/trace.js";
 export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
 export { sleep } from "./time/deadline.js";

@@ -24,6 +24,7 @@ import { Outbound } from "./delivery/outbound.js";
 import { PoolBalancer } from "./delivery/balancer.js";
 import { Router } from "./delivery/router.js";
 import { createLogger, type Logger } from "./observe/logger.js";
+import { addCellSource } from "./observe/metrics.js";
 
 export interface ActorSystemOptions {
   config: RuntimeConfig;
@@ -77,6 +78,8 @@ export class ActorSystem implements Refs {
   readonly #malformed: MalformedEntries;
   #faults: Faults = { count: 0 };
   #stopped: Promise<void> | undefined;
+  /** Takes this node's activations out of the thread's gauges. */
+  #unlistMetrics: () => void = () => {};
 
   private constructor(init: {
     nodeId: string;
@@ -241,6 +244,7 @@ export class ActorSystem implements Refs {
       for (const host of keyed.values()) void host.fence();
     });
     for (const host of hosts) await host.start();
+    system.#unlistMetrics = addCellSource(() => hosts.flatMap((h) => h.stats()));
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
   }
@@ -310,6 +314,7 @@ export class ActorSystem implements Refs {
     this.log.info("shutting down");
     // Other nodes stop choosing this one for pooled work before it stops taking any.
     await this.#announceDraining();
+    this.#unlistMetrics();
     await Promise.all(this.#hosts.map((h) => h.stopIntake()));
     // Reverse order of registration: a kind stops before the kinds it was listed after (and may depend on).
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");

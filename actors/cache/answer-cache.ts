@@ -19,6 +19,7 @@ import { Codec } from "../../nats/index.js";
 import { invalid, systemClock, zodIssues, type Bucket, type Clock, type Storage } from "../../runtime/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
+import { cacheLookups } from "../metrics.js";
 
 const positive = z.number().int().positive();
 
@@ -140,37 +141,43 @@ export class AnswerCache {
     const now = this.#clock.now();
     const l1 = this.#l1.get(key);
     if (l1 !== undefined && l1.expiresAt > now) {
-      this.#stats.l1.hits++;
+      this.#count("l1", true);
       return { value: this.#codec.decode<T>(l1.bytes), level: "l1" };
     }
     if (l1 !== undefined) this.#l1.delete(key);
-    this.#stats.l1.misses++;
+    this.#count("l1", false);
 
     const kv = this.#l2[kind];
     if (kv !== undefined) {
       const found = await this.#l2Get(kv, key);
       if (found !== undefined && found.e > this.#clock.now()) {
-        this.#stats.l2.hits++;
+        this.#count("l2", true);
         this.#l1Set(key, this.#codec.encode(found.v), found.e);
         return { value: found.v as T, level: "l2" };
       }
-      this.#stats.l2.misses++;
+      this.#count("l2", false);
     }
 
     if (this.#l3 !== undefined && this.#usesL3(kind)) {
       const found = await this.#l3Get(key);
       if (found !== undefined) {
-        this.#stats.l3.hits++;
+        this.#count("l3", true);
         this.#l1Set(key, found.bytes, found.expiresAt);
         if (kv !== undefined) await this.#l2Put(kv, key, { e: found.expiresAt, v: found.value });
         return { value: found.value as T, level: "l3" };
       }
-      this.#stats.l3.misses++;
+      this.#count("l3", false);
     }
     return undefined;
   }
 
   /** Writes every level the entry's kind uses, expiring after the kind's TTL. */
+  #count(level: CacheLevel, hit: boolean): void {
+    if (hit) this.#stats[level].hits++;
+    else this.#stats[level].misses++;
+    cacheLookups.inc({ level, result: hit ? "hit" : "miss" });
+  }
+
   async set<T>(key: string, value: T): Promise<void> {
     const kind = keyKind(key);
     const expiresAt = this.#clock.now() + this.config.ttlMs[kind];

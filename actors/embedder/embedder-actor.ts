@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { actorAddress, hostActor, type ActorContext } from "../../runtime/index.js";
+import { embedderBatchSize, embedderInference } from "../metrics.js";
 import { Batcher } from "./batcher.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { HashEmbedder } from "./hash-embedder.js";
@@ -123,7 +124,9 @@ async function createEmbedder(ctx: ActorContext, config: EmbedderConfig) {
       counters.batches++;
       counters.batchedTexts += texts.length;
       counters.largestBatch = Math.max(counters.largestBatch, texts.length);
-      return embedder.embed(texts);
+      embedderBatchSize.observe(texts.length);
+      const end = embedderInference.startTimer();
+      return Promise.resolve(embedder.embed(texts)).finally(end);
     },
   });
   ctx.log.info({ model: embedder.id, dimension: embedder.dimension, maxBatch: config.batching.maxBatch }, "embedder ready");

@@ -10,6 +10,7 @@ import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import type { Hit, ShardResults } from "./types.js";
 import { DocumentIdSchema, FilterSchema, VectorSchema } from "./wire-schemas.js";
 import { openShardLog } from "./write-log.js";
+import { shardHits, shardSearch } from "../metrics.js";
 
 const positive = z.number().int().positive();
 
@@ -102,7 +103,11 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
   return {
     search: (m: z.output<typeof messages.search>): ShardResults => {
       const q = { k: m.k, ...(m.vector !== undefined && { vector: m.vector }), ...(m.text !== undefined && { text: m.text }), ...(m.filter !== undefined && { filter: m.filter }) };
-      return replica.search(q);
+      const end = shardSearch.startTimer();
+      const results = replica.search(q);
+      end();
+      shardHits.observe(results.vector.length + results.bm25.length);
+      return results;
     },
     get: (m: { ids: string[] }): Omit<Hit, "score">[] => replica.get(m.ids),
     document: (m: { docId: string }) => replica.document(m.docId),

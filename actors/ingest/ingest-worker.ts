@@ -23,6 +23,7 @@ import type { Chunk } from "../index-shard/types.js";
 import { chunkId, ShardLogWriter, shardOf, type ShardWrite } from "../index-shard/write-log.js";
 import { chunk, type ChunkOptions } from "./chunker.js";
 import { parseIngestRecord, type Document, type IngestRecord } from "./documents.js";
+import { ingestDocuments } from "../metrics.js";
 
 export interface WorkerOptions {
   /** Where documents come from. */
@@ -102,10 +103,12 @@ export class IngestWorker {
     try {
       await this.#process(record, entry.seq);
       this.counters.documents++;
+      ingestDocuments.inc({ outcome: "indexed" });
     } catch (err) {
       const error = ColmenaError.from(err);
       if (error.retryable && error.code !== "INTERNAL" && entry.deliveries < this.#o.maxAttempts) {
         this.counters.retries++;
+        ingestDocuments.inc({ outcome: "retried" });
         this.#o.log.warn({ docId, attempt: entry.deliveries, code: error.code, err: error.message }, "ingest attempt failed; retrying");
         throw error;
       }
@@ -179,6 +182,7 @@ export class IngestWorker {
 
   #giveUp(docId: string, error: ColmenaError): void {
     this.counters.errors++;
+    ingestDocuments.inc({ outcome: "failed" });
     this.counters.lastErrors.push({ docId, code: error.code, message: error.message });
     if (this.counters.lastErrors.length > MAX_LAST_ERRORS) this.counters.lastErrors.shift();
     this.#o.log.error({ docId, code: error.code, err: error.message }, "document not indexed");

@@ -24,6 +24,7 @@ import { OnnxDecoderBackend } from "./onnx-decoder.js";
 import type { Device } from "./onnx-session.js";
 import { OpenAiBackend } from "./openai-backend.js";
 import { fitPrompt } from "./prompt-budget.js";
+import { llmGeneratedTokens, llmInference, llmPromptTokens, llmTimeToFirstToken } from "../metrics.js";
 
 const ChatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
 
@@ -238,9 +239,14 @@ class LlmInstance {
       ...(m.stop !== undefined && { stop: m.stop }),
     };
     const scoped = new ScopedSignal(this.#ctx.clock, this.#limits.requestTimeoutMs, () => new ColmenaError("TIMEOUT", "generation passed requestTimeoutMs"), [call.signal]);
+    const started = performance.now();
+    let first = true;
     try {
       for await (const event of backend.generate(req, scoped.signal)) {
         if (event.type === "token") {
+          if (first) llmTimeToFirstToken.observe((performance.now() - started) / 1000);
+          first = false;
+          llmGeneratedTokens.inc();
           yield event;
           continue;
         }
@@ -248,6 +254,8 @@ class LlmInstance {
         if (event.reason === "cancelled" && scoped.signal.aborted && !call.signal.aborted) {
           throw new ColmenaError("TIMEOUT", `generation passed requestTimeoutMs (${this.#limits.requestTimeoutMs} ms)`, { retryable: false });
         }
+        llmPromptTokens.inc(event.promptTokens);
+        llmInference.observe((performance.now() - started) / 1000);
         yield { ...event, backend: backend.id, device: backend.device, trimmed: { history: fitted.droppedHistory, passages: fitted.droppedPassages } };
       }
     } catch (err) {

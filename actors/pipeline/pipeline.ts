@@ -6,6 +6,7 @@ import { heuristicRewrite, historyMessages, openingState, type SessionHistory, t
 import { CoordinatorKind, groupByDocument, type QueryAnswer } from "../query/index.js";
 import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
+import { stageDuration } from "../metrics.js";
 import { documentSources } from "./sources.js";
 
 /** The part of a call a question runs in: its refs carry the deadline and trace to every step. */
@@ -74,7 +75,10 @@ export class RagPipeline {
     };
     const started = clock.now();
     const timings: Record<string, number> = {};
-    const lap = (stage: string, since: number) => (timings[stage] = clock.now() - since);
+    const lap = (stage: string, since: number) => {
+      timings[stage] = clock.now() - since;
+      stageDuration.observe({ stage }, timings[stage] / 1000);
+    };
     const topK = req.topK ?? defaults.topK;
 
     let t = clock.now();

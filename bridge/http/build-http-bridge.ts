@@ -2,6 +2,7 @@ import compress from "@fastify/compress";
 import swagger from "@fastify/swagger";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
+import { mergedExposition, nodeMetrics } from "../../runtime/index.js";
 import type { RagApi } from "../../actors/index.js";
 import { ColmenaError } from "../../runtime/index.js";
 import { MAX_PATH_PARAM_LENGTH } from "../shapes.js";
@@ -11,6 +12,7 @@ import { answerClientError, attachErrorHandling, errorAnswerer } from "./error-h
 import { strictJsonBodies } from "./json-body.js";
 import { attachMetrics } from "./metrics.js";
 import { resolveOptions, type HttpBridgeConfig } from "./options.js";
+import { attachRequestLog } from "./request-log.js";
 import { attachScopes } from "./request-scope.js";
 import type { RouteContext } from "./routes/context.js";
 import { documentRoutes } from "./routes/documents.js";
@@ -21,8 +23,6 @@ import { modelRoutes } from "./routes/openai-models.js";
 import { opsRoutes } from "./routes/ops.js";
 import { queryRoutes } from "./routes/query.js";
 
-const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
-
 /**
  * The HTTP bridge: Colmena's own API, the OpenAI-compatible one, and the
  * operational endpoints, on one fastify instance. Plugins load when the
@@ -30,7 +30,7 @@ const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
  * `await app.close()` stops it. Bad options throw INVALID naming the key.
  */
 export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
-  const { log, metrics, clock, authenticator, bridges, audit, ...operatorOptions } = config;
+  const { log, metrics, threadMetrics, clock, authenticator, bridges, audit, ...operatorOptions } = config;
   const options = resolveOptions(operatorOptions, clock);
   if ((options.auth.mode === "none") !== (authenticator === undefined)) {
     throw new ColmenaError("INVALID", `http.auth.mode ${options.auth.mode} ${authenticator === undefined ? "needs an authenticator (createAuthenticator)" : "takes no authenticator"}`);
@@ -40,8 +40,8 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    // One line per request and per answer, except for probes and scrapes.
-    logController: new LogController({ disableRequestLogging: (request) => QUIET_ROUTES.has(request.url.split("?")[0]!) }),
+    // One line per request, when it ends (request-log.ts), instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
     return503OnClosing: true,
@@ -57,8 +57,9 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
   // Response schemas document; JSON.stringify serializes (nothing a schema forgot is dropped).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  attachMetrics(app, registry, api, log);
+  attachMetrics(app, registry);
   attachScopes(app, options.requestTimeoutMs);
+  attachRequestLog(app);
   attachErrorHandling(app, answerError);
   attachAccessControl(app, options, { authenticator, bridges: bridges ?? (() => 1), audit });
   if (options.admission !== false) attachAdmission(app, options.admission);
@@ -86,7 +87,7 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     chatRoutes(routes, context);
     embeddingRoutes(routes, context);
     modelRoutes(routes, context);
-    opsRoutes(routes, context, registry);
+    opsRoutes(routes, context, () => mergedExposition([registry, nodeMetrics], threadMetrics ?? []));
     if (authenticator?.keys !== undefined) keyRoutes(routes, authenticator.keys, audit);
   });
   return app;

@@ -19,7 +19,8 @@ export type ErrorAnswerer = (err: FastifyError, request: FastifyRequest, reply: 
 export function errorAnswerer(log: Logger, bodyLimit: number): ErrorAnswerer {
   return (err, request, reply) => {
     const answer = fromFastify(err, bodyLimit);
-    if (answer.unexpected) log.error({ err, method: request.method, url: request.url.slice(0, 200) }, "request failed");
+    // The request's logger carries its trace id; a connection-level error before any request has only the bridge's.
+    if (answer.unexpected) (request.log ?? log).error({ err, method: request.method, url: request.url.slice(0, 200) }, "request failed");
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   };
 }

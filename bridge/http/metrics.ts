@@ -1,9 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { RagApi } from "../../actors/index.js";
 import { onceEnded } from "./request-end.js";
-import { flattenStatus, type Figures } from "./status-figures.js";
 
 const LABELS = ["method", "route", "status"] as const;
 
@@ -11,10 +8,11 @@ const LABELS = ["method", "route", "status"] as const;
  * The bridge's Prometheus metrics: requests and their latency by route
  * (the route's pattern, `unmatched` for 404s, so cardinality stays bounded)
  * and status (499 when the client left before the answer was finished),
- * requests in flight, and the RAG system's own figures read from
- * `api.status()` at scrape time.
+ * and requests in flight. /metrics shows them beside the figures of the
+ * bridge's own thread (`nodeMetrics`) and of the node's actor threads
+ * (`HttpBridgeConfig.threadMetrics`), merged into one exposition.
  */
-export function attachMetrics(app: FastifyInstance, registry: Registry, api: RagApi, log: Logger): void {
+export function attachMetrics(app: FastifyInstance, registry: Registry): void {
   const requests = new Counter({ name: "colmena_http_requests_total", help: "HTTP requests answered, by route and status", labelNames: LABELS, registers: [registry] });
   const latency = new Histogram({
     name: "colmena_http_request_duration_seconds",
@@ -39,44 +37,5 @@ export function attachMetrics(app: FastifyInstance, registry: Registry, api: Rag
       requests.inc(labels);
       latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     });
-  });
-
-  // Both status gauges are filled from one api.status() call per scrape: the
-  // registry collects metrics concurrently, so they share the pending read.
-  let pending: Promise<Figures> | undefined;
-  const figures = (): Promise<Figures> => {
-    pending ??= api
-      .status()
-      .then((status) => flattenStatus(status))
-      .catch((err: unknown) => {
-        log.warn({ err }, "status for /metrics failed");
-        return { numbers: [], strings: [] };
-      })
-      .finally(() => {
-        pending = undefined;
-      });
-    return pending;
-  };
-  new Gauge({
-    name: "colmena_status",
-    help: "numeric figures of the RAG system (actor instances, mailbox depths, cache hit rates), by their path in its status",
-    labelNames: ["figure"],
-    registers: [registry],
-    async collect() {
-      const { numbers } = await figures();
-      this.reset();
-      for (const [figure, value] of numbers) this.set({ figure }, value);
-    },
-  });
-  new Gauge({
-    name: "colmena_status_info",
-    help: "textual figures of the RAG system (statechart states, versions), always 1, by their path in its status and value",
-    labelNames: ["figure", "value"],
-    registers: [registry],
-    async collect() {
-      const { strings } = await figures();
-      this.reset();
-      for (const [figure, value] of strings) this.set({ figure, value }, 1);
-    },
   });
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
-import { ColmenaError, systemClock, zodIssues, type Clock } from "../../runtime/index.js";
+import { ColmenaError, systemClock, zodIssues, type Clock, type MetricsSnapshot } from "../../runtime/index.js";
 import { AuthOptionsSchema } from "../auth/auth-options.js";
 import type { AuditLog } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -68,12 +68,21 @@ export type HttpBridgeOptions = z.input<typeof HttpBridgeOptionsSchema>;
 
 /**
  * What the bridge is built with: options plus its logger, the registry to add
- * its metrics to, the clock of the rate limiter and of key expiry, the
- * authenticator `auth.mode` needs (createAuthenticator), how many bridge
+ * its metrics to, the figures of the node's actor threads (one read per
+ * thread, at each scrape), the clock of the rate limiter and of key expiry,
+ * the authenticator `auth.mode` needs (createAuthenticator), how many bridge
  * nodes share the rate limits (default 1), and the audit stream to record
  * access to (AuditLog.open; none: no audit).
  */
-export type HttpBridgeConfig = HttpBridgeOptions & { log: Logger; metrics?: Registry; clock?: Clock; authenticator?: Authenticator; bridges?: () => number; audit?: AuditLog };
+export type HttpBridgeConfig = HttpBridgeOptions & {
+  log: Logger;
+  metrics?: Registry;
+  threadMetrics?: Array<() => Promise<MetricsSnapshot>>;
+  clock?: Clock;
+  authenticator?: Authenticator;
+  bridges?: () => number;
+  audit?: AuditLog;
+};
 
 export type ResolvedHttpOptions = z.output<typeof HttpBridgeOptionsSchema> & { clock: Clock };
 

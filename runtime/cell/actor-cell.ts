@@ -8,6 +8,7 @@ import type { Refs } from "../contract/refs.js";
 import type { BackpressureState, CellStats, LifecycleState } from "../contract/stats.js";
 import type { Envelope } from "../delivery/envelope.js";
 import type { Logger } from "../observe/logger.js";
+import { kindMetrics, type KindMetrics, type MessageOutcome } from "../observe/metrics.js";
 import { Call } from "./call.js";
 import { CellStates } from "./cell-states.js";
 import { Mailbox } from "./mailbox.js";
@@ -79,6 +80,7 @@ export class ActorCell {
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   readonly #service = new ServiceTime();
+  readonly #metrics: KindMetrics;
   #lastActive: number;
   #stats = { processed: 0, failed: 0, rejected: 0, expired: 0, restarts: 0, intakeRefused: 0 };
 
@@ -91,6 +93,7 @@ export class ActorCell {
     this.refs = options.refs;
     this.#lastActive = options.clock.now();
     this.#mailbox = new Mailbox(options.kind.mailbox.capacity);
+    this.#metrics = kindMetrics(options.kind.address.kind);
     this.#context = {
       ...options.context,
       kind: options.kind.address.kind,
@@ -159,6 +162,7 @@ export class ActorCell {
     if (this.backpressure === "shedding" || !this.#mailbox.offer(env)) {
       this.#states.full();
       this.#stats.rejected++;
+      this.#metrics.record(env.msg.type, "rejected");
       return overloaded(`${this.name} mailbox is full (${this.#mailbox.capacity})`, this.#service.retryAfterMs(this.#mailbox.size, this.kind.concurrency), {
         kind: this.kind.address.kind,
         capacity: this.#mailbox.capacity,
@@ -281,6 +285,7 @@ export class ActorCell {
   #run(env: Envelope, now: number): void {
     if (env.deadline <= now) {
       this.#stats.expired++;
+      this.#metrics.record(env.msg.type, "expired");
       reject(env, new ColmenaError("TIMEOUT", `deadline passed before ${this.kind.address.kind}.${env.msg.type} started`));
       return;
     }
@@ -293,6 +298,7 @@ export class ActorCell {
     }
     const call = new Call(this, env);
     const timedFrom = this.#service.sampleNext() ? this.clock.now() : undefined;
+    if (timedFrom !== undefined) call.startedAt = performance.now();
     let result: unknown;
     this.#inFlight++;
     try {
@@ -315,18 +321,19 @@ export class ActorCell {
     if (threw) {
       call.dispose();
       this.#done(timedFrom);
-      this.#fail(env, value);
+      this.#fail(env, value, call);
     } else if (env.stream) {
       void pump(this.clock, this.kind.address.kind, env, env.stream, value).then(
         (outcome) => {
           if (outcome === "done") this.#stats.processed++;
+          this.#record(env, call, "ok");
           call.dispose();
           this.#done(timedFrom);
         },
         (err: unknown) => {
           call.dispose();
           this.#done(timedFrom);
-          this.#fail(env, err);
+          this.#fail(env, err, call);
         },
       );
       return;
@@ -334,11 +341,17 @@ export class ActorCell {
       call.dispose();
       this.#done(timedFrom);
       this.#stats.processed++;
+      this.#record(env, call, "ok");
       if (env.reply) {
         if (isAsyncIterable(value)) env.reply.reject(new ColmenaError("INVALID", `${this.kind.address.kind}.${env.msg.type} streams: call it with stream()`));
         else env.reply.resolve(value);
       }
     }
+  }
+
+  #record(env: Envelope, call: Call, outcome: MessageOutcome): void {
+    this.#metrics.record(env.msg.type, outcome);
+    if (call.startedAt !== undefined) this.#metrics.observe(env.msg.type, (performance.now() - call.startedAt) / 1000);
   }
 
   #done(timedFrom: number | undefined): void {
@@ -349,12 +362,14 @@ export class ActorCell {
   }
 
   /** A typed error answers the caller; anything else is a crash the supervisor decides on. */
-  #fail(env: Envelope, err: unknown): void {
+  #fail(env: Envelope, err: unknown, call: Call): void {
     if (isTypedError(err) && err.code !== "INTERNAL") {
       this.#stats.processed++;
+      this.#record(env, call, "error");
       reject(env, ColmenaError.from(err));
       return;
     }
+    this.#record(env, call, "crash");
     reject(env, new ColmenaError("INTERNAL", `${this.kind.address.kind}.${env.msg.type} failed: ${err instanceof Error ? err.message : String(err)}`));
     this.#crash(err, env.msg.type, env.trace?.traceId);
   }
@@ -362,7 +377,7 @@ export class ActorCell {
   /** A failure the supervisor decides on: resume keeps the incarnation, anything else pauses it until the directive is carried out. */
   #crash(err: unknown, msgType: string, traceId?: string): void {
     this.#stats.failed++;
-    this.log.error({ err, msgType, traceId }, "actor crashed");
+    this.log.error({ err, msgType, trace_id: traceId }, "actor crashed");
     const directive: Directive = this.#report ? this.#report(err) : "restart";
     this.#states.failed(directive === "resume");
     if (directive !== "resume") this.#paused = true;

@@ -15,7 +15,7 @@ export interface TestBridge {
 }
 
 /** The HTTP bridge over a FakeRagApi, listening on a free loopback port. */
-export async function startBridge(options: Omit<HttpBridgeConfig, "log"> = {}, api = new FakeRagApi()): Promise<TestBridge> {
+export async function startBridge(options: Partial<HttpBridgeConfig> = {}, api = new FakeRagApi()): Promise<TestBridge> {
   const registry = new Registry();
   const app = buildHttpBridge(api, { log: pino({ level: process.env.COLMENA_TEST_LOG ?? "silent" }), metrics: registry, ...options });
   await app.listen({ port: 0, host: "127.0.0.1" });

@@ -30,7 +30,8 @@ export async function startColmenaUp(args: string[] = [], keep?: { dataDir: stri
 
 /** Runs `colmena node` (roles and NATS in `args`) in its own process, as startColmenaUp does `up`; `httpUrl` is empty for a node without the bridge. */
 export async function startColmenaNode(args: string[]): Promise<ColmenaProcess> {
-  return startColmena(["node", "--port", "0"], args);
+  // Several nodes share this machine in tests: each takes a free metrics port rather than the default one.
+  return startColmena(["node", "--port", "0", "--set", "metrics.port=0"], args);
 }
 
 async function startColmena(command: string[], args: string[], keptDataDir?: string, bin = main): Promise<ColmenaProcess> {

@@ -43,7 +43,7 @@ const Busy = defineActor({
   }),
 });
 
-const lines: Array<{ msg: string; traceId?: string; node?: string }> = [];
+const lines: Array<{ msg: string; trace_id?: string; span_id?: string; node?: string }> = [];
 const collector = new Writable({
   write(chunk: Buffer, _enc, done) {
     for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l));
@@ -107,8 +107,8 @@ describe("runtime - same node", () => {
     assert.equal(out.mine, trace.traceId);
     assert.equal(out.theirs, trace.traceId);
     const relayed = lines.filter((l) => l.msg === "relaying");
-    assert.ok(relayed.length > 0 && relayed.every((l) => l.traceId && l.traceId.length === 32));
-    assert.ok(relayed.some((l) => l.traceId === trace.traceId && l.node === "local-b"));
+    assert.ok(relayed.length > 0 && relayed.every((l) => l.trace_id?.length === 32 && l.span_id?.length === 16));
+    assert.ok(relayed.some((l) => l.trace_id === trace.traceId && l.node === "local-b"));
   });
 
   test("runtime - refs reject bad keys and the wrong placement up front", () => {

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from "fastify";
-import type { Registry } from "prom-client";
 import { z } from "zod";
 import { NO_QUERY, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
@@ -8,7 +7,7 @@ import type { RouteContext } from "./context.js";
 const ReadyShape = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) });
 
 /** Liveness, readiness, Prometheus metrics and the OpenAPI document (outside /v1, never behind API keys), and the system's status. */
-export function opsRoutes(app: FastifyInstance, { api, log }: RouteContext, registry: Registry): void {
+export function opsRoutes(app: FastifyInstance, { api, log }: RouteContext, exposition: () => Promise<{ contentType: string; text: string }>): void {
   app.get(
     "/health",
     { schema: { summary: "Liveness: the process serves HTTP", tags: ["ops"], security: [], querystring: NO_QUERY, response: { 200: responseSchema(z.object({ status: z.literal("ok") })) } } },
@@ -40,7 +39,10 @@ export function opsRoutes(app: FastifyInstance, { api, log }: RouteContext, regi
   app.get(
     "/metrics",
     { schema: { summary: "Prometheus metrics", tags: ["ops"], security: [], querystring: NO_QUERY, response: { 200: { description: "Prometheus text format", type: "string" } } } },
-    async (_request, reply) => reply.header("content-type", registry.contentType).send(await registry.metrics()),
+    async (_request, reply) => {
+      const { contentType, text } = await exposition();
+      return reply.header("content-type", contentType).send(text);
+    },
   );
 
   app.get(

@@ -1,0 +1,33 @@
+import { Counter, Histogram } from "prom-client";
+import { DURATION_BUCKETS, nodeMetrics } from "../runtime/index.js";
+
+/**
+ * The RAG kinds' own figures, in the thread's `nodeMetrics` registry beside
+ * the runtime's (so an actor thread's reach the bridge's /metrics like the
+ * rest). Labels are bounded sets: a cache level, a hit or miss, an ingest
+ * outcome, a pipeline stage — never a question, key or document id.
+ */
+const registers = [nodeMetrics];
+
+export const embedderBatchSize = new Histogram({ name: "colmena_embedder_batch_size", help: "Texts per embedder inference", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
+export const embedderInference = new Histogram({ name: "colmena_embedder_inference_duration_seconds", help: "Time of one embedder inference (one batch)", buckets: DURATION_BUCKETS, registers });
+
+export const llmPromptTokens = new Counter({ name: "colmena_llm_prompt_tokens_total", help: "Prompt tokens of finished generations", registers });
+export const llmGeneratedTokens = new Counter({ name: "colmena_llm_generated_tokens_total", help: "Tokens generated", registers });
+export const llmTimeToFirstToken = new Histogram({ name: "colmena_llm_time_to_first_token_seconds", help: "Time from a generation's start to its first token", buckets: DURATION_BUCKETS, registers });
+export const llmInference = new Histogram({ name: "colmena_llm_inference_duration_seconds", help: "Time of one generation, start to last token", buckets: DURATION_BUCKETS, registers });
+
+export const cacheLookups = new Counter({ name: "colmena_cache_lookups_total", help: "Answer cache lookups per level, by result (a miss at one level goes on to the next)", labelNames: ["level", "result"], registers });
+
+export const shardSearch = new Histogram({ name: "colmena_shard_search_duration_seconds", help: "Time of one shard replica's search (HNSW + BM25)", buckets: DURATION_BUCKETS, registers });
+export const shardHits = new Histogram({ name: "colmena_shard_search_hits", help: "Hits one shard replica's search returned", buckets: [0, 1, 5, 10, 20, 50, 100, 200], registers });
+
+export const ingestDocuments = new Counter({ name: "colmena_ingest_documents_total", help: "Documents handled by ingest workers, by outcome", labelNames: ["outcome"], registers });
+
+export const stageDuration = new Histogram({
+  name: "colmena_pipeline_stage_duration_seconds",
+  help: "Time a question spent in each stage of the pipeline (session, cache, retrieval, generation, total)",
+  labelNames: ["stage"],
+  buckets: DURATION_BUCKETS,
+  registers,
+});

@@ -20,7 +20,7 @@ export const NOT_FOUND_ANSWER = "I could not find this in the documents.";
 export interface ExtractiveOptions {
   /** Default "extractive". */
   id?: string;
-  /** Most sentences in an answer; default 3. */
+  /** Most sentences in an answer; default 4. */
   maxSentences?: number;
   /** Sequences it runs at once; more is OVERLOADED. Default: no limit. */
   maxConcurrent?: number;
@@ -41,7 +41,7 @@ export class ExtractiveBackend implements LlmBackend {
 
   constructor(opts: ExtractiveOptions = {}) {
     this.id = opts.id ?? "extractive";
-    this.maxSentences = opts.maxSentences ?? 3;
+    this.maxSentences = opts.maxSentences ?? 4;
     this.slots = new SequenceSlots(opts.maxConcurrent ?? Number.POSITIVE_INFINITY, `llm backend ${this.id}`);
   }
 
@@ -115,7 +115,7 @@ export class ExtractiveBackend implements LlmBackend {
     }
     const out: string[] = [];
     for (const part of parts) {
-      const unit = part.kind === "code" ? spaced(`\n\n${part.text}\n\n`) : spaced(part.cite === undefined ? part.text : cited(part.text, part.cite));
+      const unit = part.kind !== "sentence" ? spaced(`\n\n${part.text}\n\n`) : spaced(part.cite === undefined ? part.text : cited(part.text, part.cite));
       if (out.length > 0 && part.kind === "sentence" && !/\n$/.test(out.at(-1)!)) unit[0] = ` ${unit[0]!.trimStart()}`;
       if (out.length + unit.length <= budget) {
         out.push(...unit);

@@ -22,18 +22,22 @@ export interface Unit {
   terms: Set<string>;
   /** Terms of the heading path the unit sits under. */
   headingTerms: Set<string>;
+  /** A list item or table row (a line of its own in the passage). */
+  item?: true;
   /** The sentence just before a code block (what introduces it), if any. */
   intro?: Unit;
+  /** The sentence just after a code block (what explains it: "This creates ..."), if any. */
+  outro?: Unit;
 }
 
 const STOP_WORDS = new Set(eng);
 /**
  * A sentence ends at . ! or ? before blank space and a capital, digit, quote
- * or bracket. A regular expression, not Intl.Segmenter: an answer reads every
+ * or bracket, except after an abbreviation ("e.g. Java" goes on). A regular expression, not Intl.Segmenter: an answer reads every
  * sentence of ten passages per question, and the segmenter costs as much
  * as all the rest of composing it.
  */
-const SENTENCE_END = /(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'(`])/u;
+const SENTENCE_END = /(?<=[.!?])(?<!\b(?:[Ee]\.[Gg]|[Ii]\.[Ee]|[Vv]s|[Cc]f)\.)\s+(?=[\p{Lu}\p{N}"'(`])/u;
 /** Stems of the words seen lately: answers read the same corpus words again and again. */
 const stems = new LRUCache<string, string>({ max: 50_000 });
 
@@ -79,10 +83,15 @@ function unitsOf(text: string, passage: number): Unit[] {
   const units: Unit[] = [];
   let heading = new Set<string>();
   let prose: string[] = [];
-  const flush = () => {
+  const flush = (item = false) => {
     for (const segment of prose.join(" ").split(SENTENCE_END)) {
       const sentence = plain(segment);
-      if (/[\p{L}\p{N}]/u.test(sentence) && !looksLikeCode(sentence)) units.push({ passage, kind: "sentence", text: sentence, ...termsOf(sentence), headingTerms: heading });
+      if (!/[\p{L}\p{N}]/u.test(sentence) || looksLikeCode(sentence)) continue;
+      const unit: Unit = { passage, kind: "sentence", text: sentence, ...termsOf(sentence), headingTerms: heading };
+      if (item) unit.item = true;
+      const previous = units.at(-1);
+      if (previous?.kind === "code" && previous.passage === passage && previous.outro === undefined) previous.outro = unit;
+      units.push(unit);
     }
     prose = [];
   };
@@ -110,7 +119,7 @@ function unitsOf(text: string, passage: number): Unit[] {
       // A list item or a table row ("cell: cell") is a unit of its own.
       flush();
       prose = [line.replace(/^\s*([-*+]|\d+\.)\s+/, "")];
-      flush();
+      flush(true);
     } else prose.push(line.trim());
   }
   flush();

@@ -54,6 +54,8 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
   const total = wanted.reduce((s, t) => s + idf.get(t)!, 0);
   const sequence = terms(question);
 
+  // A unit's nearness does not change from one round to the next: computed once.
+  const nearness = new Map<Unit, number>();
   const gain = (u: Unit, covered: ReadonlySet<string>) => {
     let g = 0;
     for (const t of wanted) {
@@ -62,7 +64,8 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
       else if (u.headingTerms.has(t)) g += idf.get(t)! / 2;
     }
     if (g === 0) return 0;
-    const near = closePairs(sequence, u.sequence);
+    let near = nearness.get(u);
+    if (near === undefined) nearness.set(u, (near = closePairs(sequence, u.sequence)));
     const long = u.text.length > 300 ? 300 / u.text.length : 1;
     return g * (1 + 0.3 * near) * long;
   };
@@ -180,7 +183,13 @@ function closePairs(question: readonly string[], seq: readonly string[]): number
   let found = 0;
   for (let i = 1; i < question.length; i++) {
     const [a, b] = [question[i - 1]!, question[i]!];
-    if (seq.some((t, j) => t === a && seq.slice(j + 1, j + 4).includes(b))) found++;
+    for (let j = 0; j < seq.length; j++) {
+      if (seq[j] !== a) continue;
+      if (seq[j + 1] === b || seq[j + 2] === b || seq[j + 3] === b) {
+        found++;
+        break;
+      }
+    }
   }
   return found / (question.length - 1);
 }

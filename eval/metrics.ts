@@ -61,6 +61,8 @@ export interface Summary {
   mrr: number;
   "ndcg@10": number;
   keyPhraseRate: number;
+  /** Median answer length in words: a longer answer holds a key phrase more often, so the rate is read beside it. */
+  answerWordsP50: number;
   p50Ms: number;
 }
 
@@ -74,6 +76,7 @@ export function summarize(outcomes: readonly Outcome[]): Summary {
     mrr: mean((o) => reciprocalRank(o.ranked, o.relevant)),
     "ndcg@10": mean((o) => ndcgAt(o.ranked, o.relevant, 10)),
     keyPhraseRate: mean((o) => keyPhraseHit(o.answer, o.keyPhrases)),
+    answerWordsP50: quantile(outcomes.map((o) => o.answer.split(/\s+/).filter((w) => w !== "").length), 0.5),
     p50Ms: round(quantile(outcomes.map((o) => o.latencyMs), 0.5)),
   };
 }

@@ -3,8 +3,9 @@
  * sentences of the retrieved passages that cover the question, and for a
  * how-to question with the command or code block that does it
  * (compose-answer.ts), each sentence followed by its citation [n] (n is the
- * passage's position in the prompt), and streams the answer a word at a time
- * (with the blank space before it, so code keeps its lines). The passages arrive in the RAG
+ * passage's position in the prompt), and streams the answer a sentence, list
+ * or code block at a time (with the blank space before it, so code keeps its
+ * lines). The passages arrive in the RAG
  * layout of prompt.ts, so the llm pool hands every backend the same request.
  * Tokens are estimated from words (4 tokens per 3 words).
  */
@@ -20,7 +21,7 @@ export const NOT_FOUND_ANSWER = "I could not find this in the documents.";
 export interface ExtractiveOptions {
   /** Default "extractive". */
   id?: string;
-  /** Most sentences in an answer; default 3. */
+  /** Most sentences in an answer; default 4. */
   maxSentences?: number;
   /** Sequences it runs at once; more is OVERLOADED. Default: no limit. */
   maxConcurrent?: number;
@@ -28,7 +29,10 @@ export interface ExtractiveOptions {
 
 /** The token estimate behind countTokens and the maxNewTokens budget. */
 export function estimateTokens(text: string): number {
-  return Math.ceil((words(text).length * 4) / 3);
+  // Counted, not split: the prompt holds every passage, and an array of its words is garbage at once.
+  let n = 0;
+  for (const _ of text.matchAll(/\S+/g)) n++;
+  return Math.ceil((n * 4) / 3);
 }
 
 export class ExtractiveBackend implements LlmBackend {
@@ -41,7 +45,7 @@ export class ExtractiveBackend implements LlmBackend {
 
   constructor(opts: ExtractiveOptions = {}) {
     this.id = opts.id ?? "extractive";
-    this.maxSentences = opts.maxSentences ?? 3;
+    this.maxSentences = opts.maxSentences ?? 4;
     this.slots = new SequenceSlots(opts.maxConcurrent ?? Number.POSITIVE_INFINITY, `llm backend ${this.id}`);
   }
 
@@ -75,12 +79,12 @@ export class ExtractiveBackend implements LlmBackend {
       promptTokens,
       completionTokens: estimateTokens(shown.join("")),
     });
-    for (const [i, word] of answer.words.entries()) {
+    for (const text of answer.pieces) {
       if (signal.aborted) {
         yield done("cancelled");
         return;
       }
-      const piece = stops.push(word);
+      const piece = stops.push(text);
       if (piece.text !== "") {
         shown.push(piece.text);
         yield { type: "token", text: piece.text };
@@ -89,6 +93,11 @@ export class ExtractiveBackend implements LlmBackend {
         yield done("stop");
         return;
       }
+    }
+    // Left after the last piece: the caller is gone either way.
+    if (signal.aborted) {
+      yield done("cancelled");
+      return;
     }
     const tail = stops.flush();
     if (tail !== "") {
@@ -104,27 +113,36 @@ export class ExtractiveBackend implements LlmBackend {
 
   async close(): Promise<void> {}
 
-  /** The answer's words within the budget, and whether the budget cut it short. */
-  private compose(req: GenerateRequest): { words: string[]; cut: boolean } {
+  /**
+   * The answer within the budget, one piece per sentence, code block or list
+   * (each with the blank space before it), and whether the budget cut it
+   * short. A piece, not a word, is a stream chunk: every chunk is a message
+   * from the llm pool to the pipeline, and a word each made the messages,
+   * not the composing, the cost of an answer.
+   */
+  private compose(req: GenerateRequest): { pieces: string[]; cut: boolean } {
     const budget = Math.floor((req.maxNewTokens * 3) / 4);
     const { question, passages } = parseRagPrompt(req.messages);
     const parts = composeAnswer(question, passages, this.maxSentences);
     if (parts.length === 0) {
       const all = spaced(NOT_FOUND_ANSWER);
-      return { words: all.slice(0, budget), cut: all.length > budget };
+      return { pieces: joined([all.slice(0, budget)]), cut: all.length > budget };
     }
-    const out: string[] = [];
+    const out: string[][] = [];
+    let used = 0;
     for (const part of parts) {
-      const unit = part.kind === "code" ? spaced(`\n\n${part.text}\n\n`) : spaced(part.cite === undefined ? part.text : cited(part.text, part.cite));
-      if (out.length > 0 && part.kind === "sentence" && !/\n$/.test(out.at(-1)!)) unit[0] = ` ${unit[0]!.trimStart()}`;
-      if (out.length + unit.length <= budget) {
-        out.push(...unit);
+      const unit = part.kind !== "sentence" ? spaced(`\n\n${part.text}\n\n`) : spaced(part.cite === undefined ? part.text : cited(part.text, part.cite));
+      const last = out.at(-1)?.at(-1);
+      if (last !== undefined && part.kind === "sentence" && !/\n$/.test(last)) unit[0] = ` ${unit[0]!.trimStart()}`;
+      if (used + unit.length <= budget) {
+        out.push(unit);
+        used += unit.length;
         continue;
       }
-      if (out.length === 0 && budget >= 2 && part.kind === "sentence") out.push(...spaced(cited(words(part.text).slice(0, budget - 1).join(" "), part.cite ?? 1)));
-      return { words: trimEnds(out), cut: true };
+      if (used === 0 && budget >= 2 && part.kind === "sentence") out.push(spaced(cited(words(part.text).slice(0, budget - 1).join(" "), part.cite ?? 1)));
+      return { pieces: joined(out), cut: true };
     }
-    return { words: trimEnds(out), cut: false };
+    return { pieces: joined(out), cut: false };
   }
 }
 
@@ -141,11 +159,12 @@ function spaced(text: string): string[] {
   return pieces;
 }
 
-/** No blank space before an answer's first word or after its last. */
-function trimEnds(words: string[]): string[] {
-  if (words.length > 0) words[0] = words[0]!.trimStart();
-  if (words.length > 0) words[words.length - 1] = words.at(-1)!.trimEnd();
-  return words.filter((w) => w !== "");
+/** Each part's words as one piece; no blank space before the answer's first word or after its last. */
+function joined(parts: string[][]): string[] {
+  const pieces = parts.map((words) => words.join("")).filter((p) => p !== "");
+  if (pieces.length > 0) pieces[0] = pieces[0]!.trimStart();
+  if (pieces.length > 0) pieces[pieces.length - 1] = pieces.at(-1)!.trimEnd();
+  return pieces.filter((p) => p !== "");
 }
 
 /** The sentence with "[n]" before its final punctuation: "... lays eggs [2]." */

@@ -53,7 +53,7 @@ export const OpenAiBackendConfigSchema = z.strictObject({
 
 export const ExtractiveBackendConfigSchema = z.strictObject({
   type: z.literal("extractive"),
-  maxSentences: positive.default(3),
+  maxSentences: positive.default(4),
 });
 
 export const LlmLimitsSchema = z.strictObject({

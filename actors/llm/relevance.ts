@@ -6,7 +6,6 @@
  * case, the `stopword` package's English stop words out, Porter stems), so
  * "configuring" in a question meets "configure" in a passage.
  */
-import { LRUCache } from "lru-cache";
 import { stemmer } from "stemmer";
 import { eng } from "stopword";
 import type { Passage } from "./prompt.js";
@@ -22,28 +21,42 @@ export interface Unit {
   terms: Set<string>;
   /** Terms of the heading path the unit sits under. */
   headingTerms: Set<string>;
+  /** A list item or table row (a line of its own in the passage). */
+  item?: true;
   /** The sentence just before a code block (what introduces it), if any. */
   intro?: Unit;
+  /** The sentence just after a code block (what explains it: "This creates ..."), if any. */
+  outro?: Unit;
 }
 
 const STOP_WORDS = new Set(eng);
 /**
  * A sentence ends at . ! or ? before blank space and a capital, digit, quote
- * or bracket. A regular expression, not Intl.Segmenter: an answer reads every
+ * or bracket, except after an abbreviation ("e.g. Java" goes on). A regular expression, not Intl.Segmenter: an answer reads every
  * sentence of ten passages per question, and the segmenter costs as much
  * as all the rest of composing it.
  */
-const SENTENCE_END = /(?<=[.!?])\s+(?=[\p{Lu}\p{N}"'(`])/u;
-/** Stems of the words seen lately: answers read the same corpus words again and again. */
-const stems = new LRUCache<string, string>({ max: 50_000 });
+const SENTENCE_END = /(?<=[.!?])(?<!\b(?:[Ee]\.[Gg]|[Ii]\.[Ee]|[Vv]s|[Cc]f)\.)\s+(?=[\p{Lu}\p{N}"'(`])/u;
+/**
+ * Each word's term (its stem, or null for a stop word), remembered: answers
+ * read the same corpus words again and again. A plain map emptied when full
+ * costs a fraction of an LRU's bookkeeping, which showed in profiles.
+ */
+const memo = new Map<string, string | null>();
+const MEMO_MAX = 50_000;
 
 export function terms(text: string): string[] {
   const out: string[] = [];
-  for (const word of text.normalize("NFKC").toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
-    if (word === "" || STOP_WORDS.has(word)) continue;
-    let stem = stems.get(word);
-    if (stem === undefined) stems.set(word, (stem = stemmer(word)));
-    out.push(stem);
+  // NFKC only where it can change something: most passages are ASCII.
+  const folded = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
+  for (const word of folded.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+    if (word === "") continue;
+    let term = memo.get(word);
+    if (term === undefined) {
+      if (memo.size >= MEMO_MAX) memo.clear();
+      memo.set(word, (term = STOP_WORDS.has(word) ? null : stemmer(word)));
+    }
+    if (term !== null) out.push(term);
   }
   return out;
 }
@@ -79,10 +92,16 @@ function unitsOf(text: string, passage: number): Unit[] {
   const units: Unit[] = [];
   let heading = new Set<string>();
   let prose: string[] = [];
-  const flush = () => {
-    for (const segment of prose.join(" ").split(SENTENCE_END)) {
-      const sentence = plain(segment);
-      if (/[\p{L}\p{N}]/u.test(sentence) && !looksLikeCode(sentence)) units.push({ passage, kind: "sentence", text: sentence, ...termsOf(sentence), headingTerms: heading });
+  const flush = (item = false) => {
+    // Markup goes before the split: one pass over the paragraph, not one per sentence.
+    for (const segment of plain(prose.join(" ")).split(SENTENCE_END)) {
+      const sentence = segment.trim();
+      if (!/[\p{L}\p{N}]/u.test(sentence) || looksLikeCode(sentence)) continue;
+      const unit: Unit = { passage, kind: "sentence", text: sentence, ...termsOf(sentence), headingTerms: heading };
+      if (item) unit.item = true;
+      const previous = units.at(-1);
+      if (previous?.kind === "code" && previous.passage === passage && previous.outro === undefined) previous.outro = unit;
+      units.push(unit);
     }
     prose = [];
   };
@@ -110,7 +129,7 @@ function unitsOf(text: string, passage: number): Unit[] {
       // A list item or a table row ("cell: cell") is a unit of its own.
       flush();
       prose = [line.replace(/^\s*([-*+]|\d+\.)\s+/, "")];
-      flush();
+      flush(true);
     } else prose.push(line.trim());
   }
   flush();

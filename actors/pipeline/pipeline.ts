@@ -135,8 +135,8 @@ export class RagPipeline {
     yield { type: "sources", sources };
     if (signal?.aborted) return;
     const value: CachedAnswer = { answer, sources };
-    if (!retrieved.partial && !degraded) await cache.set(key, value);
-    await this.#remember(actors, opening, sessionId, req.question, query, value);
+    // Independent writes (the cache's levels, the session's turn): side by side, so the answer's end waits for the slower only.
+    await Promise.all([!retrieved.partial && !degraded ? cache.set(key, value) : undefined, this.#remember(actors, opening, sessionId, req.question, query, value)]);
     lap("total", started);
     yield { type: "done", timings };
   }

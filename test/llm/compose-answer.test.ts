@@ -53,3 +53,38 @@ test("compose - sentences carry no markup: links, code marks and emphasis become
 test("compose - nothing is chosen when no sentence holds a fair share of the question", () => {
   assert.deepEqual(composeAnswer("How do I rotate certificates on Kubernetes clusters?", [{ text: "Bees make honey." }], 3), []);
 });
+
+test("compose - a sentence that ends with a colon brings the list it introduces", async () => {
+  const list: Passage[] = [
+    {
+      text: [
+        "## Deliver policy",
+        "",
+        "When setting up a consumer you can decide where it starts reading, the system supports the following deliver policies:",
+        "",
+        "- all: delivers every message in the stream",
+        "- last: delivers the latest message",
+        "- new: delivers only messages that arrive after the consumer starts",
+        "",
+        "Bees make honey.",
+      ].join("\n"),
+    },
+  ];
+  const text = await answer("Where can a consumer start reading?", list);
+  assert.ok(text.startsWith("When setting up a consumer you can decide where it starts reading, the system supports the following deliver policies [1]:\n\n- all: delivers every message in the stream\n- last: delivers the latest message\n- new:"), text);
+  assert.ok(!text.includes("Bees"), text);
+});
+
+test("compose - an abbreviation does not end a sentence", async () => {
+  const text = await answer("Which clients have a JetStream management context?", [
+    { text: "Some client libraries (e.g. Java) also have a JetStream management context. Bees make honey." },
+  ]);
+  assert.equal(text, "Some client libraries (e.g. Java) also have a JetStream management context [1].");
+});
+
+test("compose - once the question is covered, sentences nearly as good as the first are added, weak ones are not", () => {
+  const parts = composeAnswer("How are stream limits enforced?", [
+    { text: "Stream limits are enforced by the server. Limits vary. Stream limits are enforced when a message is stored. Bees make honey." },
+  ], 4);
+  assert.deepEqual(parts.map((p) => p.text), ["Stream limits are enforced by the server.", "Stream limits are enforced when a message is stored."]);
+});

@@ -31,10 +31,10 @@ test("extractive - answers from the right passage with its citation", async () =
   assert.ok(honey.text.startsWith("Honey is stored in wax cells and capped with wax once it is ripe [3]."), honey.text);
 });
 
-test("extractive - streams word by word and counts estimated tokens", async () => {
+test("extractive - streams a sentence at a time and counts estimated tokens", async () => {
   const out = await ask("What do worker bees collect?");
-  assert.ok(out.tokens.length > 1);
-  out.tokens.forEach((t, i) => assert.match(t, i === 0 ? /^\S+$/ : /^\s+\S+$/));
+  assert.ok(out.tokens.length >= 1);
+  out.tokens.forEach((t, i) => assert.match(t, i === 0 ? /^\S.*\[\d+\][.!?]?$/ : /^\s+\S.*\[\d+\][.!?]?$/));
   assert.equal(out.done.completionTokens, estimateTokens(out.text));
   assert.equal(backend.countTokens("one two three"), 4);
 });

@@ -35,6 +35,16 @@ test("pipeline - one source per document with title, path, heading, snippet and 
   assert.equal(passages.length, sources.length);
 });
 
+test("pipeline - the first five documents give the answer their three best chunks, the rest their best one", () => {
+  const hits = Array.from({ length: 7 }, (_, d) => [0, 1, 2, 3].map((o) => hit(`doc${d}`, o, 1 / (1 + d * 4 + o), `doc${d} part ${o}`))).flat();
+  const { passages } = documentSources("parts", groupByDocument(hits, 7));
+  assert.deepEqual(
+    passages.map((p) => p.text.split("\n\n").length),
+    [3, 3, 3, 3, 3, 1, 1],
+  );
+  assert.equal(passages[6]!.text, "doc6 part 0");
+});
+
 test("pipeline - a snippet is a window around where the question's words gather", () => {
   const text = `${"filler words here ".repeat(40)}the lame duck mode drains clients ${"more filler text ".repeat(40)}`;
   const s = snippet(text, new Set(["lame", "duck"]));

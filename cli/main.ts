@@ -11,6 +11,7 @@ import { keys, type KeysOptions } from "./commands/keys.js";
 import { status } from "./commands/status.js";
 import { runNode, type NodeFlags } from "./run-node.js";
 import { ROLES } from "./config.js";
+import { StartupMistake } from "./startup-check.js";
 import { CALLER_ROLES } from "../bridge/index.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -135,5 +136,6 @@ program.addCommand(loadtestCommand());
 program.parseAsync().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`colmena: ${isTypedError(err) ? `${err.code}: ` : ""}${message}\n`);
-  process.exit(1);
+  // A mistake in the config or its model files (exit 2) is not a crash for a process supervisor to retry.
+  process.exit(err instanceof StartupMistake ? 2 : 1);
 });

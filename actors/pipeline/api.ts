@@ -16,6 +16,14 @@ export interface QueryRequest {
   history?: ChatMessage[];
   topK?: number;
   filter?: Filter;
+  /** The most tokens the answer may have; the llm pool clamps it to its own limit (llm.limits.maxNewTokens). */
+  maxTokens?: number;
+}
+
+/** Tokens of the prompt the LLM read and of the answer it wrote (a cached answer reports those of the generation it came from). */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
 }
 
 /**
@@ -57,6 +65,7 @@ export interface QueryResult {
   degraded: boolean;
   /** Milliseconds per stage: session, cache, retrieval, generation, total. */
   timings: Record<string, number>;
+  usage: Usage;
 }
 
 /** A streamed answer: meta first, tokens as they come, then sources, then done. */
@@ -64,7 +73,7 @@ export type QueryEvent =
   | { type: "meta"; sessionId: string; cached: boolean; partial: boolean; missingShards: string[]; degraded: boolean }
   | { type: "token"; text: string }
   | { type: "sources"; sources: Source[] }
-  | { type: "done"; timings: Record<string, number> };
+  | { type: "done"; timings: Record<string, number>; usage: Usage };
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";

@@ -40,6 +40,7 @@ const question = {
   history: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).optional(),
   topK: positive.max(1_000).optional(),
   filter: FilterSchema.optional(),
+  maxTokens: positive.optional(),
 };
 
 const messages = {

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ColmenaError, isColmenaError, type CallContext, type Logger } from "../../runtime/index.js";
 import { AnswerCache, cacheKey } from "../cache/index.js";
-import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind } from "../llm/index.js";
+import { estimateTokens, ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
 import { CoordinatorKind, groupByDocument, type QueryAnswer } from "../query/index.js";
-import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
+import type { QueryEvent, QueryRequest, QueryResult, Source, Usage } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
 import { documentSources } from "./sources.js";
 
@@ -29,6 +29,8 @@ export interface PipelineParts {
 interface CachedAnswer {
   answer: string;
   sources: Source[];
+  /** The generation's; entries cached before usage was kept have none. */
+  usage?: Usage;
 }
 
 /** Chunks retrieved per source asked for: documents with several matching chunks fold into one source. */
@@ -55,12 +57,12 @@ export class RagPipeline {
   }
 
   async query(req: QueryRequest, call: PipelineCall): Promise<QueryResult> {
-    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {} };
+    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {}, usage: { promptTokens: 0, completionTokens: 0 } };
     for await (const e of this.queryStream(req, call)) {
       if (e.type === "meta") Object.assign(result, { sessionId: e.sessionId, cached: e.cached, partial: e.partial, missingShards: e.missingShards, degraded: e.degraded });
       else if (e.type === "token") result.answer += e.text;
       else if (e.type === "sources") result.sources = e.sources;
-      else result.timings = e.timings;
+      else Object.assign(result, { timings: e.timings, usage: e.usage });
     }
     return result;
   }
@@ -95,7 +97,7 @@ export class RagPipeline {
 
     t = clock.now();
     const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
-    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
+    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }) } });
     const hit = await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
     if (hit) {
@@ -104,7 +106,8 @@ export class RagPipeline {
       yield { type: "sources", sources: hit.value.sources };
       await this.#remember(actors, opening, sessionId, req.question, query, hit.value);
       lap("total", started);
-      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 } };
+      const usage = hit.value.usage ?? { promptTokens: 0, completionTokens: estimateTokens(hit.value.answer) };
+      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 }, usage };
       return;
     }
 
@@ -118,9 +121,10 @@ export class RagPipeline {
     const messages = ragMessages({ question: query, passages }, historyForPrompt);
 
     t = clock.now();
-    const maxNewTokens = history.settings.maxNewTokens ?? defaults.maxNewTokens;
+    const maxNewTokens = req.maxTokens ?? history.settings.maxNewTokens ?? defaults.maxNewTokens;
     inTime();
-    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal);
+    const usage: Usage = { promptTokens: 0, completionTokens: 0 };
+    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal, usage);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
     let answer = "";
     for await (const text of tokens) {
@@ -130,39 +134,46 @@ export class RagPipeline {
     lap("generation", t);
     yield { type: "sources", sources };
     if (signal?.aborted) return;
-    const value: CachedAnswer = { answer, sources };
+    const value: CachedAnswer = { answer, sources, usage };
     if (!retrieved.partial && !degraded) await cache.set(key, value);
     await this.#remember(actors, opening, sessionId, req.question, query, value);
     lap("total", started);
-    yield { type: "done", timings };
+    yield { type: "done", timings, usage };
   }
 
   /**
    * Opens the llm stream and waits for its first event, so the caller knows
-   * whether the answer is degraded before the first token goes out.
+   * whether the answer is degraded before the first token goes out. The
+   * llm's closing counts are written into `usage`.
    */
-  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
+  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, usage: Usage): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
     // The refs are the call's: the stream is cancelled with it when the caller leaves.
     const stream = refs.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens });
     const it = stream[Symbol.asyncIterator]();
-    let first: IteratorResult<{ type: string; text?: string }>;
+    let first: IteratorResult<{ type: string; text?: string; promptTokens?: number; completionTokens?: number }>;
     try {
       first = await it.next();
     } catch (err) {
       if (!isColmenaError(err) || !DEGRADABLE.has(err.code)) throw err;
       this.#p.log.warn({ code: err.code, err: err.message }, "no llm could take the request: answering extractively");
-      return { tokens: this.#extractive(messages, maxNewTokens, signal), degraded: true };
+      return { tokens: this.#extractive(messages, maxNewTokens, signal, usage), degraded: true };
     }
     return {
       degraded: false,
       tokens: (async function* () {
-        for (let r = first; !r.done; r = await it.next()) if (r.value.type === "token") yield r.value.text!;
+        for (let r = first; !r.done; r = await it.next()) {
+          if (r.value.type === "token") yield r.value.text!;
+          else if (r.value.type === "done") Object.assign(usage, { promptTokens: r.value.promptTokens ?? 0, completionTokens: r.value.completionTokens ?? 0 });
+        }
       })(),
     };
   }
 
-  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal?: AbortSignal): AsyncIterable<string> {
-    for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) if (e.type === "token") yield e.text;
+  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, usage: Usage): AsyncIterable<string> {
+    for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) {
+      if (e.type === "token") yield e.text;
+      else Object.assign(usage, { promptTokens: e.promptTokens, completionTokens: e.completionTokens });
+    }
   }
 
   async #remember(actors: PipelineCall["refs"], opening: boolean, sessionId: string, question: string, query: string, value: CachedAnswer): Promise<void> {

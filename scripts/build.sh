@@ -28,6 +28,8 @@ if [ ! -x "$target/cli/main.js" ]; then
   trap - EXIT
 fi
 
+# Newest first below: the build in use is the newest even when it was made before.
+touch "$target"
 if [ "$(readlink dist 2>/dev/null || true)" != "$target" ]; then
   # A real folder from an older layout cannot be renamed over; it goes first.
   if [ -e dist ] && [ ! -L dist ]; then rm -rf dist; fi

@@ -66,6 +66,8 @@ export interface QueryResult {
   /** Milliseconds per stage: session, cache, retrieval, generation, total. */
   timings: Record<string, number>;
   usage: Usage;
+  /** The answer stopped at its token limit (maxTokens or the llm pool's). */
+  truncated: boolean;
 }
 
 /** A streamed answer: meta first, tokens as they come, then sources, then done. */
@@ -73,7 +75,7 @@ export type QueryEvent =
   | { type: "meta"; sessionId: string; cached: boolean; partial: boolean; missingShards: string[]; degraded: boolean }
   | { type: "token"; text: string }
   | { type: "sources"; sources: Source[] }
-  | { type: "done"; timings: Record<string, number>; usage: Usage };
+  | { type: "done"; timings: Record<string, number>; usage: Usage; truncated: boolean };
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";

@@ -31,6 +31,13 @@ interface CachedAnswer {
   sources: Source[];
   /** The generation's; entries cached before usage was kept have none. */
   usage?: Usage;
+  truncated?: boolean;
+}
+
+/** What the llm's closing event says of a generation. */
+interface Generated {
+  usage: Usage;
+  truncated: boolean;
 }
 
 /** Chunks retrieved per source asked for: documents with several matching chunks fold into one source. */
@@ -57,12 +64,12 @@ export class RagPipeline {
   }
 
   async query(req: QueryRequest, call: PipelineCall): Promise<QueryResult> {
-    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {}, usage: { promptTokens: 0, completionTokens: 0 } };
+    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {}, usage: { promptTokens: 0, completionTokens: 0 }, truncated: false };
     for await (const e of this.queryStream(req, call)) {
       if (e.type === "meta") Object.assign(result, { sessionId: e.sessionId, cached: e.cached, partial: e.partial, missingShards: e.missingShards, degraded: e.degraded });
       else if (e.type === "token") result.answer += e.text;
       else if (e.type === "sources") result.sources = e.sources;
-      else Object.assign(result, { timings: e.timings, usage: e.usage });
+      else Object.assign(result, { timings: e.timings, usage: e.usage, truncated: e.truncated });
     }
     return result;
   }
@@ -107,7 +114,7 @@ export class RagPipeline {
       await this.#remember(actors, opening, sessionId, req.question, query, hit.value);
       lap("total", started);
       const usage = hit.value.usage ?? { promptTokens: 0, completionTokens: estimateTokens(hit.value.answer) };
-      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 }, usage };
+      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 }, usage, truncated: hit.value.truncated ?? false };
       return;
     }
 
@@ -123,8 +130,8 @@ export class RagPipeline {
     t = clock.now();
     const maxNewTokens = req.maxTokens ?? history.settings.maxNewTokens ?? defaults.maxNewTokens;
     inTime();
-    const usage: Usage = { promptTokens: 0, completionTokens: 0 };
-    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal, usage);
+    const generated: Generated = { usage: { promptTokens: 0, completionTokens: 0 }, truncated: false };
+    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal, generated);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
     let answer = "";
     for await (const text of tokens) {
@@ -134,45 +141,45 @@ export class RagPipeline {
     lap("generation", t);
     yield { type: "sources", sources };
     if (signal?.aborted) return;
-    const value: CachedAnswer = { answer, sources, usage };
+    const value: CachedAnswer = { answer, sources, ...generated };
     if (!retrieved.partial && !degraded) await cache.set(key, value);
     await this.#remember(actors, opening, sessionId, req.question, query, value);
     lap("total", started);
-    yield { type: "done", timings, usage };
+    yield { type: "done", timings, ...generated };
   }
 
   /**
    * Opens the llm stream and waits for its first event, so the caller knows
    * whether the answer is degraded before the first token goes out. The
-   * llm's closing counts are written into `usage`.
+   * llm's closing event is written into `generated`.
    */
-  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, usage: Usage): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
+  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, generated: Generated): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
     // The refs are the call's: the stream is cancelled with it when the caller leaves.
     const stream = refs.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens });
     const it = stream[Symbol.asyncIterator]();
-    let first: IteratorResult<{ type: string; text?: string; promptTokens?: number; completionTokens?: number }>;
+    let first: IteratorResult<{ type: string; text?: string; reason?: string; promptTokens?: number; completionTokens?: number }>;
     try {
       first = await it.next();
     } catch (err) {
       if (!isColmenaError(err) || !DEGRADABLE.has(err.code)) throw err;
       this.#p.log.warn({ code: err.code, err: err.message }, "no llm could take the request: answering extractively");
-      return { tokens: this.#extractive(messages, maxNewTokens, signal, usage), degraded: true };
+      return { tokens: this.#extractive(messages, maxNewTokens, signal, generated), degraded: true };
     }
     return {
       degraded: false,
       tokens: (async function* () {
         for (let r = first; !r.done; r = await it.next()) {
           if (r.value.type === "token") yield r.value.text!;
-          else if (r.value.type === "done") Object.assign(usage, { promptTokens: r.value.promptTokens ?? 0, completionTokens: r.value.completionTokens ?? 0 });
+          else if (r.value.type === "done") closed(generated, r.value);
         }
       })(),
     };
   }
 
-  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, usage: Usage): AsyncIterable<string> {
+  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, generated: Generated): AsyncIterable<string> {
     for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) {
       if (e.type === "token") yield e.text;
-      else Object.assign(usage, { promptTokens: e.promptTokens, completionTokens: e.completionTokens });
+      else closed(generated, e);
     }
   }
 
@@ -187,4 +194,10 @@ export class RagPipeline {
       this.#p.log.warn({ err, sessionId }, "could not record the turn in the session");
     }
   }
+}
+
+/** Records an llm's closing event: its token counts and whether the limit cut the answer. */
+function closed(generated: Generated, done: { reason?: string; promptTokens?: number; completionTokens?: number }): void {
+  generated.usage = { promptTokens: done.promptTokens ?? 0, completionTokens: done.completionTokens ?? 0 };
+  generated.truncated = done.reason === "length";
 }

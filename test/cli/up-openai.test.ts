@@ -61,11 +61,16 @@ describe("colmena up - the OpenAI surface: usage, model, token limits (official 
     });
   });
 
-  test("openai - max_tokens and max_completion_tokens cap the answer, within the server's own limit", async () => {
+  test("openai - max_tokens and max_completion_tokens cap the answer (finish_reason length), within the server's own limit", async () => {
     const ask = async (limits: { max_tokens?: number; max_completion_tokens?: number }, q: string) =>
       client.chat.completions.create({ model, messages: question(q), ...limits });
     const short = await ask({ max_tokens: 4 }, "Which member receives the message of a queue group?");
     assert.ok(short.usage!.completion_tokens <= 4, String(short.usage!.completion_tokens));
+    assert.equal(short.choices[0]!.finish_reason, "length", "cut at the limit, as OpenAI says it");
+    const streamed = [];
+    for await (const chunk of await client.chat.completions.create({ model, stream: true, max_tokens: 4, messages: question("Which member receives the message of a queue group?") })) streamed.push(chunk);
+    assert.equal(streamed.at(-1)!.choices[0]!.finish_reason, "length");
+    assert.equal(streamed.map((c) => c.choices[0]!.delta.content ?? "").join(""), short.choices[0]!.message.content, "the same capped answer, streamed");
     const shorter = await ask({ max_completion_tokens: 2, max_tokens: 1_000 }, "Which member receives the message of a queue group?");
     assert.ok(shorter.usage!.completion_tokens <= 2, "max_completion_tokens wins over max_tokens");
     const huge = await ask({ max_tokens: 100_000 }, "Which member receives the message of a queue group?");

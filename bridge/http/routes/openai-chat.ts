@@ -53,7 +53,7 @@ const ChatCompletionShape = z.object({
     z.object({
       index: z.int(),
       message: z.object({ role: z.literal("assistant"), content: z.string(), refusal: z.null() }),
-      finish_reason: z.literal("stop"),
+      finish_reason: z.enum(["stop", "length"]).describe("length: the answer stopped at max_completion_tokens or the server's limit"),
       logprobs: z.null(),
     }),
   ),
@@ -114,7 +114,7 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
         return {
           ...head,
           object: "chat.completion",
-          choices: [{ index: 0, message: { role: "assistant", content: result.answer, refusal: null }, finish_reason: "stop", logprobs: null }],
+          choices: [{ index: 0, message: { role: "assistant", content: result.answer, refusal: null }, finish_reason: finishReason(result.truncated), logprobs: null }],
           usage: wireUsage(result.usage),
           sources: result.sources.map(toWireSource),
           session_id: result.sessionId,
@@ -125,6 +125,8 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
     },
   );
 }
+
+const finishReason = (truncated: boolean) => (truncated ? "length" : "stop");
 
 const wireUsage = (u: Usage) => ({ prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens });
 
@@ -137,8 +139,9 @@ function chunkRenderer(head: { id: string; created: number; model: string }, inc
   let sessionId = "";
   let sources: WireSource[] = [];
   let usage: Usage | undefined;
+  let truncated = false;
   let finished = false;
-  const chunk = (delta: Record<string, string>, finish: "stop" | null, extra: Record<string, unknown> = {}) => ({
+  const chunk = (delta: Record<string, string>, finish: "stop" | "length" | null, extra: Record<string, unknown> = {}) => ({
     ...head,
     object: "chat.completion.chunk",
     choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
@@ -147,7 +150,7 @@ function chunkRenderer(head: { id: string; created: number; model: string }, inc
   const finish = async (out: Parameters<AnswerRenderer["end"]>[0]) => {
     if (finished) return;
     finished = true;
-    await out.send(chunk({}, "stop", { sources, session_id: sessionId }));
+    await out.send(chunk({}, finishReason(truncated), { sources, session_id: sessionId }));
     if (includeUsage && usage !== undefined) await out.send({ ...head, object: "chat.completion.chunk", choices: [], usage: wireUsage(usage) });
     await out.sendRaw("[DONE]");
   };
@@ -163,7 +166,7 @@ function chunkRenderer(head: { id: string; created: number; model: string }, inc
           sources = event.sources.map(toWireSource);
           return;
         case "done":
-          usage = event.usage;
+          ({ usage, truncated } = event);
           return finish(out);
       }
     },

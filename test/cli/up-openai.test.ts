@@ -50,6 +50,19 @@ describe("colmena up - the OpenAI surface: usage, model, token limits (official 
     assert.ok(without.every((c) => c.usage == null), "no usage chunk unless asked");
   });
 
+  test("openai - a cached answer streams in chunks like a fresh one", async () => {
+    const streamed = async () => {
+      const chunks = [];
+      for await (const chunk of await client.chat.completions.create({ model, stream: true, messages: question("Is each message of a queue group for one member?") })) chunks.push(chunk);
+      return chunks.map((c) => c.choices[0]?.delta.content ?? "").filter((t) => t !== "");
+    };
+    const fresh = await streamed();
+    const cached = await streamed();
+    assert.ok(fresh.length > 1);
+    assert.equal(cached.join(""), fresh.join(""));
+    assert.equal(cached.length, fresh.length, "as many content chunks as the fresh answer had");
+  });
+
   test("openai - a model other than the server's is a 404 model_not_found in OpenAI's error shape", async () => {
     await assert.rejects(client.chat.completions.create({ model: "gpt-4o", messages: question("Who receives a message?") }), (err: unknown) => {
       assert.ok(err instanceof OpenAI.NotFoundError, String(err));

@@ -18,6 +18,18 @@ export interface QueryRequest {
   filter?: Filter;
   /** The most tokens the answer may have; the llm pool clamps it to its own limit (llm.limits.maxNewTokens). */
   maxTokens?: number;
+  /** How the llm samples the answer (backends that cannot sample, like the extractive one, honour only `stop`). */
+  sampling?: Sampling;
+}
+
+export interface Sampling {
+  /** 0: greedy. */
+  temperature?: number;
+  topP?: number;
+  /** The same seed and request give the same answer. */
+  seed?: number;
+  /** The answer ends before the first of these. */
+  stop?: string[];
 }
 
 /** Tokens of the prompt the LLM read and of the answer it wrote (a cached answer reports those of the generation it came from). */

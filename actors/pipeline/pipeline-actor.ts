@@ -41,6 +41,14 @@ const question = {
   topK: positive.max(1_000).optional(),
   filter: FilterSchema.optional(),
   maxTokens: positive.optional(),
+  sampling: z
+    .strictObject({
+      temperature: z.number().min(0).max(2).optional(),
+      topP: z.number().gt(0).max(1).optional(),
+      seed: z.int().optional(),
+      stop: z.array(z.string().min(1)).max(4).optional(),
+    })
+    .optional(),
 };
 
 const messages = {

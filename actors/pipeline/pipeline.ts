@@ -4,7 +4,7 @@ import { AnswerCache, cacheKey } from "../cache/index.js";
 import { estimateTokens, ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
 import { CoordinatorKind, groupByDocument, type QueryAnswer } from "../query/index.js";
-import type { QueryEvent, QueryRequest, QueryResult, Source, Usage } from "./api.js";
+import type { QueryEvent, QueryRequest, QueryResult, Sampling, Source, Usage } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
 import { documentSources } from "./sources.js";
 
@@ -33,6 +33,9 @@ interface CachedAnswer {
   usage?: Usage;
   truncated?: boolean;
 }
+
+/** What the llm is asked for an answer. */
+type LlmRequest = Sampling & { messages: LlmChatMessage[]; maxNewTokens: number };
 
 /** What the llm's closing event says of a generation. */
 interface Generated {
@@ -104,7 +107,7 @@ export class RagPipeline {
 
     t = clock.now();
     const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
-    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }) } });
+    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }), ...(req.sampling !== undefined && { sampling: JSON.stringify(req.sampling) }) } });
     const hit = await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
     if (hit) {
@@ -132,7 +135,7 @@ export class RagPipeline {
     const maxNewTokens = req.maxTokens ?? history.settings.maxNewTokens ?? defaults.maxNewTokens;
     inTime();
     const generated: Generated = { usage: { promptTokens: 0, completionTokens: 0 }, truncated: false };
-    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal, generated);
+    const { tokens, degraded } = await this.#generate(actors, { messages, maxNewTokens, ...req.sampling }, signal, generated);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
     let answer = "";
     for await (const text of tokens) {
@@ -154,9 +157,9 @@ export class RagPipeline {
    * whether the answer is degraded before the first token goes out. The
    * llm's closing event is written into `generated`.
    */
-  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, generated: Generated): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
+  async #generate(refs: PipelineCall["refs"], request: LlmRequest, signal: AbortSignal | undefined, generated: Generated): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
     // The refs are the call's: the stream is cancelled with it when the caller leaves.
-    const stream = refs.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens });
+    const stream = refs.pool(this.#p.llm).stream({ type: "generate", ...request });
     const it = stream[Symbol.asyncIterator]();
     let first: IteratorResult<{ type: string; text?: string; reason?: string; promptTokens?: number; completionTokens?: number }>;
     try {
@@ -164,7 +167,7 @@ export class RagPipeline {
     } catch (err) {
       if (!isColmenaError(err) || !DEGRADABLE.has(err.code)) throw err;
       this.#p.log.warn({ code: err.code, err: err.message }, "no llm could take the request: answering extractively");
-      return { tokens: this.#extractive(messages, maxNewTokens, signal, generated), degraded: true };
+      return { tokens: this.#extractive(request, signal, generated), degraded: true };
     }
     return {
       degraded: false,
@@ -177,8 +180,8 @@ export class RagPipeline {
     };
   }
 
-  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined, generated: Generated): AsyncIterable<string> {
-    for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) {
+  async *#extractive(request: LlmRequest, signal: AbortSignal | undefined, generated: Generated): AsyncIterable<string> {
+    for await (const e of this.#fallback.generate(request, signal ?? new AbortController().signal)) {
       if (e.type === "token") yield e.text;
       else closed(generated, e);
     }

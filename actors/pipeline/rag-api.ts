@@ -95,5 +95,6 @@ function question(req: QueryRequest) {
     ...(req.topK !== undefined && { topK: req.topK }),
     ...(req.filter !== undefined && { filter: req.filter }),
     ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }),
+    ...(req.sampling !== undefined && { sampling: req.sampling }),
   };
 }

@@ -63,6 +63,20 @@ describe("colmena up - the OpenAI surface: usage, model, token limits (official 
     assert.equal(cached.length, fresh.length, "as many content chunks as the fresh answer had");
   });
 
+  test("openai - stop ends the answer before the stop text; sampling values outside OpenAI's ranges are a 400", async () => {
+    const q = question("Which member receives the message of a queue group?");
+    const whole = (await client.chat.completions.create({ model, messages: q })).choices[0]!.message.content!;
+    const word = whole.split(/\s+/).filter((w) => /^[a-z]{4,}$/.test(w))[1]!;
+    assert.ok(word, whole);
+    const stopped = await client.chat.completions.create({ model, messages: q, stop: [word], temperature: 0, seed: 7, top_p: 1 });
+    const text = stopped.choices[0]!.message.content!;
+    assert.ok(!text.includes(word) && whole.startsWith(text.trimEnd()), `${JSON.stringify(text)} stops before ${word}`);
+    assert.equal(stopped.choices[0]!.finish_reason, "stop");
+    for (const bad of [{ temperature: 3 }, { top_p: 0 }, { stop: ["a", "b", "c", "d", "e"] }]) {
+      await assert.rejects(client.chat.completions.create({ model, messages: q, ...bad }), (err: unknown) => err instanceof OpenAI.BadRequestError, JSON.stringify(bad));
+    }
+  });
+
   test("openai - a model other than the server's is a 404 model_not_found in OpenAI's error shape", async () => {
     await assert.rejects(client.chat.completions.create({ model: "gpt-4o", messages: question("Who receives a message?") }), (err: unknown) => {
       assert.ok(err instanceof OpenAI.NotFoundError, String(err));

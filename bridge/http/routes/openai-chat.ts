@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { ChatMessage, QueryRequest, Usage } from "../../../actors/index.js";
+import type { ChatMessage, QueryRequest, Sampling, Usage } from "../../../actors/index.js";
 import { ColmenaError } from "../../../runtime/index.js";
 import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
 import { cleanText } from "../../text-rules.js";
@@ -20,8 +20,8 @@ import { errorResponses } from "./error-responses.js";
  * `model`, when given, must be the LLM's id in `GET /v1/models` (else 404
  * `model_not_found` in OpenAI's error shape). `max_completion_tokens` (or
  * the older `max_tokens`) caps the answer, within the LLM pool's own limit;
- * the other generation parameters (temperature, ...) are accepted and
- * ignored. `usage` counts the prompt's and the answer's tokens (streaming:
+ * `temperature`, `top_p`, `seed` and `stop` go to the LLM (within OpenAI's
+ * ranges; a backend that cannot sample honours only `stop`). `usage` counts the prompt's and the answer's tokens (streaming:
  * in a last chunk with no choices when `stream_options.include_usage`).
  * Sources travel in an extra `sources` field (on the last chunk when
  * streaming).
@@ -41,6 +41,10 @@ const ChatRequestShape = z.looseObject({
   max_tokens: z.int().positive().nullable().optional(),
   max_completion_tokens: z.int().positive().nullable().optional().describe("wins over max_tokens; clamped to the server's limit"),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().gt(0).max(1).nullable().optional(),
+  seed: z.int().nullable().optional(),
+  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullable().optional(),
 });
 type ChatRequest = z.infer<typeof ChatRequestShape>;
 
@@ -103,6 +107,8 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
       const query: QueryRequest = { question: questionOf(request.body), history: historyOf(request.body) };
       const maxTokens = request.body.max_completion_tokens ?? request.body.max_tokens;
       if (maxTokens != null) query.maxTokens = maxTokens;
+      const sampling = samplingOf(request.body);
+      if (Object.keys(sampling).length > 0) query.sampling = sampling;
       const sessionId = sessionIdOf(request);
       if (sessionId !== undefined) query.sessionId = sessionId;
       const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: llm };
@@ -175,6 +181,16 @@ function chunkRenderer(head: { id: string; created: number; model: string }, inc
       await out.send({ error: { ...body.error, type: body.error.code === "INVALID" ? "invalid_request_error" : "server_error" } });
     },
     end: finish,
+  };
+}
+
+function samplingOf(body: ChatRequest): Sampling {
+  const { temperature, top_p, seed, stop } = body;
+  return {
+    ...(temperature != null && { temperature }),
+    ...(top_p != null && { topP: top_p }),
+    ...(seed != null && { seed }),
+    ...(stop != null && { stop: typeof stop === "string" ? [stop] : stop }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from "node:fs/promises";
-import { extname, join, relative, resolve } from "node:path";
+import { dirname, extname, join, parse, relative, resolve } from "node:path";
 import { convert } from "html-to-text";
 import { CONTROL_CHARACTERS } from "../bridge/index.js";
 
@@ -28,7 +28,23 @@ export async function findDocuments(paths: string[]): Promise<string[]> {
   return found;
 }
 
-/** Reads one file as a document: the id is its path relative to `root`, HTML is reduced to its text. */
+/**
+ * The folder a file's document id is relative to: the root of the git
+ * checkout that holds it (the nearest folder above it with a `.git`), else
+ * the file system's root. So the id depends on the file alone, never on
+ * which folder was named on the command line, and ingesting a folder and
+ * then a folder inside it sends the same ids again (replacing, not
+ * duplicating).
+ */
+export async function documentRoot(file: string): Promise<string> {
+  const start = dirname(resolve(file));
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (await stat(join(dir, ".git")).then(() => true, () => false)) return dir;
+    if (dir === dirname(dir)) return parse(start).root;
+  }
+}
+
+/** Reads one file as a document: the id is its path relative to `root` (documentRoot), HTML is reduced to its text. */
 export async function readDocument(file: string, root: string): Promise<FileDocument> {
   // The bridge refuses control characters (bridge/text-rules.ts); in files they are layout (form feeds), so they become spaces.
   const raw = await readFile(file, "utf8");

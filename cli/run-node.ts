@@ -3,12 +3,13 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
 import { createLogger, defaultNodeId } from "../runtime/index.js";
-import { nodeConfig, type ColmenaConfig, type ConfigFlags } from "./config.js";
+import type { ColmenaConfig, ConfigFlags } from "./config.js";
 import { credsLayout, generateNatsCreds, SERVICE_INBOX_PREFIX } from "./nats-creds.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { collectProcessMetrics, startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { kindsOf, startNode, type RunningNode } from "./node.js";
 import { ProcessGuard } from "./process-guard.js";
+import { startupConfig } from "./startup-check.js";
 
 export interface NodeFlags extends ConfigFlags {
   natsPort?: number;
@@ -17,13 +18,14 @@ export interface NodeFlags extends ConfigFlags {
 }
 
 /**
- * `colmena up` and `colmena node`: the whole config validated first (a bad
- * value starts nothing), then optionally an embedded nats-server, the node,
+ * `colmena up` and `colmena node`: the whole config validated first and the
+ * model files it names read (a bad value or a missing file starts nothing:
+ * startup-check.ts), then optionally an embedded nats-server, the node,
  * and a graceful stop on SIGINT/SIGTERM (intake stops, in-flight work
  * finishes, keyed state is saved, nothing acknowledged is lost).
  */
 export async function runNode(mode: "up" | "node", flags: NodeFlags, version: string): Promise<void> {
-  const config = nodeConfig(flags, process.env);
+  const config = await startupConfig(flags, process.env);
   const nodeId = config.nodeId ?? defaultNodeId();
   const log = createLogger({ level: config.log.level, nodeId });
   const guard = new ProcessGuard(log);
@@ -87,7 +89,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);
     out.write(`Try:\n  curl -s ${node.httpUrl}/v1/documents -H 'content-type: application/json' \\\n    -d '{"documents":[{"id":"hello","text":"Colmena serves RAG over NATS actors."}]}'\n`);
     out.write(`  curl -s ${node.httpUrl}/v1/query -H 'content-type: application/json' -d '{"question":"What does Colmena serve?"}'\n`);
-    out.write(`or: colmena ingest ./docs && colmena ask "your question"\n`);
+    out.write(`or: colmena ingest FILES-OR-FOLDERS && colmena ask "your question"\n`);
   }
   out.write("Ctrl-C stops it gracefully.\n");
 

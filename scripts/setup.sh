@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to a runnable state: nats-server on PATH, npm
-# dependencies installed, TypeScript compiled to dist/. Safe to run again:
+# dependencies installed, TypeScript compiled to dist/ (scripts/build.sh). Safe to run again:
 # each step is skipped when its result is already there and up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-echo "setup: compiling TypeScript" >&2
-rm -rf dist
-npx --no-install tsc -p tsconfig.json
+bash scripts/build.sh

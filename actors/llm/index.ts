@@ -5,6 +5,7 @@
 export type { BackendHealth, ChatMessage, CircuitStatus, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Role, Slots, Warn } from "./backend.js";
 export { SequenceSlots } from "./slots.js";
 export { OnnxDecoderBackend } from "./onnx-decoder.js";
+export { readModelFiles } from "./model-files.js";
 export type { OnnxDecoderOptions } from "./onnx-decoder.js";
 export type { CacheMode } from "./decoder-step.js";
 export type { Device } from "./onnx-session.js";

@@ -16,6 +16,26 @@ export interface QueryRequest {
   history?: ChatMessage[];
   topK?: number;
   filter?: Filter;
+  /** The most tokens the answer may have; the llm pool clamps it to its own limit (llm.limits.maxNewTokens). */
+  maxTokens?: number;
+  /** How the llm samples the answer (backends that cannot sample, like the extractive one, honour only `stop`). */
+  sampling?: Sampling;
+}
+
+export interface Sampling {
+  /** 0: greedy. */
+  temperature?: number;
+  topP?: number;
+  /** The same seed and request give the same answer. */
+  seed?: number;
+  /** The answer ends before the first of these. */
+  stop?: string[];
+}
+
+/** Tokens of the prompt the LLM read and of the answer it wrote (a cached answer reports those of the generation it came from). */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
 }
 
 /**
@@ -57,6 +77,9 @@ export interface QueryResult {
   degraded: boolean;
   /** Milliseconds per stage: session, cache, retrieval, generation, total. */
   timings: Record<string, number>;
+  usage: Usage;
+  /** The answer stopped at its token limit (maxTokens or the llm pool's). */
+  truncated: boolean;
 }
 
 /** A streamed answer: meta first, tokens as they come, then sources, then done. */
@@ -64,7 +87,7 @@ export type QueryEvent =
   | { type: "meta"; sessionId: string; cached: boolean; partial: boolean; missingShards: string[]; degraded: boolean }
   | { type: "token"; text: string }
   | { type: "sources"; sources: Source[] }
-  | { type: "done"; timings: Record<string, number> };
+  | { type: "done"; timings: Record<string, number>; usage: Usage; truncated: boolean };
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";

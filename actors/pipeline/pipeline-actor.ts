@@ -40,6 +40,15 @@ const question = {
   history: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).optional(),
   topK: positive.max(1_000).optional(),
   filter: FilterSchema.optional(),
+  maxTokens: positive.optional(),
+  sampling: z
+    .strictObject({
+      temperature: z.number().min(0).max(2).optional(),
+      topP: z.number().gt(0).max(1).optional(),
+      seed: z.int().optional(),
+      stop: z.array(z.string().min(1)).max(4).optional(),
+    })
+    .optional(),
 };
 
 const messages = {

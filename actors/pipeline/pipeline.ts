@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ColmenaError, isColmenaError, type CallContext, type Logger } from "../../runtime/index.js";
 import { AnswerCache, cacheKey } from "../cache/index.js";
-import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind } from "../llm/index.js";
+import { estimateTokens, ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
 import { CoordinatorKind, groupByDocument, type QueryAnswer } from "../query/index.js";
-import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
+import type { QueryEvent, QueryRequest, QueryResult, Sampling, Source, Usage } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
 import { stageDuration } from "../metrics.js";
 import { documentSources } from "./sources.js";
@@ -30,6 +30,20 @@ export interface PipelineParts {
 interface CachedAnswer {
   answer: string;
   sources: Source[];
+  /** The generation's; entries cached before usage was kept have none. */
+  usage?: Usage;
+  truncated?: boolean;
+  /** The length of each piece the answer streamed in, so a hit streams in the same pieces; entries cached without them stream word by word. */
+  pieces?: number[];
+}
+
+/** What the llm is asked for an answer. */
+type LlmRequest = Sampling & { messages: LlmChatMessage[]; maxNewTokens: number };
+
+/** What the llm's closing event says of a generation. */
+interface Generated {
+  usage: Usage;
+  truncated: boolean;
 }
 
 /** Chunks retrieved per source asked for: documents with several matching chunks fold into one source. */
@@ -56,12 +70,12 @@ export class RagPipeline {
   }
 
   async query(req: QueryRequest, call: PipelineCall): Promise<QueryResult> {
-    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {} };
+    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {}, usage: { promptTokens: 0, completionTokens: 0 }, truncated: false };
     for await (const e of this.queryStream(req, call)) {
       if (e.type === "meta") Object.assign(result, { sessionId: e.sessionId, cached: e.cached, partial: e.partial, missingShards: e.missingShards, degraded: e.degraded });
       else if (e.type === "token") result.answer += e.text;
       else if (e.type === "sources") result.sources = e.sources;
-      else result.timings = e.timings;
+      else Object.assign(result, { timings: e.timings, usage: e.usage, truncated: e.truncated });
     }
     return result;
   }
@@ -99,16 +113,18 @@ export class RagPipeline {
 
     t = clock.now();
     const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
-    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
+    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }), ...(req.sampling !== undefined && { sampling: JSON.stringify(req.sampling) }) } });
     const hit = await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
     if (hit) {
       yield { type: "meta", sessionId, cached: true, partial: false, missingShards: [], degraded: false };
-      yield { type: "token", text: hit.value.answer };
+      // In the pieces the fresh answer streamed in: a client showing tokens as they come sees no difference.
+      for (const text of replayPieces(hit.value)) yield { type: "token", text };
       yield { type: "sources", sources: hit.value.sources };
       await this.#remember(actors, opening, sessionId, req.question, query, hit.value);
       lap("total", started);
-      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 } };
+      const usage = hit.value.usage ?? { promptTokens: 0, completionTokens: estimateTokens(hit.value.answer) };
+      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 }, usage, truncated: hit.value.truncated ?? false };
       return;
     }
 
@@ -122,51 +138,61 @@ export class RagPipeline {
     const messages = ragMessages({ question: query, passages }, historyForPrompt);
 
     t = clock.now();
-    const maxNewTokens = history.settings.maxNewTokens ?? defaults.maxNewTokens;
+    const maxNewTokens = req.maxTokens ?? history.settings.maxNewTokens ?? defaults.maxNewTokens;
     inTime();
-    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal);
+    const generated: Generated = { usage: { promptTokens: 0, completionTokens: 0 }, truncated: false };
+    const { tokens, degraded } = await this.#generate(actors, { messages, maxNewTokens, ...req.sampling }, signal, generated);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
     let answer = "";
+    const pieces: number[] = [];
     for await (const text of tokens) {
       answer += text;
+      pieces.push(text.length);
       yield { type: "token", text };
     }
     lap("generation", t);
     yield { type: "sources", sources };
     if (signal?.aborted) return;
-    const value: CachedAnswer = { answer, sources };
+    const value: CachedAnswer = { answer, sources, ...generated, pieces };
     // Independent writes (the cache's levels, the session's turn): side by side, so the answer's end waits for the slower only.
     await Promise.all([!retrieved.partial && !degraded ? cache.set(key, value) : undefined, this.#remember(actors, opening, sessionId, req.question, query, value)]);
     lap("total", started);
-    yield { type: "done", timings };
+    yield { type: "done", timings, ...generated };
   }
 
   /**
    * Opens the llm stream and waits for its first event, so the caller knows
-   * whether the answer is degraded before the first token goes out.
+   * whether the answer is degraded before the first token goes out. The
+   * llm's closing event is written into `generated`.
    */
-  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
+  async #generate(refs: PipelineCall["refs"], request: LlmRequest, signal: AbortSignal | undefined, generated: Generated): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
     // The refs are the call's: the stream is cancelled with it when the caller leaves.
-    const stream = refs.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens });
+    const stream = refs.pool(this.#p.llm).stream({ type: "generate", ...request });
     const it = stream[Symbol.asyncIterator]();
-    let first: IteratorResult<{ type: string; text?: string }>;
+    let first: IteratorResult<{ type: string; text?: string; reason?: string; promptTokens?: number; completionTokens?: number }>;
     try {
       first = await it.next();
     } catch (err) {
       if (!isColmenaError(err) || !DEGRADABLE.has(err.code)) throw err;
       this.#p.log.warn({ code: err.code, err: err.message }, "no llm could take the request: answering extractively");
-      return { tokens: this.#extractive(messages, maxNewTokens, signal), degraded: true };
+      return { tokens: this.#extractive(request, signal, generated), degraded: true };
     }
     return {
       degraded: false,
       tokens: (async function* () {
-        for (let r = first; !r.done; r = await it.next()) if (r.value.type === "token") yield r.value.text!;
+        for (let r = first; !r.done; r = await it.next()) {
+          if (r.value.type === "token") yield r.value.text!;
+          else if (r.value.type === "done") closed(generated, r.value);
+        }
       })(),
     };
   }
 
-  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal?: AbortSignal): AsyncIterable<string> {
-    for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) if (e.type === "token") yield e.text;
+  async *#extractive(request: LlmRequest, signal: AbortSignal | undefined, generated: Generated): AsyncIterable<string> {
+    for await (const e of this.#fallback.generate(request, signal ?? new AbortController().signal)) {
+      if (e.type === "token") yield e.text;
+      else closed(generated, e);
+    }
   }
 
   async #remember(actors: PipelineCall["refs"], opening: boolean, sessionId: string, question: string, query: string, value: CachedAnswer): Promise<void> {
@@ -180,4 +206,18 @@ export class RagPipeline {
       this.#p.log.warn({ err, sessionId }, "could not record the turn in the session");
     }
   }
+}
+
+/** Records an llm's closing event: its token counts and whether the limit cut the answer. */
+function closed(generated: Generated, done: { reason?: string; promptTokens?: number; completionTokens?: number }): void {
+  generated.usage = { promptTokens: done.promptTokens ?? 0, completionTokens: done.completionTokens ?? 0 };
+  generated.truncated = done.reason === "length";
+}
+
+/** A cached answer's text in the pieces it was streamed in (word by word for entries cached without them). */
+function replayPieces(value: CachedAnswer): string[] {
+  const { answer, pieces } = value;
+  if (pieces === undefined || pieces.reduce((a, b) => a + b, 0) !== answer.length) return answer.split(/(?<=\s)(?=\S)/);
+  let at = 0;
+  return pieces.map((n) => answer.slice(at, (at += n)));
 }

@@ -94,5 +94,7 @@ function question(req: QueryRequest) {
     ...(req.history !== undefined && { history: req.history }),
     ...(req.topK !== undefined && { topK: req.topK }),
     ...(req.filter !== undefined && { filter: req.filter }),
+    ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }),
+    ...(req.sampling !== undefined && { sampling: req.sampling }),
   };
 }

@@ -7,8 +7,11 @@ import { ColmenaError } from "../../runtime/index.js";
  * this one reads bytes, decodes strictly (INVALID on a bad sequence), then
  * hands the text to fastify's parser, which keeps its guard against
  * `__proto__` / `constructor` poisoning. The body limit applies as before.
+ * Fastify's built-in `text/plain` parser goes: every route takes JSON, so
+ * any other media type is a 415, not a string that fails the schema (400).
  */
 export function strictJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser("text/plain");
   const parseJson = app.getDefaultJsonParser("error", "error");
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {

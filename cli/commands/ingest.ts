@@ -1,5 +1,4 @@
-import { dirname, resolve } from "node:path";
-import { findDocuments, readDocument } from "../documents.js";
+import { documentRoot, findDocuments, readDocument } from "../documents.js";
 import { BridgeClient } from "../http-client.js";
 import { progressBar } from "../progress.js";
 
@@ -14,12 +13,11 @@ export async function ingest(paths: string[], options: IngestOptions, out: NodeJ
   const client = new BridgeClient(options.url, options.apiKey);
   const files = await findDocuments(paths);
   if (files.length === 0) throw new Error(`no markdown, text or HTML files under ${paths.join(", ")}`);
-  const root = paths.length === 1 ? resolveRoot(paths[0]!, files) : process.cwd();
   const bar = progressBar(files.length, "ingesting");
   let ids = 0;
   const empty: string[] = [];
   for (let i = 0; i < files.length; i += options.batch) {
-    const batch = await Promise.all(files.slice(i, i + options.batch).map((f) => readDocument(f, root)));
+    const batch = await Promise.all(files.slice(i, i + options.batch).map(async (f) => readDocument(f, await documentRoot(f))));
     const documents = batch.filter((d) => d.text.trim().length > 0);
     for (const d of batch) if (!d.text.trim()) empty.push(d.metadata.source);
     if (documents.length > 0) ids += (await client.json<{ ids: string[] }>("POST", "/v1/documents", { documents })).ids.length;
@@ -27,10 +25,4 @@ export async function ingest(paths: string[], options: IngestOptions, out: NodeJ
   }
   bar.done();
   out.write(`stored ${ids} documents${empty.length ? `; skipped ${empty.length} with no text: ${empty.join(", ")}` : ""}\n`);
-}
-
-/** Ids are paths relative to the folder given (or to the file's own folder). */
-function resolveRoot(path: string, files: string[]): string {
-  const p = resolve(path);
-  return files.length === 1 && files[0] === p ? dirname(p) : p;
 }

@@ -68,7 +68,8 @@ export class FakeRagApi implements RagApi {
     this.#maybeFail("query");
     if (this.stallQuery) await this.#untilAborted("query", signal);
     const { answer, sources, sessionId } = this.#answer(req);
-    return { answer, sources, sessionId, cached: false, partial: false, missingShards: [], degraded: false, timings: { total: 1 } };
+    const usage = { promptTokens: req.question.split(" ").length, completionTokens: answer.split(" ").length };
+    return { answer, sources, sessionId, cached: false, partial: false, missingShards: [], degraded: false, timings: { total: 1 }, usage, truncated: false };
   }
 
   async *queryStream(req: QueryRequest, scope: CallScope): AsyncIterable<QueryEvent> {
@@ -85,7 +86,7 @@ export class FakeRagApi implements RagApi {
       yield { type: "token", text: i === 0 ? words[i]! : ` ${words[i]}` };
     }
     yield { type: "sources", sources };
-    yield { type: "done", timings: { total: words.length } };
+    yield { type: "done", timings: { total: words.length }, usage: { promptTokens: req.question.split(" ").length, completionTokens: words.length }, truncated: false };
   }
 
   async ingest(documents: DocumentUpload[]): Promise<{ ids: string[] }> {

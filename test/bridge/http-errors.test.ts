@@ -90,6 +90,13 @@ describe("http - bad requests", () => {
     const text = await post("/v1/query", "question=bees", "application/x-www-form-urlencoded");
     assert.equal(text.statusCode, 415);
     assert.equal(((await text.body.json()) as ErrorReply).error.code, "INVALID");
+
+    for (const type of ["text/plain", "text/plain; charset=utf-8"]) {
+      const plain = await post("/v1/query", '{"question": "bees"}', type);
+      assert.equal(plain.statusCode, 415, type);
+      assert.equal(((await plain.body.json()) as ErrorReply).error.code, "INVALID");
+    }
+    assert.equal(bridge.api.requests.length, 0, "nothing reached the api");
   });
 
   test("http - garbage on the socket gets 400 and the server keeps serving", async () => {

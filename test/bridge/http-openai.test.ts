@@ -20,7 +20,7 @@ describe("openai - the official client against the bridge", () => {
 
   test("openai - chat.completions.create answers the last user message, with sources", async () => {
     const completion = await client.chat.completions.create({
-      model: "anything",
+      model: "fake-llm",
       messages: [
         { role: "system", content: "Be brief." },
         { role: "user", content: "Tell me about ants" },
@@ -40,7 +40,7 @@ describe("openai - the official client against the bridge", () => {
   });
 
   test("openai - a streamed chat completion sends chunks, sources on the last one, and [DONE]", async () => {
-    const stream = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "How do bees make honey?" }], stream: true });
+    const stream = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "How do bees make honey?" }], stream: true });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.ok(chunks.length > 3);
@@ -55,16 +55,16 @@ describe("openai - the official client against the bridge", () => {
   });
 
   test("openai - the session comes from X-Session-Id, else from a hash of user", async () => {
-    await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }] }, { headers: { "X-Session-Id": "conv-42" } });
+    await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }] }, { headers: { "X-Session-Id": "conv-42" } });
     assert.equal(bridge.api.requests.at(-1)!.req!.sessionId, "conv-42");
 
     const user = "alice@example.com";
-    const { response } = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }], user }).withResponse();
+    const { response } = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }], user }).withResponse();
     const expected = `user-${createHash("sha256").update(user).digest("hex").slice(0, 40)}`;
     assert.equal(bridge.api.requests.at(-1)!.req!.sessionId, expected);
     assert.equal(response.headers.get("x-session-id"), expected);
 
-    await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }] });
+    await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }] });
     assert.equal(bridge.api.requests.at(-1)!.req!.sessionId, undefined, "no header and no user: the api opens a new session");
   });
 
@@ -100,7 +100,7 @@ describe("openai - the official client against the bridge", () => {
   test("openai - shed load reaches the client as a 429 with Retry-After", async () => {
     bridge.api.failNext("query", overloaded("llm pool full", 2500));
     await assert.rejects(
-      client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }] }),
+      client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }] }),
       (e) => e instanceof OpenAI.RateLimitError && e.headers.get("retry-after") === "3" && e.message.includes("llm pool full"),
     );
   });
@@ -108,7 +108,7 @@ describe("openai - the official client against the bridge", () => {
   test("openai - a failure mid-stream is an APIError in the client's loop", async () => {
     bridge.api.streamFailure = { after: 2, error: new ColmenaError("UNAVAILABLE", "llm instance failed") };
     try {
-      const stream = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }], stream: true });
+      const stream = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }], stream: true });
       await assert.rejects(
         (async () => {
           for await (const _ of stream);
@@ -122,14 +122,14 @@ describe("openai - the official client against the bridge", () => {
 
   test("openai - a conversation without a user message is a 400", async () => {
     await assert.rejects(
-      client.chat.completions.create({ model: "m", messages: [{ role: "system", content: "hi" }] }),
+      client.chat.completions.create({ model: "fake-llm", messages: [{ role: "system", content: "hi" }] }),
       (e) => e instanceof OpenAI.BadRequestError && e.message.includes("no user message"),
     );
   });
 
   test("openai - text content parts are joined; a dimensions that does not match is a 400", async () => {
     const completion = await client.chat.completions.create({
-      model: "m",
+      model: "fake-llm",
       messages: [{ role: "user", content: [{ type: "text", text: "How do bees " }, { type: "text", text: "make honey?" }] }],
     });
     assert.equal(bridge.api.requests.at(-1)!.req!.question, "How do bees make honey?");

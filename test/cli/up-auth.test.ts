@@ -42,7 +42,7 @@ describe("colmena up - keys from the CLI, two bridge nodes sharing one rate limi
 
   test("colmena up - an open bridge beyond loopback refuses to start without --insecure", async () => {
     const refused = await runColmena(["up", "--host", "0.0.0.0", "--data-dir", join(dir, "open")]);
-    assert.equal(refused.code, 1);
+    assert.equal(refused.code, 2, "a config mistake: exit code 2");
     assert.match(refused.stderr, /http\.host.*no authentication.*--insecure/);
   });
 

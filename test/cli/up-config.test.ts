@@ -22,11 +22,47 @@ test("colmena up - a bad retrieval value stops start-up before nats-server or an
       () => assert.fail("colmena up started"),
       (e: { code?: number; stdout: string; stderr: string }) => e,
     );
-    assert.equal(failed.code, 1);
+    assert.equal(failed.code, 2, "a mistake, not a crash to restart");
     assert.match(failed.stderr, /INVALID: invalid configuration/);
     assert.match(failed.stderr, /retrieval\.shard\.snapshotEveryWrites \(from env COLMENA_RETRIEVAL__SHARD__SNAPSHOT_EVERY_WRITES\)/);
     assert.equal(failed.stdout, "", "no banner: nothing started");
     assert.equal(existsSync(join(dataDir, "nats")), false, "the embedded nats-server's store was never made");
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("colmena up - a missing model folder stops start-up at once: one line naming the path and the config key, exit code 2, nothing started", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "colmena-up-model-"));
+  try {
+    const missing = join(dataDir, "models");
+    const start = async (config: unknown) => {
+      const file = join(dataDir, "colmena.json");
+      await writeFile(file, JSON.stringify(config));
+      const args = [main, "up", "--config", file, "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn"];
+      return promisify(execFile)(process.execPath, args, { timeout: 60_000 }).then(
+        () => assert.fail("colmena up started"),
+        (e: { code?: number; stdout: string; stderr: string }) => e,
+      );
+    };
+    // The README's "Real models" config, with neither folder there: the embedder's is named first.
+    const readme = {
+      retrieval: { embedder: { backend: "onnx", modelDir: join(missing, "all-MiniLM-L6-v2") }, indexes: [{ name: "default", shards: 4, dimension: 384 }] },
+      llm: { backend: { type: "onnx", modelDir: join(missing, "Falcon3-1B-Instruct-onnx"), device: "cuda:0" } },
+    };
+    for (const [config, path, key] of [
+      [readme, readme.retrieval.embedder.modelDir, "retrieval.embedder.modelDir"],
+      [{ llm: readme.llm }, readme.llm.backend.modelDir, "llm.backend.modelDir"],
+    ] as const) {
+      const failed = await start(config);
+      assert.equal(failed.code, 2, key);
+      const lines = failed.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, failed.stderr);
+      assert.ok(lines[0]!.includes(path), lines[0]);
+      assert.ok(lines[0]!.includes(`config key ${key}`), lines[0]);
+      assert.equal(failed.stdout, "", "no banner: nothing started");
+      assert.equal(existsSync(join(dataDir, "nats")), false, "the embedded nats-server's store was never made");
+    }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

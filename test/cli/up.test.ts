@@ -72,7 +72,8 @@ describe("colmena up - the embedded default, black box", () => {
       if (e.event === "token") text += (JSON.parse(e.data) as { text: string }).text;
     }
     assert.equal(events[0], "meta");
-    assert.ok(events.filter((e) => e === "token").length > 1, "more than one token event");
+    // The extractive answer streams a sentence, list or code block per event.
+    assert.ok(events.filter((e) => e === "token").length >= 1, "token events");
     assert.deepEqual(events.slice(-2), ["sources", "done"]);
     assert.match(text, /acknowledgements/);
   });
@@ -97,15 +98,16 @@ describe("colmena up - the embedded default, black box", () => {
     const client = new OpenAI({ baseURL: `${up.httpUrl}/v1`, apiKey: "unused" });
     const models = await client.models.list();
     assert.ok(models.data.length >= 2);
-    const chat = await client.chat.completions.create({ model: "colmena", messages: [{ role: "user", content: "Who gets a message sent to a queue group?" }] });
+    const model = models.data[0]!.id; // the llm's: chat completions take only it
+    const chat = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Who gets a message sent to a queue group?" }] });
     assert.match(chat.choices[0]!.message.content ?? "", /one member/);
     let streamed = "";
-    const stream = await client.chat.completions.create({ model: "colmena", stream: true, messages: [{ role: "user", content: "What is JetStream?" }] });
+    const stream = await client.chat.completions.create({ model, stream: true, messages: [{ role: "user", content: "What is JetStream?" }] });
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? "";
     assert.match(streamed, /persistence layer/);
     // "What does it keep?" alone ranks the queue-groups document first; the resent turns point it at the key-value store.
     const followUp = (await client.chat.completions.create({
-      model: "colmena",
+      model,
       messages: [
         { role: "user", content: "Tell me about the key-value store" },
         { role: "assistant", content: "ok" },

@@ -176,10 +176,11 @@ test("llm openai - a stalled stream is a TIMEOUT and an unreachable engine is UN
 
 test("llm openai - a request lets go of its signals when it ends: no timer left to fire, no listener left on the caller's", async () => {
   const p = await peer({ type: "ok", reply: REPLY });
-  const llm = backend(p, { healthTimeoutMs: 50 });
+  // Long enough that a busy machine still answers the check in time; the sleep then outlasts the timeout it set.
+  const llm = backend(p, { healthTimeoutMs: 1_000 });
   const sent = await fetchSignals(() => llm.health());
   assert.equal(sent.length, 1);
-  await sleep(120);
+  await sleep(1_100);
   assert.equal(sent[0]!.aborted, false, "the health check's timeout was cleared when the check ended");
 
   const caller = new AbortController();

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { ChatMessage, QueryRequest } from "../../../actors/index.js";
+import type { ChatMessage, QueryRequest, Sampling, Usage } from "../../../actors/index.js";
 import { ColmenaError } from "../../../runtime/index.js";
 import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
 import { cleanText } from "../../text-rules.js";
@@ -17,9 +17,14 @@ import { errorResponses } from "./error-responses.js";
  * the question; the conversation's history lives in the session, whose id
  * comes from the `X-Session-Id` header, else is derived from the `user`
  * field, else is a new one (returned in `X-Session-Id` and `session_id`).
- * Generation parameters (temperature, max_tokens, ...) are accepted and
- * ignored: the LLM pool's configuration decides them. Sources travel in an
- * extra `sources` field (on the last chunk when streaming).
+ * `model`, when given, must be the LLM's id in `GET /v1/models` (else 404
+ * `model_not_found` in OpenAI's error shape). `max_completion_tokens` (or
+ * the older `max_tokens`) caps the answer, within the LLM pool's own limit;
+ * `temperature`, `top_p`, `seed` and `stop` go to the LLM (within OpenAI's
+ * ranges; a backend that cannot sample honours only `stop`). `usage` counts the prompt's and the answer's tokens (streaming:
+ * in a last chunk with no choices when `stream_options.include_usage`).
+ * Sources travel in an extra `sources` field (on the last chunk when
+ * streaming).
  */
 
 const TextPart = z.looseObject({ type: z.string(), text: cleanText().optional() });
@@ -33,6 +38,13 @@ const ChatRequestShape = z.looseObject({
   stream: z.boolean().nullable().optional(),
   user: z.string().max(1024).optional(),
   n: z.literal(1).nullable().optional().describe("only one choice is generated"),
+  max_tokens: z.int().positive().nullable().optional(),
+  max_completion_tokens: z.int().positive().nullable().optional().describe("wins over max_tokens; clamped to the server's limit"),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().gt(0).max(1).nullable().optional(),
+  seed: z.int().nullable().optional(),
+  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullable().optional(),
 });
 type ChatRequest = z.infer<typeof ChatRequestShape>;
 
@@ -45,12 +57,17 @@ const ChatCompletionShape = z.object({
     z.object({
       index: z.int(),
       message: z.object({ role: z.literal("assistant"), content: z.string(), refusal: z.null() }),
-      finish_reason: z.literal("stop"),
+      finish_reason: z.enum(["stop", "length"]).describe("length: the answer stopped at max_completion_tokens or the server's limit"),
       logprobs: z.null(),
     }),
   ),
+  usage: z.object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }),
   sources: z.array(SourceShape).describe("the passages the answer was drawn from (Colmena extension)"),
   session_id: z.string().describe("the session that holds this conversation (Colmena extension)"),
+});
+
+const ModelNotFoundShape = z.object({
+  error: z.object({ code: z.literal("model_not_found"), type: z.literal("invalid_request_error"), param: z.literal("model"), message: z.string() }),
 });
 
 export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteContext): void {
@@ -73,15 +90,28 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
             },
           },
           ...errorResponses(),
+          404: { description: "`model` is not this server's LLM", ...responseSchema(ModelNotFoundShape) },
         },
       },
     },
     async (request, reply) => {
+      const llm = api.models().llm;
+      const { model } = request.body;
+      if (model !== undefined && model !== llm) {
+        // OpenAI's own answer for an unknown model, which its clients and frameworks recognise.
+        return reply.code(404).send({
+          error: { code: "model_not_found", type: "invalid_request_error", param: "model", message: `The model ${JSON.stringify(model)} does not exist; this server serves ${JSON.stringify(llm)} (GET /v1/models)` },
+        });
+      }
       const scope = scopeOf(request);
       const query: QueryRequest = { question: questionOf(request.body), history: historyOf(request.body) };
+      const maxTokens = request.body.max_completion_tokens ?? request.body.max_tokens;
+      if (maxTokens != null) query.maxTokens = maxTokens;
+      const sampling = samplingOf(request.body);
+      if (Object.keys(sampling).length > 0) query.sampling = sampling;
       const sessionId = sessionIdOf(request);
       if (sessionId !== undefined) query.sessionId = sessionId;
-      const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: api.models().llm };
+      const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: llm };
 
       if (request.body.stream !== true) {
         const result = await scope.guard(api.query(query, scope));
@@ -90,23 +120,34 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
         return {
           ...head,
           object: "chat.completion",
-          choices: [{ index: 0, message: { role: "assistant", content: result.answer, refusal: null }, finish_reason: "stop", logprobs: null }],
+          choices: [{ index: 0, message: { role: "assistant", content: result.answer, refusal: null }, finish_reason: finishReason(result.truncated), logprobs: null }],
+          usage: wireUsage(result.usage),
           sources: result.sources.map(toWireSource),
           session_id: result.sessionId,
         };
       }
       if (sessionId !== undefined) reply.header("x-session-id", sessionId);
-      return streamAnswer(reply, scope, metered(request, api.queryStream(query, scope)), chunkRenderer(head), { heartbeatMs: options.sseHeartbeatMs, log });
+      return streamAnswer(reply, scope, metered(request, api.queryStream(query, scope)), chunkRenderer(head, request.body.stream_options?.include_usage === true), { heartbeatMs: options.sseHeartbeatMs, log });
     },
   );
 }
 
-/** Renders answer events as `chat.completion.chunk`s: role first, content deltas, a last chunk with sources, `[DONE]`. */
-function chunkRenderer(head: { id: string; created: number; model: string }): AnswerRenderer {
+const finishReason = (truncated: boolean) => (truncated ? "length" : "stop");
+
+const wireUsage = (u: Usage) => ({ prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens });
+
+/**
+ * Renders answer events as `chat.completion.chunk`s: role first, content
+ * deltas, a last chunk with sources, then (with `includeUsage`) OpenAI's
+ * usage chunk with no choices, `[DONE]`.
+ */
+function chunkRenderer(head: { id: string; created: number; model: string }, includeUsage: boolean): AnswerRenderer {
   let sessionId = "";
   let sources: WireSource[] = [];
+  let usage: Usage | undefined;
+  let truncated = false;
   let finished = false;
-  const chunk = (delta: Record<string, string>, finish: "stop" | null, extra: Record<string, unknown> = {}) => ({
+  const chunk = (delta: Record<string, string>, finish: "stop" | "length" | null, extra: Record<string, unknown> = {}) => ({
     ...head,
     object: "chat.completion.chunk",
     choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
@@ -115,7 +156,8 @@ function chunkRenderer(head: { id: string; created: number; model: string }): An
   const finish = async (out: Parameters<AnswerRenderer["end"]>[0]) => {
     if (finished) return;
     finished = true;
-    await out.send(chunk({}, "stop", { sources, session_id: sessionId }));
+    await out.send(chunk({}, finishReason(truncated), { sources, session_id: sessionId }));
+    if (includeUsage && usage !== undefined) await out.send({ ...head, object: "chat.completion.chunk", choices: [], usage: wireUsage(usage) });
     await out.sendRaw("[DONE]");
   };
   return {
@@ -130,6 +172,7 @@ function chunkRenderer(head: { id: string; created: number; model: string }): An
           sources = event.sources.map(toWireSource);
           return;
         case "done":
+          ({ usage, truncated } = event);
           return finish(out);
       }
     },
@@ -138,6 +181,16 @@ function chunkRenderer(head: { id: string; created: number; model: string }): An
       await out.send({ error: { ...body.error, type: body.error.code === "INVALID" ? "invalid_request_error" : "server_error" } });
     },
     end: finish,
+  };
+}
+
+function samplingOf(body: ChatRequest): Sampling {
+  const { temperature, top_p, seed, stop } = body;
+  return {
+    ...(temperature != null && { temperature }),
+    ...(top_p != null && { topP: top_p }),
+    ...(seed != null && { seed }),
+    ...(stop != null && { stop: typeof stop === "string" ? [stop] : stop }),
   };
 }
 

@@ -1,0 +1,51 @@
+/**
+ * Mistakes that no restart can fix — a bad config value, a model folder or
+ * file that is missing or malformed — are found here, before nats-server or
+ * any actor starts, and stop start-up with one line naming the path and the
+ * config key (exit code 2 in main.ts). The actors would find the same files
+ * missing only inside their supervisors, which restart failures: a restart
+ * loop on a mistake.
+ */
+import { readModelDir, readModelFiles } from "../actors/index.js";
+import { ColmenaError } from "../runtime/index.js";
+import { nodeConfig, type ColmenaConfig, type ConfigFlags } from "./config.js";
+
+/** A start-up mistake: the process exits with code 2 and nothing is restarted. */
+export class StartupMistake extends ColmenaError {
+  constructor(message: string, cause?: unknown) {
+    super("INVALID", message, cause === undefined ? {} : { cause });
+  }
+}
+
+/** The node's config, validated, and the model files it names checked. */
+export async function startupConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv): Promise<ColmenaConfig> {
+  let config: ColmenaConfig;
+  try {
+    config = nodeConfig(flags, env);
+  } catch (err) {
+    throw err instanceof ColmenaError && err.code === "INVALID" ? new StartupMistake(err.message, err) : err;
+  }
+  await checkModelFiles(config);
+  return config;
+}
+
+/** Reads the model files of the roles this node hosts the way their actors will. */
+async function checkModelFiles(config: ColmenaConfig): Promise<void> {
+  const embedder = config.retrieval.embedder;
+  if (config.roles.includes("embedder") && embedder.backend === "onnx") {
+    await named("retrieval.embedder.modelDir", () => readModelDir(embedder.modelDir!, embedder.modelFile));
+  }
+  const llm = config.llm.backend;
+  if (config.roles.includes("llm") && llm.type === "onnx") {
+    await named("llm.backend.modelDir", () => readModelFiles(llm.modelDir, llm.modelFile));
+  }
+}
+
+async function named(key: string, read: () => Promise<unknown>): Promise<void> {
+  try {
+    await read();
+  } catch (err) {
+    if (err instanceof ColmenaError && err.code === "INVALID") throw new StartupMistake(`${err.message} (config key ${key})`, err);
+    throw err;
+  }
+}

@@ -41,6 +41,8 @@ export class DiskStore {
   readonly #clock: Clock;
   /** By hash, oldest write first. */
   readonly #index = new Map<string, Meta>();
+  /** Shard directories known to exist. */
+  readonly #dirs = new Set<string>();
 
   private constructor(opts: DiskStoreOptions) {
     this.dir = opts.dir;
@@ -86,12 +88,18 @@ export class DiskStore {
     const hash = hashOf(key);
     const meta = { expiresAt, writtenAt: this.#clock.now() };
     const shard = join(this.dir, hash.slice(0, 2));
-    await mkdir(shard, { recursive: true });
+    // A directory made once is not made again: the mkdir was a syscall on every answer written.
+    if (!this.#dirs.has(shard)) {
+      await mkdir(shard, { recursive: true });
+      this.#dirs.add(shard);
+    }
     const tmp = join(shard, `${TMP}${randomBytes(6).toString("hex")}`);
     try {
       await writeFile(tmp, encode(key, value, meta));
       await rename(tmp, join(shard, hash));
     } catch (err) {
+      // Someone removed the directory: the next write makes it again.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") this.#dirs.delete(shard);
       await rm(tmp, { force: true });
       throw err;
     }

@@ -11,7 +11,7 @@ import { pino } from "pino";
 import { startNatsServer } from "../nats/index.js";
 import { ActorSystem, loadConfig, RuntimeConfigSchema, type ActorRef } from "../runtime/index.js";
 import { Bench, LocalBench, PAYLOAD } from "./runtime-kinds.js";
-import { report, round, summarize } from "./stats.js";
+import { report, round, sequential, summarize } from "./stats.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 5_000);
 const THROUGHPUT = Number(process.env.BENCH_THROUGHPUT ?? 40_000);
@@ -33,16 +33,6 @@ const rawBody = () => packr.pack({ type: "echo", value: PAYLOAD });
 
 const rawAsk = async (nc: NatsConnection) => packr.unpack((await nc.request("bench.raw", rawBody(), { timeout: 10_000 })).data);
 const actorAsk = (r: ActorRef<typeof Bench.messages>) => r.ask({ type: "echo", value: PAYLOAD });
-
-async function sequential(fn: () => Promise<unknown>, n: number): Promise<number[]> {
-  const us: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await fn();
-    us.push(Number(process.hrtime.bigint() - t) / 1_000);
-  }
-  return us;
-}
 
 async function throughput(fn: () => Promise<unknown>, n: number, inFlight: number): Promise<number> {
   let next = 0;

@@ -17,7 +17,7 @@ import { llmKind } from "../actors/index.js";
 import { startNatsCluster, startNatsServer } from "../nats/index.js";
 import { ActorSystem, loadConfig, RuntimeConfigSchema } from "../runtime/index.js";
 import { Bench, PAYLOAD } from "./runtime-kinds.js";
-import { report, round, summarize } from "./stats.js";
+import { report, round, sequential, summarize } from "./stats.js";
 
 const SIZES = (process.env.BENCH_SCALING_NODES ?? "1,2,4,8").split(",").map(Number);
 const SLOTS = 4;
@@ -73,14 +73,9 @@ async function askLatency(callerUrl: string, hostUrl: string, namespace: string)
   const caller = await start(callerUrl, `${namespace}-caller`, []);
   try {
     const ref = caller.pool(Bench);
-    for (let i = 0; i < 500; i++) await ref.ask({ type: "echo", value: PAYLOAD });
-    const us: number[] = [];
-    for (let i = 0; i < 3_000; i++) {
-      const t = process.hrtime.bigint();
-      await ref.ask({ type: "echo", value: PAYLOAD });
-      us.push(Number(process.hrtime.bigint() - t) / 1_000);
-    }
-    const s = summarize(us);
+    const ask = () => ref.ask({ type: "echo", value: PAYLOAD });
+    await sequential(ask, 500); // warm-up
+    const s = summarize(await sequential(ask, 3_000));
     return { p50: s.p50, p99: s.p99 };
   } finally {
     await caller.shutdown();

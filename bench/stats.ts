@@ -17,3 +17,14 @@ export const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 export function report(name: string, figures: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ case: name, ...figures })}\n`);
 }
+
+/** Calls `fn` `n` times, one after another; each call's time in µs. */
+export async function sequential(fn: () => Promise<unknown>, n: number): Promise<number[]> {
+  const us: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    us.push(Number(process.hrtime.bigint() - t) / 1_000);
+  }
+  return us;
+}

@@ -2,58 +2,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Permissions } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
-import { NATS_API_OPERATIONS, natsApiSubject } from "../bridge/index.js";
 import { Subjects, type AnyHosted } from "../runtime/index.js";
 import { ROLES, type Role } from "./config.js";
-
-/**
- * Inbox prefix of outside services: their replies come to `_INBOX.service.…`,
- * the only subjects they may subscribe to, so they cannot read the replies
- * meant for Colmena's own nodes (on `_INBOX.<nuid>`). Clients set it as
- * their connection's `inboxPrefix`.
- */
-export const SERVICE_INBOX_PREFIX = "_INBOX.service";
-
-/**
- * What an outside service may do on NATS, cut from the subjects the service
- * API really serves (bridge/nats-service.ts): request its operations and
- * discover it (`$SRV`), and receive its replies. Nothing else: not the
- * actor subjects (pool, keyed, activate, node, stream), KV, JetStream or
- * membership, neither publishing nor subscribing.
- */
-export function servicePermissions(namespace: string): Partial<Permissions> {
-  return {
-    pub: { allow: [...NATS_API_OPERATIONS.map((op) => natsApiSubject(namespace, op)), "$SRV.>"] },
-    sub: { allow: [`${SERVICE_INBOX_PREFIX}.>`] },
-  };
-}
-
-/** A valid subject token that stands for `*` while the runtime's subject code builds a pattern. */
-const ANY = "ANY-TOKEN";
-const pattern = (subject: string) => subject.split(".").map((t) => (t === ANY ? "*" : t)).join(".");
-
-/**
- * What a node of one role may do, cut from the runtime's subject scheme
- * (runtime/contract/subjects.ts) and the kinds the role hosts: it may
- * subscribe only to the subjects of its own kinds (a pooled kind's queue
- * and per-node subjects; a keyed kind's activations and actors), to stream control and
- * to replies, and the bridge to the service API; so no role can serve,
- * and so read the messages of, another role's kinds. It may publish to
- * any actor (calls), JetStream and KV of its namespace's account, never
- * on the service API but for the bridge, which serves it.
- */
-export function rolePermissions(namespace: string, role: Role, kinds: readonly AnyHosted[]): Partial<Permissions> {
-  const s = new Subjects(namespace);
-  const api = NATS_API_OPERATIONS.map((op) => natsApiSubject(namespace, op));
-  const serves = kinds.flatMap((k) =>
-    k.placement === "keyed" ? [s.activate(k.kind), s.activateOn(ANY, k.kind), s.keyed(k.kind, ANY)] : [s.pool(k.kind), s.poolOn(ANY, k.kind)],
-  );
-  const bridge = role === "bridge";
-  return {
-    sub: { allow: [...serves, s.streamControl(ANY), "_INBOX.>", ...(bridge ? [...api, "$SRV.>"] : [])].map(pattern) },
-    pub: { allow: [`${s.prefix}.>`, "_INBOX.>", "$JS.API.>", "$JS.ACK.>", "$KV.>"], ...(bridge ? {} : { deny: api }) },
-  };
-}
+import { rolePermissions, servicePermissions } from "./nats-permissions.js";
 
 export interface NatsCredsLayout {
   /** nats-server configuration: operator mode, the accounts preloaded in a memory resolver. */
@@ -105,6 +56,8 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
     `operator: ${JSON.stringify(join(out, "operator.jwt"))}`,
     `system_account: ${system.getPublicKey()}`,
     "resolver: MEMORY",
+    // A user's JWT travels in its CONNECT line: room for long permission lists (the default is 4 KiB).
+    "max_control_line: 16384",
     "resolver_preload: {",
     ...Object.entries(preload).map(([pub, jwt]) => `  ${pub}: ${JSON.stringify(jwt)}`),
     "}",
@@ -113,6 +66,9 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
   await write(layout.serverConfig, config);
   return layout;
 }
+
+/** Where `colmena up` keeps its embedded nats-server's credentials. */
+export const embeddedCredsDir = (dataDir: string) => join(dataDir, "nats-creds");
 
 /** Where generateNatsCreds puts everything in `dir`. */
 export function credsLayout(dir: string, namespaces: readonly string[]): NatsCredsLayout {

@@ -55,7 +55,7 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     stops.push(() => service.stop());
     const address = http.server.address();
     const listening = typeof address === "object" && address ? address.port : port;
-    return { system, httpUrl: `http://${host}:${listening}`, stop };
+    return { system, httpUrl: `${config.http.tls ? "https" : "http"}://${host}:${listening}`, stop };
   } catch (err) {
     await stop();
     throw err;

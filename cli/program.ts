@@ -54,7 +54,7 @@ export function buildProgram(version: string): Command {
     .description("the embedded single-node default: nats-server, every actor kind and the HTTP bridge in one process")
     .option("--nats <url>", "use this NATS server instead of starting one")
     .option("--nats-port <port>", "port of the embedded nats-server (default 4222, or a free one)", int("--nats-port"))
-    .option("--secure-nats", "run the embedded nats-server in operator mode, with credentials generated into <data-dir>/nats-creds on first start")
+    .option("--insecure-nats", "run the embedded nats-server without authentication, for development (by default it runs in operator mode, with credentials generated into <data-dir>/nats-creds on first start)")
     .action((flags: NodeFlags) => runNode("up", flags, version));
 
   nodeOptions(program.command("node"))
@@ -92,7 +92,8 @@ export function buildProgram(version: string): Command {
       .option("-c, --config <file>", "the node's JSON config file, for its NATS settings and namespace")
       .option("--nats <url>", "NATS server(s), comma-separated (default: the config's, else nats://127.0.0.1:4222)")
       .option("--namespace <name>", "the deployment's namespace")
-      .option("--creds <file>", "NATS credentials (with colmena up --secure-nats: <data-dir>/nats-creds/<ns>-node.creds)")
+      .option("--data-dir <dir>", "the data directory of a colmena up on this machine, whose NATS credentials are used when --creds is not given (default .colmena)")
+      .option("--creds <file>", "NATS credentials (default: <data-dir>/nats-creds/<namespace>-node.creds, when it exists)")
       .option("--json", "print JSON");
   natsClient(keysCommand.command("create"))
     .description("make a key and print it once")

@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
 import { createLogger, defaultNodeId } from "../runtime/index.js";
 import type { ColmenaConfig, ConfigFlags } from "./config.js";
-import { credsLayout, generateNatsCreds, SERVICE_INBOX_PREFIX } from "./nats-creds.js";
+import { credsLayout, embeddedCredsDir, generateNatsCreds } from "./nats-creds.js";
+import { SERVICE_INBOX_PREFIX } from "./nats-permissions.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { collectProcessMetrics, startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { kindsOf, startNode, type RunningNode } from "./node.js";
@@ -13,14 +14,15 @@ import { startupConfig } from "./startup-check.js";
 
 export interface NodeFlags extends ConfigFlags {
   natsPort?: number;
-  /** `colmena up --secure-nats`: the embedded nats-server in operator mode, with credentials in <dataDir>/nats-creds. */
-  secureNats?: boolean;
+  /** `colmena up --insecure-nats`: the embedded nats-server without authentication (development only); by default it runs in operator mode, with credentials in <dataDir>/nats-creds. */
+  insecureNats?: boolean;
 }
 
 /**
  * `colmena up` and `colmena node`: the whole config validated first and the
- * model files it names read (a bad value or a missing file starts nothing:
- * startup-check.ts), then optionally an embedded nats-server, the node,
+ * model and certificate files it names read (a bad value or a missing file
+ * starts nothing: startup-check.ts), then for `up` an embedded nats-server
+ * (in operator mode, each thread on its own user, unless --insecure-nats), the node,
  * and a graceful stop on SIGINT/SIGTERM (intake stops, in-flight work
  * finishes, keyed state is saved, nothing acknowledged is lost).
  */
@@ -35,7 +37,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     const port = flags.natsPort ?? (await portOr(4222));
     const storeDir = resolve(join(config.dataDir, "nats"));
     await mkdir(storeDir, { recursive: true });
-    if (flags.secureNats) creds = await embeddedCreds(config);
+    if (!flags.insecureNats) creds = await embeddedCreds(config);
     nats = await startNatsServer({ storeDir, port, onLog: (line) => log.debug({ nats: line }, "nats-server"), ...(creds && { extraArgs: ["-c", creds.serverConfig] }) });
   }
   const natsConfig = nats ? { ...config.nats, servers: nats.url } : config.nats;
@@ -84,6 +86,8 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   out.write(`  NATS:      ${nats ? `${nats.url} (embedded, JetStream in ${join(config.dataDir, "nats")})` : String(config.nats.servers)}\n`);
   if (creds) {
     out.write(`  NATS auth: operator mode; service API clients: ${creds.service} (inboxPrefix ${SERVICE_INBOX_PREFIX}); nodes joining: ${creds.node}\n`);
+  } else if (nats) {
+    out.write("  NATS auth: none (--insecure-nats): anything that reaches the port may use every subject\n");
   }
   if (node?.httpUrl) {
     out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);
@@ -108,9 +112,14 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   process.once("SIGTERM", () => shutdown("SIGTERM"));
 }
 
-/** The embedded server's credentials, generated into the data directory on first start and kept after. */
+/**
+ * The embedded server's credentials, generated into the data directory on
+ * first start (files 0600 in a 0700 folder) and kept after, so nodes and
+ * tools holding them keep working across restarts; `colmena keys` and
+ * `colmena audit` on this machine find the node user's there (local-creds.ts).
+ */
 async function embeddedCreds(config: ColmenaConfig) {
-  const dir = join(config.dataDir, "nats-creds");
+  const dir = embeddedCredsDir(config.dataDir);
   const exists = await access(join(dir, "nats-server.conf")).then(
     () => true,
     () => false,

@@ -7,6 +7,7 @@
  * loop on a mistake.
  */
 import { readModelDir, readModelFiles } from "../actors/index.js";
+import { readTlsFiles } from "../bridge/index.js";
 import { ColmenaError } from "../runtime/index.js";
 import { nodeConfig, type ColmenaConfig, type ConfigFlags } from "./config.js";
 
@@ -26,6 +27,7 @@ export async function startupConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv):
     throw err instanceof ColmenaError && err.code === "INVALID" ? new StartupMistake(err.message, err) : err;
   }
   await checkModelFiles(config);
+  checkTlsFiles(config);
   return config;
 }
 
@@ -38,6 +40,16 @@ async function checkModelFiles(config: ColmenaConfig): Promise<void> {
   const llm = config.llm.backend;
   if (config.roles.includes("llm") && llm.type === "onnx") {
     await named("llm.backend.modelDir", () => readModelFiles(llm.modelDir, llm.modelFile));
+  }
+}
+
+/** The bridge's certificate files, read and paired as the bridge will (its message names the key and path). */
+function checkTlsFiles(config: ColmenaConfig): void {
+  if (!config.roles.includes("bridge") || config.http.tls === undefined) return;
+  try {
+    readTlsFiles(config.http.tls);
+  } catch (err) {
+    throw err instanceof ColmenaError && err.code === "INVALID" ? new StartupMistake(err.message, err) : err;
   }
 }
 

@@ -22,6 +22,8 @@ function withCommon(cmd: Command, defaults: { repeat: number }): Command {
     .option("--spawn", "start a colmena up of this build (temporary data dir, free ports), ingest the workload's documents, stop it afterwards")
     .addOption(new Option("--driver <driver>", "interface to load").choices(["http", "nats"]).default("http"))
     .option("--nats <url>", "NATS server of the target (for --driver nats; scaling joins nodes to it)")
+    .option("--nats-creds <file>", "the target's service user credentials, for --driver nats (colmena up prints their path)")
+    .option("--node-creds <file>", "NATS credentials of the nodes scaling joins to the target (colmena up prints their path)")
     .option("--namespace <name>", "subject prefix of the target's NATS API", "colmena")
     .option("--api-key <key>", "API key, when the bridge requires one", process.env.COLMENA_API_KEY)
     .option("--corpus <dir>", 'markdown/text folder for documents and questions, or "generated"', defaultCorpus())
@@ -46,6 +48,8 @@ function common(f: CommonFlags): CommonOptions {
     spawn: !!f.spawn,
     driver: f.driver,
     ...(f.nats && { nats: f.nats }),
+    ...(f.natsCreds && { natsCreds: f.natsCreds }),
+    ...(f.nodeCreds && { nodeCreds: f.nodeCreds }),
     namespace: f.namespace,
     ...(f.apiKey && { apiKey: f.apiKey }),
     corpus: f.corpus,

@@ -9,6 +9,10 @@ export interface CommonOptions {
   driver: "http" | "nats";
   /** NATS server of the target (the NATS driver; `scaling --url` joins nodes to it). */
   nats?: string;
+  /** Credentials of the target's `service` user, for the NATS driver (with --spawn: the ones the spawned colmena up prints). */
+  natsCreds?: string;
+  /** Credentials of the nodes `scaling --url` joins to the target's NATS (with --spawn: the ones the spawned colmena up prints). */
+  nodeCreds?: string;
   namespace: string;
   apiKey?: string;
   /** A folder of markdown/text, or "generated". */

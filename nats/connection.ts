@@ -24,6 +24,8 @@ export interface NatsConnectOptions {
   name: string;
   auth?: NatsAuth;
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** Where this connection's replies come (nats.js's default `_INBOX`): a user whose permissions allow only its own prefix must set it. */
+  inboxPrefix?: string;
   /** -1 retries forever. */
   maxReconnectAttempts?: number;
   reconnectTimeWaitMs?: number;
@@ -44,6 +46,7 @@ export async function connectNats(options: NatsConnectOptions, log: Pick<Logger,
   const authenticator = toAuthenticator(options.auth ?? { type: "none" });
   if (authenticator) opts.authenticator = authenticator;
   if (options.tls) opts.tls = { ...options.tls };
+  if (options.inboxPrefix !== undefined) opts.inboxPrefix = options.inboxPrefix;
 
   let nc: NatsConnection;
   try {

@@ -17,7 +17,7 @@ import type { AnyHosted } from "./contract/hosting.js";
 import type { ActorRef, Refs } from "./contract/refs.js";
 import type { CellStats } from "./contract/stats.js";
 import type { Storage } from "./contract/storage.js";
-import { Subjects } from "./contract/subjects.js";
+import { inboxPrefix, NODE_BUCKETS, Subjects } from "./contract/subjects.js";
 import { Inbound } from "./delivery/inbound.js";
 import { NodeRefs } from "./delivery/node-refs.js";
 import { Outbound } from "./delivery/outbound.js";
@@ -120,6 +120,7 @@ export class ActorSystem implements Refs {
     const nodeId = config.nodeId ?? defaultNodeId();
     const log = options.log ?? createLogger({ level: config.log.level, nodeId });
     const clock = options.clock ?? systemClock;
+    const inbox = inboxPrefix(options.roles ?? []);
     const nc =
       options.nc ??
       (await connectNats(
@@ -127,6 +128,7 @@ export class ActorSystem implements Refs {
           servers: config.nats.servers,
           name: `colmena-${nodeId}`,
           auth: config.nats.auth,
+          inboxPrefix: inbox,
           ...(config.nats.tls && { tls: config.nats.tls }),
           maxReconnectAttempts: config.nats.maxReconnectAttempts,
           reconnectTimeWaitMs: config.nats.reconnectTimeWaitMs,
@@ -144,8 +146,8 @@ export class ActorSystem implements Refs {
 
     const replicas = replicaCount(nc, config.nats.replicas);
     const [membersKv, placementKv] = await Promise.all([
-      openBucket(nc, subjects.bucket("members"), { ttlMs: config.runtime.leaseMs, replicas }),
-      openBucket(nc, subjects.bucket("placement"), { replicas }),
+      openBucket(nc, subjects.bucket(NODE_BUCKETS.members), { ttlMs: config.runtime.leaseMs, replicas }),
+      openBucket(nc, subjects.bucket(NODE_BUCKETS.placement), { replicas }),
     ]);
     const hosts: KindHost[] = [];
     const pooled = new Map<string, PooledHost>();
@@ -177,7 +179,7 @@ export class ActorSystem implements Refs {
     const router = new Router({
       nodeId,
       subjects,
-      outbound: new Outbound(nc, codec, subjects, clock, config.runtime.streamCredit),
+      outbound: new Outbound(nc, codec, subjects, clock, config.runtime.streamCredit, inbox),
       clock,
       log,
       othersHosting: (kind) => membership.othersHosting(kind, nodeId),

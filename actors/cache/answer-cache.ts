@@ -21,6 +21,12 @@ import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
 import { cacheLookups } from "../metrics.js";
 
+/** The L2 bucket of one entry kind. */
+const cacheBucket = (kind: EntryKind) => `cache-${kind}`;
+
+/** Every L2 bucket, for a kind that opens the cache to declare what it stores. */
+export const CACHE_BUCKETS: readonly string[] = ENTRY_KINDS.map(cacheBucket);
+
 const positive = z.number().int().positive();
 
 export const CacheConfigSchema = z.strictObject({
@@ -123,7 +129,7 @@ export class AnswerCache {
     if (storage !== undefined && config.l2.enabled) {
       await Promise.all(
         ENTRY_KINDS.map(async (kind) => {
-          l2[kind] = await storage.bucket(`cache-${kind}`, { ttlMs: config.ttlMs[kind], maxBytes: config.l2.maxBytes });
+          l2[kind] = await storage.bucket(cacheBucket(kind), { ttlMs: config.ttlMs[kind], maxBytes: config.l2.maxBytes });
         }),
       );
     }

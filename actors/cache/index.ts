@@ -3,7 +3,7 @@
  * KV bucket shared by every node, an on-disk store), its keys and the FAQ
  * list used to warm it.
  */
-export { AnswerCache, CacheConfigSchema } from "./answer-cache.js";
+export { AnswerCache, CACHE_BUCKETS, CacheConfigSchema } from "./answer-cache.js";
 export type { AnswerCacheOptions, CacheConfig, CacheConfigInput, CacheLevel, CacheStats, LevelStats } from "./answer-cache.js";
 export { cacheKey, ENTRY_KINDS, keyKind, normaliseQuestion } from "./cache-key.js";
 export type { CacheKeyParts, EntryKind } from "./cache-key.js";

@@ -10,6 +10,6 @@ export type { ShardConfig, ShardConfigInput } from "./shard-actor.js";
 export type { ReplicaStats } from "./shard-replica.js";
 export { ensureShards, waitForShards } from "./shards.js";
 export type { EnsureOptions, WaitOptions } from "./shards.js";
-export { chunkId, openShardLog, ShardLogWriter, shardLogSubject, shardOf, ShardWriteSchema } from "./write-log.js";
+export { chunkId, openShardLog, SHARD_LOG, ShardLogWriter, shardLogSubject, shardOf, ShardWriteSchema } from "./write-log.js";
 export type { ShardWrite } from "./write-log.js";
 export { DocumentIdSchema, MAX_DOCUMENT_ID_LENGTH } from "./wire-schemas.js";

@@ -9,7 +9,7 @@ import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAd
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import type { Hit, ShardResults } from "./types.js";
 import { DocumentIdSchema, FilterSchema, VectorSchema } from "./wire-schemas.js";
-import { openShardLog } from "./write-log.js";
+import { openShardLog, SHARD_LOG } from "./write-log.js";
 import { shardHits, shardSearch } from "../metrics.js";
 
 const positive = z.number().int().positive();
@@ -69,6 +69,7 @@ export function shardActor(input: ShardConfigInput) {
     idleMs: config.idleMs ?? Infinity,
     create: (ctx: ActorContext) => createShard(ctx, config),
     intake: { type: "apply", source: (shard) => shard.writeLog() },
+    stores: { logs: [SHARD_LOG.name] },
     // The replicas of one shard on different nodes, where there are enough of them.
     spread: (key) => {
       const address = shardAddressOf(key);

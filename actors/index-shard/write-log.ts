@@ -18,7 +18,7 @@ export const ShardWriteSchema: z.ZodType<ShardWrite> = z.discriminatedUnion("op"
   z.object({ op: z.literal("deleteDocument"), docId: z.string().min(1) }),
 ]);
 
-const SHARD_LOG: LogSpec = { name: "shardlog", description: "Colmena shard write log: chunk upserts and deletes, one subject per shard" };
+export const SHARD_LOG: LogSpec = { name: "shardlog", description: "Colmena shard write log: chunk upserts and deletes, one subject per shard" };
 
 /** The write log (created if missing). */
 export const openShardLog = (storage: Storage): Promise<Log> => storage.log(SHARD_LOG);

@@ -32,7 +32,7 @@ export const IngestRecordSchema: z.ZodType<IngestRecord> = z.discriminatedUnion(
   z.object({ op: z.literal("delete"), index: z.string().min(1), docId: DocumentIdSchema }),
 ]);
 
-const INGEST_LOG: LogSpec = {
+export const INGEST_LOG: LogSpec = {
   name: "ingest",
   retention: "workqueue",
   description: "Colmena ingest queue: documents to chunk, embed and write to their shard",

@@ -9,8 +9,8 @@ import { z } from "zod";
 import { actorAddress, ColmenaError, hostActor, type ActorContext, type Log } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
-import { openShardLog } from "../index-shard/write-log.js";
-import { deleteDocuments, DocumentSchema, ingestDocuments, openIngestLog } from "./documents.js";
+import { openShardLog, SHARD_LOG } from "../index-shard/write-log.js";
+import { deleteDocuments, DocumentSchema, INGEST_LOG, ingestDocuments, openIngestLog } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
 
 const positive = z.number().int().positive();
@@ -81,6 +81,7 @@ export function ingestActor(input: IngestConfigInput = {}) {
     instances: config.instances,
     create: (ctx: ActorContext) => createIngest(ctx, config),
     intake: { type: "document", source: (ingest) => ingest.queue() },
+    stores: { logs: [INGEST_LOG.name, SHARD_LOG.name] },
   });
 }
 

@@ -8,9 +8,10 @@
  */
 import { z } from "zod";
 import { actorAddress, hostActor, type ActorContext, type CallContext, type Refs } from "../../runtime/index.js";
-import { AnswerCache, readFaq, type CacheConfigInput } from "../cache/index.js";
+import { AnswerCache, CACHE_BUCKETS, readFaq, type CacheConfigInput } from "../cache/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { FilterSchema } from "../index-shard/wire-schemas.js";
+import { SHARD_LOG } from "../index-shard/write-log.js";
 import type { LlmKind } from "../llm/index.js";
 import { SessionIdSchema, type SessionKind, type SessionSettings } from "../session/index.js";
 import type { QueryRequest } from "./api.js";
@@ -86,6 +87,8 @@ export function pipelineActor(parts: PipelineActorParts) {
     // A bug met by one question fails that question; the instance keeps its cache and its index watch.
     decider: () => "resume",
     create: (ctx: ActorContext) => createPipeline(ctx, parts),
+    // The answer cache's L2 buckets, and the write log whose head is the index version.
+    stores: { logs: [SHARD_LOG.name], buckets: CACHE_BUCKETS },
   });
 }
 

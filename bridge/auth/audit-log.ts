@@ -3,6 +3,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { ensureStream, isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
 import { Subjects, type Logger } from "../../runtime/index.js";
 
+/** The audit's name in the namespace: stream `<ns>_audit`, subjects `<ns>.audit.>`. */
+export const AUDIT_LOG = "audit";
+
 /**
  * What the audit keeps: every authentication decision on /v1/* (allowed or
  * denied), every admin operation and every key change. Identities are key
@@ -52,8 +55,8 @@ export class AuditLog {
   private constructor(nc: NatsConnection, namespace: string, log: Pick<Logger, "warn">, node?: string) {
     const subjects = new Subjects(namespace);
     this.#nc = nc;
-    this.#root = `${subjects.prefix}.audit`;
-    this.#stream = subjects.bucket("audit");
+    this.#root = `${subjects.prefix}.${AUDIT_LOG}`;
+    this.#stream = subjects.bucket(AUDIT_LOG);
     this.#log = log;
     this.#node = node;
   }

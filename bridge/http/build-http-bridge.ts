@@ -14,6 +14,7 @@ import { attachMetrics } from "./metrics.js";
 import { resolveOptions, type HttpBridgeConfig } from "./options.js";
 import { attachRequestLog } from "./request-log.js";
 import { attachScopes } from "./request-scope.js";
+import { readTlsFiles } from "./tls.js";
 import type { RouteContext } from "./routes/context.js";
 import { documentRoutes } from "./routes/documents.js";
 import { chatRoutes } from "./routes/openai-chat.js";
@@ -38,7 +39,9 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
   const registry = metrics ?? new Registry();
   const answerError = errorAnswerer(log, options.bodyLimit);
 
+  // The https server and the http one take the same routes; fastify's types tell them apart, the bridge need not.
   const app = Fastify({
+    ...(options.tls && { https: readTlsFiles(options.tls) }),
     loggerInstance: log as FastifyBaseLogger,
     // One line per request, when it ends (request-log.ts), instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),

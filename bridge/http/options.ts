@@ -5,6 +5,7 @@ import { ColmenaError, systemClock, zodIssues, type Clock, type MetricsSnapshot 
 import { AuthOptionsSchema } from "../auth/auth-options.js";
 import type { AuditLog } from "../auth/audit-log.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { TlsOptionsSchema } from "./tls.js";
 
 /** A caller's limits; generated tokens are the answer's (see token-budget.ts). */
 const PerMinuteSchema = z
@@ -62,6 +63,8 @@ export const HttpBridgeOptionsSchema = z.strictObject({
   sseHeartbeatMs: z.int().min(0).default(15_000),
   /** Fastify's trustProxy: whether client IPs (for the rate limit and the audit) come from X-Forwarded-For. */
   trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
+  /** HTTPS from certificate files (see tls.ts); absent: plain HTTP. */
+  tls: TlsOptionsSchema.optional(),
 });
 
 export type HttpBridgeOptions = z.input<typeof HttpBridgeOptionsSchema>;

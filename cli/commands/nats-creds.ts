@@ -1,5 +1,6 @@
 import { nodeConfig } from "../config.js";
-import { generateNatsCreds, SERVICE_INBOX_PREFIX } from "../nats-creds.js";
+import { generateNatsCreds } from "../nats-creds.js";
+import { SERVICE_INBOX_PREFIX } from "../nats-permissions.js";
 import { kindsOf } from "../node.js";
 
 /** `colmena nats creds --out DIR [--namespace NS...]`: operator, accounts and users, and the server configuration. */

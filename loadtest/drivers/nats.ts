@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { readFile } from "node:fs/promises";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { Packr } from "msgpackr";
 import { answered, clientFailure, errorName, type Driver, type Outcome, type Request } from "./driver.js";
 
@@ -9,7 +10,12 @@ export interface NatsDriverOptions {
   namespace: string;
   /** Sent as the query's `timeout_ms`, and the NATS request's own timeout (plus a second). */
   requestTimeoutMs: number;
+  /** The service user's credentials file; its replies come to SERVICE_INBOX_PREFIX, the one inbox that user may read. */
+  creds?: string;
 }
+
+/** Where a Colmena NATS server lets its `service` user receive replies (colmena up prints it beside the creds). */
+export const SERVICE_INBOX_PREFIX = "_INBOX.service";
 
 /**
  * The NATS service API as any msgpack client sees it: a request to
@@ -27,7 +33,11 @@ export class NatsDriver implements Driver {
   ) {}
 
   static async connect(options: NatsDriverOptions): Promise<NatsDriver> {
-    const nc = await connect({ servers: options.url, name: "colmena-loadtest" });
+    const nc = await connect({
+      servers: options.url,
+      name: "colmena-loadtest",
+      ...(options.creds !== undefined && { authenticator: credsAuthenticator(await readFile(options.creds)), inboxPrefix: SERVICE_INBOX_PREFIX }),
+    });
     return new NatsDriver(nc, options);
   }
 

@@ -24,6 +24,8 @@ export interface Context {
   readonly options: CommonOptions;
   readonly httpUrl: string;
   readonly natsUrl: string | undefined;
+  /** Credentials for nodes joining natsUrl: the spawned target's node user, or --node-creds. */
+  readonly nodeCreds: string | undefined;
   readonly spawned: SpawnedUp | undefined;
   readonly driver: Driver;
   readonly workload: Workload;
@@ -116,7 +118,8 @@ export async function runScenario(name: string, options: CommonOptions, config: 
         let driver: Driver;
         if (options.driver === "nats") {
           if (!natsUrl) throw new Error("--driver nats needs --nats URL (or --spawn)");
-          driver = await NatsDriver.connect({ url: natsUrl, namespace: options.namespace, requestTimeoutMs: options.timeoutMs });
+          const creds = spawned?.creds?.service ?? options.natsCreds;
+          driver = await NatsDriver.connect({ url: natsUrl, namespace: options.namespace, requestTimeoutMs: options.timeoutMs, ...(creds !== undefined && { creds }) });
         } else {
           driver = new HttpDriver({ url: httpUrl, connections: options.connections, ...(options.apiKey && { apiKey: options.apiKey }) });
         }
@@ -149,6 +152,9 @@ export async function runScenario(name: string, options: CommonOptions, config: 
       },
       get natsUrl() {
         return target.natsUrl;
+      },
+      get nodeCreds() {
+        return target.spawned?.creds?.node ?? options.nodeCreds;
       },
       get spawned() {
         return target.spawned;

@@ -61,7 +61,7 @@ export function scaling(common: CommonOptions, o: ScalingOptions): Promise<numbe
         }
         while (extra.length < size - 1) {
           ctx.log(`starting node ${extra.length + 2} (colmena node --roles ${o.roles.join(",")})`);
-          extra.push(await spawnNode(ctx.natsUrl!, o.roles));
+          extra.push(await spawnNode(ctx.natsUrl!, o.roles, { ...(ctx.nodeCreds !== undefined && { creds: ctx.nodeCreds }) }));
         }
         await waitNodes(ctx.httpUrl, size);
         await new Promise((r) => setTimeout(r, 1_000)); // let the pools see their new members

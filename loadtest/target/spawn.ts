@@ -20,6 +20,8 @@ export interface Spawned {
 export interface SpawnedUp extends Spawned {
   httpUrl: string;
   natsUrl: string;
+  /** The embedded NATS's credentials, from the banner: the `service` user's (the NATS API) and the `node` user's (nodes joining); absent with --insecure-nats. */
+  creds?: { service: string; node: string };
 }
 
 const live = new Set<ChildProcess>();
@@ -32,13 +34,15 @@ export async function spawnUp(options: { readyTimeoutMs?: number; args?: string[
   const dataDir = await mkdtemp(join(tmpdir(), "colmena-loadtest-"));
   const args = ["up", "--host", "127.0.0.1", "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn", ...(options.args ?? [])];
   const p = await start(args, dataDir, /HTTP:\s+\S+/, options.readyTimeoutMs ?? 60_000);
-  return { ...p, httpUrl: /HTTP:\s+(\S+)/.exec(p.output())![1]!, natsUrl: /NATS:\s+(\S+)/.exec(p.output())![1]! };
+  const auth = /NATS auth: operator mode; service API clients: (\S+) .*; nodes joining: (\S+)/.exec(p.output());
+  return { ...p, httpUrl: /HTTP:\s+(\S+)/.exec(p.output())![1]!, natsUrl: /NATS:\s+(\S+)/.exec(p.output())![1]!, ...(auth && { creds: { service: auth[1]!, node: auth[2]! } }) };
 }
 
-/** `colmena node --roles … --nats URL` in its own temporary data directory; resolves once it has started. */
-export async function spawnNode(natsUrl: string, roles: string[], options: { readyTimeoutMs?: number } = {}): Promise<Spawned> {
+/** `colmena node --roles … --nats URL [--creds FILE]` in its own temporary data directory; resolves once it has started. */
+export async function spawnNode(natsUrl: string, roles: string[], options: { readyTimeoutMs?: number; creds?: string } = {}): Promise<Spawned> {
   const dataDir = await mkdtemp(join(tmpdir(), "colmena-loadtest-node-"));
-  return start(["node", "--roles", roles.join(","), "--nats", natsUrl, "--data-dir", dataDir, "--log-level", "warn"], dataDir, /Ctrl-C stops it/, options.readyTimeoutMs ?? 60_000);
+  const creds = options.creds === undefined ? [] : ["--creds", options.creds];
+  return start(["node", "--roles", roles.join(","), "--nats", natsUrl, ...creds, "--data-dir", dataDir, "--log-level", "warn"], dataDir, /Ctrl-C stops it/, options.readyTimeoutMs ?? 60_000);
 }
 
 async function start(args: string[], dataDir: string, ready: RegExp, readyTimeoutMs: number): Promise<Spawned> {

@@ -10,6 +10,7 @@ import type { Subjects } from "../contract/subjects.js";
 import type { ActorCell, CellOptions } from "../cell/actor-cell.js";
 import type { Inbound } from "../delivery/inbound.js";
 import type { Logger } from "../observe/logger.js";
+import { declaredStorage } from "./declared-storage.js";
 import { openDurableIntake } from "./durable-intake.js";
 import type { PlacementDirectory } from "./placement.js";
 import type { StateStore } from "./state-store.js";
@@ -64,7 +65,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
     log,
     context: {
       nodeId: deps.nodeId,
-      storage: deps.storage,
+      storage: declaredStorage(deps.storage, kind),
       load: <T>(schema?: z.ZodType<T>) => deps.state.load<T>(kind.address, key, schema),
       save: <T>(state: T) => deps.state.save(kind.address, key, state),
     },

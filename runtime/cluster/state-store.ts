@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { isRevisionConflict, openBucket, type Codec } from "../../nats/index.js";
 import type { ActorAddress } from "../contract/address.js";
 import { ColmenaError, isTypedError } from "../contract/errors.js";
-import type { Subjects } from "../contract/subjects.js";
+import { stateBucket, type Subjects } from "../contract/subjects.js";
 import { readState } from "./entries.js";
 import type { MalformedEntries } from "./malformed.js";
 
@@ -68,7 +68,7 @@ export class StateStore {
   #bucket(kind: ActorAddress): Promise<KV> {
     let bucket = this.#buckets.get(kind.kind);
     if (bucket === undefined) {
-      bucket = openBucket(this.#nc, this.#subjects.bucket(`state-${kind.kind}`), { replicas: this.#replicas, ...(kind.stateTtlMs !== undefined && { ttlMs: kind.stateTtlMs }) });
+      bucket = openBucket(this.#nc, this.#subjects.bucket(stateBucket(kind.kind)), { replicas: this.#replicas, ...(kind.stateTtlMs !== undefined && { ttlMs: kind.stateTtlMs }) });
       // A failed open is tried again on the next call.
       bucket.catch(() => this.#buckets.delete(kind.kind));
       this.#buckets.set(kind.kind, bucket);

@@ -25,6 +25,19 @@ export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
    * its own group of rank 0.
    */
   spread?: (key: string) => { group: string; rank: number };
+  /**
+   * The logs and buckets (names inside the namespace, as `ctx.storage`
+   * takes them) its activations open. The runtime refuses any other, so
+   * this declaration is true, and the NATS permissions of a node that hosts
+   * the kind are cut from it (cli/nats-permissions.ts).
+   */
+  stores?: { logs?: readonly string[]; buckets?: readonly string[] };
+}
+
+/** What a hosted kind stores: its logs and buckets (see HostingProps.stores). */
+export interface KindStores {
+  readonly logs: readonly string[];
+  readonly buckets: readonly string[];
 }
 
 /**
@@ -42,6 +55,7 @@ export interface HostedKind<M extends MessageSchemas = MessageSchemas, B extends
   readonly decider: Decider | undefined;
   readonly intake: DurableIntake<M, B> | undefined;
   readonly spread: ((key: string) => { group: string; rank: number }) | undefined;
+  readonly stores: KindStores;
 }
 
 /** A hosted kind with its message and behaviour types erased, as the runtime's internals handle it. */
@@ -70,6 +84,7 @@ export function hostActor<M extends MessageSchemas, B extends Behavior<M>>(addre
     decider: props.decider,
     intake: props.intake,
     spread: props.spread,
+    stores: Object.freeze({ logs: Object.freeze([...(props.stores?.logs ?? [])]), buckets: Object.freeze([...(props.stores?.buckets ?? [])]) }),
   });
 }
 

@@ -33,6 +33,23 @@ export function subjectToken(key: string, what = "key"): string {
   return `h-${createHash("sha256").update(key).digest("hex").slice(0, 40)}`;
 }
 
+/** The buckets every node opens (names inside the namespace): membership leases and keyed-actor placement. */
+export const NODE_BUCKETS = { members: "members", placement: "placement" } as const;
+
+/** The bucket (name inside the namespace) holding a keyed kind's actor state. */
+export const stateBucket = (kind: string): string => `state-${kind}`;
+
+/**
+ * Where the replies to a node's requests come: `_INBOX.<role>` for a node
+ * of one role, `_INBOX.node` for a node of several. Its NATS connection and
+ * its requester use it, and a role's NATS user may subscribe to its own
+ * prefix only, so no role reads the replies meant for another
+ * (cli/nats-permissions.ts).
+ */
+export function inboxPrefix(roles: readonly string[]): string {
+  return `_INBOX.${roles.length === 1 ? subjectToken(roles[0]!, "role") : "node"}`;
+}
+
 /**
  * Every subject and bucket name Colmena uses, under one namespace prefix so
  * several deployments can share a NATS cluster.

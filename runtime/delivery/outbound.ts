@@ -24,10 +24,13 @@ export class Outbound {
   readonly #clock: Clock;
   readonly #credit: number;
   readonly #requester: Requester;
+  readonly #inboxPrefix: string;
 
-  constructor(nc: NatsConnection, codec: Codec, subjects: Subjects, clock: Clock, credit: number) {
+  /** `inboxPrefix`: where replies and stream frames come (see inboxPrefix in contract/subjects.ts). */
+  constructor(nc: NatsConnection, codec: Codec, subjects: Subjects, clock: Clock, credit: number, inboxPrefix: string) {
     this.#nc = nc;
-    this.#requester = new Requester(nc, clock);
+    this.#requester = new Requester(nc, clock, inboxPrefix);
+    this.#inboxPrefix = inboxPrefix;
     this.#codec = codec;
     this.#subjects = subjects;
     this.#clock = clock;
@@ -62,7 +65,7 @@ export class Outbound {
     const clock = this.#clock;
     const timeoutMs = remainingMs(this.#clock, options.deadline);
     const streamId = nuid.next();
-    const inbox = createInbox();
+    const inbox = createInbox(this.#inboxPrefix);
     const control = this.#subjects.streamControl(streamId);
     const sendControl = (frame: unknown) => this.#nc.publish(control, this.#codec.encode(frame));
     let cancelled = false;

@@ -26,10 +26,11 @@ export class Requester {
   #reconnectWaiters: Array<() => void> = [];
   #next = 0;
 
-  constructor(nc: NatsConnection, clock: Clock) {
+  /** `inboxPrefix`: the node's (see inboxPrefix in contract/subjects.ts), which its NATS user may read. */
+  constructor(nc: NatsConnection, clock: Clock, inboxPrefix: string) {
     this.#nc = nc;
     this.#clock = clock;
-    this.#prefix = `${createInbox()}.`;
+    this.#prefix = `${createInbox(inboxPrefix)}.`;
     // The iterator nats.js returns can be stopped, though its type does not say so.
     this.#status = nc.status() as AsyncIterable<{ type: string }> & { stop?(): void };
     void this.#failOnDisconnect(this.#status);

@@ -13,7 +13,8 @@ describe("colmena up - keys from the CLI, two bridge nodes sharing one rate limi
   let up: ColmenaProcess;
   let second: ColmenaProcess;
   let admin: string;
-  const keys = (...args: string[]) => runColmena(["keys", ...args, "--nats", up.natsUrl, "--json"]);
+  // No --creds: the command finds the node user's creds in the up's data directory, as on the machine that runs it.
+  const keys = (...args: string[]) => runColmena(["keys", ...args, "--nats", up.natsUrl, "--data-dir", up.dataDir, "--json"]);
   const get = (base: string, path: string, key: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
 
   before(async () => {
@@ -21,7 +22,7 @@ describe("colmena up - keys from the CLI, two bridge nodes sharing one rate limi
     const config = join(dir, "config.json");
     await writeFile(config, JSON.stringify({ http: { auth: { mode: "keys" }, rateLimit: { tiers: { default: { requestsPerMinute: TIER_LIMIT }, ops: { requestsPerMinute: 100_000 } } } } }));
     up = await startColmenaUp(["--config", config]);
-    second = await startColmenaNode(["--roles", "bridge", "--nats", up.natsUrl, "--config", config]);
+    second = await startColmenaNode(["--roles", "bridge", "--nats", up.natsUrl, "--creds", up.creds!.node, "--config", config]);
     const made = await keys("create", "--role", "admin", "--tier", "ops", "--name", "first admin");
     assert.equal(made.code, 0, made.stderr);
     admin = (JSON.parse(made.stdout) as { key: string }).key;
@@ -99,7 +100,7 @@ describe("colmena up - keys from the CLI, two bridge nodes sharing one rate limi
   });
 
   test("colmena audit tail - refusals, admin operations and key changes from both bridges and the CLI, never a secret", async () => {
-    const tail = (...args: string[]) => runColmena(["audit", "tail", ...args, "--nats", up.natsUrl, "--json"]);
+    const tail = (...args: string[]) => runColmena(["audit", "tail", ...args, "--nats", up.natsUrl, "--data-dir", up.dataDir, "--json"]);
     const events = (text: string) => text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { kind: string; allowed: boolean; status?: number; code?: string; route?: string; node?: string; caller?: string; key?: { op: string } });
     let denied: ReturnType<typeof events> = [];
     await waitFor("the denied events are stored", async () => {
@@ -115,7 +116,7 @@ describe("colmena up - keys from the CLI, two bridge nodes sharing one rate limi
     assert.ok(everything.some((e) => e.kind === "key" && e.key?.op === "revoke" && e.caller?.startsWith("cli:")), "a revocation from the CLI");
     assert.ok(everything.some((e) => e.kind === "admin" && e.allowed && e.route === "/v1/status" && e.status === 200), "an admin operation");
     assert.equal(all.stdout.includes(admin.slice(-43)), false, "no secret in the audit");
-    const human = await runColmena(["audit", "tail", "--since", "10m", "--denied", "--nats", up.natsUrl]);
+    const human = await runColmena(["audit", "tail", "--since", "10m", "--denied", "--nats", up.natsUrl, "--data-dir", up.dataDir]);
     assert.match(human.stdout, /DENIED .* GET \/v1\/status → 401 UNAUTHORIZED/);
     const bad = await tail("--since", "yesterday-ish");
     assert.equal(bad.code, 1);

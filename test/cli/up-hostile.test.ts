@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { connect as tcp } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { Packr } from "msgpackr";
-import { startColmenaUp, type ColmenaProcess } from "../helpers/colmena-process.js";
+import { connectToUp, startColmenaUp, type ColmenaProcess } from "../helpers/colmena-process.js";
 
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const LIMIT = 16;
@@ -30,7 +30,8 @@ describe("colmena up - hostile clients and peers, black box", () => {
   before(async () => {
     // Short leases, so a lease sweep over a malformed entry comes within the test.
     up = await startColmenaUp(["--set", "runtime.heartbeatMs=300", "--set", "runtime.leaseMs=1200", "--set", `http.admission.initialLimit=${LIMIT}`]);
-    nc = await connect({ servers: up.natsUrl });
+    // A peer holding the node user's creds: it may use every subject, as a compromised node could.
+    nc = await connectToUp(up, "node");
   });
   after(async () => {
     await nc?.close();

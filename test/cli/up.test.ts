@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { Packr } from "msgpackr";
 import OpenAI from "openai";
 import { readSse } from "../../cli/sse.js";
-import { startColmenaUp, type ColmenaProcess } from "../helpers/colmena-process.js";
+import { connectToUp, startColmenaUp, type ColmenaProcess } from "../helpers/colmena-process.js";
 
 const packr = new Packr({ useRecords: false, moreTypes: true });
 const DOCS = [
@@ -147,13 +147,13 @@ describe("colmena up - the embedded default, black box", () => {
   describe("colmena up - NATS service API", () => {
     let nc: NatsConnection;
     before(async () => {
-      nc = await connect({ servers: up.natsUrl });
+      nc = await connectToUp(up, "service");
     });
     after(async () => {
       await nc?.close();
     });
 
-    test("colmena up - any NATS client can query, embed and discover the service", async () => {
+    test("colmena up - a NATS client with the service user's creds (printed in the banner) can query, embed and discover the service", async () => {
       const reply = await nc.request("colmena.api.query", packr.pack({ question: "What is JetStream?" }), { timeout: 10_000 });
       const answer = packr.unpack(reply.data) as { answer: string; sources: unknown[] };
       assert.match(answer.answer, /persistence layer/);

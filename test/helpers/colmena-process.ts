@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
 import { freePort } from "../../nats/index.js";
 
 const main = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
@@ -11,6 +12,8 @@ const main = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
 export interface ColmenaProcess {
   httpUrl: string;
   natsUrl: string;
+  /** The embedded NATS's credentials files as the banner prints them (absent with --insecure-nats or --nats). */
+  creds?: { service: string; serviceInboxPrefix: string; node: string };
   dataDir: string;
   child: ChildProcess;
   output(): string;
@@ -48,7 +51,9 @@ async function startColmena(command: string[], args: string[], keptDataDir?: str
     child.stdout!.on("data", check);
     child.once("exit", (code) => reject(new Error(`colmena ${command[0]} exited (${code}) before it was ready:\n${out}`)));
   });
+  const auth = /NATS auth: operator mode; service API clients: (\S+) \(inboxPrefix (\S+)\); nodes joining: (\S+)/.exec(out);
   return {
+    ...(auth && { creds: { service: auth[1]!, serviceInboxPrefix: auth[2]!, node: auth[3]! } }),
     httpUrl: /HTTP:\s+(\S+)/.exec(out)?.[1] ?? "",
     natsUrl: /NATS:\s+(\S+)/.exec(out)![1]!,
     dataDir,
@@ -72,4 +77,19 @@ export async function runColmena(args: string[]): Promise<{ code: number | null;
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   const [code] = (await once(child, "exit")) as [number | null];
   return { code, stdout, stderr };
+}
+
+/**
+ * Connects to a `colmena up`'s embedded NATS as one of its users: `node`
+ * (every subject: a peer node, or a hostile one) or `service` (the service
+ * API only, on its own inbox prefix).
+ */
+export async function connectToUp(up: ColmenaProcess, user: "node" | "service"): Promise<NatsConnection> {
+  const creds = up.creds;
+  if (!creds) throw new Error(`colmena up printed no NATS credentials:\n${up.output()}`);
+  return connect({
+    servers: up.natsUrl,
+    authenticator: credsAuthenticator(await readFile(creds[user])),
+    ...(user === "service" && { inboxPrefix: creds.serviceInboxPrefix }),
+  });
 }

@@ -14,7 +14,7 @@ test("requester - a lost connection fails the requests waiting on it at once, re
   const opts = { storeDir: join(dir, "js"), port: await freePort() };
   let server = await startNatsServer(opts);
   const nc = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
-  const requester = new Requester(nc, systemClock);
+  const requester = new Requester(nc, systemClock, "_INBOX");
   const received: string[] = [];
   nc.subscribe("silent", { callback: (_, m) => void received.push(m.subject) }); // takes requests, never answers
   try {

@@ -1,11 +1,13 @@
 /**
  * Mistakes that no restart can fix — a bad config value, a model folder or
- * file that is missing or malformed — are found here, before nats-server or
+ * file that is missing or malformed, the bridge's certificate files or the
+ * NATS credentials and TLS files unreadable — are found here, before nats-server or
  * any actor starts, and stop start-up with one line naming the path and the
  * config key (exit code 2 in main.ts). The actors would find the same files
  * missing only inside their supervisors, which restart failures: a restart
  * loop on a mistake.
  */
+import { readFile } from "node:fs/promises";
 import { readModelDir, readModelFiles } from "../actors/index.js";
 import { readTlsFiles } from "../bridge/index.js";
 import { ColmenaError } from "../runtime/index.js";
@@ -28,6 +30,7 @@ export async function startupConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv):
   }
   await checkModelFiles(config);
   checkTlsFiles(config);
+  await checkNatsFiles(config);
   return config;
 }
 
@@ -50,6 +53,24 @@ function checkTlsFiles(config: ColmenaConfig): void {
     readTlsFiles(config.http.tls);
   } catch (err) {
     throw err instanceof ColmenaError && err.code === "INVALID" ? new StartupMistake(err.message, err) : err;
+  }
+}
+
+/** The NATS credentials and TLS files the connection will read: one that cannot be read is a mistake, not a connection failure to retry. */
+async function checkNatsFiles(config: ColmenaConfig): Promise<void> {
+  const { auth, tls } = config.nats;
+  const files: Array<[key: string, path: string | undefined]> = [
+    ["nats.auth.credsFile", auth.type === "creds" ? auth.credsFile : undefined],
+    ["nats.auth.seedFile", auth.type === "nkey" ? auth.seedFile : undefined],
+    ["nats.tls.caFile", tls?.caFile],
+    ["nats.tls.certFile", tls?.certFile],
+    ["nats.tls.keyFile", tls?.keyFile],
+  ];
+  for (const [key, path] of files) {
+    if (path === undefined) continue;
+    await readFile(path).catch((err: unknown) => {
+      throw new StartupMistake(`${key}: cannot read ${path}: ${(err as Error).message}`, err);
+    });
   }
 }
 

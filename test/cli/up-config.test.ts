@@ -84,3 +84,28 @@ test("colmena up - the bridge's rate limit and trustProxy from a config file, an
     await rm(config, { force: true });
   }
 });
+
+test("colmena node - a NATS creds or TLS file that cannot be read stops start-up with exit code 2, naming the key and the path", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "colmena-node-files-"));
+  try {
+    const missing = join(dir, "nowhere", "colmena-embedder.creds");
+    for (const [flags, key] of [
+      [["--creds", missing], "nats.auth.credsFile"],
+      [["--set", `nats.tls=${JSON.stringify({ caFile: missing })}`], "nats.tls.caFile"],
+    ] as const) {
+      // Nothing listens on the port: a start that tried to connect would fail another way (exit 1).
+      const args = [main, "node", "--roles", "embedder", "--nats", `nats://127.0.0.1:${await freePort()}`, "--data-dir", join(dir, "data"), "--log-level", "warn", ...flags];
+      const failed = await promisify(execFile)(process.execPath, args, { timeout: 60_000 }).then(
+        () => assert.fail("colmena node started"),
+        (e: { code?: number; stdout: string; stderr: string }) => e,
+      );
+      assert.equal(failed.code, 2, failed.stderr);
+      const lines = failed.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, failed.stderr);
+      assert.ok(lines[0]!.includes(key) && lines[0]!.includes(missing), lines[0]);
+      assert.equal(failed.stdout, "", "no banner: nothing started");
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -27,11 +27,15 @@ export function servicePermissions(namespace: string): Partial<Permissions> {
 
 /**
  * How long a node may answer a request it received, and how often: a
- * streamed answer publishes many frames to one reply subject, for as long as
- * its deadline. Unlimited frames, so the time bounds it (nats-server keeps
- * each reply subject this long at most).
+ * streamed answer publishes many frames to one reply subject, so the number
+ * is unlimited and the time bounds it. nats-server remembers every reply
+ * subject of the connection for that long (pruned once a second past 4096),
+ * so the time is also memory on the server: requests per second × ttl
+ * entries. Five minutes is five times the default request deadline; a
+ * stream still going after it (a deadline raised past it) loses its last
+ * frames to a permission violation and its caller times out.
  */
-const RESPONSES = { max: -1, ttl: 15 * 60 * 1e9 };
+const RESPONSES = { max: -1, ttl: 5 * 60 * 1e9 };
 
 /** A valid subject token that stands for `*` while the runtime's subject code builds a pattern. */
 const ANY = "ANY-TOKEN";

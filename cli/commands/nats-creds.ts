@@ -11,7 +11,7 @@ export async function natsCreds(options: { out: string; namespace: string[] }, o
   out.write(`nats-server configuration: ${layout.serverConfig}\n  nats-server -js -sd <store dir> -c ${layout.serverConfig}\n`);
   for (const [namespace, files] of Object.entries(layout.namespaces)) {
     out.write(`namespace ${namespace}:\n`);
-    for (const [role, file] of Object.entries(files.roles)) out.write(`  ${`${role}:`.padEnd(10)}${file}   (colmena node --roles ${role} --set nats.auth='{"type":"creds","credsFile":"${file}"}')\n`);
+    for (const [role, file] of Object.entries(files.roles)) out.write(`  ${`${role}:`.padEnd(10)}${file}   (colmena node --roles ${role} --creds ${file})\n`);
     out.write(`  nodes:    ${files.node}   (a node of several roles, e.g. colmena up --nats)\n`);
     out.write(`  services: ${files.service}   (the service API only; connect with inboxPrefix "${SERVICE_INBOX_PREFIX}")\n`);
   }

@@ -16,6 +16,6 @@ export { RetrievalConfigSchema, retrievalKinds } from "./retrieval.js";
 export type { RetrievalConfig, RetrievalConfigInput, RetrievalRole } from "./retrieval.js";
 export { RagPipeline, type PipelineParts } from "./pipeline/pipeline.js";
 export { embedderModel, PIPELINE_KIND, PipelineConfigSchema, PipelineKind, pipelineActor, type PipelineActorParts, type PipelineConfig } from "./pipeline/pipeline-actor.js";
-export { ActorRagApi } from "./pipeline/rag-api.js";
+export { ActorRagApi, RAG_API_CALLS } from "./pipeline/rag-api.js";
 export { followIndexVersion, type IndexVersion } from "./pipeline/index-version.js";
 export type { ChatMessage, DocumentInfo, DocumentUpload, Filter, MetadataValue, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport, Sampling, Source, Usage } from "./pipeline/api.js";

@@ -45,7 +45,8 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
       const kp = createUser();
       await write(credsFile(out, prefix, name), fmtCreds(await encodeUser(name, kp, account, permissions), kp));
     };
-    for (const role of ROLES) await user(role, rolePermissions(prefix, role, kindsOf(role)));
+    const known = ROLES.flatMap((role) => kindsOf(role));
+    for (const role of ROLES) await user(role, rolePermissions(prefix, role, kindsOf(role), known));
     await user("node", {});
     await user("service", servicePermissions(prefix));
   }

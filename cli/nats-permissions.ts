@@ -1,4 +1,5 @@
 import type { Permissions } from "@nats-io/jwt";
+import { RAG_API_CALLS } from "../actors/index.js";
 import { AUDIT_LOG, KEYS_BUCKET, NATS_API_OPERATIONS, natsApiSubject } from "../bridge/index.js";
 import { inboxPrefix, NODE_BUCKETS, stateBucket, Subjects, type AnyHosted } from "../runtime/index.js";
 import type { Role } from "./config.js";
@@ -84,6 +85,26 @@ function streamApi(stream: string): string[] {
 }
 
 /**
+ * The actor subjects a node of one role may publish to: those of the kinds
+ * it hosts and of the kinds they declare in `calls` (the runtime refuses
+ * them any other), the bridge's those the RAG API calls. A pooled kind's
+ * queue and per-node subjects, a keyed kind's actors and activations. A
+ * hosted kind without `calls`, or a kind not in `known`, leaves that part
+ * open: every actor subject, or both forms of the kind's.
+ */
+function callSubjects(s: Subjects, role: Role, kinds: readonly AnyHosted[], known: readonly AnyHosted[]): string[] {
+  if (kinds.some((k) => k.calls === undefined)) return [s.pool(ANY), s.poolOn(ANY, ANY), s.keyed(ANY, ANY), s.activate(ANY), s.activateOn(ANY, ANY)];
+  const names = new Set([...kinds.flatMap((k) => [k.kind, ...k.calls!]), ...(role === "bridge" ? RAG_API_CALLS : [])]);
+  const placement = new Map(known.map((k) => [k.kind, k.placement]));
+  return [...names].sort().flatMap((name) => {
+    const pooled = [s.pool(name), s.poolOn(ANY, name)];
+    const keyed = [s.keyed(name, ANY), s.activate(name), s.activateOn(ANY, name)];
+    const p = placement.get(name);
+    return p === "pooled" ? pooled : p === "keyed" ? keyed : [...pooled, ...keyed];
+  });
+}
+
+/**
  * What a node of one role may do, cut from the runtime's subject scheme
  * (runtime/contract/subjects.ts), the kinds the role hosts and roleStores:
  *
@@ -92,21 +113,21 @@ function streamApi(stream: string): string[] {
  *   stream control, to its own replies (`_INBOX.<role>.>`, the inbox prefix
  *   its connection uses), and the bridge to the service API; so no role
  *   serves another's kinds or reads another's replies;
- * - publish to the actor subjects (calls to any kind: pool, keyed,
- *   activate, node, stream control), to the JetStream API of its own
+ * - publish to the actor subjects of its own kinds and those they call
+ *   (callSubjects), to stream control, to the JetStream API of its own
  *   streams and buckets only (and the acks of its consumers), to its own
  *   logs' and buckets' subjects, and answer what it was asked
  *   (allow_responses); never the service API, another role's logs or
  *   buckets, nor the account's JetStream as a whole.
  */
-export function rolePermissions(namespace: string, role: Role, kinds: readonly AnyHosted[]): Partial<Permissions> {
+export function rolePermissions(namespace: string, role: Role, kinds: readonly AnyHosted[], known: readonly AnyHosted[] = kinds): Partial<Permissions> {
   const s = new Subjects(namespace);
   const api = NATS_API_OPERATIONS.map((op) => natsApiSubject(namespace, op));
   const serves = kinds.flatMap((k) =>
     k.placement === "keyed" ? [s.activate(k.kind), s.activateOn(ANY, k.kind), s.keyed(k.kind, ANY)] : [s.pool(k.kind), s.poolOn(ANY, k.kind)],
   );
   const bridge = role === "bridge";
-  const calls = [s.pool(ANY), s.poolOn(ANY, ANY), s.keyed(ANY, ANY), s.activate(ANY), s.activateOn(ANY, ANY), s.streamControl(ANY)];
+  const calls = [...callSubjects(s, role, kinds, known), s.streamControl(ANY)];
   const { logs, buckets } = roleStores(role, kinds);
   const kv = buckets.map((b) => s.bucket(b));
   const stores = [

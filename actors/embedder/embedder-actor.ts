@@ -107,6 +107,7 @@ export function embedderActor(input: EmbedderConfigInput = {}) {
     mailbox: { capacity: config.mailboxCapacity },
     instances: config.instances,
     create: (ctx: ActorContext) => createEmbedder(ctx, config),
+    calls: [],
   });
 }
 

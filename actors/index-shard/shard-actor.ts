@@ -70,6 +70,7 @@ export function shardActor(input: ShardConfigInput) {
     create: (ctx: ActorContext) => createShard(ctx, config),
     intake: { type: "apply", source: (shard) => shard.writeLog() },
     stores: { logs: [SHARD_LOG.name] },
+    calls: [],
     // The replicas of one shard on different nodes, where there are enough of them.
     spread: (key) => {
       const address = shardAddressOf(key);

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { actorAddress, ColmenaError, hostActor, type ActorContext, type Log } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
+import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { openShardLog, SHARD_LOG } from "../index-shard/write-log.js";
 import { deleteDocuments, DocumentSchema, INGEST_LOG, ingestDocuments, openIngestLog } from "./documents.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
@@ -82,6 +83,8 @@ export function ingestActor(input: IngestConfigInput = {}) {
     create: (ctx: ActorContext) => createIngest(ctx, config),
     intake: { type: "document", source: (ingest) => ingest.queue() },
     stores: { logs: [INGEST_LOG.name, SHARD_LOG.name] },
+    // Chunks are embedded here; they reach the shards through the write log, not as messages.
+    calls: [EmbedderKind.kind],
   });
 }
 

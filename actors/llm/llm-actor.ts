@@ -146,6 +146,7 @@ export function llmKind(input: LlmConfigInput | LlmConfig = {}, options: LlmKind
     mailbox: { capacity: config.limits.maxWaiting },
     messages: LlmMessages,
     create: (ctx) => new LlmInstance(ctx, config, slots, record(ctx.key), createBackend),
+    calls: [],
   });
 }
 

@@ -12,6 +12,7 @@ import { AnswerCache, CACHE_BUCKETS, readFaq, type CacheConfigInput } from "../c
 import { EmbedderKind } from "../embedder/index.js";
 import { FilterSchema } from "../index-shard/wire-schemas.js";
 import { SHARD_LOG } from "../index-shard/write-log.js";
+import { CoordinatorKind } from "../query/index.js";
 import type { LlmKind } from "../llm/index.js";
 import { SessionIdSchema, type SessionKind, type SessionSettings } from "../session/index.js";
 import type { QueryRequest } from "./api.js";
@@ -89,6 +90,7 @@ export function pipelineActor(parts: PipelineActorParts) {
     create: (ctx: ActorContext) => createPipeline(ctx, parts),
     // The answer cache's L2 buckets, and the write log whose head is the index version.
     stores: { logs: [SHARD_LOG.name], buckets: CACHE_BUCKETS },
+    calls: [EmbedderKind.kind, CoordinatorKind.kind, parts.llm.kind, parts.session.kind],
   });
 }
 

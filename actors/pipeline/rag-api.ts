@@ -9,6 +9,9 @@ import { PIPELINE_KIND, PipelineKind } from "./pipeline-actor.js";
 /** Kinds that must be hosted somewhere in the cluster for a node to be ready. */
 const REQUIRED = ["embedder", "index-shard", "ingest", "query-coordinator", "llm", "session", PIPELINE_KIND];
 
+/** The kinds ActorRagApi sends to (the bridge's NATS permissions are cut from it, with `embedderModel`'s embedder). */
+export const RAG_API_CALLS: readonly string[] = [PIPELINE_KIND, IngestKind.kind, ShardKind.kind, EmbedderKind.kind];
+
 /**
  * RagApi on a running actor system, for the edge: one message to the
  * pipeline pool per question, the ingest and shard actors for documents, the

@@ -72,6 +72,7 @@ export function coordinatorActor(input: CoordinatorConfigInput = {}) {
     mailbox: { capacity: 1024 },
     instances: config.instances,
     create: (ctx: ActorContext) => createCoordinator(ctx, config),
+    calls: [ShardKind.kind, EmbedderKind.kind],
   });
 }
 

@@ -96,6 +96,7 @@ export function sessionKind(input: SessionConfigInput | SessionConfig = {}, opti
     stateTtlMs: config.ttlMs,
     mailbox: { capacity: 64 },
     messages: SessionMessages,
+    calls: options.llm === undefined ? [] : [options.llm.kind],
     create: async (ctx) => {
       let state = restore(await ctx.load<unknown>(), config, ctx.log);
       /** Saved first, then applied: a failed save leaves the session as it was and answers the error. */

@@ -10,6 +10,7 @@ import type { Subjects } from "../contract/subjects.js";
 import type { ActorCell, CellOptions } from "../cell/actor-cell.js";
 import type { Inbound } from "../delivery/inbound.js";
 import type { Logger } from "../observe/logger.js";
+import { declaredRefs } from "./declared-refs.js";
 import { declaredStorage } from "./declared-storage.js";
 import { openDurableIntake } from "./durable-intake.js";
 import type { PlacementDirectory } from "./placement.js";
@@ -60,7 +61,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
     }),
     kind,
     key,
-    refs: deps.refs,
+    refs: declaredRefs(deps.refs, kind),
     clock: deps.clock,
     log,
     context: {

@@ -32,6 +32,13 @@ export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
    * the kind are cut from it (cli/nats-permissions.ts).
    */
   stores?: { logs?: readonly string[]; buckets?: readonly string[] };
+  /**
+   * The other kinds its activations send to (kind names). When given, the
+   * runtime refuses a ref to any other kind (its own is always allowed),
+   * and a node's NATS user may publish only to the actor subjects of these
+   * kinds and its own; absent, it may send to any kind.
+   */
+  calls?: readonly string[];
 }
 
 /** What a hosted kind stores: its logs and buckets (see HostingProps.stores). */
@@ -56,6 +63,7 @@ export interface HostedKind<M extends MessageSchemas = MessageSchemas, B extends
   readonly intake: DurableIntake<M, B> | undefined;
   readonly spread: ((key: string) => { group: string; rank: number }) | undefined;
   readonly stores: KindStores;
+  readonly calls: readonly string[] | undefined;
 }
 
 /** A hosted kind with its message and behaviour types erased, as the runtime's internals handle it. */
@@ -84,6 +92,7 @@ export function hostActor<M extends MessageSchemas, B extends Behavior<M>>(addre
     decider: props.decider,
     intake: props.intake,
     spread: props.spread,
+    calls: props.calls === undefined ? undefined : Object.freeze([...props.calls]),
     stores: Object.freeze({ logs: Object.freeze([...(props.stores?.logs ?? [])]), buckets: Object.freeze([...(props.stores?.buckets ?? [])]) }),
   });
 }

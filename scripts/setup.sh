@@ -17,9 +17,30 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # package.json's allowScripts does not approve onnxruntime-node's install
+  # script (it would download CUDA libraries; Colmena runs the CPU build in the
+  # package); should an npm run it anyway, this variable makes it skip.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
+# The build goes to a folder of its own under .build/ and `dist` is a symlink
+# swapped to it in one rename, so a command that runs while another builds (a
+# live `npm start` during `npm test`) never sees a half-built or missing
+# dist/. Node resolves a module's imports from its real path, so a process
+# started on an earlier build keeps loading from it; the last few builds stay.
+# Skipped when no source changed since the build `dist` points at.
+sources() { find nats runtime supervisors actors bridge cli loadtest bench test -type f -name '*.ts' 2>/dev/null | sort; }
+stamp="$( (sources; echo tsconfig.json package-lock.json) | md5sum | cut -d' ' -f1)"
+if [ -L dist ] && [ "$(cat dist/.sources 2>/dev/null)" = "$stamp" ] && [ -z "$(find $(sources) tsconfig.json package-lock.json -newer dist/.sources 2>/dev/null | head -1)" ]; then
+  exit 0
+fi
 echo "setup: compiling TypeScript" >&2
-rm -rf dist
-npx --no-install tsc -p tsconfig.json
+mkdir -p .build
+build="$(mktemp -d .build/dist-XXXXXXXX)"
+if ! npx --no-install tsc -p tsconfig.json --outDir "$build"; then rm -rf "$build"; exit 1; fi
+chmod 755 "$build" "$build/cli/main.js"
+echo "$stamp" >"$build/.sources"
+# A dist/ folder from before builds were swapped moves aside once.
+if [ -d dist ] && [ ! -L dist ]; then mv dist "$(mktemp -u .build/dist-XXXXXXXX)"; fi
+ln -s "$build" "dist.$$" && mv -T "dist.$$" dist
+ls -1dt .build/dist-* | tail -n +4 | xargs -r rm -rf

@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from "node:fs/promises";
-import { extname, join, relative, resolve } from "node:path";
+import { extname, isAbsolute, join, relative, resolve } from "node:path";
 
 const TEXT = new Set([".md", ".markdown", ".txt", ".text"]);
 const HTML = new Set([".html", ".htm"]);
@@ -26,12 +26,21 @@ export async function findDocuments(paths: string[]): Promise<string[]> {
   return found;
 }
 
-/** Reads one file as a document: the id is its path relative to `root`, HTML is reduced to its text. */
-export async function readDocument(file: string, root: string): Promise<FileDocument> {
+/**
+ * Reads one file as a document, HTML reduced to its text. The id rule: the
+ * file's path relative to `root` (the current folder; its absolute path when
+ * it lies outside), each run of characters other than letters, digits and
+ * `_=-` made one `-`. It depends on the file only, never on the folder named
+ * on the command line, so ingesting a folder and then one inside it gives
+ * every file the id it had, and the second ingest replaces the first.
+ */
+export async function readDocument(file: string, root = process.cwd()): Promise<FileDocument> {
   const raw = await readFile(file, "utf8");
   const text = HTML.has(extname(file).toLowerCase()) ? htmlToText(raw) : raw;
-  const id = relative(root, file).replace(/[^A-Za-z0-9_=-]+/g, "-").replace(/^-+|-+$/g, "") || "document";
-  return { id, text, metadata: { source: relative(root, file) || file, title: titleOf(text) ?? relative(root, file) } };
+  const rel = relative(root, file);
+  const source = rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : resolve(file);
+  const id = source.replace(/[^A-Za-z0-9_=-]+/g, "-").replace(/^-+|-+$/g, "") || "document";
+  return { id, text, metadata: { source, title: titleOf(text) ?? source } };
 }
 
 function titleOf(text: string): string | undefined {

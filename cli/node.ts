@@ -47,7 +47,7 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (!roles.includes("bridge")) return { system, stop };
 
     const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
-    const api = new ActorRagApi({ system, indexes: retrieval.indexes, models });
+    const api = new ActorRagApi({ system, indexes: retrieval.indexes, models, llm, readyWhenDegraded: config.pipeline.readyWhenDegraded });
     const { host, port, ...bridgeOptions } = config.http;
     const http: FastifyInstance = buildHttpBridge(api, { ...bridgeOptions, log });
     await http.listen({ host, port });

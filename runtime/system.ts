@@ -1,4 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { Codec, connectNats, openBucket } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
 import type { HostDeps, KindHost } from "./cluster/host.js";
@@ -13,7 +13,8 @@ import type { CallScope } from "./contract/scope.js";
 import { ColmenaError } from "./contract/errors.js";
 import type { AnyHosted } from "./contract/hosting.js";
 import type { ActorRef, Refs } from "./contract/refs.js";
-import type { CellStats } from "./contract/stats.js";
+import type { KindStats, NodeActors } from "./contract/stats.js";
+import { gatherNodeStats, serveNodeStats } from "./cluster/node-stats.js";
 import { Subjects } from "./contract/subjects.js";
 import { Inbound } from "./delivery/inbound.js";
 import { NodeRefs } from "./delivery/node-refs.js";
@@ -35,13 +36,6 @@ export interface ActorSystemOptions {
   exit?: (code: number) => void;
 }
 
-export interface KindStats {
-  kind: string;
-  placement: "pooled" | "keyed";
-  supervisor: string;
-  activations: CellStats[];
-}
-
 /**
  * One node: the NATS connection, the actor kinds it hosts under a root
  * supervisor, its membership and the refs it hands out. `shutdown` stops
@@ -61,6 +55,7 @@ export class ActorSystem implements Refs {
   readonly #hosts: KindHost[];
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
+  #statsService: Subscription | undefined;
   #stopped: Promise<void> | undefined;
 
   private constructor(init: {
@@ -187,6 +182,7 @@ export class ActorSystem implements Refs {
       }
     }
     for (const host of hosts) await host.start();
+    system.#statsService = serveNodeStats(nc, codec, subjects, nodeId, () => system.stats());
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
   }
@@ -217,7 +213,16 @@ export class ActorSystem implements Refs {
     return this.#refs.initState(address, key, state);
   }
 
-  stats(): { node: string; supervisor: string; kinds: KindStats[] } {
+  /** Every member node's actors (this one's included), each asked over NATS; one that does not answer within `timeoutMs` shows as unreachable. */
+  async clusterStats(timeoutMs = 2_000): Promise<NodeActors[]> {
+    const others = this.membership
+      .nodes()
+      .map((n) => n.id)
+      .filter((id) => id !== this.nodeId);
+    return [this.stats(), ...(await gatherNodeStats(this.nc, this.codec, this.subjects, others, timeoutMs))];
+  }
+
+  stats(): NodeActors {
     return {
       node: this.nodeId,
       supervisor: this.#root.state,
@@ -243,6 +248,7 @@ export class ActorSystem implements Refs {
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");
     await this.#root.stop("shutdown");
     this.#router.close();
+    this.#statsService?.unsubscribe();
     await this.membership.stop();
     if (this.#ownsConnection) await this.nc.drain();
     else await this.nc.flush();

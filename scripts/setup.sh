@@ -23,11 +23,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-# The build goes to a folder of its own under .build/ and `dist` is a symlink
+# The build goes to a folder of its own, .dist-*, and `dist` is a symlink
 # swapped to it in one rename, so a command that runs while another builds (a
 # live `npm start` during `npm test`) never sees a half-built or missing
 # dist/. Node resolves a module's imports from its real path, so a process
 # started on an earlier build keeps loading from it; the last few builds stay.
+# The folders sit beside dist (the same depth), as code finds package.json
+# and test fixtures relative to itself.
 # Skipped when no source changed since the build `dist` points at.
 sources() { find nats runtime supervisors actors bridge cli loadtest bench test -type f -name '*.ts' 2>/dev/null | sort; }
 stamp="$( (sources; echo tsconfig.json package-lock.json) | md5sum | cut -d' ' -f1)"
@@ -35,12 +37,11 @@ if [ -L dist ] && [ "$(cat dist/.sources 2>/dev/null)" = "$stamp" ] && [ -z "$(f
   exit 0
 fi
 echo "setup: compiling TypeScript" >&2
-mkdir -p .build
-build="$(mktemp -d .build/dist-XXXXXXXX)"
+build="$(mktemp -d .dist-XXXXXXXX)"
 if ! npx --no-install tsc -p tsconfig.json --outDir "$build"; then rm -rf "$build"; exit 1; fi
 chmod 755 "$build" "$build/cli/main.js"
 echo "$stamp" >"$build/.sources"
 # A dist/ folder from before builds were swapped moves aside once.
-if [ -d dist ] && [ ! -L dist ]; then mv dist "$(mktemp -u .build/dist-XXXXXXXX)"; fi
+if [ -d dist ] && [ ! -L dist ]; then mv dist "$(mktemp -u .dist-XXXXXXXX)"; fi
 ln -s "$build" "dist.$$" && mv -T "dist.$$" dist
-ls -1dt .build/dist-* | tail -n +4 | xargs -r rm -rf
+ls -1dt .dist-* | tail -n +4 | xargs -r rm -rf

@@ -10,6 +10,7 @@ import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../
 import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { deleteDocuments, DocumentSchema, ensureIngestStream, ingestDocuments, ingestStream } from "./documents.js";
+import { readFailures } from "./ingest-failures.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
 
 const positive = z.number().int().positive();
@@ -44,10 +45,19 @@ export const IngestConfigSchema = z
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
 export type IngestConfigInput = z.input<typeof IngestConfigSchema>;
 
-/** What `progress` answers. */
+/**
+ * What `progress` answers. `stored`, `pending`, `indexed`, `errors` and
+ * `lastErrors` are read from the streams, so they are cluster-wide and a
+ * restart keeps them; `documents`, `chunksWritten` and `retries` are the
+ * answering instance's own since it started.
+ */
 export interface IngestProgress extends WorkerCounters {
+  /** Entries (documents and deletions) ever stored in the ingest stream. */
+  stored: number;
   /** Documents stored and not yet indexed, cluster-wide (waiting, or in progress on some worker). */
   pending: number;
+  /** Entries done: their chunks are in the shard write log (searchable once the replicas apply it). */
+  indexed: number;
 }
 
 export const INGEST_KIND = "ingest";
@@ -114,7 +124,8 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
     },
     progress: async (): Promise<IngestProgress> => {
       const counters = worker?.counters ?? { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
-      return { pending: await pendingDocuments(ctx), ...counters, lastErrors: [...counters.lastErrors] };
+      const [{ stored, pending }, failures] = await Promise.all([queueFigures(ctx), readFailures(ctx.nc, ctx.subjects)]);
+      return { ...counters, ...failures, stored, pending, indexed: Math.max(0, stored - pending - failures.errors) };
     },
     document: (m: { seq: number; deliveries: number; data: Uint8Array }) => worker?.handle(m),
     /** Where the intake reads documents from (not a message: the runtime asks it once per incarnation); none without workers. */
@@ -123,18 +134,22 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
 }
 
 /**
- * Documents not yet done, cluster-wide: those the workers' consumer has not
- * delivered plus those delivered and not yet acknowledged. Before any worker
- * has started, everything in the stream.
+ * Entries ever stored (the stream's last sequence), and those not yet done,
+ * cluster-wide: those the workers' consumer has not delivered plus those
+ * delivered and not yet acknowledged. Before any worker has started,
+ * everything in the stream.
  */
-async function pendingDocuments(ctx: ActorContext): Promise<number> {
+async function queueFigures(ctx: ActorContext): Promise<{ stored: number; pending: number }> {
   const jsm = await jetStreamManagerOf(ctx.nc);
   const stream = ingestStream(ctx.subjects);
+  const { state } = await jsm.streams.info(stream).catch((err: unknown) => {
+    throw jetStreamError(err, "ingest progress is not available");
+  });
   try {
     const info = await jsm.consumers.info(stream, INGEST_CONSUMER);
-    return info.num_pending + info.num_ack_pending;
+    return { stored: state.last_seq, pending: info.num_pending + info.num_ack_pending };
   } catch (err) {
     if (!isNotFound(err)) throw jetStreamError(err, "ingest progress is not available");
-    return (await jsm.streams.info(stream)).state.messages;
+    return { stored: state.last_seq, pending: state.messages };
   }
 }

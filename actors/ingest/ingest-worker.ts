@@ -25,6 +25,7 @@ import type { Chunk } from "../index-shard/types.js";
 import { chunkId, ensureShardLog, ShardLogWriter, shardOf, type ShardWrite } from "../index-shard/write-log.js";
 import { chunk, type ChunkOptions } from "./chunker.js";
 import { ensureIngestStream, ingestStream, parseIngestRecord, type Document, type IngestRecord } from "./documents.js";
+import { ensureFailureStream, recordFailure } from "./ingest-failures.js";
 
 export interface WorkerOptions {
   nc: NatsConnection;
@@ -77,7 +78,7 @@ export class IngestWorker {
 
   async start(): Promise<void> {
     const { nc, subjects } = this.#o;
-    await Promise.all([ensureIngestStream(nc, subjects), ensureShardLog(nc, subjects)]);
+    await Promise.all([ensureIngestStream(nc, subjects), ensureShardLog(nc, subjects), ensureFailureStream(nc, subjects)]);
   }
 
   /** The ingest stream through the consumer every worker shares; each pull takes only what free slots can start. */
@@ -101,7 +102,7 @@ export class IngestWorker {
     try {
       record = parseIngestRecord(this.#codec.decode(entry.data));
     } catch (err) {
-      this.#giveUp(`seq:${entry.seq}`, ColmenaError.from(err));
+      await this.#giveUp(entry.seq, `seq:${entry.seq}`, ColmenaError.from(err));
       return;
     }
     const docId = record.op === "upsert" ? record.doc.id : record.docId;
@@ -116,7 +117,7 @@ export class IngestWorker {
         this.#o.log.warn({ docId, attempt: entry.deliveries, code: error.code, err: error.message }, "ingest attempt failed; retrying");
         throw error;
       }
-      this.#giveUp(docId, error);
+      await this.#giveUp(entry.seq, docId, error);
     } finally {
       unlock();
     }
@@ -184,11 +185,15 @@ export class IngestWorker {
     };
   }
 
-  #giveUp(docId: string, error: ColmenaError): void {
+  /** Counted here and stored in the failure stream (the count `progress` reports, which restarts keep) before the entry is given up. */
+  async #giveUp(seq: number, docId: string, error: ColmenaError): Promise<void> {
     this.counters.errors++;
     this.counters.lastErrors.push({ docId, code: error.code, message: error.message });
     if (this.counters.lastErrors.length > MAX_LAST_ERRORS) this.counters.lastErrors.shift();
     this.#o.log.error({ docId, code: error.code, err: error.message }, "document not indexed");
+    await recordFailure(this.#o.nc, this.#o.subjects, this.#codec, seq, { docId, code: error.code, message: error.message }).catch((err: unknown) =>
+      this.#o.log.warn({ err, docId }, "could not record the failed document"),
+    );
   }
 }
 

@@ -26,6 +26,8 @@ export const PipelineConfigSchema = z.strictObject({
   faqFile: z.string().optional(),
   /** Questions one pipeline instance works on at once; each mostly waits on other actors. */
   concurrency: positive.max(10_000).default(256),
+  /** /ready stays 200 while no llm can answer (answers degrade to extractive), listing it under `degraded`; false: 503. */
+  readyWhenDegraded: z.boolean().default(true),
   /** Pipeline instances per node with the session role (each has its own L1 cache). */
   instances: positive.max(64).default(1),
 });

@@ -19,3 +19,18 @@ export interface CellStats {
   expired: number;
   restarts: number;
 }
+
+/** One kind on one node: its supervisor's status and every activation. */
+export interface KindStats {
+  kind: string;
+  placement: "pooled" | "keyed";
+  supervisor: string;
+  activations: CellStats[];
+}
+
+/** One node's actors, as `ActorSystem.stats()` answers (the node's root supervisor state, "unreachable" when it did not answer). */
+export interface NodeActors {
+  node: string;
+  supervisor: string;
+  kinds: KindStats[];
+}

@@ -7,12 +7,13 @@ import type {
   QueryRequest,
   QueryResult,
   RagApi,
+  IngestStatus,
   ReadyReport,
   Source,
 } from "../../actors/pipeline/api.js";
 import { ColmenaError, type CallScope } from "../../runtime/index.js";
 
-type Operation = "query" | "queryStream" | "ingest" | "getDocument" | "deleteDocument" | "embed" | "ready" | "status";
+type Operation = "query" | "queryStream" | "ingest" | "getDocument" | "deleteDocument" | "embed" | "ready" | "ingestProgress" | "status";
 
 /**
  * An in-memory RagApi for the edge's unit tests, keeping the contract:
@@ -35,7 +36,7 @@ export class FakeRagApi implements RagApi {
   /** Whether query() waits until aborted instead of answering. */
   stallQuery = false;
   tokenGapMs = 2;
-  readyReport: ReadyReport = { ready: true, checks: { nats: true, embedder: true, llm: true } };
+  readyReport: ReadyReport = { ready: true, checks: { nats: true, embedder: true, llm: true }, missing: [], degraded: [] };
   statusReport: Record<string, unknown> = {
     nodes: 1,
     kinds: [
@@ -126,6 +127,13 @@ export class FakeRagApi implements RagApi {
   async ready(): Promise<ReadyReport> {
     this.#maybeFail("ready");
     return this.readyReport;
+  }
+
+  /** Documents are searchable as soon as ingest() stores them. */
+  async ingestProgress(): Promise<IngestStatus> {
+    this.#maybeFail("ingestProgress");
+    const n = this.documents.size;
+    return { stored: n, pending: 0, indexed: n, errors: 0, lastErrors: [], searchable: true, behind: [] };
   }
 
   async status(): Promise<Record<string, unknown>> {

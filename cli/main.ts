@@ -8,6 +8,7 @@ import { ingest } from "./commands/ingest.js";
 import { status } from "./commands/status.js";
 import { runNode, type NodeFlags } from "./run-node.js";
 import { ROLES } from "./config.js";
+import { ConfigMistake } from "./preflight.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -84,8 +85,9 @@ client(program.command("status"))
 
 program.addCommand(loadtestCommand());
 
+// A configuration mistake exits 2, so a supervisor (systemd, Nomad) can tell it from a failure worth restarting.
 program.parseAsync().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`colmena: ${isTypedError(err) ? `${err.code}: ` : ""}${message}\n`);
-  process.exit(1);
+  process.exit(err instanceof ConfigMistake ? 2 : 1);
 });

@@ -2,23 +2,25 @@ import { mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
-import { createLogger, defaultNodeId } from "../runtime/index.js";
+import { createLogger, defaultNodeId, isColmenaError } from "../runtime/index.js";
 import { nodeConfig, type ConfigFlags } from "./config.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { startNode, type RunningNode } from "./node.js";
+import { checkConfiguredFiles, ConfigMistake } from "./preflight.js";
 
 export interface NodeFlags extends ConfigFlags {
   natsPort?: number;
 }
 
 /**
- * `colmena up` and `colmena node`: the whole config validated first (a bad
- * value starts nothing), then optionally an embedded nats-server, the node,
+ * `colmena up` and `colmena node`: the whole config validated first, and the
+ * model folders and files it names checked (a mistake starts nothing and is
+ * a ConfigMistake: exit code 2), then optionally an embedded nats-server, the node,
  * and a graceful stop on SIGINT/SIGTERM (intake stops, in-flight work
  * finishes, keyed state is saved, nothing acknowledged is lost).
  */
 export async function runNode(mode: "up" | "node", flags: NodeFlags, version: string): Promise<void> {
-  const config = nodeConfig(flags, process.env);
+  const config = await checkedConfig(flags);
   const nodeId = config.nodeId ?? defaultNodeId();
   const log = createLogger({ level: config.log.level, nodeId });
   let nats: NatsServer | undefined;
@@ -81,6 +83,16 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   };
   process.once("SIGINT", () => shutdown("SIGINT"));
   process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+async function checkedConfig(flags: NodeFlags) {
+  try {
+    const config = nodeConfig(flags, process.env);
+    await checkConfiguredFiles(config);
+    return config;
+  } catch (err) {
+    throw isColmenaError(err, "INVALID") ? new ConfigMistake(err.message, { cause: err }) : err;
+  }
 }
 
 async function portOr(preferred: number): Promise<number> {

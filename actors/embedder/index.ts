@@ -9,3 +9,4 @@ export type { BatcherOptions } from "./batcher.js";
 export { validateBatch, validateText } from "./validate.js";
 export { EMBEDDER_KIND, EmbedderConfigSchema, EmbedderKind, embedderActor } from "./embedder-actor.js";
 export type { EmbedderConfig, EmbedderConfigInput, EmbedderStats, Embeddings } from "./embedder-actor.js";
+export { readModelDir } from "./model-dir.js";

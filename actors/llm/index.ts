@@ -31,3 +31,4 @@ export { llmInstanceMachine } from "./llm-machine.js";
 export type { LlmInstanceEvent, LlmState } from "./llm-machine.js";
 export { LlmMessages, defaultBackendFactory, llmKind } from "./llm-actor.js";
 export type { BackendFactory, BackendSpec, LlmDoneEvent, LlmKind, LlmKindOptions, LlmStatus, LlmStreamEvent } from "./llm-actor.js";
+export { readModelFiles } from "./model-files.js";

@@ -22,8 +22,8 @@ test("colmena up - a bad retrieval value stops start-up before nats-server or an
       () => assert.fail("colmena up started"),
       (e: { code?: number; stdout: string; stderr: string }) => e,
     );
-    assert.equal(failed.code, 1);
-    assert.match(failed.stderr, /INVALID: invalid configuration/);
+    assert.equal(failed.code, 2, "a configuration mistake");
+    assert.match(failed.stderr, /^colmena: invalid configuration/);
     assert.match(failed.stderr, /retrieval\.shard\.snapshotEveryWrites \(from env COLMENA_RETRIEVAL__SHARD__SNAPSHOT_EVERY_WRITES\)/);
     assert.equal(failed.stdout, "", "no banner: nothing started");
     assert.equal(existsSync(join(dataDir, "nats")), false, "the embedded nats-server's store was never made");
@@ -46,5 +46,36 @@ test("colmena up - the bridge's rate limit and trustProxy from a config file, an
   } finally {
     assert.equal(await up.stop(), 0);
     await rm(config, { force: true });
+  }
+});
+
+test("colmena up - model folders that do not exist stop start-up at once with exit code 2, one line each naming the key and the path", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "colmena-up-models-"));
+  try {
+    // The README's "Real models" config, with folders that are not there.
+    const config = join(dir, "colmena.json");
+    const embedderDir = join(dir, "models", "all-MiniLM-L6-v2");
+    const llmDir = join(dir, "models", "Falcon3-1B-Instruct-onnx");
+    await writeFile(
+      config,
+      JSON.stringify({
+        retrieval: { embedder: { backend: "onnx", modelDir: embedderDir }, indexes: [{ name: "default", shards: 4, dimension: 384 }] },
+        llm: { backend: { type: "onnx", modelDir: llmDir, device: "cuda:0" } },
+      }),
+    );
+    const args = [main, "up", "--config", config, "--port", "0", "--nats-port", String(await freePort()), "--data-dir", join(dir, "data"), "--log-level", "warn"];
+    const failed = await promisify(execFile)(process.execPath, args, { timeout: 60_000 }).then(
+      () => assert.fail("colmena up started"),
+      (e: { code?: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(failed.code, 2, "a configuration mistake, not a crash");
+    const lines = failed.stderr.trim().split("\n");
+    assert.equal(lines.length, 2, failed.stderr);
+    assert.match(lines[0]!, new RegExp(`^colmena: retrieval\\.embedder\\.modelDir: .*${embedderDir.replaceAll("/", "\\/")}`));
+    assert.match(lines[1]!, new RegExp(`^llm\\.backend\\.modelDir: .*${llmDir.replaceAll("/", "\\/")}`));
+    assert.equal(failed.stdout, "", "no banner: nothing started");
+    assert.equal(existsSync(join(dir, "data", "nats")), false, "nats-server never started");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

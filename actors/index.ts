@@ -18,4 +18,4 @@ export { RagPipeline, type PipelineParts } from "./pipeline/pipeline.js";
 export { embedderModel, PIPELINE_KIND, PipelineConfigSchema, PipelineKind, pipelineActor, type PipelineActorParts, type PipelineConfig } from "./pipeline/pipeline-actor.js";
 export { ActorRagApi } from "./pipeline/rag-api.js";
 export { IndexVersion } from "./pipeline/index-version.js";
-export type { ChatMessage, DocumentInfo, DocumentUpload, Filter, MetadataValue, IngestStatus, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport, Source } from "./pipeline/api.js";
+export type { ChatMessage, DocumentInfo, DocumentUpload, Filter, AnswerFinishReason, GenerationOptions, IngestStatus, MetadataValue, Usage, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport, Source } from "./pipeline/api.js";

@@ -16,7 +16,26 @@ export interface QueryRequest {
   history?: ChatMessage[];
   topK?: number;
   filter?: Filter;
+  /** Per-request generation parameters, within the llm pool's limits (maxTokens is clamped to limits.maxNewTokens). */
+  generation?: GenerationOptions;
 }
+
+export interface GenerationOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+}
+
+/** Tokens of the prompt the llm saw and of the answer, as the llm counts them; a cached answer reports those of the answer it repeats. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Why the answer ended: complete, or cut at the token limit. */
+export type AnswerFinishReason = "stop" | "length";
 
 export interface Source {
   docId: string;
@@ -39,6 +58,8 @@ export interface QueryResult {
   degraded: boolean;
   /** Milliseconds per stage: session, cache, retrieval, generation, total. */
   timings: Record<string, number>;
+  usage: Usage;
+  finishReason: AnswerFinishReason;
 }
 
 /** A streamed answer: meta first, tokens as they come, then sources, then done. */
@@ -46,7 +67,7 @@ export type QueryEvent =
   | { type: "meta"; sessionId: string; cached: boolean; partial: boolean; missingShards: string[]; degraded: boolean }
   | { type: "token"; text: string }
   | { type: "sources"; sources: Source[] }
-  | { type: "done"; timings: Record<string, number> };
+  | { type: "done"; timings: Record<string, number>; usage: Usage; finishReason: AnswerFinishReason };
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";

@@ -42,6 +42,15 @@ const question = {
   history: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).optional(),
   topK: positive.max(1_000).optional(),
   filter: FilterSchema.optional(),
+  generation: z
+    .object({
+      maxTokens: positive.optional(),
+      temperature: z.number().min(0).optional(),
+      topP: z.number().gt(0).max(1).optional(),
+      stop: z.array(z.string().min(1)).max(16).optional(),
+      seed: z.number().int().optional(),
+    })
+    .optional(),
 };
 
 const messages = {

@@ -4,7 +4,7 @@ import { AnswerCache, cacheKey } from "../cache/index.js";
 import { ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind, type Passage } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
 import { CoordinatorKind, type QueryAnswer } from "../query/index.js";
-import type { QueryEvent, QueryRequest, QueryResult, Source } from "./api.js";
+import type { AnswerFinishReason, GenerationOptions, QueryEvent, QueryRequest, QueryResult, Source, Usage } from "./api.js";
 import type { IndexVersion } from "./index-version.js";
 
 /** The part of a call a question runs in: its refs carry the deadline and trace to every step. */
@@ -28,6 +28,14 @@ export interface PipelineParts {
 interface CachedAnswer {
   answer: string;
   sources: Source[];
+  usage?: Usage;
+  finishReason?: AnswerFinishReason;
+}
+
+/** How a generation ended: the llm's done event, or what the extractive fallback reported. */
+interface Generated {
+  usage: Usage;
+  finishReason: AnswerFinishReason;
 }
 
 /** Errors after which the extractive backend answers instead of the llm pool. */
@@ -51,12 +59,23 @@ export class RagPipeline {
   }
 
   async query(req: QueryRequest, call: PipelineCall): Promise<QueryResult> {
-    const result: QueryResult = { answer: "", sources: [], sessionId: "", cached: false, partial: false, missingShards: [], degraded: false, timings: {} };
+    const result: QueryResult = {
+      answer: "",
+      sources: [],
+      sessionId: "",
+      cached: false,
+      partial: false,
+      missingShards: [],
+      degraded: false,
+      timings: {},
+      usage: { promptTokens: 0, completionTokens: 0 },
+      finishReason: "stop",
+    };
     for await (const e of this.queryStream(req, call)) {
       if (e.type === "meta") Object.assign(result, { sessionId: e.sessionId, cached: e.cached, partial: e.partial, missingShards: e.missingShards, degraded: e.degraded });
       else if (e.type === "token") result.answer += e.text;
       else if (e.type === "sources") result.sources = e.sources;
-      else result.timings = e.timings;
+      else Object.assign(result, { timings: e.timings, usage: e.usage, finishReason: e.finishReason });
     }
     return result;
   }
@@ -91,16 +110,21 @@ export class RagPipeline {
 
     t = clock.now();
     const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
-    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null } });
+    const generation = req.generation ?? {};
+    const maxNewTokens = generation.maxTokens ?? history.settings.maxNewTokens ?? defaults.maxNewTokens;
+    const params = { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...generationKey(generation, maxNewTokens) };
+    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params });
     const hit = await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
     if (hit) {
       yield { type: "meta", sessionId, cached: true, partial: false, missingShards: [], degraded: false };
-      yield { type: "token", text: hit.value.answer };
+      // In pieces like a generated answer, so a client's streaming code sees the same events either way.
+      for (const text of pieces(hit.value.answer)) yield { type: "token", text };
       yield { type: "sources", sources: hit.value.sources };
       await this.#remember(actors, opening, sessionId, req.question, query, hit.value);
       lap("total", started);
-      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 } };
+      const usage = hit.value.usage ?? { promptTokens: 0, completionTokens: 0 };
+      yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 }, usage, finishReason: hit.value.finishReason ?? "stop" };
       return;
     }
 
@@ -113,9 +137,8 @@ export class RagPipeline {
     const messages = ragMessages({ question: query, passages }, historyForPrompt);
 
     t = clock.now();
-    const maxNewTokens = history.settings.maxNewTokens ?? defaults.maxNewTokens;
     inTime();
-    const { tokens, degraded } = await this.#generate(actors, messages, maxNewTokens, signal);
+    const { tokens, degraded, ended } = await this.#generate(actors, { ...generation, maxTokens: maxNewTokens }, messages, signal);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
     let answer = "";
     for await (const text of tokens) {
@@ -125,20 +148,32 @@ export class RagPipeline {
     lap("generation", t);
     yield { type: "sources", sources };
     if (signal?.aborted) return;
-    const value: CachedAnswer = { answer, sources };
+    const { usage, finishReason } = ended();
+    const value: CachedAnswer = { answer, sources, usage, finishReason };
     if (!retrieved.partial && !degraded) await cache.set(key, value);
     await this.#remember(actors, opening, sessionId, req.question, query, value);
     lap("total", started);
-    yield { type: "done", timings };
+    yield { type: "done", timings, usage, finishReason };
   }
 
   /**
    * Opens the llm stream and waits for its first event, so the caller knows
    * whether the answer is degraded before the first token goes out.
    */
-  async #generate(refs: PipelineCall["refs"], messages: LlmChatMessage[], maxNewTokens: number, signal: AbortSignal | undefined): Promise<{ tokens: AsyncIterable<string>; degraded: boolean }> {
+  async #generate(
+    refs: PipelineCall["refs"],
+    generation: GenerationOptions & { maxTokens: number },
+    messages: LlmChatMessage[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ tokens: AsyncIterable<string>; degraded: boolean; ended: () => Generated }> {
+    const { maxTokens: maxNewTokens, ...sampling } = generation;
+    const request = { messages, maxNewTokens, ...sampling };
+    let ended: Generated = { usage: { promptTokens: 0, completionTokens: 0 }, finishReason: "stop" };
+    const record = (e: { type: string; reason?: string; promptTokens?: number; completionTokens?: number }) => {
+      if (e.type === "done") ended = { usage: { promptTokens: e.promptTokens ?? 0, completionTokens: e.completionTokens ?? 0 }, finishReason: e.reason === "length" ? "length" : "stop" };
+    };
     // The refs are the call's: the stream is cancelled with it when the caller leaves.
-    const stream = refs.pool(this.#p.llm).stream({ type: "generate", messages, maxNewTokens });
+    const stream = refs.pool(this.#p.llm).stream({ type: "generate", ...request });
     const it = stream[Symbol.asyncIterator]();
     let first: IteratorResult<{ type: string; text?: string }>;
     try {
@@ -146,18 +181,13 @@ export class RagPipeline {
     } catch (err) {
       if (!isColmenaError(err) || !DEGRADABLE.has(err.code)) throw err;
       this.#p.log.warn({ code: err.code, err: err.message }, "no llm could take the request: answering extractively");
-      return { tokens: this.#extractive(messages, maxNewTokens, signal), degraded: true };
+      const fallback = this.#fallback.generate(request, signal ?? new AbortController().signal);
+      return { tokens: tokensOf(fallback, record), degraded: true, ended: () => ended };
     }
-    return {
-      degraded: false,
-      tokens: (async function* () {
-        for (let r = first; !r.done; r = await it.next()) if (r.value.type === "token") yield r.value.text!;
-      })(),
-    };
-  }
-
-  async *#extractive(messages: LlmChatMessage[], maxNewTokens: number, signal?: AbortSignal): AsyncIterable<string> {
-    for await (const e of this.#fallback.generate({ messages, maxNewTokens }, signal ?? new AbortController().signal)) if (e.type === "token") yield e.text;
+    const rest = (async function* () {
+      for (let r = first; !r.done; r = await it.next()) yield r.value;
+    })();
+    return { degraded: false, tokens: tokensOf(rest, record), ended: () => ended };
   }
 
   async #remember(actors: PipelineCall["refs"], opening: boolean, sessionId: string, question: string, query: string, value: CachedAnswer): Promise<void> {
@@ -171,4 +201,22 @@ export class RagPipeline {
       this.#p.log.warn({ err, sessionId }, "could not record the turn in the session");
     }
   }
+}
+
+/** The token texts of a generation, every event also handed to `record` (which keeps the done event's counts). */
+async function* tokensOf(events: AsyncIterable<{ type: string; text?: string }>, record: (e: { type: string }) => void): AsyncIterable<string> {
+  for await (const e of events) {
+    record(e);
+    if (e.type === "token") yield e.text!;
+  }
+}
+
+/** A cached answer as a stream of word-sized pieces (each with the space before it), as a generation sends it. */
+function pieces(answer: string): string[] {
+  return answer.match(/\s*\S+|\s+$/g) ?? [];
+}
+
+/** The generation parameters an answer depends on, for its cache key (absent ones as null, so keys stay stable). */
+function generationKey(g: GenerationOptions, maxNewTokens: number) {
+  return { maxNewTokens, temperature: g.temperature ?? null, topP: g.topP ?? null, stop: g.stop ? JSON.stringify(g.stop) : null, seed: g.seed ?? null };
 }

@@ -107,5 +107,6 @@ function question(req: QueryRequest) {
     ...(req.history !== undefined && { history: req.history }),
     ...(req.topK !== undefined && { topK: req.topK }),
     ...(req.filter !== undefined && { filter: req.filter }),
+    ...(req.generation !== undefined && { generation: req.generation }),
   };
 }

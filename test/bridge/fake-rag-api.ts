@@ -69,7 +69,7 @@ export class FakeRagApi implements RagApi {
     this.#maybeFail("query");
     if (this.stallQuery) await this.#untilAborted("query", signal);
     const { answer, sources, sessionId } = this.#answer(req);
-    return { answer, sources, sessionId, cached: false, partial: false, missingShards: [], degraded: false, timings: { total: 1 } };
+    return { answer, sources, sessionId, cached: false, partial: false, missingShards: [], degraded: false, timings: { total: 1 }, usage: usageOf(req, answer), finishReason: "stop" };
   }
 
   async *queryStream(req: QueryRequest, scope: CallScope): AsyncIterable<QueryEvent> {
@@ -86,7 +86,7 @@ export class FakeRagApi implements RagApi {
       yield { type: "token", text: i === 0 ? words[i]! : ` ${words[i]}` };
     }
     yield { type: "sources", sources };
-    yield { type: "done", timings: { total: words.length } };
+    yield { type: "done", timings: { total: words.length }, usage: usageOf(req, answer), finishReason: "stop" };
   }
 
   async ingest(documents: DocumentUpload[]): Promise<{ ids: string[] }> {
@@ -183,4 +183,9 @@ export class FakeRagApi implements RagApi {
     for (const wake of this.#abortWaiters.splice(0)) wake();
     return new ColmenaError("CANCELLED", `${op} aborted`);
   }
+}
+
+/** Tokens as the fake counts them: words of the question and of the answer. */
+function usageOf(req: QueryRequest, answer: string) {
+  return { promptTokens: req.question.split(/\s+/).length, completionTokens: answer.split(" ").length };
 }

@@ -20,7 +20,7 @@ describe("openai - the official client against the bridge", () => {
 
   test("openai - chat.completions.create answers the last user message, with sources", async () => {
     const completion = await client.chat.completions.create({
-      model: "anything",
+      model: "fake-llm",
       messages: [
         { role: "system", content: "Be brief." },
         { role: "user", content: "Tell me about ants" },
@@ -37,10 +37,46 @@ describe("openai - the official client against the bridge", () => {
     const extra = completion as unknown as { sources: { doc_id: string }[]; session_id: string };
     assert.equal(extra.sources[0]!.doc_id, "bees");
     assert.equal(bridge.api.requests.at(-1)!.req!.question, "How do bees make honey?");
+    assert.deepEqual(completion.usage, { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 });
+  });
+
+  test("openai - max_tokens, max_completion_tokens, temperature, top_p, stop and seed reach the RagApi as the request's generation", async () => {
+    const ask = { model: "fake-llm", messages: [{ role: "user" as const, content: "bees?" }] };
+    await client.chat.completions.create({ ...ask, max_tokens: 40, temperature: 0.5, top_p: 0.9, stop: "\n\n", seed: 7 });
+    assert.deepEqual(bridge.api.requests.at(-1)!.req!.generation, { maxTokens: 40, temperature: 0.5, topP: 0.9, stop: ["\n\n"], seed: 7 });
+    await client.chat.completions.create({ ...ask, max_tokens: 40, max_completion_tokens: 12, stop: ["a", "b"] });
+    assert.deepEqual(bridge.api.requests.at(-1)!.req!.generation, { maxTokens: 12, stop: ["a", "b"] });
+    await client.chat.completions.create({ ...ask, temperature: null, seed: null });
+    assert.deepEqual(bridge.api.requests.at(-1)!.req!.generation, {});
+    await assert.rejects(client.chat.completions.create({ ...ask, temperature: 3 }), (e) => e instanceof OpenAI.BadRequestError);
+    await assert.rejects(client.chat.completions.create({ ...ask, max_tokens: 0 }), (e) => e instanceof OpenAI.BadRequestError);
+  });
+
+  test("openai - a model other than the LLM /v1/models lists is 404 model_not_found in OpenAI's error shape", async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "bees?" }] }),
+      (e) => e instanceof OpenAI.NotFoundError && e.code === "model_not_found" && e.type === "invalid_request_error" && e.param === "model",
+    );
+    const ids = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    assert.ok(ids.includes("fake-llm"), "the one model chat accepts is listed");
+  });
+
+  test("openai - a stream with include_usage ends with a chunk of no choices that carries the usage, the others have usage null", async () => {
+    const stream = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "How do bees make honey?" }], stream: true, stream_options: { include_usage: true } });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const last = chunks.at(-1)!;
+    assert.deepEqual(last.choices, []);
+    assert.deepEqual(last.usage, { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 });
+    for (const chunk of chunks.slice(0, -1)) assert.equal(chunk.usage, null);
+    assert.equal(chunks.at(-2)!.choices[0]!.finish_reason, "stop");
+    const plain = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }], stream: true });
+    for await (const chunk of plain) assert.equal(chunk.usage, undefined, "no usage without include_usage");
   });
 
   test("openai - a streamed chat completion sends chunks, sources on the last one, and [DONE]", async () => {
-    const stream = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "How do bees make honey?" }], stream: true });
+    const stream = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "How do bees make honey?" }], stream: true });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.ok(chunks.length > 3);
@@ -55,16 +91,16 @@ describe("openai - the official client against the bridge", () => {
   });
 
   test("openai - the session comes from X-Session-Id, else from a hash of user", async () => {
-    await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }] }, { headers: { "X-Session-Id": "conv-42" } });
+    await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }] }, { headers: { "X-Session-Id": "conv-42" } });
     assert.equal(bridge.api.requests.at(-1)!.req!.sessionId, "conv-42");
 
     const user = "alice@example.com";
-    const { response } = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }], user }).withResponse();
+    const { response } = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }], user }).withResponse();
     const expected = `user-${createHash("sha256").update(user).digest("hex").slice(0, 40)}`;
     assert.equal(bridge.api.requests.at(-1)!.req!.sessionId, expected);
     assert.equal(response.headers.get("x-session-id"), expected);
 
-    await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }] });
+    await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }] });
     assert.equal(bridge.api.requests.at(-1)!.req!.sessionId, undefined, "no header and no user: the api opens a new session");
   });
 
@@ -100,7 +136,7 @@ describe("openai - the official client against the bridge", () => {
   test("openai - shed load reaches the client as a 429 with Retry-After", async () => {
     bridge.api.failNext("query", overloaded("llm pool full", 2500));
     await assert.rejects(
-      client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }] }),
+      client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }] }),
       (e) => e instanceof OpenAI.RateLimitError && e.headers.get("retry-after") === "3" && e.message.includes("llm pool full"),
     );
   });
@@ -108,7 +144,7 @@ describe("openai - the official client against the bridge", () => {
   test("openai - a failure mid-stream is an APIError in the client's loop", async () => {
     bridge.api.streamFailure = { after: 2, error: new ColmenaError("UNAVAILABLE", "llm instance failed") };
     try {
-      const stream = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "bees?" }], stream: true });
+      const stream = await client.chat.completions.create({ model: "fake-llm", messages: [{ role: "user", content: "bees?" }], stream: true });
       await assert.rejects(
         (async () => {
           for await (const _ of stream);
@@ -122,14 +158,14 @@ describe("openai - the official client against the bridge", () => {
 
   test("openai - a conversation without a user message is a 400", async () => {
     await assert.rejects(
-      client.chat.completions.create({ model: "m", messages: [{ role: "system", content: "hi" }] }),
+      client.chat.completions.create({ model: "fake-llm", messages: [{ role: "system", content: "hi" }] }),
       (e) => e instanceof OpenAI.BadRequestError && e.message.includes("no user message"),
     );
   });
 
   test("openai - text content parts are joined; a dimensions that does not match is a 400", async () => {
     const completion = await client.chat.completions.create({
-      model: "m",
+      model: "fake-llm",
       messages: [{ role: "user", content: [{ type: "text", text: "How do bees " }, { type: "text", text: "make honey?" }] }],
     });
     assert.equal(bridge.api.requests.at(-1)!.req!.question, "How do bees make honey?");

@@ -105,9 +105,13 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
     defaults: parts.config,
     log: ctx.log,
   });
+  const faq = new FaqRefresh(ctx, pipeline, version, parts.config.faqFile);
   return {
-    onStart: () => void warm(ctx, cache, pipeline, parts.config.faqFile),
-    onStop: () => version.stop(),
+    onStart: () => void warm(ctx, cache, faq),
+    onStop: () => {
+      faq.stop();
+      return version.stop();
+    },
     answer: (m: QueryRequest, call: CallContext) => pipeline.query(m, call),
     stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),
     stats: () => cache.stats(),
@@ -130,14 +134,82 @@ function retrying<T>(f: () => Promise<T>): () => Promise<T> {
 }
 
 /** Fills L1 from L2 and answers the FAQ, so the first users hit the cache. */
-async function warm(ctx: ActorContext, cache: AnswerCache, pipeline: RagPipeline, faqFile: string | undefined): Promise<void> {
+async function warm(ctx: ActorContext, cache: AnswerCache, faq: FaqRefresh): Promise<void> {
   try {
     const filled = await cache.fillL1FromL2();
-    const questions = faqFile ? await readFaq(faqFile) : [];
-    // Outside any request: the node's refs, with their default deadline for each step.
-    for (const q of questions) await pipeline.query({ question: q }, { refs: ctx.actors, deadline: Infinity, clock: ctx.clock });
-    if (filled || questions.length) ctx.log.info({ l1FromL2: filled, faq: questions.length }, "cache warmed");
+    const answered = await faq.start();
+    if (filled || answered) ctx.log.info({ l1FromL2: filled, faq: answered }, "cache warmed");
   } catch (err) {
     ctx.log.warn({ err }, "cache warming failed");
+  }
+}
+
+/** How often the index version is compared with the one the FAQ was answered at. */
+const FAQ_CHECK_MS = 5_000;
+
+/**
+ * The FAQ's answers follow the index: cached answers are keyed by the index
+ * version, so after an ingest the FAQ's questions would miss until someone
+ * asked them. Every FAQ_CHECK_MS the version is compared with the one the
+ * FAQ was answered at; once it has changed and then held still for a whole
+ * check (an ingest in progress moves it constantly), the FAQ is answered
+ * again.
+ */
+class FaqRefresh {
+  #questions: string[] = [];
+  #answeredAt = -1;
+  #seen = -1;
+  #timer: ReturnType<ActorContext["clock"]["setTimeout"]> | undefined;
+  #stopped = false;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    private readonly pipeline: RagPipeline,
+    private readonly version: IndexVersion,
+    private readonly file: string | undefined,
+  ) {}
+
+  /** Answers the FAQ once and starts following the index; resolves with the number of questions. */
+  async start(): Promise<number> {
+    if (this.file === undefined) return 0;
+    this.#questions = await readFaq(this.file);
+    if (this.#questions.length === 0) return 0;
+    await this.#answer();
+    this.#schedule();
+    return this.#questions.length;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.ctx.clock.clearTimeout(this.#timer);
+  }
+
+  async #answer(): Promise<void> {
+    const at = await this.version.current();
+    // Outside any request: the node's refs, with their default deadline for each step.
+    for (const question of this.#questions) {
+      if (this.#stopped) return;
+      await this.pipeline.query({ question }, { refs: this.ctx.actors, deadline: Infinity, clock: this.ctx.clock });
+    }
+    this.#answeredAt = this.#seen = at;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = this.ctx.clock.setTimeout(() => void this.#check().finally(() => this.#schedule()), FAQ_CHECK_MS);
+  }
+
+  async #check(): Promise<void> {
+    try {
+      const now = await this.version.current();
+      const settled = now === this.#seen;
+      this.#seen = now;
+      if (now !== this.#answeredAt && settled) {
+        await this.#answer();
+        this.ctx.log.info({ faq: this.#questions.length, indexVersion: now }, "FAQ answered again for the new index version");
+      }
+    } catch (err) {
+      this.ctx.log.warn({ err }, "answering the FAQ again failed; trying at the next check");
+    }
   }
 }

@@ -7,8 +7,12 @@ import { ColmenaError } from "../../runtime/index.js";
  * this one reads bytes, decodes strictly (INVALID on a bad sequence), then
  * hands the text to fastify's parser, which keeps its guard against
  * `__proto__` / `constructor` poisoning. The body limit applies as before.
+ * Fastify's text/plain parser goes: the routes take JSON only, so any other
+ * media type is 415 (with text/plain parsed, such a body reached the schema
+ * as a string and was refused 400).
  */
 export function strictJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser("text/plain");
   const parseJson = app.getDefaultJsonParser("error", "error");
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {

@@ -97,15 +97,16 @@ describe("colmena up - the embedded default, black box", () => {
     const client = new OpenAI({ baseURL: `${up.httpUrl}/v1`, apiKey: "unused" });
     const models = await client.models.list();
     assert.ok(models.data.length >= 2);
-    const chat = await client.chat.completions.create({ model: "colmena", messages: [{ role: "user", content: "Who gets a message sent to a queue group?" }] });
+    // The model is the llm /v1/models lists (the download-free default's is "extractive").
+    const chat = await client.chat.completions.create({ model: "extractive", messages: [{ role: "user", content: "Who gets a message sent to a queue group?" }] });
     assert.match(chat.choices[0]!.message.content ?? "", /one member/);
     let streamed = "";
-    const stream = await client.chat.completions.create({ model: "colmena", stream: true, messages: [{ role: "user", content: "What is JetStream?" }] });
+    const stream = await client.chat.completions.create({ model: "extractive", stream: true, messages: [{ role: "user", content: "What is JetStream?" }] });
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? "";
     assert.match(streamed, /persistence layer/);
     // "What does it keep?" alone ranks the queue-groups document first; the resent turns point it at the key-value store.
     const followUp = (await client.chat.completions.create({
-      model: "colmena",
+      model: "extractive",
       messages: [
         { role: "user", content: "Tell me about the key-value store" },
         { role: "assistant", content: "ok" },

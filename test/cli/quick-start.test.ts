@@ -2,7 +2,9 @@
  * The README's quick start, black-box, in a fresh copy of the project: the
  * files a clone would have (tracked and not ignored), with this checkout's
  * packages linked in one by one where `npm ci` would install them (the suite
- * runs without a registry). Files keep their times, so set-up finds the
+ * runs without a registry), and the build `npm test` has just made (the same
+ * sources, so set-up in the copy skips the build until the test changes a
+ * file; one compile fewer keeps the suite short). Files keep their times, so set-up finds the
  * packages newer than the lockfile and installs nothing; were it to run
  * `npm ci` anyway, it would remove only the links, never this checkout's
  * packages. `npm start`, then every `npx colmena ...` line of the
@@ -12,7 +14,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes } from "node:fs/promises";
+import { cp, copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, symlink, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,6 +48,10 @@ async function freshCopy(): Promise<string> {
     if (entry === ".package-lock.json") await copyKeepingTimes(join(modules, entry), join(dir, "node_modules", entry));
     else await symlink(join(modules, entry), join(dir, "node_modules", entry));
   }
+  const build = await realpath(join(root, "dist"));
+  const name = build.slice(dirname(build).length + 1);
+  await cp(build, join(dir, name), { recursive: true, preserveTimestamps: true });
+  await symlink(name, join(dir, "dist"));
   return dir;
 }
 

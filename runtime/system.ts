@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { Codec, connectNats, openBucket, replicaCount } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
@@ -336,5 +337,5 @@ function nodeLoad(hosts: KindHost[], pooled: ReadonlyMap<string, PooledHost>): N
   }
   const pools: NodeInfo["load"]["pools"] = {};
   for (const [kind, host] of pooled) pools[kind] = host.load();
-  return { inFlight, mailbox, pools, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid };
+  return { inFlight, mailbox, pools, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid, host: hostname() };
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { documentRoot, findDocuments, readDocument } from "../documents.js";
-import { BridgeClient } from "../http-client.js";
+import { BridgeClient, BridgeError } from "../http-client.js";
 import { progressBar } from "../progress.js";
 
 export interface IngestOptions {
@@ -54,11 +54,27 @@ export async function ingest(paths: string[], options: IngestOptions, out: NodeJ
   out.write(`searchable: ${ids - Math.min(ids, failed)} documents${failed > 0 ? `; ${failed} failed: ${after.last_errors.slice(-failed).map((e) => `${e.doc_id} (${e.code}: ${e.message})`).join(", ")}` : ""}\n`);
 }
 
+/** How long the progress may go unread (the bridge busy, a replica slow to answer) before waiting gives up. */
+const UNREADABLE_MS = 60_000;
+
 /** Follows the ingest progress (stored entries done, then replicas applying the log) until it says searchable. */
 async function waitUntilSearchable(client: BridgeClient, before: Progress, ids: number, pollMs: number): Promise<Progress> {
   const bar = progressBar(ids, "indexing");
+  let lastRead = Date.now();
   for (;;) {
-    const p = await client.json<Progress>("GET", "/v1/ingest");
+    let p: Progress;
+    try {
+      p = await client.json<Progress>("GET", "/v1/ingest");
+      lastRead = Date.now();
+    } catch (err) {
+      // The documents are stored whatever happens here; a failed read of the progress (but a refusal) is no reason to stop following it.
+      const refused = err instanceof BridgeError && err.status < 500;
+      if (refused || Date.now() - lastRead > UNREADABLE_MS) {
+        throw new Error(`the documents are stored, but their progress ${refused ? "cannot be read" : `could not be read for ${UNREADABLE_MS / 1000} s`}: ${(err as Error).message}`, { cause: err });
+      }
+      await sleep(pollMs);
+      continue;
+    }
     // Ours are the entries stored since `before`; others' ingests may be in the queue beside them.
     const done = p.indexed + p.errors - (before.indexed + before.errors);
     bar.tick(Math.min(ids, Math.max(0, done - (ids - bar.remaining()))));

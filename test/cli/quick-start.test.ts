@@ -1,6 +1,7 @@
 /**
  * The README's quick start, black-box, in a fresh copy of the project: the
- * files a clone would have (tracked and not ignored), with this checkout's
+ * files a clone would have (tracked and not ignored, in a git checkout of
+ * their own), with this checkout's
  * packages linked in one by one where `npm ci` would install them (the suite
  * runs without a registry), and the build `npm test` has just made (the same
  * sources, so set-up in the copy skips the build until the test changes a
@@ -48,6 +49,8 @@ async function freshCopy(): Promise<string> {
     if (entry === ".package-lock.json") await copyKeepingTimes(join(modules, entry), join(dir, "node_modules", entry));
     else await symlink(join(modules, entry), join(dir, "node_modules", entry));
   }
+  // A clone is a git checkout: document ids are paths from its root.
+  await run("git", ["init", "-q", dir]);
   const build = await realpath(join(root, "dist"));
   const name = build.slice(dirname(build).length + 1);
   await cp(build, join(dir, name), { recursive: true, preserveTimestamps: true });
@@ -144,6 +147,7 @@ test("quick start - the README's commands work as written in a fresh copy, while
       // The same file keeps its id whichever folder is named: ingesting bridge/ after bridge/README.md stores it again, not twice.
       await colmena(dir, server.url, "npx colmena ingest bridge/README.md");
       await colmena(dir, server.url, "npx colmena ingest --no-wait bridge");
+      for (let i = 0; i < 600 && !((await (await fetch(`${server.url}/v1/ingest`)).json()) as { searchable: boolean }).searchable; i++) await new Promise((r) => setTimeout(r, 100));
       const byId = async (id: string) => ((await (await fetch(`${server.url}/v1/documents/${id}`)).json()) as { metadata: { source: string } }).metadata.source;
       assert.equal(await byId("bridge-README-md"), "bridge/README.md");
       // Were ids relative to the folder named, bridge/README.md would have replaced the root README as README-md.

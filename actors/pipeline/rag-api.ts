@@ -85,17 +85,22 @@ export class ActorRagApi implements RagApi {
     return { stored, pending, indexed, errors, lastErrors, searchable: pending === 0 && behind.length === 0, behind };
   }
 
-  /** Every node's actors (worker threads included), ingest progress and the answer cache's hit rates; a part that does not answer is left out. */
+  /** Every node's actors (worker threads included), ingest progress, the answer cache's hit rates and an llm instance's state; a part that does not answer is left out. */
   async status(): Promise<Record<string, unknown>> {
-    const [actors, ingest, cache] = await Promise.all([
+    const [actors, ingest, cache, llm] = await Promise.all([
       this.#system.clusterStats(PROBE_MS),
       this.ingestProgress().catch(() => undefined),
       this.#system
         .pool(PipelineKind)
         .ask({ type: "stats" }, { timeoutMs: PROBE_MS })
         .catch(() => undefined),
+      // The llm instance's own statechart (loading, ready, busy, ...) and its engine's circuit: one instance of the pool answers.
+      this.#system
+        .pool(this.#llm)
+        .ask({ type: "status" }, { timeoutMs: PROBE_MS })
+        .catch(() => undefined),
     ]);
-    return { nodes: this.#system.membership.nodes(), actors, ...(cache && { cache }), ...(ingest && { ingest }) };
+    return { nodes: this.#system.membership.nodes(), actors, ...(cache && { cache }), ...(ingest && { ingest }), ...(llm && { llm }) };
   }
 }
 

@@ -17,6 +17,7 @@ interface StatusReport {
   actors?: NodeActors[];
   ingest?: { stored: number; pending: number; indexed: number; errors: number; searchable: boolean; behind: string[]; lastErrors: { docId: string; code: string; message: string }[] };
   cache?: { l1: Level; l2: Level; l3: Level; sets?: number; errors?: number };
+  llm?: { instance: string; state: string; backend: string; device: string; inFlight: number; waiting: number; circuit?: string };
   [k: string]: unknown;
 }
 
@@ -44,6 +45,10 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream 
     const i = report.ingest;
     out.write(`\nINGEST\n  stored ${i.stored}  pending ${i.pending}  indexed ${i.indexed}  errors ${i.errors}  ${i.searchable ? "all searchable" : `not yet searchable${i.behind.length ? ` (replicas applying: ${i.behind.join(", ")})` : ""}`}\n`);
     for (const e of i.lastErrors) out.write(`  failed ${e.docId}: ${e.code}: ${e.message}\n`);
+  }
+  if (report.llm) {
+    const l = report.llm;
+    out.write(`\nLLM\n  ${l.instance}  ${l.state}  ${l.backend} on ${l.device}  in-flight ${l.inFlight}  waiting ${l.waiting}${l.circuit === undefined ? "" : `  circuit ${l.circuit}`}\n`);
   }
   if (report.cache) {
     out.write("\nCACHE\n");

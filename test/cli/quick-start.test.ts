@@ -126,6 +126,7 @@ async function quickStart(dir: string, url: string): Promise<{ ingest: IngestFig
   assert.match(status, /ACTORS on \S+-a0 \(root supervisor: running\)/, status);
   for (const kind of ["embedder", "index-shard", "ingest", "query-coordinator", "llm", "pipeline"]) assert.match(status, new RegExp(`^  ${kind} \\(`, "m"), `${kind} in:\n${status}`);
   assert.match(status, /running\/accepting {2}mailbox 0\/\d+/);
+  assert.match(status, /^LLM\n {2}\S+ {2}ready {2}extractive on cpu/m, "the llm instance's own statechart state");
   const figures = /stored (\d+) {2}pending (\d+) {2}indexed (\d+) {2}errors (\d+) {2}all searchable/.exec(status);
   assert.ok(figures, status);
   const [stored, pending, indexed, errors] = figures.slice(1).map(Number) as [number, number, number, number];

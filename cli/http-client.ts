@@ -1,3 +1,14 @@
+/** A non-2xx answer of the bridge. */
+export class BridgeError extends Error {
+  override readonly name = "BridgeError";
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The CLI's client commands talk to a running node's HTTP bridge. */
 export class BridgeClient {
   readonly #base: string;
@@ -34,7 +45,7 @@ export class BridgeClient {
       } catch {
         // not JSON: keep the text
       }
-      throw new Error(`${method} ${path} → ${res.status} ${message}`);
+      throw new BridgeError(`${method} ${path} → ${res.status} ${message}`, res.status);
     }
     return res;
   }

@@ -68,10 +68,11 @@ export function buildProgram(version: string): Command {
     cmd.option("--url <url>", "HTTP bridge of a running node", process.env.COLMENA_URL ?? "http://127.0.0.1:8080").option("--api-key <key>", "API key, when the bridge requires one", process.env.COLMENA_API_KEY);
 
   client(program.command("ingest"))
-    .description("store markdown, text and HTML files (or folders of them) durably and index them")
+    .description("store markdown, text and HTML files (or folders of them) durably and wait until they are searchable; a document's id is its path from the root of its git checkout")
     .argument("<paths...>", "files or folders")
     .option("--batch <n>", "documents per request", int("--batch"), 32)
-    .action((paths: string[], o: { url: string; apiKey?: string; batch: number }) => ingest(paths, o));
+    .option("--no-wait", "return once the documents are stored, before they are searchable")
+    .action((paths: string[], o: { url: string; apiKey?: string; batch: number; wait: boolean }) => ingest(paths, o));
 
   client(program.command("ask"))
     .description("ask a question; the answer streams to the terminal, then its sources")
@@ -82,7 +83,7 @@ export function buildProgram(version: string): Command {
     .action((question: string, o: { url: string; apiKey?: string; session?: string; topK?: number; json?: boolean }) => ask(question, o));
 
   client(program.command("status"))
-    .description("nodes, actor kinds and instances with their statechart states, mailbox depths, cache hit rates")
+    .description("every node and thread: actor kinds and instances with their statechart states and mailbox depths; ingest progress; cache hit rates")
     .option("--json", "print the raw status document")
     .action((o: { url: string; apiKey?: string; json?: boolean }) => status(o));
 

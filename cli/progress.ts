@@ -1,5 +1,5 @@
 /** A one-line progress bar on a terminal; plain lines every 10% when output is not a TTY. */
-export function progressBar(total: number, label: string, out: NodeJS.WriteStream = process.stderr): { tick(n: number): void; done(): void } {
+export function progressBar(total: number, label: string, out: NodeJS.WriteStream = process.stderr): { tick(n: number): void; remaining(): number; done(): void } {
   let current = 0;
   let lastDecile = -1;
   const draw = () => {
@@ -15,9 +15,11 @@ export function progressBar(total: number, label: string, out: NodeJS.WriteStrea
   draw();
   return {
     tick(n) {
+      if (n <= 0) return;
       current = Math.min(total, current + n);
       draw();
     },
+    remaining: () => total - current,
     done() {
       if (out.isTTY) out.write("\n");
     },

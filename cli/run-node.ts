@@ -93,7 +93,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);
     out.write(`Try:\n  curl -s ${node.httpUrl}/v1/documents -H 'content-type: application/json' \\\n    -d '{"documents":[{"id":"hello","text":"Colmena serves RAG over NATS actors."}]}'\n`);
     out.write(`  curl -s ${node.httpUrl}/v1/query -H 'content-type: application/json' -d '{"question":"What does Colmena serve?"}'\n`);
-    out.write(`or: colmena ingest FILES-OR-FOLDERS && colmena ask "your question"\n`);
+    out.write(`or: npx colmena ingest README.md */README.md && npx colmena ask "How does the bridge shed load?"\n`);
   }
   out.write("Ctrl-C stops it gracefully.\n");
 

@@ -1,13 +1,14 @@
 /**
  * Mistakes that no restart can fix — a bad config value, a model folder or
- * file that is missing or malformed, the bridge's certificate files or the
- * NATS credentials and TLS files unreadable — are found here, before nats-server or
+ * file that is missing or malformed, a FAQ file that cannot be read, the
+ * bridge's certificate files or the NATS credentials and TLS files
+ * unreadable — are found here, before nats-server or
  * any actor starts, and stop start-up with one line naming the path and the
  * config key (exit code 2 in main.ts). The actors would find the same files
  * missing only inside their supervisors, which restart failures: a restart
  * loop on a mistake.
  */
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { readModelDir, readModelFiles } from "../actors/index.js";
 import { readTlsFiles } from "../bridge/index.js";
 import { ColmenaError } from "../runtime/index.js";
@@ -34,7 +35,7 @@ export async function startupConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv):
   return config;
 }
 
-/** Reads the model files of the roles this node hosts the way their actors will. */
+/** Reads the model files of the roles this node hosts the way their actors will, and checks the FAQ file is there. */
 async function checkModelFiles(config: ColmenaConfig): Promise<void> {
   const embedder = config.retrieval.embedder;
   if (config.roles.includes("embedder") && embedder.backend === "onnx") {
@@ -43,6 +44,14 @@ async function checkModelFiles(config: ColmenaConfig): Promise<void> {
   const llm = config.llm.backend;
   if (config.roles.includes("llm") && llm.type === "onnx") {
     await named("llm.backend.modelDir", () => readModelFiles(llm.modelDir, llm.modelFile));
+  }
+  const faq = config.pipeline.faqFile;
+  if (config.roles.includes("session") && faq !== undefined) {
+    await named("pipeline.faqFile", () =>
+      access(faq).catch((err: unknown) => {
+        throw new ColmenaError("INVALID", `cannot read ${faq}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }),
+    );
   }
 }
 

@@ -9,7 +9,7 @@ export { zodIssues, type ZodIssuesOptions } from "./contract/zod-issues.js";
 export { defineActor, hostActor, type AnyHosted, type HostedKind, type HostingProps, type KindStores } from "./contract/hosting.js";
 export type { DurableEntry, DurableIntake, DurableSource } from "./contract/intake.js";
 export type { ActorRef, Refs } from "./contract/refs.js";
-export type { BackpressureState, CellStats, LifecycleState } from "./contract/stats.js";
+export type { BackpressureState, CellStats, Faults, KindStats, LifecycleState, NodeActors } from "./contract/stats.js";
 export type { ActorStream } from "./contract/stream.js";
 export type { Bucket, BucketOptions, Log, LogHead, LogSpec, LogState, Storage } from "./contract/storage.js";
 export { ActorKeySchema, inboxPrefix, MAX_ACTOR_KEY_LENGTH, MAX_KEY_LENGTH, NODE_BUCKETS, stateBucket, Subjects, subjectToken } from "./contract/subjects.js";
@@ -22,7 +22,7 @@ export { defaultNodeId, loadConfig, RuntimeConfigSchema, type ConfigSources, typ
 export { createLogger, type Logger } from "./observe/logger.js";
 export { DURATION_BUCKETS, mergedExposition, nodeMetrics, timeStage, type MetricsSnapshot } from "./observe/metrics.js";
 export { childSpan, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from "./observe/trace.js";
-export { ActorSystem, type ActorSystemOptions, type KindStats } from "./system.js";
+export { ActorSystem, type ActorSystemOptions } from "./system.js";
 export { sleep } from "./time/deadline.js";
 export { ScopedSignal } from "./time/scoped-signal.js";
 // Time is injected through one Clock, defined with the supervisors (the lowest layer that waits) and offered here.

@@ -1,4 +1,5 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import { hostname } from "node:os";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { Codec, connectNats, openBucket, replicaCount } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
 import type { HostDeps, KindHost } from "./cluster/host.js";
@@ -15,8 +16,9 @@ import type { CallScope } from "./contract/scope.js";
 import { ColmenaError } from "./contract/errors.js";
 import type { AnyHosted } from "./contract/hosting.js";
 import type { ActorRef, Refs } from "./contract/refs.js";
-import type { CellStats } from "./contract/stats.js";
+import type { Faults, NodeActors } from "./contract/stats.js";
 import type { Storage } from "./contract/storage.js";
+import { gatherNodeStats, serveNodeStats } from "./cluster/node-stats.js";
 import { inboxPrefix, NODE_BUCKETS, Subjects } from "./contract/subjects.js";
 import { Inbound } from "./delivery/inbound.js";
 import { NodeRefs } from "./delivery/node-refs.js";
@@ -38,19 +40,6 @@ export interface ActorSystemOptions {
   clock?: Clock;
   /** What the root supervisor's escalation does (default: process.exit). */
   exit?: (code: number) => void;
-}
-
-/** Failures nothing else caught: the process guard's unhandled rejections and uncaught exceptions. */
-export interface Faults {
-  count: number;
-  last?: { origin: string; message: string; at: number };
-}
-
-export interface KindStats {
-  kind: string;
-  placement: "pooled" | "keyed";
-  supervisor: string;
-  activations: CellStats[];
 }
 
 /**
@@ -77,6 +66,7 @@ export class ActorSystem implements Refs {
   readonly #announceDraining: () => Promise<void>;
   readonly #malformed: MalformedEntries;
   #faults: Faults = { count: 0 };
+  #statsService: Subscription | undefined;
   #stopped: Promise<void> | undefined;
   /** Takes this node's activations out of the thread's gauges. */
   #unlistMetrics: () => void = () => {};
@@ -247,6 +237,7 @@ export class ActorSystem implements Refs {
     });
     for (const host of hosts) await host.start();
     system.#unlistMetrics = addCellSource(() => hosts.flatMap((h) => h.stats()));
+    system.#statsService = serveNodeStats(nc, codec, subjects, nodeId, () => system.stats());
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
   }
@@ -290,7 +281,16 @@ export class ActorSystem implements Refs {
     return this.#faults;
   }
 
-  stats(): { node: string; supervisor: string; fenced: boolean; faults: Faults; malformed: Readonly<Record<EntrySource, number>>; kinds: KindStats[] } {
+  /** Every member node's actors (this one's included), each asked over NATS; one that does not answer within `timeoutMs` shows as unreachable. */
+  async clusterStats(timeoutMs = 2_000): Promise<NodeActors[]> {
+    const others = this.membership
+      .nodes()
+      .map((n) => n.id)
+      .filter((id) => id !== this.nodeId);
+    return [this.stats(), ...(await gatherNodeStats(this.nc, this.codec, this.subjects, others, timeoutMs))];
+  }
+
+  stats(): NodeActors & { fenced: boolean; faults: Faults; malformed: Readonly<Record<EntrySource, number>> } {
     return {
       node: this.nodeId,
       supervisor: this.#root.state,
@@ -322,6 +322,7 @@ export class ActorSystem implements Refs {
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");
     await this.#root.stop("shutdown");
     this.#router.close();
+    this.#statsService?.unsubscribe();
     await this.membership.stop();
     if (this.#ownsConnection) await this.nc.drain();
     else await this.nc.flush();
@@ -338,5 +339,5 @@ function nodeLoad(hosts: KindHost[], pooled: ReadonlyMap<string, PooledHost>): N
   }
   const pools: NodeInfo["load"]["pools"] = {};
   for (const [kind, host] of pooled) pools[kind] = host.load();
-  return { inFlight, mailbox, pools, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid };
+  return { inFlight, mailbox, pools, rssMb: Math.round(process.memoryUsage.rss() / 1048576), pid: process.pid, host: hostname() };
 }

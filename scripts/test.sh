@@ -11,4 +11,5 @@ else
   mapfile -t files < <(for p in "$@"; do find "dist/${p%/}" -name '*.test.js' 2>/dev/null || true; done | sort)
 fi
 [ "${#files[@]}" -gt 0 ] || { echo "test: no test files matched" >&2; exit 1; }
-exec node --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"
+# The timeout is a guard against a hang, per file: the quick-start test runs npm start twice and a build.
+exec node --test --test-concurrency=2 --test-timeout=240000 "${files[@]}"

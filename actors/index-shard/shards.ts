@@ -36,15 +36,30 @@ export interface WaitOptions {
 export async function waitForShards(storage: Storage, actors: Refs, spec: IndexSpec, options: WaitOptions = {}): Promise<ReplicaStats[]> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   const pollMs = options.pollMs ?? 25;
-  const log = await openShardLog(storage);
-  const targets = await Promise.all(Array.from({ length: spec.shards }, (_, s) => log.lastSequenceOn(shardLogSubject(log, spec.name, s))));
+  const targets = await logEnds(storage, spec);
   let behind: string[] = [];
   for (;;) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new ColmenaError("TIMEOUT", `shard replicas still behind their write log: ${behind.join(", ")}`, { details: { behind } });
     const stats = await ensureShards(actors, spec, { timeoutMs: remaining });
-    behind = stats.filter((s) => s.lastSeq < targets[s.shard]!).map((s) => shardKey(s.index, s.shard, s.replica));
+    behind = behindOf(stats, targets);
     if (behind.length === 0) return stats;
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** The replicas of the index that have not yet applied their shard's log to its last entry now: empty when every write stored so far is searchable. */
+export async function replicasBehind(storage: Storage, actors: Refs, spec: IndexSpec, options: EnsureOptions = {}): Promise<string[]> {
+  const [targets, stats] = await Promise.all([logEnds(storage, spec), ensureShards(actors, spec, options)]);
+  return behindOf(stats, targets);
+}
+
+/** The last sequence stored on each shard's subject of the write log. */
+async function logEnds(storage: Storage, spec: IndexSpec): Promise<number[]> {
+  const log = await openShardLog(storage);
+  return Promise.all(Array.from({ length: spec.shards }, (_, s) => log.lastSequenceOn(shardLogSubject(log, spec.name, s))));
+}
+
+function behindOf(stats: ReplicaStats[], targets: number[]): string[] {
+  return stats.filter((s) => s.lastSeq < targets[s.shard]!).map((s) => shardKey(s.index, s.shard, s.replica));
 }

@@ -12,6 +12,7 @@ import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { openShardLog, SHARD_LOG } from "../index-shard/write-log.js";
 import { deleteDocuments, DocumentSchema, INGEST_LOG, ingestDocuments, openIngestLog } from "./documents.js";
+import { FAILURE_LOG, openFailureLog, readFailures } from "./ingest-failures.js";
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
 
 const positive = z.number().int().positive();
@@ -50,10 +51,19 @@ export const IngestConfigSchema = z
 export type IngestConfig = z.infer<typeof IngestConfigSchema>;
 export type IngestConfigInput = z.input<typeof IngestConfigSchema>;
 
-/** What `progress` answers. */
+/**
+ * What `progress` answers. `stored`, `pending`, `indexed`, `errors` and
+ * `lastErrors` are read from the streams, so they are cluster-wide and a
+ * restart keeps them; `documents`, `chunksWritten` and `retries` are the
+ * answering instance's own since it started.
+ */
 export interface IngestProgress extends WorkerCounters {
+  /** Entries (documents and deletions) ever stored in the ingest stream. */
+  stored: number;
   /** Documents stored and not yet indexed, cluster-wide (waiting, or in progress on some worker). */
   pending: number;
+  /** Entries done: their chunks are in the shard write log (searchable once the replicas apply it). */
+  indexed: number;
 }
 
 export const INGEST_KIND = "ingest";
@@ -61,7 +71,7 @@ export const INGEST_KIND = "ingest";
 const messages = {
   ingest: z.object({ documents: z.array(DocumentSchema).min(1), index: z.string().optional() }),
   delete: z.object({ docId: DocumentIdSchema, index: z.string().optional() }),
-  /** Cluster-wide pending documents; the other counts are the answering instance's own. */
+  /** Cluster-wide figures from the streams, and the answering instance's own counters (IngestProgress). */
   progress: z.object({}),
   /** One entry of the ingest stream, delivered by the runtime's durable intake (senders cannot send it); the worker checks the record, so a bad one is counted in errors. */
   document: z.object({ seq: positive, deliveries: positive, record: z.unknown() }),
@@ -82,7 +92,7 @@ export function ingestActor(input: IngestConfigInput = {}) {
     instances: config.instances,
     create: (ctx: ActorContext) => createIngest(ctx, config),
     intake: { type: "document", source: (ingest) => ingest.queue() },
-    stores: { logs: [INGEST_LOG.name, SHARD_LOG.name] },
+    stores: { logs: [INGEST_LOG.name, SHARD_LOG.name, FAILURE_LOG.name] },
     // Chunks are embedded here; they reach the shards through the write log, not as messages.
     calls: [EmbedderKind.kind],
   });
@@ -90,10 +100,12 @@ export function ingestActor(input: IngestConfigInput = {}) {
 
 async function createIngest(ctx: ActorContext, config: IngestConfig) {
   const log = await openIngestLog(ctx.storage);
+  const failureLog = await openFailureLog(ctx.storage);
   const worker = config.workers
     ? new IngestWorker({
         ingestLog: log,
         shardLog: await openShardLog(ctx.storage),
+        failureLog,
         actors: ctx.actors,
         indexes: config.indexes,
         chunking: config.chunking,
@@ -120,7 +132,8 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
     },
     progress: async (): Promise<IngestProgress> => {
       const counters = worker?.counters ?? { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
-      return { pending: await pendingDocuments(log), ...counters, lastErrors: [...counters.lastErrors] };
+      const [{ stored, pending }, failures] = await Promise.all([queueFigures(log), readFailures(failureLog)]);
+      return { ...counters, ...failures, stored, pending, indexed: Math.max(0, stored - pending - failures.errors) };
     },
     document: (m: { seq: number; deliveries: number; record: unknown }) => worker?.handle(m),
     /** Where the intake reads documents from (not a message: the runtime asks it once per incarnation); none without workers. */
@@ -129,10 +142,12 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
 }
 
 /**
- * Documents not yet done, cluster-wide: those the workers' consumer has not
- * delivered plus those delivered and not yet acknowledged. Before any worker
- * has started, everything in the stream.
+ * Entries ever stored (the stream's last sequence), and those not yet done,
+ * cluster-wide: those the workers' consumer has not delivered plus those
+ * delivered and not yet acknowledged. Before any worker has started,
+ * everything in the stream.
  */
-async function pendingDocuments(log: Log): Promise<number> {
-  return (await log.pending(INGEST_CONSUMER)) ?? (await log.state()).messages;
+async function queueFigures(log: Log): Promise<{ stored: number; pending: number }> {
+  const [state, pending] = await Promise.all([log.state(), log.pending(INGEST_CONSUMER)]);
+  return { stored: state.lastSeq, pending: pending ?? state.messages };
 }

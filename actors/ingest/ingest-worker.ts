@@ -24,12 +24,15 @@ import { chunkId, ShardLogWriter, shardOf, type ShardWrite } from "../index-shar
 import { chunk, type ChunkOptions } from "./chunker.js";
 import { parseIngestRecord, type Document, type IngestRecord } from "./documents.js";
 import { ingestDocuments } from "../metrics.js";
+import { recordFailure } from "./ingest-failures.js";
 
 export interface WorkerOptions {
   /** Where documents come from. */
   ingestLog: Log;
   /** Where their chunks go. */
   shardLog: Log;
+  /** Where documents given up are recorded (ingest-failures.ts). */
+  failureLog: Log;
   actors: Refs;
   indexes: readonly IndexSpec[];
   chunking: ChunkOptions;
@@ -95,7 +98,7 @@ export class IngestWorker {
     try {
       record = parseIngestRecord(entry.record);
     } catch (err) {
-      this.#giveUp(`seq:${entry.seq}`, ColmenaError.from(err));
+      await this.#giveUp(entry.seq, `seq:${entry.seq}`, ColmenaError.from(err));
       return;
     }
     const docId = record.op === "upsert" ? record.doc.id : record.docId;
@@ -112,7 +115,7 @@ export class IngestWorker {
         this.#o.log.warn({ docId, attempt: entry.deliveries, code: error.code, err: error.message }, "ingest attempt failed; retrying");
         throw error;
       }
-      this.#giveUp(docId, error);
+      await this.#giveUp(entry.seq, docId, error);
     } finally {
       unlock();
     }
@@ -180,12 +183,16 @@ export class IngestWorker {
     };
   }
 
-  #giveUp(docId: string, error: ColmenaError): void {
+  /** Counted here and stored in the failure stream (the count `progress` reports, which restarts keep) before the entry is given up. */
+  async #giveUp(seq: number, docId: string, error: ColmenaError): Promise<void> {
     this.counters.errors++;
     ingestDocuments.inc({ outcome: "failed" });
     this.counters.lastErrors.push({ docId, code: error.code, message: error.message });
     if (this.counters.lastErrors.length > MAX_LAST_ERRORS) this.counters.lastErrors.shift();
     this.#o.log.error({ docId, code: error.code, err: error.message }, "document not indexed");
+    await recordFailure(this.#o.failureLog, seq, { docId, code: error.code, message: error.message }).catch((err: unknown) =>
+      this.#o.log.warn({ err, docId }, "could not record the failed document"),
+    );
   }
 }
 

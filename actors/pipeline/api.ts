@@ -109,7 +109,29 @@ export interface DocumentInfo {
 
 export interface ReadyReport {
   ready: boolean;
+  /** Each dependency: NATS, JetStream, every required pool, each index's shard replicas, the llm. */
   checks: Record<string, boolean>;
+  /** What keeps the node from being ready, one line per failed check. */
+  missing: string[];
+  /** Failed checks the node serves through anyway (an llm that is down degrades answers to extractive), one line each. */
+  degraded: string[];
+}
+
+/** Ingest progress, from the streams (cluster-wide, kept across restarts). */
+export interface IngestStatus {
+  /** Entries (documents and deletions) ever stored in the ingest stream. */
+  stored: number;
+  /** Stored and not yet indexed. */
+  pending: number;
+  /** Written to the shard write log. */
+  indexed: number;
+  /** Given up (malformed, or failed every attempt). */
+  errors: number;
+  lastErrors: { docId: string; code: string; message: string }[];
+  /** Nothing pending and every replica has applied its log: every document stored so far answers questions. */
+  searchable: boolean;
+  /** Replicas still applying their write log. */
+  behind: string[];
 }
 
 /**
@@ -128,6 +150,7 @@ export interface RagApi {
   embed(texts: string[], scope: CallScope): Promise<{ model: string; dimension: number; vectors: Float32Array[] }>;
   models(): { embedder: string; llm: string };
   ready(): Promise<ReadyReport>;
+  ingestProgress(): Promise<IngestStatus>;
   /** Figures for /metrics and `colmena status`: actor states, mailbox depths, cache hit rates. */
   status(): Promise<Record<string, unknown>>;
 }

@@ -16,6 +16,7 @@ import { CoordinatorKind } from "../query/index.js";
 import type { LlmKind } from "../llm/index.js";
 import { SessionIdSchema, type SessionKind, type SessionSettings } from "../session/index.js";
 import type { QueryRequest } from "./api.js";
+import { FaqRefresh } from "./faq-refresh.js";
 import { followIndexVersion } from "./index-version.js";
 import { RagPipeline } from "./pipeline.js";
 
@@ -28,6 +29,8 @@ export const PipelineConfigSchema = z.strictObject({
   faqFile: z.string().optional(),
   /** Questions one pipeline instance works on at once; each mostly waits on other actors. */
   concurrency: positive.max(10_000).default(256),
+  /** /ready stays 200 while no llm can answer (answers degrade to extractive), listing it under `degraded`; false: 503. */
+  readyWhenDegraded: z.boolean().default(true),
   /** Pipeline instances per node with the session role (each has its own L1 cache). */
   instances: positive.max(64).default(1),
 });
@@ -108,9 +111,13 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
     defaults: parts.config,
     log: ctx.log,
   });
+  const faq = new FaqRefresh(ctx, pipeline, version, parts.config.faqFile);
   return {
-    onStart: () => void warm(ctx, cache, pipeline, parts.config.faqFile),
-    onStop: () => version.stop(),
+    onStart: () => void warm(ctx, cache, faq),
+    onStop: () => {
+      faq.stop();
+      return version.stop();
+    },
     answer: (m: QueryRequest, call: CallContext) => pipeline.query(m, call),
     stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),
     stats: () => cache.stats(),
@@ -133,13 +140,11 @@ function retrying<T>(f: () => Promise<T>): () => Promise<T> {
 }
 
 /** Fills L1 from L2 and answers the FAQ, so the first users hit the cache. */
-async function warm(ctx: ActorContext, cache: AnswerCache, pipeline: RagPipeline, faqFile: string | undefined): Promise<void> {
+async function warm(ctx: ActorContext, cache: AnswerCache, faq: FaqRefresh): Promise<void> {
   try {
     const filled = await cache.fillL1FromL2();
-    const questions = faqFile ? await readFaq(faqFile) : [];
-    // Outside any request: the node's refs, with their default deadline for each step.
-    for (const q of questions) await pipeline.query({ question: q }, { refs: ctx.actors, deadline: Infinity, clock: ctx.clock });
-    if (filled || questions.length) ctx.log.info({ l1FromL2: filled, faq: questions.length }, "cache warmed");
+    const answered = await faq.start();
+    if (filled || answered) ctx.log.info({ l1FromL2: filled, faq: answered }, "cache warmed");
   } catch (err) {
     ctx.log.warn({ err }, "cache warming failed");
   }

@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { ActorSystem, CallScope } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/index.js";
-import { findIndex, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
+import { findIndex, replicasBehind, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
 import { IngestKind } from "../ingest/index.js";
-import type { DocumentInfo, DocumentUpload, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
-import { PIPELINE_KIND, PipelineKind } from "./pipeline-actor.js";
+import type { LlmKind } from "../llm/index.js";
+import type { DocumentInfo, DocumentUpload, IngestStatus, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
+import { PipelineKind } from "./pipeline-actor.js";
+import { readiness } from "./readiness.js";
 
-/** Kinds that must be hosted somewhere in the cluster for a node to be ready. */
-const REQUIRED = ["embedder", "index-shard", "ingest", "query-coordinator", "llm", "session", PIPELINE_KIND];
+/** How long status and readiness wait for any one actor or node. */
+const PROBE_MS = 2_000;
 
 /** The kinds ActorRagApi sends to (the bridge's NATS permissions are cut from it, with `embedderModel`'s embedder). */
 export const RAG_API_CALLS: readonly string[] = [PIPELINE_KIND, IngestKind.kind, ShardKind.kind, EmbedderKind.kind];
@@ -20,12 +22,18 @@ export const RAG_API_CALLS: readonly string[] = [PIPELINE_KIND, IngestKind.kind,
 export class ActorRagApi implements RagApi {
   readonly #system: ActorSystem;
   readonly #index: IndexSpec;
+  readonly #indexes: readonly IndexSpec[];
   readonly #models: { embedder: string; llm: string };
+  readonly #llm: LlmKind;
+  readonly #readyWhenDegraded: boolean;
 
-  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string } }) {
+  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string }; llm: LlmKind; readyWhenDegraded: boolean }) {
     this.#system = parts.system;
+    this.#indexes = parts.indexes;
     this.#index = findIndex(parts.indexes, undefined);
     this.#models = parts.models;
+    this.#llm = parts.llm;
+    this.#readyWhenDegraded = parts.readyWhenDegraded;
   }
 
   /** An ask cannot be taken back: a caller that leaves stops waiting (the edge guards it), and the answer still fills the cache. */
@@ -66,26 +74,36 @@ export class ActorRagApi implements RagApi {
     return this.#models;
   }
 
-  async ready(): Promise<ReadyReport> {
-    const hosted = new Set(this.#system.membership.nodes().flatMap((n) => n.kinds));
-    // faults: nothing escaped every handler (the process guard's count); lease: this node's heartbeats get through.
-    const checks: Record<string, boolean> = { nats: !this.#system.nc.isClosed(), faults: this.#system.faults.count === 0, lease: !this.#system.membership.fenced };
-    for (const kind of REQUIRED) checks[kind] = hosted.has(kind);
-    return { ready: Object.values(checks).every(Boolean), checks };
+  ready(): Promise<ReadyReport> {
+    return readiness({ system: this.#system, indexes: this.#indexes, llm: this.#llm, readyWhenDegraded: this.#readyWhenDegraded, probeMs: PROBE_MS });
   }
 
+  async ingestProgress(): Promise<IngestStatus> {
+    const system = this.#system;
+    // In this order: a worker writes a document's chunks before it stops counting as pending, so the
+    // log ends read after `pending` came back include every write of the entries no longer pending.
+    const progress = await system.pool(IngestKind).ask({ type: "progress" }, { timeoutMs: PROBE_MS });
+    const behind = (await Promise.all(this.#indexes.map((spec) => replicasBehind(system.storage, system, spec, { timeoutMs: PROBE_MS })))).flat();
+    const { stored, pending, indexed, errors, lastErrors } = progress;
+    return { stored, pending, indexed, errors, lastErrors, searchable: pending === 0 && behind.length === 0, behind };
+  }
+
+  /** Every node's actors (worker threads included), ingest progress, the answer cache's hit rates and an llm instance's state; a part that does not answer is left out. */
   async status(): Promise<Record<string, unknown>> {
-    const [ingest, cache] = await Promise.all([
-      this.#system
-        .pool(IngestKind)
-        .ask({ type: "progress" }, { timeoutMs: 2_000 })
-        .catch(() => undefined),
+    const [actors, ingest, cache, llm] = await Promise.all([
+      this.#system.clusterStats(PROBE_MS),
+      this.ingestProgress().catch(() => undefined),
       this.#system
         .pool(PipelineKind)
-        .ask({ type: "stats" }, { timeoutMs: 2_000 })
+        .ask({ type: "stats" }, { timeoutMs: PROBE_MS })
+        .catch(() => undefined),
+      // The llm instance's own statechart (loading, ready, busy, ...) and its engine's circuit: one instance of the pool answers.
+      this.#system
+        .pool(this.#llm)
+        .ask({ type: "status" }, { timeoutMs: PROBE_MS })
         .catch(() => undefined),
     ]);
-    return { nodes: this.#system.membership.nodes(), actors: this.#system.stats(), ...(cache && { cache }), ...(ingest && { ingest }) };
+    return { nodes: this.#system.membership.nodes(), actors, ...(cache && { cache }), ...(ingest && { ingest }), ...(llm && { llm }) };
   }
 }
 

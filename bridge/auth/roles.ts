@@ -25,6 +25,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   "GET /v1/documents/:id": "read",
   "POST /v1/documents": "write",
   "DELETE /v1/documents/:id": "write",
+  // What `colmena ingest` follows after storing, with the writer's key it stored with.
+  "GET /v1/ingest": "write",
   "GET /v1/status": "admin",
   "GET /v1/keys": "admin",
   "POST /v1/keys": "admin",

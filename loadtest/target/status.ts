@@ -2,7 +2,7 @@ import { request } from "undici";
 
 /** The part of `GET /v1/status` the load generator reads. */
 export interface StatusDocument {
-  nodes?: Array<{ id?: string; roles?: string[]; load?: { rssMb?: number; inFlight?: number; mailbox?: number; pid?: number } }>;
+  nodes?: Array<{ id?: string; roles?: string[]; load?: { rssMb?: number; inFlight?: number; mailbox?: number; pid?: number; host?: string } }>;
   ingest?: { pending?: number };
 }
 
@@ -90,7 +90,7 @@ export class ServerMonitor {
       for (const [i, n] of (status.nodes ?? []).entries()) {
         const id = n.id ?? String(i);
         if (n.roles?.includes("bridge")) bridge ??= id;
-        processOf[id] = n.load?.pid === undefined ? id : `pid ${n.load.pid}`;
+        processOf[id] = n.load?.pid === undefined ? id : `${n.load.host === undefined ? "" : `${n.load.host} `}pid ${n.load.pid}`;
         if (typeof n.load?.rssMb === "number") {
           nodes[id] = n.load.rssMb;
           // Nodes of one process report its memory as of their last heartbeats: the highest is the latest while it grows.

@@ -36,6 +36,8 @@ export const NodeInfoSchema = z.looseObject({
     mailbox: count,
     rssMb: count,
     pid: z.number().int().nonnegative(),
+    /** With pid, names the process: the threads of one process share both, while processes on other machines (or containers, all pid 1) may share a pid. Absent from older nodes. */
+    host: z.string().max(255).optional(),
     /** Per pooled kind this node hosts (absent from nodes older than load-aware routing). */
     pools: z.record(ActorKeySchema, PoolLoadSchema).optional(),
   }),

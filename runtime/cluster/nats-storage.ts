@@ -37,6 +37,7 @@ export class NatsStorage implements Storage {
       replicas: this.#replicas,
       ...(spec.maxAgeMs !== undefined && { maxAgeMs: spec.maxAgeMs }),
       ...(spec.maxBytes !== undefined && { maxBytes: spec.maxBytes }),
+      ...(spec.maxMessages !== undefined && { maxMsgs: spec.maxMessages }),
       ...(spec.duplicateWindowMs !== undefined && { duplicateWindowMs: spec.duplicateWindowMs }),
     });
     return new NatsLog(this.#nc, this.#codec, this.#clock, stream, root);
@@ -103,6 +104,17 @@ class NatsLog implements Log {
     } catch (err) {
       throw jetStreamError(err, `cannot read where ${this.stream} stands`);
     }
+  }
+
+  async read(seq: number): Promise<unknown> {
+    const jsm = await jetStreamManagerOf(this.#nc);
+    let data: Uint8Array | undefined;
+    try {
+      data = (await jsm.streams.getMessage(this.stream, { seq }))?.data;
+    } catch (err) {
+      if (!isNotFound(err)) throw jetStreamError(err, `cannot read entry ${seq} of ${this.stream}`);
+    }
+    return data === undefined ? undefined : this.#codec.decode(data);
   }
 
   async pending(durable: string): Promise<number | undefined> {

@@ -18,6 +18,8 @@ export interface LogSpec {
   maxAgeMs?: number;
   /** Bytes kept (default: no limit). */
   maxBytes?: number;
+  /** Entries kept, the oldest removed first (default: no limit). */
+  maxMessages?: number;
   /** Window within which a repeated message id is dropped as a duplicate (default 2 minutes). */
   duplicateWindowMs?: number;
 }
@@ -53,6 +55,8 @@ export interface Log {
   /** Sequence of the newest entry on a subject; 0 when it has none. */
   lastSequenceOn(subject: string): Promise<number>;
   state(): Promise<LogState>;
+  /** The value stored at a sequence; undefined when there is none (removed, or never stored). */
+  read(seq: number): Promise<unknown>;
   /** Entries a durable consumer has not finished (not delivered or not acknowledged); undefined when it does not exist. */
   pending(durable: string): Promise<number | undefined>;
   /** Follows the newest sequence of the log in memory (see LogHead). */

@@ -86,6 +86,11 @@ export class Subjects {
     return `${this.prefix}.node.${subjectToken(nodeId, "node id")}.pool.${subjectToken(kind, "actor kind")}`;
   }
 
+  /** Where one node answers its actors' stats. */
+  nodeStats(nodeId: string): string {
+    return `${this.prefix}.node.${subjectToken(nodeId, "node id")}.stats`;
+  }
+
   /** Control channel of one stream (credit and cancel, caller → producer). */
   streamControl(streamId: string): string {
     return `${this.prefix}.stream.${subjectToken(streamId, "stream id")}`;

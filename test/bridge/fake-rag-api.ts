@@ -6,13 +6,14 @@ import type {
   QueryEvent,
   QueryRequest,
   QueryResult,
+  IngestStatus,
   RagApi,
   ReadyReport,
   Source,
 } from "../../actors/pipeline/api.js";
 import { ColmenaError, type CallScope } from "../../runtime/index.js";
 
-type Operation = "query" | "queryStream" | "ingest" | "getDocument" | "deleteDocument" | "embed" | "ready" | "status";
+type Operation = "query" | "queryStream" | "ingest" | "getDocument" | "deleteDocument" | "embed" | "ready" | "ingestProgress" | "status";
 
 /**
  * An in-memory RagApi for the edge's unit tests, keeping the contract:
@@ -35,7 +36,7 @@ export class FakeRagApi implements RagApi {
   /** Whether query() waits until aborted instead of answering. */
   stallQuery = false;
   tokenGapMs = 2;
-  readyReport: ReadyReport = { ready: true, checks: { nats: true, embedder: true, llm: true } };
+  readyReport: ReadyReport = { ready: true, checks: { nats: true, embedder: true, llm: true }, missing: [], degraded: [] };
   statusReport: Record<string, unknown> = {
     nodes: 1,
     kinds: [
@@ -129,6 +130,13 @@ export class FakeRagApi implements RagApi {
     return this.readyReport;
   }
 
+  /** Documents are searchable as soon as ingest() stores them. */
+  async ingestProgress(): Promise<IngestStatus> {
+    this.#maybeFail("ingestProgress");
+    const n = this.documents.size;
+    return { stored: n, pending: 0, indexed: n, errors: 0, lastErrors: [], searchable: true, behind: [] };
+  }
+
   async status(): Promise<Record<string, unknown>> {
     this.#maybeFail("status");
     return this.statusReport;
@@ -188,3 +196,4 @@ export class FakeRagApi implements RagApi {
     return new ColmenaError("CANCELLED", `${op} aborted`);
   }
 }
+

@@ -20,18 +20,18 @@ describe("http - operations", () => {
   test("http - /ready is 200 when the system is ready, 503 with the checks when not", async () => {
     const ready = await request(`${bridge.url}/ready`);
     assert.equal(ready.statusCode, 200);
-    assert.deepEqual(await ready.body.json(), { ready: true, checks: { nats: true, embedder: true, llm: true } });
+    assert.deepEqual(await ready.body.json(), { ready: true, checks: { nats: true, embedder: true, llm: true }, missing: [], degraded: [] });
 
-    bridge.api.readyReport = { ready: false, checks: { nats: true, llm: false } };
+    bridge.api.readyReport = { ready: false, checks: { nats: true, llm: false }, missing: ["llm: no node hosts it"], degraded: [] };
     const notReady = await request(`${bridge.url}/ready`);
     assert.equal(notReady.statusCode, 503);
-    assert.deepEqual(await notReady.body.json(), { ready: false, checks: { nats: true, llm: false } });
+    assert.deepEqual(await notReady.body.json(), { ready: false, checks: { nats: true, llm: false }, missing: ["llm: no node hosts it"], degraded: [] });
 
     bridge.api.failNext("ready", new Error("nats closed"));
     const failing = await request(`${bridge.url}/ready`);
     assert.equal(failing.statusCode, 503);
-    await failing.body.dump();
-    bridge.api.readyReport = { ready: true, checks: { nats: true } };
+    assert.deepEqual((await failing.body.json()) as unknown, { ready: false, checks: {}, missing: ["readiness: nats closed"], degraded: [] });
+    bridge.api.readyReport = { ready: true, checks: { nats: true }, missing: [], degraded: [] };
   });
 
   test("http - /metrics has the request histogram, in-flight requests and the thread's runtime families", async () => {

@@ -107,5 +107,28 @@ test("colmena node - a NATS creds or TLS file that cannot be read stops start-up
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("colmena up - a FAQ file that is not there stops start-up at once, naming the path and pipeline.faqFile", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "colmena-up-faq-"));
+  try {
+    const faq = join(dataDir, "faq.txt");
+    const file = join(dataDir, "colmena.json");
+    await writeFile(file, JSON.stringify({ pipeline: { faqFile: faq } }));
+    const args = [main, "up", "--config", file, "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn"];
+    const failed = await promisify(execFile)(process.execPath, args, { timeout: 60_000 }).then(
+      () => assert.fail("colmena up started"),
+      (e: { code?: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(failed.code, 2, "a mistake, not a crash to restart");
+    const lines = failed.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, failed.stderr);
+    assert.ok(lines[0]!.includes(faq) && lines[0]!.includes("config key pipeline.faqFile"), lines[0]);
+    assert.equal(existsSync(join(dataDir, "nats")), false, "the embedded nats-server's store was never made");
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -2,13 +2,14 @@ import type { ActorSystem } from "../../runtime/index.js";
 import { IngestKind, waitForShards, type IndexSpec } from "../../actors/index.js";
 
 /** Waits until the ingest queue is empty and every replica of `spec` has applied its log. */
-export async function waitForIngest(system: ActorSystem, spec: IndexSpec, timeoutMs = 30_000): Promise<void> {
+// Generous: on a busy machine a few hundred documents take tens of seconds; the deadline only guards against a hang.
+export async function waitForIngest(system: ActorSystem, spec: IndexSpec, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const progress = await system.pool(IngestKind).ask({ type: "progress" });
     if (progress.pending === 0) break;
     if (Date.now() > deadline) throw new Error(`ingest still has ${progress.pending} documents pending`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 100));
   }
   await waitForShards(system.storage, system, spec, { timeoutMs: Math.max(1, deadline - Date.now()) });
 }

@@ -163,6 +163,24 @@ test("ingest - a poison entry in the ingest stream is given up and counted; the 
   assert.equal(after.errors, before.errors + 2);
   assert.equal(after.documents, before.documents + 1);
   assert.equal((await ask(markers("zq2000"))).hits[0]?.docId, id);
+  // The figures come from the streams: stored entries are indexed or given up, and the failures are kept in their own log.
+  assert.equal(after.stored, before.stored + 3);
+  assert.deepEqual([after.pending, after.indexed + after.errors], [0, after.stored]);
+  assert.deepEqual(
+    after.lastErrors.slice(-2).map((e) => [e.docId.startsWith("seq:") || e.docId === "x".repeat(600), e.code]),
+    [
+      [true, "INVALID"],
+      [true, "INVALID"],
+    ],
+  );
+  // Another instance, started afresh with no worker (as after a restart), reads the same figures.
+  const other = await startTestSystem(server.url, [ingestActor({ indexes, workers: false })]);
+  try {
+    const fresh = await other.pool(IngestKind).ask({ type: "progress" });
+    assert.deepEqual([fresh.stored, fresh.indexed, fresh.errors, fresh.lastErrors], [after.stored, after.indexed, after.errors, after.lastErrors]);
+  } finally {
+    await other.shutdown();
+  }
 });
 
 test("ingest - bad documents are INVALID and nothing of the batch is stored", async () => {

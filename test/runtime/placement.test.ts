@@ -30,7 +30,10 @@ describe("placement - keyed actors", () => {
   });
 
   test("placement - two nodes racing to activate 100 keys make exactly one activation per key", async () => {
-    const [a, b] = await Promise.all([startTestSystem(server.url, [Tally], { nodeId: "race-a" }), startTestSystem(server.url, [Tally], { nodeId: "race-b" })]);
+    // A lease long enough that a busy machine never fences a node mid-race: the helper's 1 s lease lapsed under load, and a fenced
+    // node rightly passivates its keys, failing the asks in flight ("tally/k0 is stopping"). Fencing has tests of its own.
+    const flags = { "runtime.heartbeatMs": 1_000, "runtime.leaseMs": 15_000 };
+    const [a, b] = await Promise.all([startTestSystem(server.url, [Tally], { nodeId: "race-a", flags }), startTestSystem(server.url, [Tally], { nodeId: "race-b", flags })]);
     try {
       const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
       // each key is asked from both nodes at once; which node sends first alternates

@@ -10,6 +10,16 @@ import { errorResponses } from "./error-responses.js";
 
 const IdParams = requestSchema(z.strictObject({ id: DocumentId }));
 
+const IngestProgressShape = z.object({
+  stored: z.int().describe("entries (documents and deletions) ever stored in the ingest stream"),
+  pending: z.int().describe("stored and not yet indexed"),
+  indexed: z.int().describe("written to the shards' write log"),
+  errors: z.int().describe("given up: malformed, or failed every attempt"),
+  last_errors: z.array(z.object({ doc_id: z.string(), code: z.string(), message: z.string() })),
+  searchable: z.boolean().describe("nothing pending and every shard replica has applied its log: every document stored so far answers questions"),
+  behind: z.array(z.string()).describe("shard replicas still applying their log"),
+});
+
 /** Ingest (acknowledged once stored durably), look up and delete documents. */
 export function documentRoutes(app: FastifyInstance, { api }: RouteContext): void {
   app.post<{ Body: z.infer<typeof IngestRequestShape> }>(
@@ -29,6 +39,23 @@ export function documentRoutes(app: FastifyInstance, { api }: RouteContext): voi
       const documents = request.body.documents as DocumentUpload[];
       const { ids } = await scope.guard(api.ingest(documents, scope));
       return reply.code(202).send({ ids });
+    },
+  );
+
+  app.get(
+    "/v1/ingest",
+    {
+      schema: {
+        summary: "Ingest progress",
+        description: "Read from the streams, so cluster-wide and kept across restarts; `colmena ingest` polls it until `searchable`.",
+        tags: ["documents"],
+        querystring: NO_QUERY,
+        response: { 200: responseSchema(IngestProgressShape), ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const { lastErrors, ...figures } = await scopeOf(request).guard(api.ingestProgress());
+      return { ...figures, last_errors: lastErrors.map((e) => ({ doc_id: e.docId, code: e.code, message: e.message })) };
     },
   );
 

@@ -4,7 +4,12 @@ import { NO_QUERY, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
 import type { RouteContext } from "./context.js";
 
-const ReadyShape = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) });
+const ReadyShape = z.object({
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.boolean()).describe("each dependency: nats, jetstream, every required pool, shards:<index>, llm-engine"),
+  missing: z.array(z.string()).describe("what keeps the node from being ready, one line per failed check"),
+  degraded: z.array(z.string()).describe("failed checks served through anyway (an llm that is down: extractive answers)"),
+});
 
 /** Liveness, readiness, Prometheus metrics and the OpenAPI document (outside /v1, never behind API keys), and the system's status. */
 export function opsRoutes(app: FastifyInstance, { api, log }: RouteContext, exposition: () => Promise<{ contentType: string; text: string }>): void {
@@ -18,7 +23,7 @@ export function opsRoutes(app: FastifyInstance, { api, log }: RouteContext, expo
     "/ready",
     {
       schema: {
-        summary: "Readiness: NATS connected and every required actor pool present",
+        summary: "Readiness: NATS, JetStream, every required actor pool, each index's shard replicas and the llm engine",
         tags: ["ops"],
         security: [],
         querystring: NO_QUERY,
@@ -28,10 +33,10 @@ export function opsRoutes(app: FastifyInstance, { api, log }: RouteContext, expo
     async (request, reply) => {
       try {
         const report = await scopeOf(request).guard(api.ready());
-        return reply.code(report.ready ? 200 : 503).send({ ready: report.ready, checks: report.checks });
+        return reply.code(report.ready ? 200 : 503).send(report);
       } catch (err) {
         log.warn({ err }, "readiness check failed");
-        return reply.code(503).send({ ready: false, checks: {} });
+        return reply.code(503).send({ ready: false, checks: {}, missing: [`readiness: ${(err as Error).message}`], degraded: [] });
       }
     },
   );

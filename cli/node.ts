@@ -33,7 +33,7 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (!roles.includes("bridge")) return { system, stop };
 
     const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
-    const api = new ActorRagApi({ system, indexes: config.retrieval.indexes, models, llm: llmKind(config.llm), readyWhenDegraded: config.pipeline.readyWhenDegraded });
+    const api = new ActorRagApi({ system, indexes: config.retrieval.indexes, models, readyWhenDegraded: config.pipeline.readyWhenDegraded });
     const { host, port, insecure, ...bridgeOptions } = config.http;
     const authenticator = await createAuthenticator(bridgeOptions.auth, { nc: system.nc, namespace: config.namespace, log, clock: system.clock });
     if (authenticator) stops.push(async () => authenticator.stop());

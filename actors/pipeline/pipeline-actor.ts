@@ -63,6 +63,8 @@ const messages = {
   stream: z.object(question),
   /** This instance's answer-cache figures (hits and misses per level). */
   stats: z.object({}),
+  /** The llm pool's state, as one of its instances answers: the bridge reaches the llm only through the pipeline (its NATS permissions). */
+  llmStatus: z.object({}),
 };
 
 export interface PipelineActorParts {
@@ -121,6 +123,7 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
     answer: (m: QueryRequest, call: CallContext) => pipeline.query(m, call),
     stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),
     stats: () => cache.stats(),
+    llmStatus: (_m: unknown, call: CallContext) => call.refs.pool(parts.llm).ask({ type: "status" }, { timeoutMs: call.remainingMs() }),
   };
 }
 

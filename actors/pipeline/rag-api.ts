@@ -3,7 +3,6 @@ import type { ActorSystem, CallScope } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { findIndex, replicasBehind, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
 import { IngestKind } from "../ingest/index.js";
-import type { LlmKind } from "../llm/index.js";
 import type { DocumentInfo, DocumentUpload, IngestStatus, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
 import { PipelineKind } from "./pipeline-actor.js";
 import { readiness } from "./readiness.js";
@@ -12,7 +11,7 @@ import { readiness } from "./readiness.js";
 const PROBE_MS = 2_000;
 
 /** The kinds ActorRagApi sends to (the bridge's NATS permissions are cut from it, with `embedderModel`'s embedder). */
-export const RAG_API_CALLS: readonly string[] = [PIPELINE_KIND, IngestKind.kind, ShardKind.kind, EmbedderKind.kind];
+export const RAG_API_CALLS: readonly string[] = [PipelineKind.kind, IngestKind.kind, ShardKind.kind, EmbedderKind.kind];
 
 /**
  * RagApi on a running actor system, for the edge: one message to the
@@ -24,15 +23,13 @@ export class ActorRagApi implements RagApi {
   readonly #index: IndexSpec;
   readonly #indexes: readonly IndexSpec[];
   readonly #models: { embedder: string; llm: string };
-  readonly #llm: LlmKind;
   readonly #readyWhenDegraded: boolean;
 
-  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string }; llm: LlmKind; readyWhenDegraded: boolean }) {
+  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string }; readyWhenDegraded: boolean }) {
     this.#system = parts.system;
     this.#indexes = parts.indexes;
     this.#index = findIndex(parts.indexes, undefined);
     this.#models = parts.models;
-    this.#llm = parts.llm;
     this.#readyWhenDegraded = parts.readyWhenDegraded;
   }
 
@@ -75,7 +72,7 @@ export class ActorRagApi implements RagApi {
   }
 
   ready(): Promise<ReadyReport> {
-    return readiness({ system: this.#system, indexes: this.#indexes, llm: this.#llm, readyWhenDegraded: this.#readyWhenDegraded, probeMs: PROBE_MS });
+    return readiness({ system: this.#system, indexes: this.#indexes, readyWhenDegraded: this.#readyWhenDegraded, probeMs: PROBE_MS });
   }
 
   async ingestProgress(): Promise<IngestStatus> {
@@ -99,8 +96,8 @@ export class ActorRagApi implements RagApi {
         .catch(() => undefined),
       // The llm instance's own statechart (loading, ready, busy, ...) and its engine's circuit: one instance of the pool answers.
       this.#system
-        .pool(this.#llm)
-        .ask({ type: "status" }, { timeoutMs: PROBE_MS })
+        .pool(PipelineKind)
+        .ask({ type: "llmStatus" }, { timeoutMs: PROBE_MS })
         .catch(() => undefined),
     ]);
     return { nodes: this.#system.membership.nodes(), actors, ...(cache && { cache }), ...(ingest && { ingest }), ...(llm && { llm }) };

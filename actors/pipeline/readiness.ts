@@ -12,9 +12,8 @@
 import { jetStreamManagerOf } from "../../nats/index.js";
 import type { ActorSystem } from "../../runtime/index.js";
 import { replicaKeys, shardKey, ShardKind, type IndexSpec } from "../index-shard/index.js";
-import type { LlmKind } from "../llm/index.js";
 import type { ReadyReport } from "./api.js";
-import { PIPELINE_KIND } from "./pipeline-actor.js";
+import { PIPELINE_KIND, PipelineKind } from "./pipeline-actor.js";
 
 /** Kinds that must be hosted somewhere in the cluster for a node to be ready. */
 const REQUIRED = ["embedder", "index-shard", "ingest", "query-coordinator", "llm", "session", PIPELINE_KIND];
@@ -24,7 +23,6 @@ const SERVING = new Set(["ready", "busy"]);
 export interface ReadinessParts {
   system: ActorSystem;
   indexes: readonly IndexSpec[];
-  llm: LlmKind;
   readyWhenDegraded: boolean;
   /** How long any one probe may take. */
   probeMs: number;
@@ -72,7 +70,7 @@ async function inactiveReplicas(system: ActorSystem, spec: IndexSpec, probeMs: n
 
 async function llmProblem(p: ReadinessParts): Promise<string | undefined> {
   try {
-    const status = await p.system.pool(p.llm).ask({ type: "status" }, { timeoutMs: p.probeMs });
+    const status = await p.system.pool(PipelineKind).ask({ type: "llmStatus" }, { timeoutMs: p.probeMs });
     if (!SERVING.has(status.state)) return `instance ${status.instance} is ${status.state}`;
     if (status.circuit !== undefined && status.circuit !== "closed") return `the engine's circuit is ${status.circuit}`;
     return undefined;

@@ -107,8 +107,6 @@ test("colmena node - a NATS creds or TLS file that cannot be read stops start-up
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 });
 

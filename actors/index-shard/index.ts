@@ -8,7 +8,7 @@ export type { IndexSpec, IndexSpecInput, ShardAddress } from "./index-spec.js";
 export { SHARD_KIND, ShardConfigSchema, ShardKind, shardActor } from "./shard-actor.js";
 export type { ShardConfig, ShardConfigInput } from "./shard-actor.js";
 export type { ReplicaStats } from "./shard-replica.js";
-export { ensureShards, replicasBehind, waitForShards } from "./shards.js";
+export { ensureShards, replicasBehind, shardLogEnds, waitForShards } from "./shards.js";
 export type { EnsureOptions, WaitOptions } from "./shards.js";
 export { chunkId, openShardLog, SHARD_LOG, ShardLogWriter, shardLogSubject, shardOf, ShardWriteSchema } from "./write-log.js";
 export type { ShardWrite } from "./write-log.js";

@@ -36,7 +36,7 @@ export interface WaitOptions {
 export async function waitForShards(storage: Storage, actors: Refs, spec: IndexSpec, options: WaitOptions = {}): Promise<ReplicaStats[]> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   const pollMs = options.pollMs ?? 25;
-  const targets = await logEnds(storage, spec);
+  const targets = await shardLogEnds(storage, spec);
   let behind: string[] = [];
   for (;;) {
     const remaining = deadline - Date.now();
@@ -48,18 +48,21 @@ export async function waitForShards(storage: Storage, actors: Refs, spec: IndexS
   }
 }
 
-/** The replicas of the index that have not yet applied their shard's log to its last entry now: empty when every write stored so far is searchable. */
-export async function replicasBehind(storage: Storage, actors: Refs, spec: IndexSpec, options: EnsureOptions = {}): Promise<string[]> {
-  const [targets, stats] = await Promise.all([logEnds(storage, spec), ensureShards(actors, spec, options)]);
-  return behindOf(stats, targets);
+/**
+ * The replicas of the index that have not yet applied their shard's log up
+ * to `ends` (shardLogEnds, read by whoever may read the log): empty when
+ * every write stored by then is searchable.
+ */
+export async function replicasBehind(actors: Refs, spec: IndexSpec, ends: readonly number[], options: EnsureOptions = {}): Promise<string[]> {
+  return behindOf(await ensureShards(actors, spec, options), ends);
 }
 
 /** The last sequence stored on each shard's subject of the write log. */
-async function logEnds(storage: Storage, spec: IndexSpec): Promise<number[]> {
+export async function shardLogEnds(storage: Storage, spec: IndexSpec): Promise<number[]> {
   const log = await openShardLog(storage);
   return Promise.all(Array.from({ length: spec.shards }, (_, s) => log.lastSequenceOn(shardLogSubject(log, spec.name, s))));
 }
 
-function behindOf(stats: ReplicaStats[], targets: number[]): string[] {
+function behindOf(stats: ReplicaStats[], targets: readonly number[]): string[] {
   return stats.filter((s) => s.lastSeq < targets[s.shard]!).map((s) => shardKey(s.index, s.shard, s.replica));
 }

@@ -10,6 +10,7 @@ import { actorAddress, ColmenaError, hostActor, type ActorContext, type Log } fr
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
+import { shardLogEnds } from "../index-shard/shards.js";
 import { openShardLog, SHARD_LOG } from "../index-shard/write-log.js";
 import { deleteDocuments, DocumentSchema, INGEST_LOG, ingestDocuments, openIngestLog } from "./documents.js";
 import { FAILURE_LOG, openFailureLog, readFailures } from "./ingest-failures.js";
@@ -64,6 +65,13 @@ export interface IngestProgress extends WorkerCounters {
   pending: number;
   /** Entries done: their chunks are in the shard write log (searchable once the replicas apply it). */
   indexed: number;
+  /**
+   * Per index, the last write-log sequence of each shard, read after
+   * `pending`: a worker writes a document's chunks before it stops counting
+   * as pending, so replicas that reached these ends hold every entry no longer
+   * pending (the ingest role may read the write log; the bridge may not).
+   */
+  logEnds: Record<string, number[]>;
 }
 
 export const INGEST_KIND = "ingest";
@@ -133,7 +141,8 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
     progress: async (): Promise<IngestProgress> => {
       const counters = worker?.counters ?? { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };
       const [{ stored, pending }, failures] = await Promise.all([queueFigures(log), readFailures(failureLog)]);
-      return { ...counters, ...failures, stored, pending, indexed: Math.max(0, stored - pending - failures.errors) };
+      const ends = await Promise.all(config.indexes.map(async (spec) => [spec.name, await shardLogEnds(ctx.storage, spec)] as const));
+      return { ...counters, ...failures, stored, pending, indexed: Math.max(0, stored - pending - failures.errors), logEnds: Object.fromEntries(ends) };
     },
     document: (m: { seq: number; deliveries: number; record: unknown }) => worker?.handle(m),
     /** Where the intake reads documents from (not a message: the runtime asks it once per incarnation); none without workers. */

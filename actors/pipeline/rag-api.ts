@@ -77,10 +77,11 @@ export class ActorRagApi implements RagApi {
 
   async ingestProgress(): Promise<IngestStatus> {
     const system = this.#system;
-    // In this order: a worker writes a document's chunks before it stops counting as pending, so the
-    // log ends read after `pending` came back include every write of the entries no longer pending.
+    // The ingest instance reads the write log's ends after `pending` (IngestProgress.logEnds).
     const progress = await system.pool(IngestKind).ask({ type: "progress" }, { timeoutMs: PROBE_MS });
-    const behind = (await Promise.all(this.#indexes.map((spec) => replicasBehind(system.storage, system, spec, { timeoutMs: PROBE_MS })))).flat();
+    const behind = (
+      await Promise.all(this.#indexes.map((spec) => replicasBehind(system, spec, progress.logEnds[spec.name] ?? [], { timeoutMs: PROBE_MS })))
+    ).flat();
     const { stored, pending, indexed, errors, lastErrors } = progress;
     return { stored, pending, indexed, errors, lastErrors, searchable: pending === 0 && behind.length === 0, behind };
   }

@@ -13,7 +13,7 @@ const config = nodeConfig({}, {});
 test("nats permissions - a role's stores come from the kinds it hosts: the node buckets, keyed state, what each kind declares, and the bridge's keys and audit", () => {
   assert.deepEqual(roleStores("embedder", kindsOf(config, ["embedder"])), { logs: [], buckets: ["members", "placement"] });
   assert.deepEqual(roleStores("shard", kindsOf(config, ["shard"])), { logs: ["shardlog"], buckets: ["members", "placement", "state-index-shard"] });
-  assert.deepEqual(roleStores("ingest", kindsOf(config, ["ingest"])), { logs: ["ingest", "shardlog"], buckets: ["members", "placement"] });
+  assert.deepEqual(roleStores("ingest", kindsOf(config, ["ingest"])), { logs: ["ingest", "ingest_failed", "shardlog"], buckets: ["members", "placement"] });
   assert.deepEqual(roleStores("session", kindsOf(config, ["session"])), { logs: ["shardlog"], buckets: ["cache-answer", "members", "placement", "state-session"] });
   assert.deepEqual(roleStores("bridge", kindsOf(config, ["bridge"])), { logs: ["audit"], buckets: ["api_keys", "members", "placement"] });
 });

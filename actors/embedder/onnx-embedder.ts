@@ -202,7 +202,7 @@ function declaredDimension(session: ModelRunner, output: string): number | undef
   return typeof hidden === "number" && hidden > 0 ? hidden : undefined;
 }
 
-function outputMetadata(session: ModelRunner, output: string): ValueInfo | undefined {
+function outputMetadata(session: ModelRunner, output: string): Extract<ValueInfo, { isTensor: true }> | undefined {
   const meta = session.outputMetadata.find((m) => m.name === output);
   return meta?.isTensor ? meta : undefined;
 }

@@ -15,7 +15,7 @@ export function fromOrtOutputs(outputs: ort.InferenceSession.ReturnType): Feeds 
 }
 
 export function valueInfos(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
-  return meta.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false, shape: [] }));
+  return meta.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
 }
 
 export function sessionOptions(opts: {

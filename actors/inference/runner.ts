@@ -16,12 +16,7 @@ export interface TensorData {
 export type Feeds = Record<string, TensorData>;
 
 /** What a graph declares of one input or output (a symbolic dimension is its name). */
-export interface ValueInfo {
-  name: string;
-  isTensor: boolean;
-  type?: string;
-  shape: ReadonlyArray<number | string>;
-}
+export type ValueInfo = { name: string; isTensor: true; type: string; shape: ReadonlyArray<number | string> } | { name: string; isTensor: false };
 
 /** Where a model's inference runs: its own worker thread, or the caller's thread (the baseline benchmarks compare against). */
 export type InferenceThread = "worker" | "main";

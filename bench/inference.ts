@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { EmbedderKind, embedderActor, OnnxDecoderBackend, OnnxEmbedder, type GenerateRequest } from "../actors/index.js";
+import { Batcher, EmbedderKind, embedderActor, OnnxDecoderBackend, OnnxEmbedder, type GenerateRequest } from "../actors/index.js";
 import type { InferenceThread } from "../actors/inference/index.js";
 import { mulberry32 } from "../actors/llm/sampling.js";
 import { startNatsServer } from "../nats/index.js";
@@ -49,14 +49,17 @@ const dir = await mkdtemp(join(tmpdir(), "colmena-bench-inference-"));
 const encoderDir = join(dir, "encoder");
 const decoderDir = join(dir, "decoder");
 await buildTinyEncoder(encoderDir, { hidden: 384, maxPositions: 128, vocabSize: 1024 });
-const decoder = await buildTinyDecoder(decoderDir, { layers: 4, hidden: 256, heads: 4 });
+// The suite's decoder fixture as the tests build it, and a wider one (more compute per row) to show where CPU batching stops paying.
+const decoder = await buildTinyDecoder(decoderDir);
+const wideDecoderDir = join(dir, "decoder-wide");
+const wideDecoder = await buildTinyDecoder(wideDecoderDir, { layers: 2, hidden: 512, heads: 8 });
 const machine = `${availableParallelism()} cores (shared with other work)`;
 
 const WORDS = "stream consumer subject queue reply header cluster leaf gateway account token bucket object mirror source lease the of and a to in is for on with".split(" ");
 const random = mulberry32(11);
 const texts = Array.from({ length: 256 }, () => Array.from({ length: 12 + Math.floor(random() * 12) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(" "));
 const QUESTIONS = ["What does the queen do?", "Where is the honey kept?", "Who collects nectar?", "What are drones for?", "How does a colony answer?", "What is wax for?", "Tell me about workers.", "Which passages are found?"];
-const generation = (i: number, maxNewTokens: number): GenerateRequest => ({ messages: [{ role: "user", content: `${QUESTIONS[i % QUESTIONS.length]} ${texts[i]}` }], maxNewTokens });
+const generation = (i: number, maxNewTokens: number): GenerateRequest => ({ messages: [{ role: "user", content: QUESTIONS[i % QUESTIONS.length]! }], maxNewTokens });
 const live = () => new AbortController().signal;
 const median = (xs: number[]) => summarize(xs).p50;
 const quiet = { warn: () => {} };
@@ -188,10 +191,35 @@ async function benchEmbedder(): Promise<void> {
   report("inference.embedder.ratio", { batchedOverUnbatched: round(mid("batched").rps / mid("unbatched").rps, 2), of: "median requests per second, same model, same run", target: ">= 3x" });
 }
 
+/**
+ * The same load without the actor runtime: 32 callers submit single texts to
+ * a Batcher in front of one OnnxEmbedder. What the model side of batching
+ * gives, apart from the per-message cost of the ask path.
+ */
+async function benchEmbedderModel(): Promise<void> {
+  const total = 32 * num("requests");
+  const embedder = await OnnxEmbedder.load(encoderDir);
+  const rates: Record<"batched" | "unbatched", number[]> = { batched: [], unbatched: [] };
+  try {
+    for (let r = 0; r < num("rounds"); r++) {
+      for (const mode of ["batched", "unbatched"] as const) {
+        const batcher = new Batcher<string, unknown>({ maxBatch: mode === "batched" ? 32 : 1, maxWaitMs: mode === "batched" ? 2 : 0, run: (items) => embedder.embed(items) });
+        await drive(128, 32, (i) => batcher.submit(texts[i % texts.length]!));
+        const run = await drive(total, 32, (i) => batcher.submit(texts[i % texts.length]!));
+        rates[mode].push(total / run.seconds);
+      }
+    }
+  } finally {
+    await embedder.close();
+  }
+  for (const mode of ["batched", "unbatched"] as const) report(`inference.embedder-model.${mode}`, { model: "384-d encoder fixture", clients: 32, textsPerSec: round(median(rates[mode]), 1), allRounds: rates[mode].map((x) => round(x, 1)), machine });
+  report("inference.embedder-model.ratio", { batchedOverUnbatched: round(median(rates.batched) / median(rates.unbatched), 2), of: "median texts per second, no actor runtime, same run" });
+}
+
 // ---------------------------------------------------------------- decoder continuous batching
-async function benchDecoder(): Promise<void> {
+async function benchDecoder(label: string, modelDir: string, shape: typeof decoder): Promise<void> {
   const tokens = num("tokens");
-  const llm = await OnnxDecoderBackend.load({ modelDir: decoderDir, ...quiet });
+  const llm = await OnnxDecoderBackend.load({ modelDir, ...quiet });
   await generate(llm, generation(0, 4));
   const one: { rate: number; ttft: number }[] = [];
   const eight: { rate: number; ttft: number[] }[] = [];
@@ -206,11 +234,11 @@ async function benchDecoder(): Promise<void> {
   await llm.close();
   const oneRate = median(one.map((x) => x.rate));
   const eightRate = median(eight.map((x) => x.rate));
-  const model = `decoder fixture: ${decoder.layers} layers, ${decoder.heads} heads × ${decoder.headDim}`;
-  report("inference.decoder.one", { unit: "tokens/s", tokensPerSec: round(oneRate, 1), ttftMs: round(median(one.map((x) => x.ttft)), 2), newTokens: tokens, model, machine });
+  const model = `decoder fixture: ${shape.layers} layers, ${shape.heads} heads × ${shape.headDim}`;
+  report(`inference.${label}.one`, { unit: "tokens/s", tokensPerSec: round(oneRate, 1), ttftMs: round(median(one.map((x) => x.ttft)), 2), newTokens: tokens, model, machine });
   const ttft = summarize(eight.flatMap((x) => x.ttft));
-  report("inference.decoder.eight", { unit: "tokens/s", tokensPerSec: round(eightRate, 1), ttftUnderLoadP50Ms: round(ttft.p50, 2), ttftUnderLoadMaxMs: round(ttft.max, 2), newTokensEach: tokens, model, machine });
-  report("inference.decoder.ratio", { eightOverOne: round(eightRate / oneRate, 2), of: "median tokens per second, same model, same run", target: ">= 4x" });
+  report(`inference.${label}.eight`, { unit: "tokens/s", tokensPerSec: round(eightRate, 1), ttftUnderLoadP50Ms: round(ttft.p50, 2), ttftUnderLoadMaxMs: round(ttft.max, 2), newTokensEach: tokens, model, machine });
+  report(`inference.${label}.ratio`, { eightOverOne: round(eightRate / oneRate, 2), of: "median tokens per second, same model, same run", target: ">= 4x" });
 }
 
 // ---------------------------------------------------------------- quantized against float
@@ -262,8 +290,14 @@ async function benchQuantized(): Promise<void> {
 
 try {
   if (only.has("loop")) await benchLoop();
-  if (only.has("embedder")) await benchEmbedder();
-  if (only.has("decoder")) await benchDecoder();
+  if (only.has("embedder")) {
+    await benchEmbedder();
+    await benchEmbedderModel();
+  }
+  if (only.has("decoder")) {
+    await benchDecoder("decoder", decoderDir, decoder);
+    await benchDecoder("decoder-wide", wideDecoderDir, wideDecoder);
+  }
   if (only.has("quantized")) await benchQuantized();
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
  * for the operators CUDA lacks); when that session cannot be created, for
  * example with the CPU-only package, it warns and opens the model on the CPU.
  */
+import { availableParallelism } from "node:os";
 import { openRunner, type InferenceThread, type ModelRunner, type RunnerOptions } from "../inference/index.js";
 import { invalid } from "../../runtime/index.js";
 import type { Warn } from "./backend.js";
@@ -13,6 +14,7 @@ export type Device = "cpu" | `cuda:${number}`;
 
 export interface SessionOptions {
   device: Device;
+  /** Default: one less than the machine's cores (at least 1), so the node's event loop keeps a core. */
   intraOpNumThreads?: number;
   /** Default "worker". */
   thread?: InferenceThread;
@@ -27,7 +29,7 @@ export interface OpenedSession {
 
 export async function openSession(modelPath: string, opts: SessionOptions): Promise<OpenedSession> {
   const cudaId = cudaDeviceId(opts.device);
-  const base: RunnerOptions = { thread: opts.thread ?? "worker", ...(opts.intraOpNumThreads !== undefined && { intraOpNumThreads: opts.intraOpNumThreads }) };
+  const base: RunnerOptions = { thread: opts.thread ?? "worker", intraOpNumThreads: opts.intraOpNumThreads ?? Math.max(1, availableParallelism() - 1) };
   if (cudaId !== undefined) {
     try {
       const session = await openRunner(modelPath, { ...base, executionProviders: [{ name: "cuda", deviceId: cudaId }, "cpu"] });

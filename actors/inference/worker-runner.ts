@@ -36,6 +36,8 @@ export class WorkerRunner implements ModelRunner {
     this.outputNames = ready.outputNames;
     this.inputMetadata = ready.inputMetadata;
     this.outputMetadata = ready.outputMetadata;
+    // An idle worker does not keep the process alive; one with runs in flight does.
+    worker.unref();
     worker.on("message", (msg: FromWorker) => this.#onMessage(msg));
     worker.on("error", (err) => this.#fail(err));
     worker.on("exit", (code) => {
@@ -79,6 +81,7 @@ export class WorkerRunner implements ModelRunner {
     if (this.#released !== undefined) return Promise.reject(new ColmenaError("UNAVAILABLE", "the model is released"));
     const id = this.#nextId++;
     return new Promise<Feeds>((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
       const msg: ToWorker = fetches === undefined ? { type: "run", id, feeds } : { type: "run", id, feeds, fetches };
       this.#worker.postMessage(msg, transferList(feeds));
@@ -91,6 +94,7 @@ export class WorkerRunner implements ModelRunner {
     this.#released = new Promise<void>((resolve) => {
       this.#onReleased = resolve;
       if (this.#gone !== undefined) return resolve();
+      this.#worker.ref();
       this.#worker.postMessage({ type: "release" } satisfies ToWorker);
     });
     return this.#released;
@@ -100,6 +104,7 @@ export class WorkerRunner implements ModelRunner {
     if (msg.type === "result" || msg.type === "run-failed") {
       const pending = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
+      if (this.#pending.size === 0) this.#worker.unref();
       if (msg.type === "result") pending?.resolve(msg.outputs);
       else pending?.reject(new Error(msg.message));
     } else if (msg.type === "released") {

@@ -60,6 +60,7 @@ export class ContinuousBatcher {
   readonly #sequences = new Set<Sequence>();
   #packed: Packed | undefined;
   #turning = false;
+  #waiting: NodeJS.Immediate | undefined;
   /** Figures for status and the benchmark. */
   readonly stats = { steps: 0, rowsStepped: 0, prefills: 0, repacks: 0 };
 
@@ -118,9 +119,21 @@ export class ContinuousBatcher {
 
   #schedule(): void {
     if (this.#turning) return;
-    this.#turning = true;
-    // One macrotask turn first: every sequence resolved by the last step samples and feeds its next id before this one starts.
-    setImmediate(() => void this.#turn());
+    // Once every open sequence has fed, nothing is worth waiting for: the turn starts now. Until then it
+    // waits one macrotask turn, so every sequence the last step resolved can feed its next id first.
+    const allFed = [...this.#sequences].every((s) => s.pending !== undefined);
+    if (allFed) {
+      if (this.#waiting !== undefined) clearImmediate(this.#waiting);
+      this.#waiting = undefined;
+      this.#turning = true;
+      queueMicrotask(() => void this.#turn());
+    } else {
+      this.#waiting ??= setImmediate(() => {
+        this.#waiting = undefined;
+        this.#turning = true;
+        void this.#turn();
+      });
+    }
   }
 
   async #turn(): Promise<void> {

@@ -5,6 +5,7 @@ import type { GenerateRequest } from "../../actors/llm/backend.js";
 import { readModelFiles } from "../../actors/llm/model-files.js";
 import { OnnxDecoderBackend } from "../../actors/llm/onnx-decoder.js";
 import { TextTokenizer } from "../../actors/llm/tokenizer.js";
+import { isColmenaError } from "../../runtime/index.js";
 import type { TinyDecoder } from "../fixtures/decoder/build-decoder.js";
 import { collect, type Collected, greedyIds, ignoreWarnings, removeDir, tinyDecoder } from "./helpers.js";
 
@@ -85,4 +86,30 @@ test("llm continuous batching - a cancelled sequence leaves between steps and th
   assert.equal(got.text, alone.text);
   assert.equal(backend.slots.inFlight, 0);
   assert.equal(backend.batcher.open, 0);
+});
+
+test("llm continuous batching - a token budget smaller than any prompt still takes one prompt per turn, and the text is the same", async () => {
+  const tight = await OnnxDecoderBackend.load({ modelDir: model.dir, maxTokensPerStep: 1, warn: ignoreWarnings });
+  try {
+    const alone = await Promise.all([0, 1, 2].map((i) => collect(backend.generate(request(i), live()))));
+    const got = await Promise.all([0, 1, 2].map((i) => collect(tight.generate(request(i), live()))));
+    got.forEach((g, i) => assert.equal(g.text, alone[i]!.text, `sequence ${i}`));
+    assert.equal(tight.batcher.stats.prefills, 3);
+  } finally {
+    await tight.close();
+  }
+});
+
+test("llm continuous batching - a sequence is fed its prompt once, then one id per step", async () => {
+  const seq = backend.batcher.join();
+  try {
+    await assert.rejects(seq.feed([]), (err) => isColmenaError(err, "INTERNAL"));
+    await seq.feed([1, 40, 50]);
+    await assert.rejects(seq.feed([60, 61]), (err) => isColmenaError(err, "INTERNAL"));
+    assert.equal((await seq.feed([60])).length, model.vocab);
+    assert.equal(seq.length, 4);
+  } finally {
+    seq.leave();
+  }
+  await assert.rejects(seq.feed([61]), (err) => isColmenaError(err, "UNAVAILABLE"));
 });

@@ -147,25 +147,35 @@ export class OnnxEmbedder implements Embedder {
 }
 
 /**
- * Row indices sorted by length and cut into runs whose padded size (rows ×
- * the run's longest) stays under the cap, so short texts are never padded to
- * a long one's length. A text longer than the cap runs alone.
+ * Row indices sorted by length and cut into runs of similar lengths: a run
+ * ends before the row that would make its padded size (rows × the run's
+ * longest) exceed the cap, or its padding exceed a tenth of its real tokens.
+ * The model's cost grows with padded tokens, so short texts are never padded
+ * to a long one's length; the runs of a batch are sent together, so more
+ * runs cost little. A text longer than the cap runs alone.
  */
 export function lengthBuckets(encoded: readonly EncodedText[], maxPaddedTokens: number): number[][] {
   const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
   const runs: number[][] = [];
   let run: number[] = [];
+  let real = 0;
   for (const i of order) {
     // Sorted ascending, so the newest row is the run's longest.
-    if (run.length > 0 && (run.length + 1) * encoded[i]!.ids.length > maxPaddedTokens) {
+    const length = encoded[i]!.ids.length;
+    const padded = (run.length + 1) * length;
+    if (run.length > 0 && (padded > maxPaddedTokens || padded > (1 + MAX_PADDING_FRACTION) * (real + length))) {
       runs.push(run);
       run = [];
+      real = 0;
     }
     run.push(i);
+    real += length;
   }
   if (run.length > 0) runs.push(run);
   return runs;
 }
+
+const MAX_PADDING_FRACTION = 0.1;
 
 async function createSession(modelPath: string, opts: OnnxEmbedderOptions): Promise<ModelRunner> {
   const intraOp = opts.intraOpNumThreads ?? Math.max(1, availableParallelism() - 1);

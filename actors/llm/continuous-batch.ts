@@ -143,7 +143,9 @@ export class ContinuousBatcher {
       const decoding = waiting.filter((s) => s.length > 0);
       let budget = this.#maxTokens - decoding.length;
       for (const [i, seq] of prompts.entries()) {
-        if (i > 0 && seq.pending!.length > budget) break;
+        // A sequence may leave while an earlier prompt of this turn runs.
+        if (seq.gone || seq.pending === undefined) continue;
+        if (i > 0 && seq.pending.length > budget) break;
         budget -= seq.pending!.length;
         await this.#prefill(seq);
       }

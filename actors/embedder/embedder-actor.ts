@@ -33,6 +33,10 @@ export const EmbedderConfigSchema = z
     name: z.string().min(1).optional(),
     intraOpNumThreads: positive.optional(),
     interOpNumThreads: positive.optional(),
+    /** onnx: where inference runs; "worker" (the default) keeps it off the node's event loop. */
+    inferenceThread: z.enum(["worker", "main"]).default("worker"),
+    /** onnx: most padded tokens in one run; a batch is sorted by length and cut into runs under it. */
+    maxPaddedTokens: positive.optional(),
     batching: z
       .strictObject({
         /** Texts per inference; 1 turns dynamic batching off. */
@@ -162,5 +166,7 @@ function loadEmbedder(config: EmbedderConfig): Promise<Embedder> | Embedder {
     ...(config.maxTokens !== undefined && { maxTokens: config.maxTokens }),
     ...(config.intraOpNumThreads !== undefined && { intraOpNumThreads: config.intraOpNumThreads }),
     ...(config.interOpNumThreads !== undefined && { interOpNumThreads: config.interOpNumThreads }),
+    ...(config.maxPaddedTokens !== undefined && { maxPaddedTokens: config.maxPaddedTokens }),
+    thread: config.inferenceThread,
   });
 }

@@ -1,15 +1,18 @@
 /**
- * A sentence-transformers ONNX export run with onnxruntime-node on the CPU:
- * tokenise, pad the batch to its longest text, run, mean-pool the last hidden
+ * A sentence-transformers ONNX export run with onnxruntime-node on the CPU,
+ * in a worker thread of its own by default: tokenise, sort the batch by
+ * length and cut it into runs of similar lengths (each padded only to its own
+ * longest text, under a padded-token cap), run, mean-pool the last hidden
  * state over the attention mask, L2-normalise. Float and int8-quantized
  * exports load the same way; the inputs are int64 ids and masks only.
  */
+import { availableParallelism } from "node:os";
 import { basename, resolve } from "node:path";
-import * as ort from "onnxruntime-node";
+import { openRunner, type Feeds, type InferenceThread, type ModelRunner, type ValueInfo } from "../inference/index.js";
 import { ColmenaError } from "../../runtime/index.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { invalidFile, readModelDir } from "./model-dir.js";
-import { TokenEncoder } from "./token-encoder.js";
+import { TokenEncoder, type EncodedText } from "./token-encoder.js";
 import { positiveInteger, validateText } from "./validate.js";
 import { l2Normalize, meanPool } from "./vector.js";
 
@@ -20,9 +23,16 @@ export interface OnnxEmbedderOptions {
   name?: string;
   /** Overrides the limit the export declares (sentence_bert_config.json, tokenizer.json, tokenizer_config.json; else 512). */
   maxTokens?: number;
+  /** Default: one less than the machine's cores (at least 1), so the node's event loop keeps a core. */
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
+  /** Where inference runs (default "worker": off the event loop). */
+  thread?: InferenceThread;
+  /** Most padded tokens (rows × longest) in one run; a longer batch is cut into runs of similar lengths (default 4096). */
+  maxPaddedTokens?: number;
 }
+
+const DEFAULT_MAX_PADDED_TOKENS = 4096;
 
 const DEFAULT_MAX_TOKENS = 512;
 const PREFERRED_OUTPUT = "last_hidden_state";
@@ -32,7 +42,8 @@ const OPTIONAL_INPUTS = ["token_type_ids"];
 export class OnnxEmbedder implements Embedder {
   readonly id: string;
   readonly maxTokens: number;
-  readonly #session: ort.InferenceSession;
+  readonly #session: ModelRunner;
+  readonly #maxPaddedTokens: number;
   readonly #encoder: TokenEncoder;
   readonly #output: string;
   readonly #modelPath: string;
@@ -40,8 +51,9 @@ export class OnnxEmbedder implements Embedder {
   #dimension = 0;
   #closed = false;
 
-  private constructor(id: string, session: ort.InferenceSession, encoder: TokenEncoder, output: string, modelPath: string) {
+  private constructor(id: string, session: ModelRunner, encoder: TokenEncoder, output: string, modelPath: string, maxPaddedTokens: number) {
     this.id = id;
+    this.#maxPaddedTokens = maxPaddedTokens;
     this.#session = session;
     this.#encoder = encoder;
     this.#output = output;
@@ -65,9 +77,9 @@ export class OnnxEmbedder implements Embedder {
       const output = checkSignature(session, model.modelPath);
       const name = opts.name ?? basename(resolve(dir));
       const id = `onnx:${name}${maxTokens === declaredMaxTokens ? "" : `-t${maxTokens}`}`;
-      const embedder = new OnnxEmbedder(id, session, encoder, output, model.modelPath);
+      const embedder = new OnnxEmbedder(id, session, encoder, output, model.modelPath, positiveInteger("maxPaddedTokens", opts.maxPaddedTokens ?? DEFAULT_MAX_PADDED_TOKENS));
       // A symbolic hidden size is learnt from one inference on an empty text.
-      embedder.#dimension = declaredDimension(session, output) ?? (await embedder.#run([""])).dim;
+      embedder.#dimension = declaredDimension(session, output) ?? (await embedder.#run([encoder.encode("")])).dim;
       return embedder;
     } catch (err) {
       await session.release();
@@ -86,8 +98,19 @@ export class OnnxEmbedder implements Embedder {
     if (this.#closed) throw new ColmenaError("UNAVAILABLE", `embedder ${this.id} is closed`);
     texts.forEach(validateText);
     if (texts.length === 0) return [];
-    const { hidden, mask, seq, dim, encoded } = await this.#run(texts);
-    return encoded.map((e, row) => ({ vector: l2Normalize(meanPool(hidden, mask, row, seq, dim)), truncated: e.truncated, tokens: e.ids.length }));
+    const encoded = texts.map((t) => this.#encoder.encode(t));
+    const results: EmbedResult[] = new Array(texts.length);
+    // Every run is sent at once: the worker queues them, so packing the next overlaps the inference of the one before.
+    await Promise.all(
+      lengthBuckets(encoded, this.#maxPaddedTokens).map(async (rows) => {
+        const { hidden, mask, seq, dim } = await this.#run(rows.map((i) => encoded[i]!));
+        rows.forEach((i, row) => {
+          const e = encoded[i]!;
+          results[i] = { vector: l2Normalize(meanPool(hidden, mask, row, seq, dim)), truncated: e.truncated, tokens: e.ids.length };
+        });
+      }),
+    );
+    return results;
   }
 
   async close(): Promise<void> {
@@ -96,8 +119,7 @@ export class OnnxEmbedder implements Embedder {
     await this.#session.release();
   }
 
-  async #run(texts: string[]) {
-    const encoded = texts.map((t) => this.#encoder.encode(t));
+  async #run(encoded: EncodedText[]) {
     const batch = encoded.length;
     const seq = Math.max(...encoded.map((e) => e.ids.length));
     const ids = new BigInt64Array(batch * seq).fill(BigInt(this.#encoder.padId));
@@ -108,34 +130,68 @@ export class OnnxEmbedder implements Embedder {
         mask[row * seq + t] = 1n;
       });
     });
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", ids, [batch, seq]),
-      attention_mask: new ort.Tensor("int64", mask, [batch, seq]),
+    // The mask is pooled with after the run, and the worker takes its feeds by transfer: it gets a copy.
+    const feeds: Feeds = {
+      input_ids: { type: "int64", data: ids, dims: [batch, seq] },
+      attention_mask: { type: "int64", data: mask.slice(), dims: [batch, seq] },
     };
     // One text per row, so every token belongs to the first segment.
-    if (this.#withTokenTypes) feeds.token_type_ids = new ort.Tensor("int64", new BigInt64Array(batch * seq), [batch, seq]);
+    if (this.#withTokenTypes) feeds.token_type_ids = { type: "int64", data: new BigInt64Array(batch * seq), dims: [batch, seq] };
     const out = (await this.#session.run(feeds, [this.#output]))[this.#output];
     const [b, s, dim] = out?.dims ?? [];
     if (!(out?.data instanceof Float32Array) || out.dims.length !== 3 || b !== batch || s !== seq || dim === undefined) {
       throw invalidFile(`output ${this.#output} of ${this.#modelPath} must be float32 [batch, sequence, hidden], got ${out?.type} [${out?.dims.join(", ")}]`, this.#modelPath);
     }
-    return { hidden: out.data, mask, seq, dim, encoded };
+    return { hidden: out.data, mask, seq, dim };
   }
 }
 
-async function createSession(modelPath: string, opts: OnnxEmbedderOptions): Promise<ort.InferenceSession> {
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: "all" };
-  if (opts.intraOpNumThreads !== undefined) options.intraOpNumThreads = positiveInteger("intraOpNumThreads", opts.intraOpNumThreads);
-  if (opts.interOpNumThreads !== undefined) options.interOpNumThreads = positiveInteger("interOpNumThreads", opts.interOpNumThreads);
+/**
+ * Row indices sorted by length and cut into runs of similar lengths: a run
+ * ends before the row that would make its padded size (rows × the run's
+ * longest) exceed the cap, or its padding exceed a tenth of its real tokens.
+ * The model's cost grows with padded tokens, so short texts are never padded
+ * to a long one's length; the runs of a batch are sent together, so more
+ * runs cost little. A text longer than the cap runs alone.
+ */
+export function lengthBuckets(encoded: readonly EncodedText[], maxPaddedTokens: number): number[][] {
+  const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
+  const runs: number[][] = [];
+  let run: number[] = [];
+  let real = 0;
+  for (const i of order) {
+    // Sorted ascending, so the newest row is the run's longest.
+    const length = encoded[i]!.ids.length;
+    const padded = (run.length + 1) * length;
+    if (run.length > 0 && (padded > maxPaddedTokens || padded > (1 + MAX_PADDING_FRACTION) * (real + length))) {
+      runs.push(run);
+      run = [];
+      real = 0;
+    }
+    run.push(i);
+    real += length;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+const MAX_PADDING_FRACTION = 0.1;
+
+async function createSession(modelPath: string, opts: OnnxEmbedderOptions): Promise<ModelRunner> {
+  const intraOp = opts.intraOpNumThreads ?? Math.max(1, availableParallelism() - 1);
   try {
-    return await ort.InferenceSession.create(modelPath, options);
+    return await openRunner(modelPath, {
+      thread: opts.thread ?? "worker",
+      intraOpNumThreads: positiveInteger("intraOpNumThreads", intraOp),
+      ...(opts.interOpNumThreads !== undefined && { interOpNumThreads: positiveInteger("interOpNumThreads", opts.interOpNumThreads) }),
+    });
   } catch (cause) {
     throw invalidFile(`${modelPath} is not an ONNX model onnxruntime can load: ${(cause as Error).message}`, modelPath, cause);
   }
 }
 
 /** Checks the inputs the embedder can feed and picks the output to pool. */
-function checkSignature(session: ort.InferenceSession, modelPath: string): string {
+function checkSignature(session: ModelRunner, modelPath: string): string {
   const missing = REQUIRED_INPUTS.filter((name) => !session.inputNames.includes(name));
   const unknown = session.inputNames.filter((name) => !REQUIRED_INPUTS.includes(name) && !OPTIONAL_INPUTS.includes(name));
   if (missing.length > 0 || unknown.length > 0) {
@@ -151,12 +207,12 @@ function checkSignature(session: ort.InferenceSession, modelPath: string): strin
 }
 
 /** The hidden size when the model states it as a number; undefined when it is symbolic or unknown. */
-function declaredDimension(session: ort.InferenceSession, output: string): number | undefined {
+function declaredDimension(session: ModelRunner, output: string): number | undefined {
   const hidden = outputMetadata(session, output)?.shape[2];
   return typeof hidden === "number" && hidden > 0 ? hidden : undefined;
 }
 
-function outputMetadata(session: ort.InferenceSession, output: string): ort.InferenceSession.TensorValueMetadata | undefined {
+function outputMetadata(session: ModelRunner, output: string): Extract<ValueInfo, { isTensor: true }> | undefined {
   const meta = session.outputMetadata.find((m) => m.name === output);
   return meta?.isTensor ? meta : undefined;
 }

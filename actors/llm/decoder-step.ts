@@ -5,8 +5,7 @@
  * "recompute" mode reuses nothing and runs the whole sequence every step (the
  * baseline that benchmarks and tests compare the cache against).
  */
-import { Tensor } from "onnxruntime-node";
-import type { InferenceSession } from "onnxruntime-node";
+import type { Feeds, ModelRunner, TensorData } from "../inference/index.js";
 import type { KvLayout } from "./kv-layout.js";
 import { pastName, presentName } from "./kv-layout.js";
 
@@ -19,18 +18,17 @@ export interface DecoderStepper {
   readonly length: number;
 }
 
-export function createStepper(session: InferenceSession, layout: KvLayout, mode: CacheMode): DecoderStepper {
+export function createStepper(session: ModelRunner, layout: KvLayout, mode: CacheMode): DecoderStepper {
   return mode === "kv" ? new CachedStepper(session, layout) : new RecomputeStepper(session, layout);
 }
 
-type Feeds = Record<string, Tensor>;
 
 class CachedStepper implements DecoderStepper {
   length = 0;
   private past: Feeds;
 
   constructor(
-    private readonly session: InferenceSession,
+    private readonly session: ModelRunner,
     private readonly layout: KvLayout,
   ) {
     this.past = emptyPast(layout);
@@ -41,7 +39,7 @@ class CachedStepper implements DecoderStepper {
     this.length += ids.length;
     const past: Feeds = {};
     for (let l = 0; l < this.layout.layers; l++) {
-      for (const kind of ["key", "value"] as const) past[pastName(l, kind)] = out[presentName(l, kind)] as Tensor;
+      for (const kind of ["key", "value"] as const) past[pastName(l, kind)] = out[presentName(l, kind)]!;
     }
     this.past = past;
     return lastLogits(out);
@@ -53,7 +51,7 @@ class RecomputeStepper implements DecoderStepper {
   private readonly past: Feeds;
 
   constructor(
-    private readonly session: InferenceSession,
+    private readonly session: ModelRunner,
     private readonly layout: KvLayout,
   ) {
     this.past = emptyPast(layout);
@@ -70,21 +68,21 @@ class RecomputeStepper implements DecoderStepper {
 }
 
 /** input_ids, attention_mask over past + new tokens, and position_ids continuing from the past. */
-function tokenFeeds(layout: KvLayout, ids: readonly number[], pastLength: number): Feeds {
+export function tokenFeeds(layout: KvLayout, ids: readonly number[], pastLength: number): Feeds {
   const n = ids.length;
   const feeds: Feeds = {
-    input_ids: new Tensor("int64", BigInt64Array.from(ids, BigInt), [1, n]),
-    attention_mask: new Tensor("int64", new BigInt64Array(pastLength + n).fill(1n), [1, pastLength + n]),
+    input_ids: { type: "int64", data: BigInt64Array.from(ids, BigInt), dims: [1, n] },
+    attention_mask: { type: "int64", data: new BigInt64Array(pastLength + n).fill(1n), dims: [1, pastLength + n] },
   };
   if (layout.hasPositionIds) {
-    feeds.position_ids = new Tensor("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLength + i)), [1, n]);
+    feeds.position_ids = { type: "int64", data: BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLength + i)), dims: [1, n] };
   }
   return feeds;
 }
 
-function emptyPast(layout: KvLayout): Feeds {
+export function emptyPast(layout: KvLayout): Feeds {
   const past: Feeds = {};
-  const empty = new Tensor("float32", new Float32Array(0), [1, layout.kvHeads, 0, layout.headDim]);
+  const empty: TensorData = { type: "float32", data: new Float32Array(0), dims: [1, layout.kvHeads, 0, layout.headDim] };
   for (let l = 0; l < layout.layers; l++) {
     past[pastName(l, "key")] = empty;
     past[pastName(l, "value")] = empty;
@@ -92,8 +90,8 @@ function emptyPast(layout: KvLayout): Feeds {
   return past;
 }
 
-function lastLogits(out: InferenceSession.ReturnType): Float32Array {
-  const logits = out.logits as Tensor;
+export function lastLogits(out: Feeds): Float32Array {
+  const logits = out.logits!;
   const [, seq, vocab] = logits.dims as [number, number, number];
   return (logits.data as Float32Array).subarray((seq - 1) * vocab, seq * vocab);
 }

@@ -15,25 +15,29 @@ export class IncrementalDecoder {
   private prefixOffset = 0;
   /** End of the shown ids. */
   private readOffset = 0;
+  /** What ids[prefixOffset, readOffset) decode to: it changes only when the offsets move, so it is decoded once per move. */
+  private shown = "";
 
   constructor(private readonly decode: Decode) {}
 
   /** The new text that id completes; "" while a character is incomplete. */
   push(id: number): string {
     this.ids.push(id);
-    const shown = this.decode(this.ids.slice(this.prefixOffset, this.readOffset));
+    const shown = this.shown;
     const text = this.decode(this.ids.slice(this.prefixOffset));
     if (text.length <= shown.length || text.endsWith("\uFFFD")) return "";
     this.prefixOffset = this.readOffset;
     this.readOffset = this.ids.length;
+    this.shown = this.decode(this.ids.slice(this.prefixOffset, this.readOffset));
     return text.slice(shown.length);
   }
 
   /** Whatever is held back, at the end of generation (U+FFFD for a truncated character). */
   flush(): string {
-    const shown = this.decode(this.ids.slice(this.prefixOffset, this.readOffset));
     const text = this.decode(this.ids.slice(this.prefixOffset));
     this.prefixOffset = this.readOffset = this.ids.length;
+    const shown = this.shown;
+    this.shown = "";
     return text.slice(shown.length);
   }
 }

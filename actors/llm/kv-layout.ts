@@ -6,7 +6,7 @@
  * input names; kv heads and head dim from the input shapes, or from config.json
  * where the shapes are symbolic or absent.
  */
-import type { InferenceSession } from "onnxruntime-node";
+import type { ValueInfo } from "../inference/index.js";
 import { invalid } from "../../runtime/index.js";
 import type { Json } from "./model-files.js";
 
@@ -24,8 +24,8 @@ export const presentName = (layer: number, kind: "key" | "value") => `present.${
 
 /** Reads and checks the layout; anything else than the interface above is INVALID, naming the model path. */
 export function kvLayout(
-  inputs: readonly InferenceSession.ValueMetadata[],
-  outputs: readonly InferenceSession.ValueMetadata[],
+  inputs: readonly ValueInfo[],
+  outputs: readonly ValueInfo[],
   config: Json,
   modelPath: string,
 ): KvLayout {

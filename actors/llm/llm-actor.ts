@@ -102,6 +102,8 @@ export const defaultBackendFactory: BackendFactory = async ({ config, device, sl
         device: device as Device,
         maxConcurrent: slots,
         warn,
+        thread: config.inferenceThread,
+        maxTokensPerStep: config.maxTokensPerStep,
         ...(config.modelFile !== undefined && { modelFile: config.modelFile }),
         ...(config.threads !== undefined && { intraOpNumThreads: config.threads }),
       });

@@ -22,8 +22,12 @@ export const OnnxBackendConfigSchema = z.strictObject({
   device: device.default("cpu"),
   /** One pool instance per listed device on this node; when set, `device` is ignored. */
   devices: z.array(device).min(1).optional(),
-  /** onnxruntime intra-op threads per instance. */
+  /** onnxruntime intra-op threads per instance (default: the machine's cores less one). */
   threads: positive.optional(),
+  /** Where inference runs: "worker" (the default) keeps it off the node's event loop. */
+  inferenceThread: z.enum(["worker", "main"]).default("worker"),
+  /** Continuous batching: most tokens in one step, one per decoding sequence plus the prompts prefilled before it. */
+  maxTokensPerStep: positive.default(2048),
 });
 
 export const OpenAiBackendConfigSchema = z.strictObject({

@@ -5,13 +5,14 @@
  * eos id, a stop string, maxNewTokens, the model's context, or the signal.
  */
 import { basename } from "node:path";
-import type { InferenceSession } from "onnxruntime-node";
+import type { InferenceThread, ModelRunner } from "../inference/index.js";
 import { ColmenaError, invalid } from "../../runtime/index.js";
 import type { BackendHealth, FinishReason, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { chatFormatter } from "./chat-template.js";
 import type { ChatFormatter } from "./chat-template.js";
+import { ContinuousBatcher } from "./continuous-batch.js";
 import { createStepper } from "./decoder-step.js";
-import type { CacheMode } from "./decoder-step.js";
+import type { CacheMode, DecoderStepper } from "./decoder-step.js";
 import { IncrementalDecoder } from "./detokenizer.js";
 import { kvLayout } from "./kv-layout.js";
 import type { KvLayout } from "./kv-layout.js";
@@ -31,6 +32,10 @@ export interface OnnxDecoderOptions {
   /** Default "cpu". */
   device?: Device;
   intraOpNumThreads?: number;
+  /** Where inference runs (default "worker": off the event loop). */
+  thread?: InferenceThread;
+  /** Continuous batching: most tokens in one step, one per decoding sequence plus the prompts prefilled before it (default 2048). */
+  maxTokensPerStep?: number;
   /** Sequences it runs at once; more is OVERLOADED. Default: no limit (the pool gives each instance maxConcurrentSequences). */
   maxConcurrent?: number;
   /** Default "kv"; "recompute" exists for benchmarks and tests. */
@@ -44,6 +49,8 @@ export interface OnnxDecoderOptions {
 export class OnnxDecoderBackend implements LlmBackend {
   readonly circuit = undefined;
   private closed = false;
+  /** Every kv-mode sequence of this instance shares its decode steps. */
+  readonly batcher: ContinuousBatcher;
 
   private constructor(
     readonly id: string,
@@ -51,13 +58,16 @@ export class OnnxDecoderBackend implements LlmBackend {
     readonly fellBackToCpu: boolean,
     readonly slots: SequenceSlots,
     readonly layout: KvLayout,
-    private readonly session: InferenceSession,
+    private readonly session: ModelRunner,
     private readonly tokenizer: TextTokenizer,
     private readonly format: ChatFormatter,
     private readonly cache: CacheMode,
     /** Most tokens the model takes in one sequence (config.json max_position_embeddings). */
     private readonly contextLength: number,
-  ) {}
+    maxTokensPerStep: number,
+  ) {
+    this.batcher = new ContinuousBatcher(session, layout, { maxTokensPerStep });
+  }
 
   /** Missing or malformed files, or a graph without the KV-cache interface, are INVALID naming the path. */
   static async load(opts: OnnxDecoderOptions): Promise<OnnxDecoderBackend> {
@@ -68,6 +78,7 @@ export class OnnxDecoderBackend implements LlmBackend {
       device: opts.device ?? "cpu",
       warn: opts.warn,
       ...(opts.intraOpNumThreads !== undefined && { intraOpNumThreads: opts.intraOpNumThreads }),
+      ...(opts.thread !== undefined && { thread: opts.thread }),
     });
     const { session } = opened;
     try {
@@ -85,6 +96,7 @@ export class OnnxDecoderBackend implements LlmBackend {
         format,
         opts.cache ?? "kv",
         Number.isInteger(context) && (context as number) > 0 ? (context as number) : Number.POSITIVE_INFINITY,
+        opts.maxTokensPerStep ?? DEFAULT_MAX_TOKENS_PER_STEP,
       );
     } catch (err) {
       await session.release();
@@ -142,25 +154,40 @@ export class OnnxDecoderBackend implements LlmBackend {
     signal: AbortSignal,
     count: { completion: number },
   ): AsyncGenerator<GenerateEvent, FinishReason> {
-    const stepper = createStepper(this.session, this.layout, this.cache);
+    const seq = this.cache === "kv" ? this.batcher.join() : alone(createStepper(this.session, this.layout, this.cache));
     const sample = createSampler(req);
     const text = new IncrementalDecoder((ids) => this.tokenizer.decode(ids));
     const stops = new StopScanner(req.stop ?? []);
-    let next = promptIds;
-    for (;;) {
+    try {
       if (signal.aborted) return "cancelled";
-      const logits = await stepper.feed(next);
-      if (signal.aborted) return "cancelled";
-      const id = sample(logits);
-      count.completion++;
-      if (this.tokenizer.eosIds.has(id)) return yield* finish(text, stops, "stop");
-      const piece = stops.push(text.push(id));
-      if (piece.text !== "") yield { type: "token", text: piece.text };
-      if (piece.stopped) return "stop";
-      if (count.completion >= req.maxNewTokens || stepper.length >= this.contextLength) return yield* finish(text, stops, "length");
-      next = [id];
+      let logits = await seq.feed(promptIds);
+      for (;;) {
+        if (signal.aborted) return "cancelled";
+        const id = sample(logits);
+        count.completion++;
+        if (this.tokenizer.eosIds.has(id)) return yield* finish(text, stops, "stop");
+        const more = count.completion < req.maxNewTokens && seq.length < this.contextLength;
+        // The next step is asked for before the text goes out, so a slow reader never holds the batch's step back.
+        const nextStep = more ? seq.feed([id]) : undefined;
+        nextStep?.catch(() => {});
+        const piece = stops.push(text.push(id));
+        if (piece.text !== "") yield { type: "token", text: piece.text };
+        if (piece.stopped) return "stop";
+        if (nextStep === undefined) return yield* finish(text, stops, "length");
+        if (signal.aborted) return "cancelled";
+        logits = await nextStep;
+      }
+    } finally {
+      seq.leave();
     }
   }
+}
+
+const DEFAULT_MAX_TOKENS_PER_STEP = 2048;
+
+/** A stepper of its own (recompute mode): nothing to leave. */
+function alone(stepper: DecoderStepper): DecoderStepper & { leave(): void } {
+  return { feed: (ids) => stepper.feed(ids), get length() { return stepper.length; }, leave: () => {} };
 }
 
 /** Emits the text still held back by the detokeniser and the stop scanner; a stop string found in it wins. */

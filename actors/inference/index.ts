@@ -1,0 +1,3 @@
+/** Where ONNX inference runs: a model's session in a worker thread of its own (or on the caller's thread, the benchmarks' baseline). */
+export { openRunner } from "./open-runner.js";
+export type { Feeds, InferenceThread, ModelRunner, RunnerOptions, TensorArray, TensorData, ValueInfo } from "./runner.js";

@@ -1,0 +1,48 @@
+/**
+ * The contract of one loaded ONNX model as the embedder and the decoder use
+ * it: names and metadata of its inputs and outputs, `run`, `release`. Tensors
+ * are plain `{type, data, dims}` records, not onnxruntime's class, so they
+ * can cross a thread boundary by transfer.
+ */
+
+export type TensorArray = Float32Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+
+export interface TensorData {
+  type: "float32" | "int64" | "int32" | "bool" | "uint8" | "int8";
+  data: TensorArray;
+  dims: readonly number[];
+}
+
+export type Feeds = Record<string, TensorData>;
+
+/** What a graph declares of one input or output (a symbolic dimension is its name). */
+export type ValueInfo = { name: string; isTensor: true; type: string; shape: ReadonlyArray<number | string> } | { name: string; isTensor: false };
+
+/** Where a model's inference runs: its own worker thread, or the caller's thread (the baseline benchmarks compare against). */
+export type InferenceThread = "worker" | "main";
+
+export interface ModelRunner {
+  readonly thread: InferenceThread;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueInfo[];
+  readonly outputMetadata: readonly ValueInfo[];
+  /**
+   * Runs the graph. A worker runner takes the feeds' buffers by transfer:
+   * after the call the caller's arrays are detached, so a feed is never
+   * reused. Outputs belong to the caller.
+   */
+  run(feeds: Feeds, fetches?: readonly string[]): Promise<Feeds>;
+  release(): Promise<void>;
+}
+
+/** onnxruntime session options that cross to a worker (plain data). */
+export interface RunnerOptions {
+  thread: InferenceThread;
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  /** Default "all". */
+  graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
+  /** Default ["cpu"]. */
+  executionProviders?: Array<"cpu" | { name: "cuda"; deviceId: number }>;
+}

@@ -1,0 +1,45 @@
+/**
+ * The worker thread that owns one onnxruntime session: it loads the model
+ * named in workerData, then runs one request at a time as they arrive. Its
+ * outputs go back by transfer; onnxruntime-node gives each output its own
+ * buffer, so nothing else shares what is moved.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import * as ort from "onnxruntime-node";
+import { fromOrtOutputs, sessionOptions, toOrtFeeds, valueInfos } from "./ort-convert.js";
+import { transferList, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol.js";
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+
+let session: ort.InferenceSession;
+try {
+  session = await ort.InferenceSession.create(init.modelPath, sessionOptions(init.options));
+  post({
+    type: "ready",
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    inputMetadata: valueInfos(session.inputMetadata),
+    outputMetadata: valueInfos(session.outputMetadata),
+  });
+  port.on("message", (msg: ToWorker) => void handle(msg));
+} catch (err) {
+  post({ type: "load-failed", message: (err as Error).message });
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  if (msg.type === "release") {
+    await session.release();
+    post({ type: "released" });
+    port.close();
+    return;
+  }
+  try {
+    const feeds = toOrtFeeds(msg.feeds);
+    const outputs = fromOrtOutputs(msg.fetches === undefined ? await session.run(feeds) : await session.run(feeds, [...msg.fetches]));
+    post({ type: "result", id: msg.id, outputs }, transferList(outputs));
+  } catch (err) {
+    post({ type: "run-failed", id: msg.id, message: (err as Error).message });
+  }
+}

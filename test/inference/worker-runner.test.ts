@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { openRunner, type Feeds } from "../../actors/inference/index.js";
+import { isColmenaError } from "../../runtime/index.js";
+import { buildTinyEncoder } from "../fixtures/encoder/build-encoder.js";
+
+let root: string;
+let modelPath: string;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "colmena-runner-"));
+  await buildTinyEncoder(join(root, "encoder"), { hidden: 16 });
+  modelPath = join(root, "encoder", "model.onnx");
+});
+
+after(() => rm(root, { recursive: true, force: true }));
+
+const feeds = (): Feeds => ({
+  input_ids: { type: "int64", data: BigInt64Array.from([2n, 7n, 9n, 3n]), dims: [1, 4] },
+  attention_mask: { type: "int64", data: BigInt64Array.from([1n, 1n, 1n, 1n]), dims: [1, 4] },
+  token_type_ids: { type: "int64", data: new BigInt64Array(4), dims: [1, 4] },
+});
+
+test("inference runner - a model in a worker thread answers what it answers on the main thread", async () => {
+  const worker = await openRunner(modelPath, { thread: "worker" });
+  const main = await openRunner(modelPath, { thread: "main" });
+  try {
+    assert.deepEqual(worker.inputNames, main.inputNames);
+    assert.deepEqual(worker.outputMetadata, main.outputMetadata);
+    const a = (await worker.run(feeds()))["last_hidden_state"]!;
+    const b = (await main.run(feeds()))["last_hidden_state"]!;
+    assert.deepEqual(a.dims, [1, 4, 16]);
+    assert.deepEqual(Array.from(a.data as Float32Array), Array.from(b.data as Float32Array));
+  } finally {
+    await worker.release();
+    await main.release();
+  }
+});
+
+test("inference runner - feeds move to the worker by transfer, and outputs come back the same way", async () => {
+  const runner = await openRunner(modelPath, { thread: "worker" });
+  try {
+    const sent = feeds();
+    const out = await runner.run(sent, ["last_hidden_state"]);
+    // A transferred buffer is detached on the sender's side: nothing was copied.
+    assert.equal(sent.input_ids!.data.byteLength, 0);
+    assert.equal(sent.attention_mask!.data.byteLength, 0);
+    const hidden = out["last_hidden_state"]!.data;
+    assert.equal(hidden.byteOffset, 0);
+    assert.equal(hidden.buffer.byteLength, hidden.byteLength, "each output owns its buffer");
+    // Runs sent together come back in order, each with its own result.
+    const many = await Promise.all([1, 2, 3].map(() => runner.run(feeds())));
+    assert.equal(many.length, 3);
+  } finally {
+    await runner.release();
+  }
+});
+
+test("inference runner - a model onnxruntime refuses fails to open, and a released runner is UNAVAILABLE", async () => {
+  const garbled = join(root, "garbled.onnx");
+  await writeFile(garbled, "not a model");
+  await assert.rejects(openRunner(garbled, { thread: "worker" }), (err: Error) => !isColmenaError(err) && err.message.length > 0);
+  const runner = await openRunner(modelPath, { thread: "worker" });
+  await runner.release();
+  await assert.rejects(runner.run(feeds()), (err) => isColmenaError(err, "UNAVAILABLE"));
+});

@@ -7,7 +7,8 @@ import { z } from "zod";
 import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
 import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAddress } from "./index-spec.js";
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
-import type { Hit, ShardResults } from "./types.js";
+import { packResults, type PackedShardResults } from "./packed-results.js";
+import type { Hit } from "./types.js";
 import { DocumentIdSchema, FilterSchema, VectorSchema } from "./wire-schemas.js";
 import { openShardLog, SHARD_LOG } from "./write-log.js";
 import { shardHits, shardSearch } from "../metrics.js";
@@ -103,13 +104,14 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
   });
   await replica.start();
   return {
-    search: (m: z.output<typeof messages.search>): ShardResults => {
+    /** Answered packed (packed-results.ts): each chunk's text once, not once per list. */
+    search: (m: z.output<typeof messages.search>): PackedShardResults => {
       const q = { k: m.k, ...(m.vector !== undefined && { vector: m.vector }), ...(m.text !== undefined && { text: m.text }), ...(m.filter !== undefined && { filter: m.filter }) };
       const end = shardSearch.startTimer();
       const results = replica.search(q);
       end();
       shardHits.observe(results.vector.length + results.bm25.length);
-      return results;
+      return packResults(results);
     },
     get: (m: { ids: string[] }): Omit<Hit, "score">[] => replica.get(m.ids),
     document: (m: { docId: string }) => replica.document(m.docId),

@@ -24,7 +24,7 @@
  * link syntax).
  */
 import type { Passage } from "./prompt.js";
-import { passageUnits, terms, type Unit } from "./relevance.js";
+import { MAX_CODE_LINES, passageUnits, terms, type Unit } from "./relevance.js";
 
 export interface AnswerPart {
   text: string;
@@ -38,7 +38,6 @@ const HOW_TO = /^\s*(how (do|can|should|would|to)\b|what (is the )?(command|way)
 const ABOUT_CONFIG = /\b(config|configure|configuration|port|option|options|setting|settings|flag|flags|command|cli)\b/i;
 const SHELL_WANTED = /\b(cli|command|commands|command line|terminal|shell)\b/i;
 const SHELL_FENCE = /^\s*(`{3,}|~{3,})\s*(shell|bash|sh|console|text|)\s*$/m;
-const MAX_CODE_LINES = 14;
 /** List or table lines shown after a sentence that introduces them. */
 const MAX_LIST_ITEMS = 6;
 /** The first sentence must hold at least this share of the question's term weight. */

@@ -29,10 +29,23 @@ export interface ExtractiveOptions {
 
 /** The token estimate behind countTokens and the maxNewTokens budget. */
 export function estimateTokens(text: string): number {
-  // Counted, not split: the prompt holds every passage, and an array of its words is garbage at once.
+  // Counted in one pass over the characters, not split or matched: the prompt holds every passage and is counted twice per
+  // question (its budget, then its usage), and a match object per word was garbage at once.
   let n = 0;
-  for (const _ of text.matchAll(/\S+/g)) n++;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const space = isSpace(text.charCodeAt(i));
+    if (!space && !inWord) n++;
+    inWord = !space;
+  }
   return Math.ceil((n * 4) / 3);
+}
+
+/** What `\s` matches in a regular expression (ECMAScript WhiteSpace and LineTerminator), by UTF-16 code unit. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 export class ExtractiveBackend implements LlmBackend {

@@ -30,6 +30,10 @@ export interface Unit {
 }
 
 const STOP_WORDS = new Set(eng);
+/** Lines of a code block an answer shows (its fences aside); the rest is cut. */
+export const MAX_CODE_LINES = 14;
+/** A character that may start the markup `plain` removes. */
+const MARKUP = /[[`*_{]/;
 /**
  * A sentence ends at . ! or ? before blank space and a capital, digit, quote
  * or bracket, except after an abbreviation ("e.g. Java" goes on). A regular expression, not Intl.Segmenter: an answer reads every
@@ -61,13 +65,29 @@ export function terms(text: string): string[] {
   return out;
 }
 
+/**
+ * A unit's terms, remembered by its text: the passages of one question are
+ * the chunks of another (a third of what answers read had been read
+ * before, on the evaluation's questions asked in a row), and tokenizing
+ * them was most of composing an answer. Units only read what they share.
+ */
+const units = new Map<string, { sequence: string[]; terms: Set<string> }>();
+const UNITS_MAX = 20_000;
+
 function termsOf(text: string): { sequence: string[]; terms: Set<string> } {
-  const sequence = terms(text);
-  return { sequence, terms: new Set(sequence) };
+  let made = units.get(text);
+  if (made === undefined) {
+    if (units.size >= UNITS_MAX) units.clear();
+    const sequence = terms(text);
+    units.set(text, (made = { sequence, terms: new Set(sequence) }));
+  }
+  return made;
 }
 
 /** Markup a sentence may still carry (inline code marks, emphasis, link syntax) reduced to its text. */
 export function plain(text: string): string {
+  // Most paragraphs carry none: one scan instead of four replacements.
+  if (!MARKUP.test(text)) return text.replace(/\s+/g, " ").trim();
   return text
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
     .replace(/`+/g, "")
@@ -115,7 +135,9 @@ function unitsOf(text: string, passage: number): Unit[] {
       while (++i < lines.length && !lines[i]!.trim().startsWith(fence[1]!));
       const code = lines.slice(start, Math.min(i + 1, lines.length)).join("\n");
       const previous = units.at(-1);
-      const unit: Unit = { passage, kind: "code", text: code.trim(), ...termsOf(code), headingTerms: heading };
+      // Scored on the lines an answer shows of it (the rest is cut): a long block's tail was a large share of the words tokenized.
+      const shown = lines.slice(start, Math.min(i + 1, lines.length, start + MAX_CODE_LINES + 1)).join("\n");
+      const unit: Unit = { passage, kind: "code", text: code.trim(), ...termsOf(shown), headingTerms: heading };
       if (previous?.kind === "sentence" && previous.passage === passage) unit.intro = previous;
       units.push(unit);
       continue;

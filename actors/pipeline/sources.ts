@@ -11,13 +11,13 @@ import type { Source } from "./api.js";
 /**
  * Chunks of one document merged into its passage (its best ones, in
  * document order): three for the first FULL_PASSAGES documents, one for the
- * rest. The answer is composed from every passage, and the lower-ranked
- * documents' further chunks changed no answer on the evaluation's tuning
- * half while they were a third of the text the answer reads (and of the
- * prompt each question sends to the llm pool).
+ * rest. The answer is composed from every passage, and the further chunks
+ * of the documents ranked four and below changed no answer's key phrase on
+ * the evaluation's tuning half while they were a fifth of the text the
+ * answer reads (and of the prompt each question sends to the llm pool).
  */
 const CHUNKS_PER_PASSAGE = 3;
-const FULL_PASSAGES = 5;
+const FULL_PASSAGES = 3;
 const SNIPPET_CHARS = 240;
 
 export function documentSources(question: string, docs: readonly DocumentHit[]): { sources: Source[]; passages: Passage[] } {

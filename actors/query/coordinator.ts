@@ -10,6 +10,7 @@ import { actorAddress, ColmenaError, hostActor, isColmenaError, type ActorContex
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, IndexListSchema, shardKey, shardName, type IndexSpec } from "../index-shard/index-spec.js";
 import { ShardKind } from "../index-shard/shard-actor.js";
+import { unpackResults } from "../index-shard/index.js";
 import type { Metadata, ShardResults } from "../index-shard/types.js";
 import { FilterSchema, VectorSchema } from "../index-shard/wire-schemas.js";
 import { DEFAULT_RRF_K, fuse, type FusedHit } from "./fusion.js";
@@ -125,7 +126,7 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
       if (deadline <= call.clock.now()) return undefined;
       const key = shardKey(spec.name, shard, (first + i) % spec.replicas);
       try {
-        return await call.refs.ref(ShardKind, key).ask(query, { deadline });
+        return unpackResults(await call.refs.ref(ShardKind, key).ask(query, { deadline }));
       } catch (err) {
         ctx.log.debug({ key, code: isColmenaError(err) ? err.code : "INTERNAL", err: (err as Error).message }, "shard replica did not answer");
         if (isColmenaError(err, "TIMEOUT")) return undefined;

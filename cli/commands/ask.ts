@@ -9,10 +9,16 @@ export interface AskOptions {
   json?: boolean;
 }
 
-interface SourceLine {
+/** A source as the bridge sends it (bridge/shapes.ts SourceShape): the fields `ask` shows. */
+export interface SourceLine {
   doc_id: string;
+  rank?: number;
+  /** Relative to the first source: 1 for the best document. */
   score: number;
-  metadata?: { source?: string; title?: string };
+  title?: string;
+  path?: string;
+  heading?: string;
+  snippet?: string;
 }
 
 /** `colmena ask "question"`: streams the answer to the terminal, then the sources. */
@@ -36,9 +42,28 @@ export async function ask(question: string, options: AskOptions, out: NodeJS.Wri
   out.write("\n");
   if (sources.length > 0) {
     out.write("\nSources:\n");
-    sources.forEach((s, i) => out.write(`  [${i + 1}] ${s.metadata?.source ?? s.doc_id}${s.metadata?.title ? ` — ${s.metadata.title}` : ""} (score ${s.score.toFixed(3)})\n`));
+    out.write(formatSources(sources));
   }
   const flags = [meta.cached && "from cache", meta.partial && "partial: some shards missed the deadline", meta.degraded && "degraded: extractive fallback"].filter(Boolean);
   if (flags.length) out.write(`(${flags.join("; ")})\n`);
   if (meta.session_id) out.write(`session: ${meta.session_id}\n`);
+}
+
+/**
+ * The sources under an answer, one block per source: "[rank] title — path",
+ * the heading of the best section, the relative score as a percentage of
+ * the best source's, and the snippet. Read from the source's own fields
+ * (not its metadata, which a document may not have).
+ */
+export function formatSources(sources: readonly SourceLine[]): string {
+  return sources
+    .map((s, i) => {
+      const path = s.path ?? s.doc_id;
+      const head = s.title && s.title !== path ? `${s.title} — ${path}` : path;
+      const lines = [`  [${s.rank ?? i + 1}] ${head} (${Math.round(s.score * 100)}%)`];
+      if (s.heading) lines.push(`      § ${s.heading}`);
+      if (s.snippet) lines.push(`      ${s.snippet}`);
+      return `${lines.join("\n")}\n`;
+    })
+    .join("");
 }

@@ -3,6 +3,8 @@ import { after, before, describe, test } from "node:test";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Packr } from "msgpackr";
 import OpenAI from "openai";
+import { PassThrough } from "node:stream";
+import { ask } from "../../cli/commands/ask.js";
 import { readSse } from "../../cli/sse.js";
 import { connectToUp, startColmenaUp, type ColmenaProcess } from "../helpers/colmena-process.js";
 
@@ -77,6 +79,18 @@ describe("colmena up - the embedded default, black box", () => {
     assert.deepEqual(events.slice(-2), ["sources", "done"]);
     assert.match(text, /acknowledgements/);
     assert.match(text, /latest value per key/);
+  });
+
+  test("colmena up - colmena ask streams the answer, then each source's title, path, heading, snippet and relative score", async () => {
+    const out = new PassThrough();
+    let printed = "";
+    out.setEncoding("utf8").on("data", (d: string) => (printed += d));
+    await ask("How do subscribers in a queue group share messages?", { url: up.httpUrl, topK: 2 }, out);
+    const [answer, sources = ""] = printed.split("\nSources:\n");
+    assert.match(answer!, /each message goes to one member only/);
+    // The first source is the best one (100%); its block names the document's title and path, the section and a snippet of it.
+    assert.match(sources, /^ {2}\[1\] Queue groups — queues \(100%\)\n {6}§ Queue groups\n {6}Subscribers in a queue group share the messages of a subject/);
+    assert.match(sources, /\n {2}\[2\] .+ \(\d{1,2}%\)\n/);
   });
 
   test("colmena up - a follow-up in the same session is rewritten with the earlier question", async () => {

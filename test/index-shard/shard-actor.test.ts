@@ -13,6 +13,7 @@ import {
   shardActor,
   shardLogSubject,
   shardKey,
+  unpackResults,
   waitForShards,
   type Chunk,
   type ShardWrite,
@@ -32,6 +33,8 @@ let system: ActorSystem;
 
 const startNode = () => startTestSystem(server.url, [shardActor({ dataDir, indexes: [spec], snapshotEveryWrites: 4 })]);
 const shard = () => system.ref(ShardKind, key);
+/** A search as the coordinator reads it: the packed reply unpacked. */
+const search = async (q: { vector?: number[]; text?: string; k: number; filter?: Record<string, string | number | boolean> }) => unpackResults(await shard().ask({ type: "search", ...q }));
 const writer = async () => new ShardLogWriter(await openShardLog(system.storage));
 const sync = () => waitForShards(system.storage, system, spec, { timeoutMs: 10_000 });
 
@@ -64,16 +67,16 @@ test("shard - upserts, searches, filters and deletes arrive through the write lo
   assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), "stored in order");
   await sync();
 
-  const r = await shard().ask({ type: "search", vector: axis(4, 0), text: "streams messages", k: 2 });
+  const r = await search({ vector: axis(4, 0), text: "streams messages", k: 2 });
   assert.deepEqual(r.vector.map((h) => h.id), ["a#0", "b#0"]);
   assert.ok(Math.abs(r.vector[0]!.score - 1) < 1e-6);
   assert.equal(r.bm25[0]?.id, "a#0");
   assert.deepEqual(r.vector[0]!.metadata, { lang: "en", year: 2024 });
 
-  const es = await shard().ask({ type: "search", vector: axis(4, 0), text: "streams", k: 5, filter: { lang: "es" } });
+  const es = await search({ vector: axis(4, 0), text: "streams", k: 5, filter: { lang: "es" } });
   assert.deepEqual(es.vector.map((h) => h.id), ["b#0"]);
   assert.deepEqual(es.bm25.map((h) => h.id), ["b#0"]);
-  const both = await shard().ask({ type: "search", vector: axis(4, 1), k: 5, filter: { lang: "en", year: 2024 } });
+  const both = await search({ vector: axis(4, 1), k: 5, filter: { lang: "en", year: 2024 } });
   assert.deepEqual(both.vector.map((h) => h.id), ["a#0"]);
 
   // Replace a chunk, delete one, delete a whole document.
@@ -88,7 +91,7 @@ test("shard - upserts, searches, filters and deletes arrive through the write lo
   assert.equal(stats.applied, 7);
   assert.equal(stats.rejected, 0);
   assert.equal(stats.catchingUp, false);
-  const after = await shard().ask({ type: "search", vector: axis(4, 0), text: "streams consumers buckets object", k: 10 });
+  const after = await search({ vector: axis(4, 0), text: "streams consumers buckets object", k: 10 });
   assert.deepEqual(after.vector.map((h) => h.id).sort(), ["a#0", "c#0"]);
   assert.deepEqual(after.bm25.map((h) => h.id).sort(), ["a#0", "c#0"]);
   assert.deepEqual(await shard().ask({ type: "get", ids: ["c#0", "a#1", "b#0"] }).then((c) => c.map((x) => [x.id, x.text])), [["c#0", "object stores hold large files"]]);

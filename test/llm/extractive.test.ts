@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { ExtractiveBackend, NOT_FOUND_ANSWER, estimateTokens } from "../../actors/llm/extractive.js";
 import { ragMessages } from "../../actors/llm/prompt.js";
 import type { Passage } from "../../actors/llm/prompt.js";
@@ -100,4 +101,10 @@ test("extractive - slots: unlimited by default, OVERLOADED past maxConcurrent; a
   assert.equal(single.slots.inFlight, 0);
   await single.warmUp();
   assert.equal(single.slots.inFlight, 0, "the warm-up's sequence ends");
+});
+
+test("extractive - the token estimate counts what /\\S+/ would match, whatever blank space the text holds", () => {
+  const blank = fc.constantFrom(" ", "\t", "\n", "\r", "\v", "\f", "\u00a0", "\u1680", "\u2003", "\u2028", "\u202f", "\u3000", "\ufeff", "\u0085", "\u200b");
+  const text = fc.array(fc.oneof(blank, fc.string({ unit: "binary", maxLength: 4 })), { maxLength: 40 }).map((parts) => parts.join(""));
+  fc.assert(fc.property(text, (t) => estimateTokens(t) === Math.ceil(((t.match(/\S+/g)?.length ?? 0) * 4) / 3)));
 });

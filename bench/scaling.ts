@@ -8,8 +8,8 @@
 // latency across a 3-server cluster (caller and host on different servers)
 // beside one server. One JSON object per line.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
@@ -20,9 +20,14 @@ import { Bench, PAYLOAD } from "./runtime-kinds.js";
 import { report, round, sequential, summarize } from "./stats.js";
 
 const SIZES = (process.env.BENCH_SCALING_NODES ?? "1,2,4,8").split(",").map(Number);
-const SLOTS = 4;
-const TOKENS = 8;
-const TOKEN_MS = 25;
+// The same engine at every size. Its cost is wall time, not CPU: what the
+// runtime spends per generation (a stream, one frame and one credit per
+// token) is CPU, so few long tokens keep 8 nodes, 8 engines and the client
+// well inside 2 cores (`cpu_cores_used` says how far inside), and the
+// measurement is of where the work goes, not of how fast this machine is.
+const SLOTS = Number(process.env.BENCH_SCALING_SLOTS ?? 4);
+const TOKENS = Number(process.env.BENCH_SCALING_TOKENS ?? 4);
+const TOKEN_MS = Number(process.env.BENCH_SCALING_TOKEN_MS ?? 100);
 const SECONDS = Number(process.env.BENCH_SCALING_SECONDS ?? 5);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -39,6 +44,25 @@ function child(file: string, args: string[]): Promise<{ proc: ChildProcess; read
     });
     proc.once("exit", (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
   });
+}
+
+/** CPU seconds a process has used so far (user + system, from /proc). */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0; // not Linux, or the process is gone: the figure is then a lower bound
+  }
+}
+
+/** Cores' worth of CPU the given processes and this one used while `run` ran. */
+async function cpuDuring<T>(pids: number[], run: () => Promise<T>): Promise<{ result: T; cores: number }> {
+  const total = async () => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+  const before = await total();
+  const t = performance.now();
+  const result = await run();
+  return { result, cores: ((await total()) - before) / ((performance.now() - t) / 1_000) };
 }
 
 /** `workers` callers, each calling `one` again as soon as it returns, for `seconds` after a one-second warm-up. */
@@ -98,10 +122,13 @@ try {
     try {
       while (client.membership.pools(Llm.kind, client.nodeId).length < n) await new Promise((r) => setTimeout(r, 50));
       const workers = 2 * SLOTS * n;
-      const routed = await closedLoop(async () => {
-        for await (const _ of client.pool(Llm).stream({ type: "generate", messages: [{ role: "user", content: "q" }] }, { timeoutMs: 30_000 }));
-      }, workers, SECONDS);
-      const straight = await closedLoop((i) => direct(urls[i % n]!), workers, SECONDS);
+      const pids = [server.pid, ...[...nodes, ...engines].map((c) => c.proc.pid!)];
+      const { result: routed, cores } = await cpuDuring(pids, () =>
+        closedLoop(async () => {
+          for await (const _ of client.pool(Llm).stream({ type: "generate", messages: [{ role: "user", content: "q" }] }, { timeoutMs: 30_000 }));
+        }, workers, SECONDS),
+      );
+      const { result: straight, cores: directCores } = await cpuDuring(pids, () => closedLoop((i) => direct(urls[i % n]!), workers, SECONDS));
       results.push({ nodes: n, rps: routed.rps, p99: routed.p99 });
       report("llm-routing", {
         nodes: n,
@@ -113,6 +140,11 @@ try {
         colmena_p99_ms: round(routed.p99),
         direct_p99_ms: round(straight.p99),
         engine: { slots: SLOTS, tokens: TOKENS, tokenMs: TOKEN_MS },
+        // Every process of the case (client, nats-server, nodes, engines) over the run, against the machine's cores and its load (other users included).
+        cpu_cores_used: round(cores),
+        direct_cpu_cores_used: round(directCores),
+        machine_cores: availableParallelism(),
+        load_average_1m: round(loadavg()[0]!),
       });
     } finally {
       await client.shutdown();

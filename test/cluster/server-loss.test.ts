@@ -1,114 +1,28 @@
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, test, type TestContext } from "node:test";
-import { startTestCluster, type TestCluster } from "../helpers/nats-cluster.js";
-import { startColmenaNode, type ColmenaProcess } from "../helpers/colmena-process.js";
-import { waitFor } from "../helpers/wait.js";
+import { after, before, test } from "node:test";
+import { everyAcknowledgedSearchable, startClusterNodes, steadyWithLoss, type ClusterNodes } from "../helpers/cluster-nodes.js";
 
 /**
  * Black box: a 3-server JetStream cluster (started from `colmena nats
  * config`'s files) and three `colmena node` processes joined with every
  * server's URL, two of them bridges. Under a steady rate of questions
- * through the bridges, with documents ingested alongside, one nats-server
- * is SIGKILLed. The errors' window is measured and reported; what is asserted does not depend on the machine's speed: every
- * question sent after the window is answered, and every document whose
- * ingest was acknowledged is searchable at the end.
+ * through the bridges, with documents ingested alongside, the nats-server
+ * holding the most client connections is SIGKILLed. The errors' window is
+ * measured and reported; what is asserted does not depend on the machine's
+ * speed: every question sent after the window is answered, and every
+ * document whose ingest was acknowledged is searchable at the end.
  */
-let cluster: TestCluster;
-const nodes: ColmenaProcess[] = [];
-const ids = ["fo-a", "fo-b", "fo-c"];
-const acked: number[] = [];
-let nextDoc = 0;
-
-const post = (base: string, path: string, body: unknown, timeoutMs = 30_000) =>
-  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-/** A word only document n holds (letters only, so no tokenizer splits it): 0 → "zqa", 27 → "zqbb". */
-const codeword = (n: number) => `zq${[...n.toString(26)].map((c) => String.fromCharCode(97 + parseInt(c, 26))).join("")}`;
-const doc = (n: number) => ({ id: `fo-${n}`, text: `# Note ${n}\n\nA failover note: its codeword is ${codeword(n)}.` });
-async function findable(base: string, n: number): Promise<boolean> {
-  const res = await post(base, "/v1/query", { question: `codeword ${codeword(n)}`, top_k: 5 });
-  if (res.status !== 200) return false;
-  return ((await res.json()) as { sources: Array<{ doc_id: string }> }).sources.some((s) => s.doc_id === `fo-${n}`);
-}
-
-before(async () => {
-  cluster = await startTestCluster(3);
-  const common = ["--nats", cluster.urls.join(","), "--set", "nats.reconnectTimeWaitMs=200", "--set", "nats.reconnectJitterMs=0"];
-  const all = "embedder,shard,ingest,query,llm,session";
-  nodes.push(await startColmenaNode(["--roles", `bridge,${all}`, "--set", `nodeId=${ids[0]}`, ...common]));
-  nodes.push(await startColmenaNode(["--roles", `bridge,${all}`, "--set", `nodeId=${ids[1]}`, ...common]));
-  nodes.push(await startColmenaNode(["--roles", all, "--set", `nodeId=${ids[2]}`, ...common]));
-  const res = await post(nodes[0]!.httpUrl, "/v1/documents", { documents: [doc(nextDoc)] });
-  assert.equal(res.status, 202, await res.text());
-  acked.push(nextDoc++);
-  await waitFor("the first document is searchable through both bridges", async () => (await findable(nodes[0]!.httpUrl, 0)) && (await findable(nodes[1]!.httpUrl, 0)), 120_000);
-});
-
-after(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  await cluster?.stop();
-});
-
-interface Outcome {
-  sentAt: number;
-  ok: boolean;
-  what: string;
-}
-
-/**
- * ~10 questions/s through `bridges` for `ms`, a document every fifth, and
- * `kill` run after 3 s. Returns the outcomes and the kill's time; checks
- * that before the kill nothing failed but load shedding (429).
- */
-async function steadyWithLoss(t: TestContext, bridges: string[], ms: number, kill: () => void): Promise<{ failed: Outcome[]; outcomes: Outcome[]; killedAt: number }> {
-  const questions: Array<Promise<Outcome>> = [];
-  const ingests: Array<Promise<void>> = [];
-  let killedAt = 0;
-  const start = Date.now();
-  for (let i = 0; Date.now() - start < ms; i++) {
-    const base = bridges[i % bridges.length]!;
-    const sentAt = Date.now();
-    questions.push(
-      post(base, "/v1/query", { question: "What is in the failover note?", top_k: 3 })
-        .then(async (r) => ({ sentAt, ok: r.status === 200, what: `${r.status} ${r.status === 200 ? "" : (await r.text()).slice(0, 160)}` }))
-        .catch((err: unknown) => ({ sentAt, ok: false, what: String(err) })),
-    );
-    if (i % 5 === 0) {
-      const n = nextDoc++;
-      ingests.push(post(base, "/v1/documents", { documents: [doc(n)] }).then((r) => void (r.status === 202 && acked.push(n)), () => undefined));
-    }
-    if (killedAt === 0 && Date.now() - start > 3_000) {
-      killedAt = Date.now();
-      kill();
-    }
-    await sleep(100);
-  }
-  const outcomes = await Promise.all(questions);
-  await Promise.all(ingests);
-  // A 429 before the loss is the bridge shedding load on a busy machine, not the loss: the window is what failed after it.
-  const early = outcomes.filter((o) => !o.ok && o.sentAt < killedAt);
-  assert.ok(early.every((o) => o.what.startsWith("429")), `before the loss, only load shedding: ${early.map((o) => o.what).join("; ")}`);
-  const failed = outcomes.filter((o) => !o.ok && o.sentAt >= killedAt);
-  const last = failed.length ? Math.max(...failed.map((f) => f.sentAt)) : killedAt;
-  t.diagnostic(`${outcomes.length} questions, ${failed.length} failed after the loss, the last sent ${last - killedAt} ms after it (error window ${last - killedAt} ms); ${acked.length} documents acknowledged so far`);
-  for (const f of failed.slice(0, 5)) t.diagnostic(`  failed at +${f.sentAt - killedAt} ms: ${f.what}`);
-  const later = outcomes.filter((o) => o.sentAt > last);
-  assert.ok(later.length >= 10, `questions went on after the window (${later.length})`);
-  assert.ok(later.every((o) => o.ok), "every question sent after the window was answered");
-  return { failed, outcomes, killedAt };
-}
-
-async function everyAcknowledgedSearchable(bridges: string[]): Promise<void> {
-  for (const n of acked) await waitFor(`acknowledged document fo-${n} is searchable`, () => findable(bridges[n % bridges.length]!, n), 60_000);
-}
+let c: ClusterNodes;
+before(async () => void (c = await startClusterNodes()));
+after(async () => c?.stop());
 
 test("server loss - one nats-server SIGKILLed under steady questions: errors only inside a window, every later question answered, no acknowledged document lost", async (t) => {
-  const bridges = nodes.slice(0, 2).map((n) => n.httpUrl);
+  const bridges = c.nodes.slice(0, 2).map((n) => n.httpUrl);
   // The server most of the nodes' connections are on, from each server's monitoring port.
-  const connections = await Promise.all(cluster.configs.map(async (c) => ((await (await fetch(`http://127.0.0.1:${c.monitorPort}/varz`)).json()) as { connections: number }).connections));
+  const connections = await Promise.all(c.cluster.configs.map(async (s) => ((await (await fetch(`http://127.0.0.1:${s.monitorPort}/varz`)).json()) as { connections: number }).connections));
   const victim = connections.indexOf(Math.max(...connections));
-  t.diagnostic(`client connections per server: ${connections.join(", ")}; killing ${cluster.configs[victim]!.name}`);
+  t.diagnostic(`client connections per server: ${connections.join(", ")}; killing ${c.cluster.configs[victim]!.name}`);
   assert.ok(connections[victim]! > 0);
-  await steadyWithLoss(t, bridges, 12_000, () => process.kill(cluster.servers[victim]!.pid, "SIGKILL"));
-  await everyAcknowledgedSearchable(bridges);
+  await steadyWithLoss(t, c, bridges, 12_000, () => process.kill(c.cluster.servers[victim]!.pid, "SIGKILL"));
+  await everyAcknowledgedSearchable(c, bridges);
 });

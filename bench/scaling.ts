@@ -66,23 +66,34 @@ async function cpuDuring<T>(pids: number[], run: () => Promise<T>): Promise<{ re
   return { result, cores: ((await total()) - before) / ((performance.now() - t) / 1_000) };
 }
 
-/** `workers` callers, each calling `one` again as soon as it returns, for `seconds` after a one-second warm-up. */
-async function closedLoop(one: (i: number) => Promise<void>, workers: number, seconds: number): Promise<{ rps: number; p50: number; p99: number }> {
+/**
+ * `workers` callers, each calling `one` again as soon as it returns, for
+ * `seconds` after a one-second warm-up. A call that fails is counted, not
+ * timed (an engine's keep-alive socket closing under a starved machine
+ * must not end the run).
+ */
+async function closedLoop(one: (i: number) => Promise<void>, workers: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
   const warmUntil = performance.now() + 1_000;
   const endAt = warmUntil + seconds * 1_000;
   const ms: number[] = [];
   let n = 0;
+  let errors = 0;
   await Promise.all(
     Array.from({ length: workers }, async () => {
       while (performance.now() < endAt) {
         const t = performance.now();
-        await one(n++);
+        try {
+          await one(n++);
+        } catch {
+          errors++;
+          continue;
+        }
         if (t >= warmUntil && performance.now() <= endAt) ms.push(performance.now() - t);
       }
     }),
   );
   const s = summarize(ms);
-  return { rps: ms.length / seconds, p50: s.p50, p99: s.p99 };
+  return { rps: ms.length / seconds, p50: s.p50, p99: s.p99, errors };
 }
 
 /** Generations each engine has served so far. */
@@ -142,6 +153,7 @@ async function retrievalScaling(urls: string[]): Promise<void> {
         ratio_to_in_process: round(result.rps / inProcess.rps, 3),
         vs_one_node: one.rps === undefined ? null : round(result.rps / one.rps, 3),
         p99_ms: round(result.p99),
+        errors: result.errors,
         cpu_cores_used: round(cores),
         machine_cores: availableParallelism(),
         load_average_1m: round(loadavg()[0]!),
@@ -195,6 +207,8 @@ try {
         colmena_p50_ms: round(routed.p50),
         colmena_p99_ms: round(routed.p99),
         direct_p99_ms: round(straight.p99),
+        errors: routed.errors,
+        direct_errors: straight.errors,
         engine: { slots: SLOTS, tokens: TOKENS, tokenMs: TOKEN_MS },
         // Where the routed generations went: each engine's count against an even share, and how busy the engines were kept.
         engine_share_min: round(Math.min(...byEngine) / even, 3),

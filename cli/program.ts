@@ -4,6 +4,8 @@ import { ask } from "./commands/ask.js";
 import { auditTail, type AuditTailOptions } from "./commands/audit.js";
 import { ingest } from "./commands/ingest.js";
 import { natsCreds } from "./commands/nats-creds.js";
+import { natsConfig, type NatsConfigOptions } from "./commands/nats-config.js";
+import { CLUSTER_CONFIG_DEFAULTS } from "../nats/index.js";
 import { keys, type KeysOptions } from "./commands/keys.js";
 import { status } from "./commands/status.js";
 import { runNode, type NodeFlags } from "./run-node.js";
@@ -121,9 +123,25 @@ export function buildProgram(version: string): Command {
     .option("--follow", "keep printing new events")
     .action((o: AuditTailOptions) => auditTail(o));
 
-  program
-    .command("nats")
-    .description("NATS accounts and permissions")
+  const port = (name: string) => (v: string) => {
+    const n = int(name)(v);
+    if (n < 1 || n > 65_535) throw new InvalidArgumentError(`${name} must be a port from 1 to 65535, got ${v}`);
+    return n;
+  };
+  const natsCommand = program.command("nats").description("NATS: a cluster's server configuration, accounts and permissions");
+  natsCommand
+    .command("config")
+    .description("write a ready JetStream cluster configuration: one nats-server file per server (server name, client, route and monitoring listeners, JetStream store directory, routes to every server)")
+    .requiredOption("--out <dir>", "where the server files go (<name>-<i>.conf)")
+    .option("--servers <n>", "servers in the cluster (3 to 15)", int("--servers"), CLUSTER_CONFIG_DEFAULTS.servers)
+    .option("--hosts <hosts>", "comma-separated: one host per server, or one for all (then each server's ports step by one)", (v: string) => v.split(",").map((h) => h.trim()), [...CLUSTER_CONFIG_DEFAULTS.hosts])
+    .option("--name <name>", "cluster name; servers are <name>-0, <name>-1, ...", CLUSTER_CONFIG_DEFAULTS.name)
+    .option("--client-port <port>", "clients' port (of the first server, on one host)", port("--client-port"), CLUSTER_CONFIG_DEFAULTS.clientPort)
+    .option("--cluster-port <port>", "routes' port", port("--cluster-port"), CLUSTER_CONFIG_DEFAULTS.clusterPort)
+    .option("--monitor-port <port>", "HTTP monitoring port (/healthz, /jsz, /routez)", port("--monitor-port"), CLUSTER_CONFIG_DEFAULTS.monitorPort)
+    .option("--store-dir <dir>", "JetStream store directories go below it, one per server (default <out>/jetstream)")
+    .action((o: NatsConfigOptions) => natsConfig(o));
+  natsCommand
     .command("creds")
     .description("generate an operator, the system account, an account per namespace with a node user and a service user (the service API only), and a nats-server configuration for operator mode")
     .requiredOption("--out <dir>", "where the creds files and the server configuration go")

@@ -1,8 +1,10 @@
+import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
+import { clusterConfig, type ServerConfig } from "./cluster-config.js";
 import { jetStreamManagerOf } from "./jetstream.js";
 import { NatsError } from "./errors.js";
-import { freePort, startNatsServer, type NatsServer } from "./server.js";
+import { freePortBlock, startNatsServer, type NatsServer } from "./server.js";
 
 export interface NatsClusterOptions {
   /** Servers (default 3). */
@@ -18,29 +20,33 @@ export interface NatsCluster {
   /** Every server's client URL, for `nats.servers`. */
   readonly urls: string[];
   readonly servers: NatsServer[];
+  /** Each server's configuration, as `colmena nats config` writes it (its file is `<storeDir>/<name>.conf`). */
+  readonly configs: ServerConfig[];
   stop(): Promise<void>;
 }
 
 /**
- * A JetStream cluster of nats-servers on this machine: routes between all of
- * them, a server name and store directory each, resolved once JetStream has
+ * A JetStream cluster of nats-servers on this machine, each started from the
+ * configuration file `clusterConfig` writes (the one `colmena nats config`
+ * writes): routes between all of them, a server name, store directory and
+ * monitoring port each, on a block of free ports; resolved once JetStream has
  * a meta leader and every server sees the others, so streams with replicas
  * can be created at once. For tests, benchmarks and trying a cluster on a
  * laptop; a deployment runs its servers on their own machines.
  */
 export async function startNatsCluster(options: NatsClusterOptions): Promise<NatsCluster> {
   const size = options.size ?? 3;
-  const clusterPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
-  const routes = clusterPorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
+  const base = await freePortBlock(3 * size);
+  const { servers: configs } = clusterConfig({ servers: size, hosts: ["127.0.0.1"], name: options.name ?? "colmena", clientPort: base, clusterPort: base + size, monitorPort: base + 2 * size, storeDir: options.storeDir });
+  await mkdir(options.storeDir, { recursive: true });
   const servers = await Promise.all(
-    clusterPorts.map((clusterPort, i) =>
-      startNatsServer({
-        storeDir: join(options.storeDir, `n${i}`),
-        extraArgs: ["--server_name", `n${i}`, "--cluster_name", options.name ?? "colmena", "--cluster", `nats://127.0.0.1:${clusterPort}`, "--routes", routes],
-      }),
-    ),
+    configs.map(async (c) => {
+      const file = join(options.storeDir, `${c.name}.conf`);
+      await writeFile(file, c.text);
+      return startNatsServer({ storeDir: c.storeDir, port: c.clientPort, configFile: file });
+    }),
   );
-  const cluster: NatsCluster = { urls: servers.map((s) => s.url), servers, stop: async () => void (await Promise.all(servers.map((s) => s.stop()))) };
+  const cluster: NatsCluster = { urls: servers.map((s) => s.url), servers, configs, stop: async () => void (await Promise.all(servers.map((s) => s.stop()))) };
   try {
     await untilFormed(cluster.urls, size, options.readyTimeoutMs ?? 30_000);
   } catch (err) {
@@ -68,3 +74,4 @@ async function untilFormed(urls: string[], size: number, timeoutMs: number): Pro
     await nc.close();
   }
 }
+

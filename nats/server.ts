@@ -16,6 +16,13 @@ export interface NatsServerOptions {
   /** Largest message the server accepts (bytes). */
   maxPayload?: number;
   readyTimeoutMs?: number;
+  /**
+   * A configuration file that sets everything itself (listen address and
+   * port, JetStream and its store directory: `clusterConfig`'s files): the
+   * server is run with `-c` alone; `port`, `host` and `storeDir` must be the
+   * file's, for the readiness check.
+   */
+  configFile?: string;
   /** More nats-server flags, e.g. ["--user", "u", "--pass", "p"]. */
   extraArgs?: string[];
   /** Lines the server writes to stderr, for the caller's log. */
@@ -40,7 +47,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const port = options.port || (await freePort(host));
   const bin = options.bin ?? process.env.NATS_SERVER_BIN ?? "nats-server";
   await mkdir(options.storeDir, { recursive: true });
-  const args = ["-a", host, "-p", String(port), "-js", "-sd", options.storeDir];
+  const args = options.configFile !== undefined ? ["-c", options.configFile] : ["-a", host, "-p", String(port), "-js", "-sd", options.storeDir];
   if (options.maxPayload !== undefined) args.push("--max_payload", String(options.maxPayload));
   args.push(...(options.extraArgs ?? []));
 
@@ -108,6 +115,24 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
       const address = server.address();
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
+  });
+}
+
+/** The first of `n` consecutive loopback ports that were all free a moment ago. */
+export async function freePortBlock(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (60_000 - 20_000 - n));
+    const free = await Promise.all(Array.from({ length: n }, (_, i) => canBind(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new NatsError("UNAVAILABLE", `found no ${n} consecutive free ports for a local NATS cluster`);
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 

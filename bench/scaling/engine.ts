@@ -3,7 +3,8 @@
  * process like any engine: an OpenAI-compatible HTTP server whose cost is
  * time, not CPU. It generates `tokens` tokens at `tokenMs` each for at most
  * `slots` requests at once; the others wait in its queue, as a real
- * engine's do. Argv: port slots tokens tokenMs. Prints "ready <port>".
+ * engine's do. GET /v1/stats: generations served, busy slots, queue length.
+ * Argv: port slots tokens tokenMs. Prints "ready <port>".
  */
 import { once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
@@ -15,6 +16,8 @@ const tokens = Number(tokensArg);
 const tokenMs = Number(tokenMsArg);
 
 let busy = 0;
+/** Generations finished, for the benchmark's view of how evenly work was spread. */
+let served = 0;
 const queue: Array<() => void> = [];
 const acquire = () => (busy < slots ? (busy++, Promise.resolve()) : new Promise<void>((r) => queue.push(r)));
 const release = () => {
@@ -33,6 +36,10 @@ const server = createServer(async (req, res) => {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data: [{ id: "bench-engine", object: "model" }] }));
     return;
   }
+  if (req.method === "GET" && path === "/v1/stats") {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ served, busy, queued: queue.length }));
+    return;
+  }
   if (req.method !== "POST" || path !== "/v1/chat/completions") {
     res.writeHead(404).end();
     return;
@@ -48,6 +55,7 @@ const server = createServer(async (req, res) => {
     event(res, chunk({}, "stop"));
     event(res, { id: "b", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 8, completion_tokens: tokens } });
     res.end("data: [DONE]\n\n");
+    served++;
   } finally {
     release();
   }

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { jobTasks, jobVariables, parseJobFile, renderProcess, taskEnvironment, type JobTask, type RenderedProcess } from "../../cli/nomad-job.js";
+import { freePort } from "../../nats/index.js";
+
+/** One allocation of a task, run as the process the job file says it runs. */
+export interface TaskProcess {
+  group: string;
+  task: string;
+  /** The port Nomad would have given each of the group's port labels. */
+  ports: Record<string, number>;
+  rendered: RenderedProcess;
+  child: ChildProcess;
+  output(): string;
+  /** The task's kill_signal (SIGTERM), and the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface JobTasksOptions {
+  /** Values for the job's variables, as `nomad job run -var` would set them. */
+  vars: Record<string, unknown>;
+  /** The Nomad Variables the templates read, by path. */
+  nomadVars: Record<string, Record<string, string>>;
+  /** Where each allocation's task directory goes (`<root>/<group>-<index>/<task>`). */
+  root: string;
+  /** Only these groups (default: every group). */
+  groups?: string[];
+  /** Printed by the process once it is up. */
+  readyLine: string;
+}
+
+/**
+ * Renders every task of a job file under the given variables, as a Nomad
+ * client running it with raw_exec would: a task directory with `local/` and
+ * `secrets/`, the templates written there (with their perms), a free port
+ * per port label in the task's environment, and the command started with
+ * its arguments in that directory. `count` processes per group.
+ */
+export async function startJobTasks(file: string, options: JobTasksOptions): Promise<TaskProcess[]> {
+  const { doc } = await parseJobFile(file);
+  const vars = jobVariables(doc, options.vars);
+  const tasks = jobTasks(doc, vars).filter((t) => options.groups === undefined || options.groups.includes(t.group));
+  const started: TaskProcess[] = [];
+  try {
+    for (const task of tasks) for (let i = 0; i < task.count; i++) started.push(await startTask(task, i, vars, options));
+    await Promise.all(started.map((p) => ready(p, options.readyLine)));
+  } catch (err) {
+    await Promise.all(started.map((p) => p.stop()));
+    throw err;
+  }
+  return started;
+}
+
+async function startTask(task: JobTask, index: number, vars: ReadonlyMap<string, unknown>, options: JobTasksOptions): Promise<TaskProcess> {
+  const dir = join(options.root, `${task.group}-${index}`, task.task);
+  const ports: Record<string, number> = {};
+  for (const label of task.ports) ports[label] = await freePort();
+  const env = taskEnvironment(dir, ports);
+  const rendered = renderProcess(task, vars, { env, nomadVars: options.nomadVars });
+  if (rendered.command === undefined) throw new Error(`${task.group}: no command to run (driver ${task.driver})`);
+  for (const d of ["local", "secrets", "alloc"]) await mkdir(join(dir, d), { recursive: true });
+  for (const f of rendered.files) {
+    const path = join(dir, f.destination);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, f.data);
+    await chmod(path, f.mode);
+  }
+  const child = spawn(rendered.command, rendered.args, { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  const exited = once(child, "exit");
+  return {
+    group: task.group,
+    task: task.task,
+    ports,
+    rendered,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+function ready(p: TaskProcess, line: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!p.output().includes(line)) return;
+      p.child.stdout!.off("data", check);
+      resolve();
+    };
+    p.child.stdout!.on("data", check);
+    p.child.once("exit", (code) => reject(new Error(`group ${p.group} exited (${code}) before it was ready:\n${p.rendered.command} ${p.rendered.args.join(" ")}\n${p.output()}`)));
+    check();
+  });
+}

@@ -84,14 +84,14 @@ export function kindsOf(config: ColmenaConfig, roles: readonly Role[]): AnyHoste
 /** How long a bridge waits at start for an embedder to name its model: its groups may start in any order under Nomad. */
 const EMBEDDER_WAIT_MS = 120_000;
 
-/** The embedder's model, once one answers; a bridge started before any embedder waits for one (UNAVAILABLE), within EMBEDDER_WAIT_MS. */
+/** The embedder's model, once one answers; a bridge started before any embedder is up (UNAVAILABLE, or OVERLOADED while it starts) waits, within EMBEDDER_WAIT_MS. */
 async function firstEmbedder(system: ActorSystem, log: Logger): Promise<string> {
   const until = system.clock.now() + EMBEDDER_WAIT_MS;
   for (let logged = false; ; logged = true) {
     try {
       return await embedderModel(system);
     } catch (err) {
-      if (!isColmenaError(err, "UNAVAILABLE") || system.clock.now() >= until) throw err;
+      if (!isColmenaError(err) || !err.retryable || system.clock.now() >= until) throw err;
       if (!logged) log.info("waiting for an embedder to start");
       await sleep(system.clock, err.retryAfterMs ?? 1_000);
     }

@@ -1,23 +1,15 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { bodies, interpolate, jobTasks, jobVariables, labelled, parseJobFile, renderProcess, taskEnvironment } from "../../cli/nomad-job.js";
-import { freePort, startNatsServer, type NatsServer } from "../../nats/index.js";
-import { buildTinyDecoder } from "../fixtures/decoder/build-decoder.js";
-import { buildTinyEncoder } from "../fixtures/encoder/build-encoder.js";
-import { runColmena } from "../helpers/colmena-process.js";
-import { startJobTasks, type TaskProcess } from "../helpers/job-tasks.js";
+import { freePort } from "../../nats/index.js";
+import { COLMENA_GROUPS as GROUPS, NOMAD_DIR as nomad, startJobsOnLoopback, type JobsOnLoopback } from "../helpers/nomad-jobs.js";
 import { waitFor } from "../helpers/wait.js";
-
-const nomad = fileURLToPath(new URL("../../../nomad/", import.meta.url));
-const colmena = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
-const GROUPS = ["bridge", "session", "embedder", "shard", "ingest", "llm"];
 const PROMETHEUS = spawnSync("prometheus", ["--version"]).status === 0;
 const NO_PROMETHEUS = "Prometheus is not installed (Debian: apt-get install -y prometheus)";
 
@@ -36,7 +28,7 @@ const desired = (p: Policy, value: number) => Math.min(p.max, Math.max(p.min, Ma
 /**
  * The scaling policies of colmena.nomad.hcl evaluated on a real Prometheus
  * (Debian's package) that scrapes the job's own tasks, run as rendered (one
- * process per group). Prometheus runs the scrape configuration of
+ * process per group, on the NATS job's three servers). Prometheus runs the scrape configuration of
  * prometheus.nomad.hcl, rendered from its template; only its Nomad service
  * discovery is swapped for a file of the targets Nomad would list (Debian's
  * 2.42 has no nomad_sd_configs, and there is no Nomad here): each group's
@@ -48,8 +40,7 @@ const desired = (p: Policy, value: number) => Math.min(p.max, Math.max(p.min, Ma
  */
 describe("scaling on Prometheus - the Colmena job's policies read queue depth that a burst raises", { skip: !PROMETHEUS && NO_PROMETHEUS }, () => {
   let dir: string;
-  let nats: NatsServer;
-  let tasks: TaskProcess[] = [];
+  let jobs: JobsOnLoopback | undefined;
   let prometheus: ChildProcess | undefined;
   let promUrl: string;
   let bridge: string;
@@ -66,30 +57,10 @@ describe("scaling on Prometheus - the Colmena job's policies read queue depth th
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "colmena-scaling-"));
-    const made = await runColmena(["nats", "creds", "--out", join(dir, "creds")]);
-    assert.equal(made.code, 0, made.stderr);
-    nats = await startNatsServer({ storeDir: join(dir, "js"), extraArgs: ["-c", join(dir, "creds", "nats-server.conf")] });
-    await buildTinyEncoder(join(dir, "models", "embedder"), { hidden: 384 });
-    await buildTinyDecoder(join(dir, "models", "llm"));
-    const nodeCreds = join(dir, "creds", "colmena-node.creds");
-    const vars = {
-      driver: "raw_exec",
-      colmena_path: colmena,
-      nats_servers: nats.url,
-      models_dir: join(dir, "models"),
-      shards_dir: join(dir, "shards"),
-      ...Object.fromEntries(GROUPS.map((g) => [`${g}_count`, 1])),
-    };
-    tasks = await startJobTasks(join(nomad, "colmena.nomad.hcl"), {
-      vars,
-      nomadVars: { "nomad/jobs/colmena": { nats_creds: await readFile(nodeCreds, "utf8") } },
-      root: join(dir, "alloc"),
-      readyLine: "Ctrl-C stops it gracefully.",
-    });
-    bridge = `http://127.0.0.1:${tasks.find((t) => t.group === "bridge")!.ports.http}`;
-    const created = await runColmena(["keys", "create", "--role", "writer", "--nats", nats.url, "--creds", nodeCreds, "--json"]);
-    assert.equal(created.code, 0, created.stderr);
-    key = (JSON.parse(created.stdout) as { key: string }).key;
+    jobs = await startJobsOnLoopback(dir);
+    ({ bridgeUrl: bridge, key } = jobs);
+    const tasks = jobs.colmena;
+    const vars = jobs.vars;
 
     // The policies, and the targets Nomad's service discovery would list: each group's colmena-metrics service.
     const { doc } = await parseJobFile(join(nomad, "colmena.nomad.hcl"));
@@ -142,8 +113,7 @@ describe("scaling on Prometheus - the Colmena job's policies read queue depth th
       prometheus.kill("SIGTERM");
       await once(prometheus, "exit");
     }
-    await Promise.all(tasks.map((t) => t.stop()));
-    await nats?.stop();
+    await jobs?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

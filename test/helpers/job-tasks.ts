@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { jobTasks, jobVariables, parseJobFile, renderProcess, taskEnvironment, type JobTask, type RenderedProcess } from "../../cli/nomad-job.js";
+import { bodies, jobTasks, jobVariables, parseJobFile, renderProcess, taskEnvironment, type JobTask, type RenderedProcess, type ServiceInstance } from "../../cli/nomad-job.js";
 import { freePort } from "../../nats/index.js";
 
 /** One allocation of a task, run as the process the job file says it runs. */
@@ -27,7 +27,7 @@ export interface JobTasksOptions {
   root: string;
   /** Only these groups (default: every group). */
   groups?: string[];
-  /** Printed by the process once it is up. */
+  /** Printed by the process (on either stream) once it is up. */
   readyLine: string;
 }
 
@@ -35,16 +35,29 @@ export interface JobTasksOptions {
  * Renders every task of a job file under the given variables, as a Nomad
  * client running it with raw_exec would: a task directory with `local/` and
  * `secrets/`, the templates written there (with their perms), a free port
- * per port label in the task's environment, and the command started with
- * its arguments in that directory. `count` processes per group.
+ * per port label in the task's environment (where Nomad would give a static
+ * one, many servers share this machine), the job's services listed for
+ * `nomadService` with those ports, and the command started with its
+ * arguments in that directory. `count` processes per group.
  */
 export async function startJobTasks(file: string, options: JobTasksOptions): Promise<TaskProcess[]> {
   const { doc } = await parseJobFile(file);
   const vars = jobVariables(doc, options.vars);
   const tasks = jobTasks(doc, vars).filter((t) => options.groups === undefined || options.groups.includes(t.group));
+  // Every allocation's ports first, so that each template sees the whole job's services, as Nomad's service discovery lists them.
+  const allocations: Array<{ task: JobTask; index: number; ports: Record<string, number> }> = [];
+  const services: Record<string, ServiceInstance[]> = {};
+  for (const task of tasks) {
+    for (let index = 0; index < task.count; index++) {
+      const ports: Record<string, number> = {};
+      for (const label of task.ports) ports[label] = await freePort();
+      allocations.push({ task, index, ports });
+      for (const service of bodies(task.groupBody.service)) (services[String(service.name)] ??= []).push({ Address: "127.0.0.1", Port: ports[String(service.port)]! });
+    }
+  }
   const started: TaskProcess[] = [];
   try {
-    for (const task of tasks) for (let i = 0; i < task.count; i++) started.push(await startTask(task, i, vars, options));
+    for (const a of allocations) started.push(await startTask(a.task, a.index, a.ports, services, vars, options));
     await Promise.all(started.map((p) => ready(p, options.readyLine)));
   } catch (err) {
     await Promise.all(started.map((p) => p.stop()));
@@ -53,12 +66,11 @@ export async function startJobTasks(file: string, options: JobTasksOptions): Pro
   return started;
 }
 
-async function startTask(task: JobTask, index: number, vars: ReadonlyMap<string, unknown>, options: JobTasksOptions): Promise<TaskProcess> {
+async function startTask(task: JobTask, index: number, ports: Record<string, number>, services: Record<string, ServiceInstance[]>, vars: ReadonlyMap<string, unknown>, options: JobTasksOptions): Promise<TaskProcess> {
   const dir = join(options.root, `${task.group}-${index}`, task.task);
-  const ports: Record<string, number> = {};
-  for (const label of task.ports) ports[label] = await freePort();
-  const env = taskEnvironment(dir, ports);
-  const rendered = renderProcess(task, vars, { env, nomadVars: options.nomadVars });
+  // Each allocation on a client of its own (the NATS job's distinct_hosts), named as Nomad names clients.
+  const env = taskEnvironment(dir, ports, { "node.unique.name": `${task.group}-${index}` });
+  const rendered = renderProcess(task, vars, { env, nomadVars: options.nomadVars, services });
   if (rendered.command === undefined) throw new Error(`${task.group}: no command to run (driver ${task.driver})`);
   for (const d of ["local", "secrets", "alloc"]) await mkdir(join(dir, d), { recursive: true });
   for (const f of rendered.files) {
@@ -92,9 +104,11 @@ function ready(p: TaskProcess, line: string): Promise<void> {
     const check = () => {
       if (!p.output().includes(line)) return;
       p.child.stdout!.off("data", check);
+      p.child.stderr!.off("data", check);
       resolve();
     };
     p.child.stdout!.on("data", check);
+    p.child.stderr!.on("data", check);
     p.child.once("exit", (code) => reject(new Error(`group ${p.group} exited (${code}) before it was ready:\n${p.rendered.command} ${p.rendered.args.join(" ")}\n${p.output()}`)));
     check();
   });

@@ -19,7 +19,7 @@ const colmena = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
  * question asked through the bridge group is answered from a document
  * ingested through it.
  */
-describe("nomad job cluster - the jobs' tasks, run as rendered, form a working cluster", () => {
+describe("nomad job cluster - the jobs' tasks, run as rendered, form a working cluster", { timeout: 900_000 }, () => {
   let dir: string;
   let jobs: JobsOnLoopback | undefined;
   let bridge: string;
@@ -29,7 +29,8 @@ describe("nomad job cluster - the jobs' tasks, run as rendered, form a working c
     dir = await mkdtemp(join(tmpdir(), "colmena-job-"));
     jobs = await startJobsOnLoopback(dir);
     ({ bridgeUrl: bridge, key } = jobs);
-  });
+    // Nine processes and two models to start: long on a busy machine.
+  }, { timeout: 600_000 });
 
   after(async () => {
     const codes = (await jobs?.stop()) ?? [];
@@ -44,6 +45,8 @@ describe("nomad job cluster - the jobs' tasks, run as rendered, form a working c
       assert.ok(routez.num_routes >= 2, `${t.group}: routes to the other two servers`);
     }
     assert.deepEqual(jobs!.colmena.map((t) => t.group).sort(), [...COLMENA_GROUPS].sort());
+    const restarted = [...jobs!.nats, ...jobs!.colmena].filter((t) => t.restarts > 0);
+    if (restarted.length > 0) console.log(`restarted by their group's restart policy before they were up: ${restarted.map((t) => `${t.group} ×${t.restarts}`).join(", ")}`);
     for (const t of jobs!.colmena) {
       assert.equal(t.rendered.command, colmena);
       assert.equal(t.rendered.args[0], "node");

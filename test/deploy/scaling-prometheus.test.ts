@@ -38,7 +38,7 @@ const desired = (p: Policy, value: number) => Math.min(p.max, Math.max(p.min, Ma
  * strategy asks for more instances), and once the work is done it falls
  * back (fewer).
  */
-describe("scaling on Prometheus - the Colmena job's policies read queue depth that a burst raises", { skip: !PROMETHEUS && NO_PROMETHEUS }, () => {
+describe("scaling on Prometheus - the Colmena job's policies read queue depth that a burst raises", { skip: !PROMETHEUS && NO_PROMETHEUS, timeout: 1_200_000 }, () => {
   let dir: string;
   let jobs: JobsOnLoopback | undefined;
   let prometheus: ChildProcess | undefined;
@@ -106,7 +106,8 @@ describe("scaling on Prometheus - the Colmena job's policies read queue depth th
     promUrl = `http://127.0.0.1:${port}`;
     prometheus = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "prom")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
     await waitFor("Prometheus to scrape every group", async () => (await query('count(up{job="colmena"} == 1)')) === tasks.length, 60_000);
-  });
+    // Ten processes and two models to start: long on a busy machine.
+  }, { timeout: 600_000 });
 
   after(async () => {
     if (prometheus && prometheus.exitCode === null) {

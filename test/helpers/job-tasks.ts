@@ -12,8 +12,13 @@ export interface TaskProcess {
   /** The port Nomad would have given each of the group's port labels. */
   ports: Record<string, number>;
   rendered: RenderedProcess;
-  child: ChildProcess;
+  /** The running process (a new one after each restart). */
+  readonly child: ChildProcess;
+  /** Times the task failed before it was up and was started again by its group's restart policy. */
+  restarts: number;
   output(): string;
+  /** Until the process prints `line`, restarting it as the group's `restart` block says when it fails first. */
+  ready(line: string): Promise<void>;
   /** The task's kill_signal (SIGTERM), and the exit code. */
   stop(): Promise<number | null>;
 }
@@ -58,7 +63,7 @@ export async function startJobTasks(file: string, options: JobTasksOptions): Pro
   const started: TaskProcess[] = [];
   try {
     for (const a of allocations) started.push(await startTask(a.task, a.index, a.ports, services, vars, options));
-    await Promise.all(started.map((p) => ready(p, options.readyLine)));
+    await Promise.all(started.map((p) => p.ready(options.readyLine)));
   } catch (err) {
     await Promise.all(started.map((p) => p.stop()));
     throw err;
@@ -79,37 +84,65 @@ async function startTask(task: JobTask, index: number, ports: Record<string, num
     await writeFile(path, f.data);
     await chmod(path, f.mode);
   }
-  const child = spawn(rendered.command, rendered.args, { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const restart = bodies(task.groupBody.restart)[0] ?? {};
+  const attempts = Number(restart.attempts ?? 0);
+  const delayMs = durationMs(restart.delay ?? "15s");
   let out = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  const exited = once(child, "exit");
-  return {
+  let child!: ChildProcess;
+  let exited!: Promise<unknown[]>;
+  const launch = () => {
+    child = spawn(rendered.command!, rendered.args, { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    exited = once(child, "exit");
+  };
+  launch();
+  const p: TaskProcess = {
     group: task.group,
     task: task.task,
     ports,
     rendered,
-    child,
+    get child() {
+      return child;
+    },
+    restarts: 0,
     output: () => out,
     async stop() {
+      stopped = true;
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       const [code] = (await exited) as [number | null];
       return code;
     },
+    async ready(line: string) {
+      for (;;) {
+        const [code, up] = await Promise.race([exited.then(([c]) => [c as number | null, false] as const), until(() => out.includes(line)).then(() => [null, true] as const)]);
+        if (up) return;
+        // The group's restart policy, as Nomad applies it: a task that fails is started again after the delay, so many times.
+        if (stopped || p.restarts >= attempts) throw new Error(`group ${task.group} exited (${code}) before it was ready, ${p.restarts} restarts:\n${rendered.command} ${rendered.args.join(" ")}\n${out}`);
+        p.restarts++;
+        out += `\n[restart ${p.restarts} of ${attempts} after ${delayMs} ms, as the group's restart block says]\n`;
+        await new Promise((r) => setTimeout(r, delayMs));
+        launch();
+      }
+    },
   };
+  let stopped = false;
+  return p;
 }
 
-function ready(p: TaskProcess, line: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (!p.output().includes(line)) return;
-      p.child.stdout!.off("data", check);
-      p.child.stderr!.off("data", check);
+/** Resolves once `done` holds, checked as output arrives (every 50 ms). */
+function until(done: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (!done()) return;
+      clearInterval(timer);
       resolve();
-    };
-    p.child.stdout!.on("data", check);
-    p.child.stderr!.on("data", check);
-    p.child.once("exit", (code) => reject(new Error(`group ${p.group} exited (${code}) before it was ready:\n${p.rendered.command} ${p.rendered.args.join(" ")}\n${p.output()}`)));
-    check();
+    }, 50);
+    timer.unref();
   });
 }
+
+const durationMs = (d: unknown): number => {
+  const m = /^(\d+)(ms|s|m)$/.exec(String(d));
+  return m ? Number(m[1]) * { ms: 1, s: 1_000, m: 60_000 }[m[2] as "ms" | "s" | "m"] : 15_000;
+};

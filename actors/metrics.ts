@@ -1,4 +1,4 @@
-import { Counter, Histogram } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import { DURATION_BUCKETS, nodeMetrics } from "../runtime/index.js";
 
 /**
@@ -16,6 +16,38 @@ export const llmPromptTokens = new Counter({ name: "colmena_llm_prompt_tokens_to
 export const llmGeneratedTokens = new Counter({ name: "colmena_llm_generated_tokens_total", help: "Tokens generated", registers });
 export const llmTimeToFirstToken = new Histogram({ name: "colmena_llm_time_to_first_token_seconds", help: "Time from a generation's start to its first token", buckets: DURATION_BUCKETS, registers });
 export const llmInference = new Histogram({ name: "colmena_llm_inference_duration_seconds", help: "Time of one generation, start to last token", buckets: DURATION_BUCKETS, registers });
+
+/** One llm instance's sequences: generating now (its backend's slots in use), and waiting in its mailbox behind them. */
+export interface LlmSequences {
+  active: number;
+  waiting: number;
+}
+
+const llmInstances = new Set<() => LlmSequences>();
+
+/** Where `colmena_llm_sequences` reads an llm instance while its backend is loaded. */
+export function addLlmInstance(read: () => LlmSequences): () => void {
+  llmInstances.add(read);
+  return () => llmInstances.delete(read);
+}
+
+new Gauge({
+  name: "colmena_llm_sequences",
+  help: "Sequences of this node's llm instances: active (generating) and waiting (queued behind them)",
+  labelNames: ["state"],
+  registers,
+  collect() {
+    let active = 0;
+    let waiting = 0;
+    for (const read of llmInstances) {
+      const s = read();
+      active += s.active;
+      waiting += s.waiting;
+    }
+    this.set({ state: "active" }, active);
+    this.set({ state: "waiting" }, waiting);
+  },
+});
 
 export const cacheLookups = new Counter({ name: "colmena_cache_lookups_total", help: "Answer cache lookups per level, by result (a miss at one level goes on to the next)", labelNames: ["level", "result"], registers });
 

@@ -54,7 +54,8 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
   await write(join(out, "operator.jwt"), operatorJwt);
   const config = [
     "# Colmena: operator mode, accounts preloaded (colmena nats creds). Start with: nats-server -js -c <this file>",
-    `operator: ${JSON.stringify(join(out, "operator.jwt"))}`,
+    // The operator's JWT inline, not its path: the file stands alone, so a Nomad Variable can carry it to the NATS job (nomad/nats.nomad.hcl).
+    `operator: ${JSON.stringify(operatorJwt)}`,
     `system_account: ${system.getPublicKey()}`,
     "resolver: MEMORY",
     // A user's JWT travels in its CONNECT line: room for long permission lists (the default is 4 KiB).

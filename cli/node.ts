@@ -2,7 +2,7 @@ import { basename, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { AuditLog, auditsAccess, buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
-import { ActorSystem, type AnyHosted, type Logger, type MetricsSnapshot } from "../runtime/index.js";
+import { ActorSystem, isColmenaError, sleep, type AnyHosted, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig, Role } from "./config.js";
 
 export interface RunningNode {
@@ -32,7 +32,7 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (roles.includes("shard")) for (const spec of config.retrieval.indexes) await ensureShards(system, spec);
     if (!roles.includes("bridge")) return { system, stop };
 
-    const models = { embedder: await embedderModel(system), llm: llmModelId(config) };
+    const models = { embedder: await firstEmbedder(system, log), llm: llmModelId(config) };
     const api = new ActorRagApi({ system, indexes: config.retrieval.indexes, models, readyWhenDegraded: config.pipeline.readyWhenDegraded });
     const { host, port, insecure, ...bridgeOptions } = config.http;
     const authenticator = await createAuthenticator(bridgeOptions.auth, { nc: system.nc, namespace: config.namespace, log, clock: system.clock });
@@ -79,6 +79,23 @@ export function kindsOf(config: ColmenaConfig, roles: readonly Role[]): AnyHoste
     ...(roles.includes("llm") ? [llm] : []),
     ...(roles.includes("session") ? [session, pipeline] : []),
   ];
+}
+
+/** How long a bridge waits at start for an embedder to name its model: its groups may start in any order under Nomad. */
+const EMBEDDER_WAIT_MS = 120_000;
+
+/** The embedder's model, once one answers; a bridge started before any embedder is up (UNAVAILABLE, or OVERLOADED while it starts) waits, within EMBEDDER_WAIT_MS. */
+async function firstEmbedder(system: ActorSystem, log: Logger): Promise<string> {
+  const until = system.clock.now() + EMBEDDER_WAIT_MS;
+  for (let logged = false; ; logged = true) {
+    try {
+      return await embedderModel(system);
+    } catch (err) {
+      if (!isColmenaError(err) || !err.retryable || system.clock.now() >= until) throw err;
+      if (!logged) log.info("waiting for an embedder to start");
+      await sleep(system.clock, err.retryAfterMs ?? 1_000);
+    }
+  }
 }
 
 function llmModelId(config: ColmenaConfig): string {

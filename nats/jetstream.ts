@@ -113,18 +113,40 @@ export async function ensureStream(nc: NatsConnection, spec: StreamSpec): Promis
       if (!isNotFound(err)) throw err;
     }
     if (info === undefined) {
-      return await jsm.streams.add({
+      info = await jsm.streams.add({
         name: spec.name,
         storage: spec.storage === "memory" ? StorageType.Memory : StorageType.File,
         retention: RETENTION[spec.retention ?? "limits"],
         ...updatable,
       });
+    } else {
+      const current = info.config as unknown as Record<string, unknown>;
+      const differs = Object.entries(updatable).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
+      if (differs) info = await jsm.streams.update(spec.name, { ...info.config, ...updatable });
     }
-    const current = info.config as unknown as Record<string, unknown>;
-    const differs = Object.entries(updatable).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
-    return differs ? await jsm.streams.update(spec.name, { ...info.config, ...updatable }) : info;
+    await untilLeader(jsm, spec.name, info);
+    return info;
   } catch (err) {
     throw jetStreamError(err, `stream ${spec.name} could not be created or updated`);
+  }
+}
+
+/** How long a replicated stream may take to elect its leader after it is created, when the cluster is busy. */
+const LEADER_WAIT_MS = 15_000;
+
+/**
+ * Waits until a replicated stream has a leader. A stream just created on a
+ * cluster has none for a moment, and a publish to it meanwhile finds no
+ * responders (the client reports "jetstream is not enabled"): nodes that
+ * start together, creating their streams and buckets at once, must not fail
+ * on it. A stream of one replica answers at once.
+ */
+export async function untilLeader(jsm: JetStreamManager, stream: string, info?: StreamInfo): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (let current = info ?? (await jsm.streams.info(stream)); ; current = await jsm.streams.info(stream)) {
+    if ((current.config.num_replicas ?? 1) <= 1 || current.cluster === undefined || current.cluster.leader) return;
+    if (Date.now() >= deadline) throw new NatsError("UNAVAILABLE", `stream ${stream} has elected no leader in ${LEADER_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { DiscardPolicy } from "@nats-io/jetstream";
-import { jetStreamManagerOf, nanos } from "./jetstream.js";
+import { jetStreamManagerOf, nanos, untilLeader } from "./jetstream.js";
 
 export interface BucketOptions {
   /** Entries older than this are removed by the server (the bucket's max age). */
@@ -45,6 +45,7 @@ export async function openBucket(nc: NatsConnection, name: string, options: Buck
     // The duplicate window may not exceed the max age (as the client sets it on create).
     await jsm.streams.update(stream, { ...config, ...want, duplicate_window: nanos(ttlMs > 0 ? Math.min(ttlMs, 120_000) : 120_000) });
   }
+  await untilLeader(jsm, stream);
   return kv;
 }
 

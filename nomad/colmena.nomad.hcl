@@ -1,9 +1,13 @@
 # Colmena on Nomad: one group per role set, each task running
-# `colmena node --roles …` from the image (docker driver), connected to the
-# NATS cluster of nats.nomad.hcl (or any JetStream cluster: nats_servers).
-# Configuration is rendered by a template from the job's variables; secrets
-# (NATS credentials) come from the Nomad Variable nomad/jobs/colmena through
-# a template into secrets/, never as literals.
+# `colmena node --roles …` connected to the NATS cluster of nats.nomad.hcl
+# (or any JetStream cluster: nats_servers). The task runs the image (driver
+# "docker", the default) or the installed package (driver "exec" or
+# "raw_exec": colmena_path). Configuration is rendered by a template from
+# the job's variables and the task's environment; secrets (NATS credentials)
+# come from the Nomad Variable nomad/jobs/colmena through a template into
+# secrets/, never as literals. Every node serves /metrics on a port
+# registered as the service colmena-metrics, which prometheus.nomad.hcl
+# scrapes and the scaling policies read (autoscaler.nomad.hcl).
 # Check it with `colmena nomad validate nomad/*.nomad.hcl`.
 
 variable "datacenters" {
@@ -11,9 +15,26 @@ variable "datacenters" {
   default = ["dc1"]
 }
 
+variable "driver" {
+  type        = string
+  description = "docker (the image), exec or raw_exec (the package installed at colmena_path)"
+  default     = "docker"
+
+  validation {
+    condition     = contains(["docker", "exec", "raw_exec"], var.driver)
+    error_message = "The driver must be docker, exec or raw_exec."
+  }
+}
+
 variable "image" {
   type    = string
   default = "colmena:latest"
+}
+
+variable "colmena_path" {
+  type        = string
+  description = "The colmena executable on the clients, for the exec and raw_exec drivers"
+  default     = "/usr/local/bin/colmena"
 }
 
 variable "nats_servers" {
@@ -25,6 +46,18 @@ variable "nats_servers" {
 variable "namespace" {
   type    = string
   default = "colmena"
+}
+
+variable "models_dir" {
+  type        = string
+  description = "Where the task sees the colmena-models host volume (raw_exec mounts nothing: set the volume's path on the host)"
+  default     = "/models"
+}
+
+variable "shards_dir" {
+  type        = string
+  description = "Where the task sees the colmena-shards host volume (raw_exec mounts nothing: set the volume's path on the host)"
+  default     = "/data"
 }
 
 variable "bridge_count" {
@@ -69,9 +102,7 @@ job "colmena" {
     }
 
     network {
-      port "http" {
-        to = 8080
-      }
+      port "http" {}
     }
 
     service {
@@ -94,6 +125,14 @@ job "colmena" {
         interval = "10s"
         timeout  = "3s"
       }
+    }
+
+    # A bridge serves its node's /metrics on its own port.
+    service {
+      name     = "colmena-metrics"
+      provider = "nomad"
+      port     = "http"
+      tags     = ["group=bridge"]
     }
 
     update {
@@ -129,6 +168,7 @@ job "colmena" {
         cooldown            = "2m"
         evaluation_interval = "30s"
 
+        # HTTP requests in flight per bridge: the bridge holds each until its answer is done.
         check "load" {
           source = "prometheus"
           query  = "sum(colmena_http_requests_in_flight) / count(colmena_http_requests_in_flight)"
@@ -141,12 +181,23 @@ job "colmena" {
     }
 
     task "colmena" {
-      driver = "docker"
+      driver = var.driver
 
-      config {
-        image = var.image
-        ports = ["http"]
-        args  = ["node", "--roles", "bridge", "--nats", var.nats_servers, "--config", "/local/colmena.json"]
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [1] : []
+        content {
+          image = var.image
+          ports = ["http"]
+          args  = ["node", "--roles", "bridge", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
+      }
+
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [] : [1]
+        content {
+          command = var.colmena_path
+          args    = ["node", "--roles", "bridge", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
       }
 
       template {
@@ -155,18 +206,18 @@ job "colmena" {
         data        = <<-EOT
           {
             "namespace": "${var.namespace}",
-            "dataDir": "/local/data",
+            "dataDir": "{{ env "NOMAD_TASK_DIR" }}/data",
+            "http": {
+              "host": "0.0.0.0",
+              "port": {{ env "NOMAD_PORT_http" }},
+              "auth": {
+                "mode": "keys"
+              }
+            },
             "nats": {
               "auth": {
                 "type": "creds",
-                "credsFile": "/secrets/nats.creds"
-              }
-            },
-            "http": {
-              "host": "0.0.0.0",
-              "port": 8080,
-              "auth": {
-                "mode": "keys"
+                "credsFile": "{{ env "NOMAD_SECRETS_DIR" }}/nats.creds"
               }
             }
           }
@@ -200,6 +251,18 @@ job "colmena" {
       attribute = "${node.unique.id}"
     }
 
+    network {
+      port "metrics" {}
+    }
+
+    # Scraped by prometheus.nomad.hcl: the node's /metrics, queue depths included.
+    service {
+      name     = "colmena-metrics"
+      provider = "nomad"
+      port     = "metrics"
+      tags     = ["group=session"]
+    }
+
     update {
       max_parallel     = 1
       canary           = 0
@@ -233,9 +296,10 @@ job "colmena" {
         cooldown            = "2m"
         evaluation_interval = "30s"
 
+        # Work over capacity: in flight plus queued, over slots (instances × concurrency). A pool behind request/reply has no broker buffer, so its depth is what its instances hold.
         check "load" {
           source = "prometheus"
-          query  = "sum(colmena_actor_in_flight{kind=\"pipeline\"}) / sum(colmena_actor_slots{kind=\"pipeline\"})"
+          query  = "(sum(colmena_actor_slots{kind=\"pipeline\",state=\"used\"}) + sum(colmena_actor_mailbox_depth{kind=\"pipeline\"})) / sum(colmena_actor_slots{kind=\"pipeline\"})"
 
           strategy "target-value" {
             target = 0.7
@@ -245,12 +309,23 @@ job "colmena" {
     }
 
     task "colmena" {
-      driver = "docker"
+      driver = var.driver
 
-      config {
-        image = var.image
-        ports = []
-        args  = ["node", "--roles", "session,query", "--nats", var.nats_servers, "--config", "/local/colmena.json"]
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [1] : []
+        content {
+          image = var.image
+          ports = ["metrics"]
+          args  = ["node", "--roles", "session,query", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
+      }
+
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [] : [1]
+        content {
+          command = var.colmena_path
+          args    = ["node", "--roles", "session,query", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
       }
 
       template {
@@ -259,11 +334,15 @@ job "colmena" {
         data        = <<-EOT
           {
             "namespace": "${var.namespace}",
-            "dataDir": "/local/data",
+            "dataDir": "{{ env "NOMAD_TASK_DIR" }}/data",
+            "metrics": {
+              "host": "0.0.0.0",
+              "port": {{ env "NOMAD_PORT_metrics" }}
+            },
             "nats": {
               "auth": {
                 "type": "creds",
-                "credsFile": "/secrets/nats.creds"
+                "credsFile": "{{ env "NOMAD_SECRETS_DIR" }}/nats.creds"
               }
             }
           }
@@ -297,6 +376,18 @@ job "colmena" {
       attribute = "${node.unique.id}"
     }
 
+    network {
+      port "metrics" {}
+    }
+
+    # Scraped by prometheus.nomad.hcl: the node's /metrics, queue depths included.
+    service {
+      name     = "colmena-metrics"
+      provider = "nomad"
+      port     = "metrics"
+      tags     = ["group=embedder"]
+    }
+
     volume "models" {
       type      = "host"
       source    = "colmena-models"
@@ -336,9 +427,10 @@ job "colmena" {
         cooldown            = "2m"
         evaluation_interval = "30s"
 
+        # Work over capacity: in flight plus queued, over slots (instances × concurrency). A pool behind request/reply has no broker buffer, so its depth is what its instances hold.
         check "load" {
           source = "prometheus"
-          query  = "sum(colmena_actor_in_flight{kind=\"embedder\"}) / sum(colmena_actor_slots{kind=\"embedder\"})"
+          query  = "(sum(colmena_actor_slots{kind=\"embedder\",state=\"used\"}) + sum(colmena_actor_mailbox_depth{kind=\"embedder\"})) / sum(colmena_actor_slots{kind=\"embedder\"})"
 
           strategy "target-value" {
             target = 0.7
@@ -348,18 +440,33 @@ job "colmena" {
     }
 
     task "colmena" {
-      driver = "docker"
+      driver = var.driver
 
-      config {
-        image = var.image
-        ports = []
-        args  = ["node", "--roles", "embedder", "--nats", var.nats_servers, "--config", "/local/colmena.json"]
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [1] : []
+        content {
+          image = var.image
+          ports = ["metrics"]
+          args  = ["node", "--roles", "embedder", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
       }
 
-      volume_mount {
-        volume      = "models"
-        destination = "/models"
-        read_only   = true
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [] : [1]
+        content {
+          command = var.colmena_path
+          args    = ["node", "--roles", "embedder", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
+      }
+
+      # raw_exec mounts no volumes: the task reads var.models_dir on the host itself.
+      dynamic "volume_mount" {
+        for_each = var.driver == "raw_exec" ? [] : [1]
+        content {
+          volume      = "models"
+          destination = var.models_dir
+            read_only   = true
+        }
       }
 
       template {
@@ -368,17 +475,21 @@ job "colmena" {
         data        = <<-EOT
           {
             "namespace": "${var.namespace}",
-            "dataDir": "/local/data",
-            "nats": {
-              "auth": {
-                "type": "creds",
-                "credsFile": "/secrets/nats.creds"
-              }
+            "dataDir": "{{ env "NOMAD_TASK_DIR" }}/data",
+            "metrics": {
+              "host": "0.0.0.0",
+              "port": {{ env "NOMAD_PORT_metrics" }}
             },
             "retrieval": {
               "embedder": {
                 "backend": "onnx",
-                "modelDir": "/models/embedder"
+                "modelDir": "${var.models_dir}/embedder"
+              }
+            },
+            "nats": {
+              "auth": {
+                "type": "creds",
+                "credsFile": "{{ env "NOMAD_SECRETS_DIR" }}/nats.creds"
               }
             }
           }
@@ -412,6 +523,18 @@ job "colmena" {
       attribute = "${node.unique.id}"
     }
 
+    network {
+      port "metrics" {}
+    }
+
+    # Scraped by prometheus.nomad.hcl: the node's /metrics, queue depths included.
+    service {
+      name     = "colmena-metrics"
+      provider = "nomad"
+      port     = "metrics"
+      tags     = ["group=shard"]
+    }
+
     volume "shard-data" {
       type      = "host"
       source    = "colmena-shards"
@@ -443,17 +566,32 @@ job "colmena" {
     }
 
     task "colmena" {
-      driver = "docker"
+      driver = var.driver
 
-      config {
-        image = var.image
-        ports = []
-        args  = ["node", "--roles", "shard", "--nats", var.nats_servers, "--config", "/local/colmena.json"]
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [1] : []
+        content {
+          image = var.image
+          ports = ["metrics"]
+          args  = ["node", "--roles", "shard", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
       }
 
-      volume_mount {
-        volume      = "shard-data"
-        destination = "/data"
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [] : [1]
+        content {
+          command = var.colmena_path
+          args    = ["node", "--roles", "shard", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
+      }
+
+      # raw_exec mounts no volumes: the task reads var.shards_dir on the host itself.
+      dynamic "volume_mount" {
+        for_each = var.driver == "raw_exec" ? [] : [1]
+        content {
+          volume      = "shard-data"
+          destination = var.shards_dir
+        }
       }
 
       template {
@@ -462,11 +600,15 @@ job "colmena" {
         data        = <<-EOT
           {
             "namespace": "${var.namespace}",
-            "dataDir": "/data",
+            "dataDir": "${var.shards_dir}",
+            "metrics": {
+              "host": "0.0.0.0",
+              "port": {{ env "NOMAD_PORT_metrics" }}
+            },
             "nats": {
               "auth": {
                 "type": "creds",
-                "credsFile": "/secrets/nats.creds"
+                "credsFile": "{{ env "NOMAD_SECRETS_DIR" }}/nats.creds"
               }
             }
           }
@@ -498,6 +640,18 @@ job "colmena" {
 
     spread {
       attribute = "${node.unique.id}"
+    }
+
+    network {
+      port "metrics" {}
+    }
+
+    # Scraped by prometheus.nomad.hcl: the node's /metrics, queue depths included.
+    service {
+      name     = "colmena-metrics"
+      provider = "nomad"
+      port     = "metrics"
+      tags     = ["group=ingest"]
     }
 
     update {
@@ -533,9 +687,10 @@ job "colmena" {
         cooldown            = "2m"
         evaluation_interval = "30s"
 
+        # Backlog per ingest node: the shared consumer's lag (every ingest node reports the same figure, hence max), over the ingest nodes; as KEDA's NATS JetStream scaler, ceil(lag / target) nodes.
         check "load" {
           source = "prometheus"
-          query  = "max(colmena_consumer_lag{stream=\"ingest\",consumer=\"ingest-workers\"})"
+          query  = "max(colmena_consumer_lag{stream=\"${var.namespace}_ingest\",consumer=\"ingest-workers\"}) / count(colmena_actor_slots{kind=\"ingest\",state=\"used\"})"
 
           strategy "target-value" {
             target = 200
@@ -545,12 +700,23 @@ job "colmena" {
     }
 
     task "colmena" {
-      driver = "docker"
+      driver = var.driver
 
-      config {
-        image = var.image
-        ports = []
-        args  = ["node", "--roles", "ingest", "--nats", var.nats_servers, "--config", "/local/colmena.json"]
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [1] : []
+        content {
+          image = var.image
+          ports = ["metrics"]
+          args  = ["node", "--roles", "ingest", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
+      }
+
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [] : [1]
+        content {
+          command = var.colmena_path
+          args    = ["node", "--roles", "ingest", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
       }
 
       template {
@@ -559,11 +725,15 @@ job "colmena" {
         data        = <<-EOT
           {
             "namespace": "${var.namespace}",
-            "dataDir": "/local/data",
+            "dataDir": "{{ env "NOMAD_TASK_DIR" }}/data",
+            "metrics": {
+              "host": "0.0.0.0",
+              "port": {{ env "NOMAD_PORT_metrics" }}
+            },
             "nats": {
               "auth": {
                 "type": "creds",
-                "credsFile": "/secrets/nats.creds"
+                "credsFile": "{{ env "NOMAD_SECRETS_DIR" }}/nats.creds"
               }
             }
           }
@@ -595,6 +765,18 @@ job "colmena" {
 
     spread {
       attribute = "${node.unique.id}"
+    }
+
+    network {
+      port "metrics" {}
+    }
+
+    # Scraped by prometheus.nomad.hcl: the node's /metrics, queue depths included.
+    service {
+      name     = "colmena-metrics"
+      provider = "nomad"
+      port     = "metrics"
+      tags     = ["group=llm"]
     }
 
     volume "models" {
@@ -636,30 +818,46 @@ job "colmena" {
         cooldown            = "2m"
         evaluation_interval = "30s"
 
+        # Sequences, active and waiting, over the sequence slots of every llm instance.
         check "load" {
           source = "prometheus"
-          query  = "sum(colmena_llm_sequences{state=\"waiting\"}) / count(colmena_llm_sequences{state=\"running\"})"
+          query  = "sum(colmena_llm_sequences) / sum(colmena_actor_slots{kind=\"llm\"})"
 
           strategy "target-value" {
-            target = 1
+            target = 0.8
           }
         }
       }
     }
 
     task "colmena" {
-      driver = "docker"
+      driver = var.driver
 
-      config {
-        image = var.image
-        ports = []
-        args  = ["node", "--roles", "llm", "--nats", var.nats_servers, "--config", "/local/colmena.json"]
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [1] : []
+        content {
+          image = var.image
+          ports = ["metrics"]
+          args  = ["node", "--roles", "llm", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
       }
 
-      volume_mount {
-        volume      = "models"
-        destination = "/models"
-        read_only   = true
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [] : [1]
+        content {
+          command = var.colmena_path
+          args    = ["node", "--roles", "llm", "--nats", var.nats_servers, "--config", "${NOMAD_TASK_DIR}/colmena.json"]
+        }
+      }
+
+      # raw_exec mounts no volumes: the task reads var.models_dir on the host itself.
+      dynamic "volume_mount" {
+        for_each = var.driver == "raw_exec" ? [] : [1]
+        content {
+          volume      = "models"
+          destination = var.models_dir
+            read_only   = true
+        }
       }
 
       template {
@@ -668,18 +866,22 @@ job "colmena" {
         data        = <<-EOT
           {
             "namespace": "${var.namespace}",
-            "dataDir": "/local/data",
-            "nats": {
-              "auth": {
-                "type": "creds",
-                "credsFile": "/secrets/nats.creds"
-              }
+            "dataDir": "{{ env "NOMAD_TASK_DIR" }}/data",
+            "metrics": {
+              "host": "0.0.0.0",
+              "port": {{ env "NOMAD_PORT_metrics" }}
             },
             "llm": {
               "backend": {
                 "type": "onnx",
-                "modelDir": "/models/llm",
+                "modelDir": "${var.models_dir}/llm",
                 "device": "cuda:0"
+              }
+            },
+            "nats": {
+              "auth": {
+                "type": "creds",
+                "credsFile": "{{ env "NOMAD_SECRETS_DIR" }}/nats.creds"
               }
             }
           }

@@ -26,7 +26,7 @@ import { Outbound } from "./delivery/outbound.js";
 import { PoolBalancer } from "./delivery/balancer.js";
 import { Router } from "./delivery/router.js";
 import { createLogger, type Logger } from "./observe/logger.js";
-import { addCellSource } from "./observe/metrics.js";
+import { addCellSource, addPoolSource } from "./observe/metrics.js";
 
 export interface ActorSystemOptions {
   config: RuntimeConfig;
@@ -236,7 +236,12 @@ export class ActorSystem implements Refs {
       for (const host of keyed.values()) void host.fence();
     });
     for (const host of hosts) await host.start();
-    system.#unlistMetrics = addCellSource(() => hosts.flatMap((h) => h.stats()));
+    const unlistCells = addCellSource(() => hosts.flatMap((h) => h.stats()));
+    const unlistPools = addPoolSource(() => [...pooled].map(([kind, host]) => ({ kind, slots: host.load().slots, inFlight: host.stats().reduce((n, s) => n + s.inFlight, 0) })));
+    system.#unlistMetrics = () => {
+      unlistCells();
+      unlistPools();
+    };
     system.#statsService = serveNodeStats(nc, codec, subjects, nodeId, () => system.stats());
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;

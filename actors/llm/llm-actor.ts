@@ -24,7 +24,7 @@ import { OnnxDecoderBackend } from "./onnx-decoder.js";
 import type { Device } from "./onnx-session.js";
 import { OpenAiBackend } from "./openai-backend.js";
 import { fitPrompt } from "./prompt-budget.js";
-import { llmGeneratedTokens, llmInference, llmPromptTokens, llmTimeToFirstToken } from "../metrics.js";
+import { addLlmInstance, llmGeneratedTokens, llmInference, llmPromptTokens, llmTimeToFirstToken } from "../metrics.js";
 
 const ChatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
 
@@ -210,7 +210,12 @@ class LlmInstance {
       await this.#warm(backend);
       machine.send({ type: "WARMED" });
       const { slots } = backend;
-      this.#unwatch = slots.watch(() => machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
+      const unwatch = slots.watch(() => machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
+      const unlist = addLlmInstance(() => ({ active: slots.inFlight, waiting: this.#ctx.stats().mailbox }));
+      this.#unwatch = () => {
+        unwatch();
+        unlist();
+      };
       this.#ctx.log.info({ backend: backend.id, device: backend.device, requested: this.#rec.device }, "llm instance ready");
     } catch (err) {
       this.#failed(err, device);

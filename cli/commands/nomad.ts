@@ -1,33 +1,17 @@
 /**
- * `colmena nomad validate`: Nomad job files parsed by a real HCL parser
- * (@cdktf/hcl2json; no Nomad binary is needed) and checked against what
- * Colmena accepts. What only `nomad job validate` would catch is listed in
- * nomad/README.md.
+ * `colmena nomad validate`: Nomad job files parsed by a real HCL parser and
+ * rendered (cli/nomad-job.ts), then checked against what Colmena accepts,
+ * under every driver the job's `driver` variable allows. What only
+ * `nomad job validate` would catch is listed in nomad/README.md.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ColmenaError } from "../../runtime/index.js";
 import { nodeConfig } from "../config.js";
+import { EXPORTED_SERIES } from "../metric-families.js";
+import { allowedValues, bodies, jobTasks, jobVariables, labelled, parseJobFile, renderProcess, taskEnvironment, type Block, type JobTask, type TemplateContext } from "../nomad-job.js";
 import type { NodeFlags } from "../run-node.js";
-
-type Block = Record<string, unknown>;
-
-/**
- * The parser, loaded by a name TypeScript does not resolve: its typings
- * reference lib.dom, which would change fetch's and the streams' types for
- * the whole program.
- */
-const HCL2JSON = "@cdktf/hcl2json";
-const parseHcl = async (file: string, text: string): Promise<unknown> =>
-  ((await import(HCL2JSON)) as { parse(file: string, text: string): Promise<unknown> }).parse(file, text);
-/** hcl2json writes an unlabelled block as a list of bodies, a labelled one as a map of label → list of bodies. */
-const bodies = (v: unknown): Block[] => (Array.isArray(v) ? (v as Block[]) : []);
-const labelled = (v: unknown): Array<[string, Block]> => {
-  const map = Array.isArray(v) ? v[0] : v;
-  if (typeof map !== "object" || map === null) return [];
-  return Object.entries(map as Record<string, unknown>).flatMap(([label, list]) => bodies(list).map((b): [string, Block] => [label, b]));
-};
 
 /** Secrets written as literals: API keys, NKEY seeds, private keys, creds files, passwords and tokens set to a string. */
 const SECRET = /colmena_[0-9a-f]{16}_[A-Za-z0-9_-]{16,}|\bS[UAO][A-Z2-7]{56}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----|-----BEGIN NATS USER JWT-----|"(?:pass|password|token|apiKey|secret)"\s*:\s*"[^"{]+"/;
@@ -41,76 +25,121 @@ const durationMs = (d: unknown): number => {
   return Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
 };
 
+/** PromQL words that are not metric names: aggregation and set operators, modifiers. */
+const PROMQL_WORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "inf", "nan"]);
+
+/** The metric names a PromQL query reads: identifiers that are not functions, keywords, label names or strings. */
+export function promqlMetricNames(query: string): string[] {
+  const bare = query
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ")
+    .replace(/\{[^}]*\}|\[[^\]]*\]/g, " ");
+  return [...bare.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(\s*\()?/g)].filter((m) => m[2] === undefined && !PROMQL_WORDS.has(m[1]!.toLowerCase())).map((m) => m[1]!);
+}
+
+/** What the validator renders templates with: the task's directories as a container sees them, placeholder ports, any Nomad Variable key. */
+function validationContext(task: JobTask): TemplateContext {
+  const ports = Object.fromEntries(task.ports.map((label, i) => [label, 20_000 + i]));
+  const placeholder = (path: string) => new Proxy({}, { get: (_t, key) => (typeof key === "string" ? `<${path}:${key}>` : undefined) }) as Record<string, string>;
+  return { env: taskEnvironment("/", ports), nomadVars: new Proxy({}, { get: (_t, path) => (typeof path === "string" ? placeholder(path) : undefined) }) };
+}
+
 /** The problems of one job file, each naming where it is; none when the file is fine. */
 export async function checkJobFile(file: string, nodeFlags: (args: string[]) => Promise<NodeFlags>): Promise<string[]> {
-  const text = await readFile(file, "utf8");
+  let text: string;
   let doc: Block;
   try {
-    doc = (await parseHcl(file, text)) as Block;
+    ({ text, doc } = await parseJobFile(file));
   } catch (err) {
-    return [`${file}: ${(err as Error).message}`];
+    return [(err as Error).message];
   }
   const problems: string[] = [];
   if (SECRET.test(text)) problems.push(`${file}: a secret is written as a literal; render it from a Nomad Variable in a template into secrets/`);
-  const vars = new Map(labelled(doc.variable).map(([name, v]) => [name, v.default]));
-  const subst = (s: string) => s.replace(/\$\{var\.([A-Za-z0-9_]+)\}/g, (all, name: string) => (vars.has(name) ? String(vars.get(name)) : all));
-  const value = (v: unknown) => (typeof v === "string" ? subst(v) : v);
-  for (const [jobName, job] of labelled(doc.job)) {
-    for (const [groupName, group] of labelled(job.group)) {
-      const where = `${file}: job ${jobName}, group ${groupName}`;
-      const count = Number(value(group.count) ?? 1);
-      for (const scaling of bodies(group.scaling)) {
-        const min = Number(scaling.min ?? 0);
-        const max = Number(scaling.max);
-        if (!(min <= count && count <= max)) problems.push(`${where}: count ${count} is outside scaling min ${min} .. max ${max}`);
+  const drivers = allowedValues(doc, "driver");
+  const variants: Array<Record<string, string>> = drivers === undefined ? [{}] : drivers.map((driver) => ({ driver }));
+  const groupsSeen = new Set<string>();
+  for (const overrides of variants) {
+    const suffix = overrides.driver === undefined ? "" : ` (driver ${overrides.driver})`;
+    const vars = jobVariables(doc, overrides);
+    let tasks: JobTask[];
+    try {
+      tasks = jobTasks(doc, vars);
+    } catch (err) {
+      problems.push(`${file}${suffix}: ${(err as Error).message}`);
+      continue;
+    }
+    for (const task of tasks) {
+      const where = `${file}: job ${task.job}, group ${task.group}`;
+      if (!groupsSeen.has(where)) {
+        groupsSeen.add(where);
+        problems.push(...checkGroup(where, task));
       }
-      for (const update of bodies(group.update)) {
-        const checked = labelled(group.service).length + bodies(group.service).length > 0 && bodies(group.service).some((s) => bodies(s.check).length > 0);
-        if (update.health_check === "checks" && !checked) problems.push(`${where}: update waits for health checks, but no service of the group has a check`);
-      }
-      for (const [taskName, task] of labelled(group.task)) {
-        const at = `${where}, task ${taskName}`;
-        const config = bodies(task.config)[0] ?? {};
-        const args = (Array.isArray(config.args) ? config.args : []).map((a) => String(value(a)));
-        const kill = durationMs(task.kill_timeout ?? "5s");
-        if (!(kill > SHUTDOWN_GRACE_MS)) problems.push(`${at}: kill_timeout ${String(task.kill_timeout ?? "5s (default)")} must be longer than the shutdown grace period (${SHUTDOWN_GRACE_MS / 1000} s)`);
-        if (args[0] !== "node") continue;
-        let flags: NodeFlags;
-        try {
-          flags = await nodeFlags(args.slice(1));
-        } catch (err) {
-          problems.push(`${at}: colmena ${args.join(" ")}: ${(err as Error).message}`);
-          continue;
-        }
-        const roles = flags.roles ?? [];
-        if (roles.includes("llm") && !hasGpu(task)) problems.push(`${at}: the llm role asks for no "nvidia/gpu" device`);
-        problems.push(...(await checkConfig(at, task, flags, subst)));
+      problems.push(...(await checkTask(`${where}, task ${task.task}${suffix}`, task, vars, nodeFlags)));
+    }
+  }
+  return problems;
+}
+
+/** The group's own rules: count within its scaling bounds, checks behind a health-checked update, scaling queries on exported metrics. */
+function checkGroup(where: string, task: JobTask): string[] {
+  const problems: string[] = [];
+  const group = task.groupBody;
+  for (const scaling of bodies(group.scaling)) {
+    const min = Number(scaling.min ?? 0);
+    const max = Number(scaling.max);
+    if (!(min <= task.count && task.count <= max)) problems.push(`${where}: count ${task.count} is outside scaling min ${min} .. max ${max}`);
+    for (const policy of bodies(scaling.policy)) {
+      for (const [name, check] of labelled(policy.check)) {
+        const names = promqlMetricNames(String(check.query ?? ""));
+        if (names.length === 0) problems.push(`${where}: scaling check ${name} reads no metric`);
+        for (const metric of names) if (!EXPORTED_SERIES.has(metric)) problems.push(`${where}: scaling check ${name} reads ${metric}, which no Colmena node exports (cli/metric-families.ts)`);
       }
     }
+  }
+  for (const update of bodies(group.update)) {
+    const checked = bodies(group.service).some((s) => bodies(s.check).length > 0);
+    if (update.health_check === "checks" && !checked) problems.push(`${where}: update waits for health checks, but no service of the group has a check`);
+  }
+  return problems;
+}
+
+async function checkTask(at: string, task: JobTask, vars: ReadonlyMap<string, unknown>, nodeFlags: (args: string[]) => Promise<NodeFlags>): Promise<string[]> {
+  const problems: string[] = [];
+  const kill = durationMs(task.body.kill_timeout ?? "5s");
+  if (!(kill > SHUTDOWN_GRACE_MS)) problems.push(`${at}: kill_timeout ${String(task.body.kill_timeout ?? "5s (default)")} must be longer than the shutdown grace period (${SHUTDOWN_GRACE_MS / 1000} s)`);
+  const args = Array.isArray(task.config.args) ? task.config.args.map(String) : [];
+  if (args[0] !== "node") return problems;
+  let rendered;
+  try {
+    rendered = renderProcess(task, vars, validationContext(task));
+  } catch (err) {
+    return [...problems, `${at}: ${(err as Error).message}`];
+  }
+  let flags: NodeFlags;
+  try {
+    flags = await nodeFlags(rendered.args.slice(1));
+  } catch (err) {
+    return [...problems, `${at}: colmena ${rendered.args.join(" ")}: ${(err as Error).message}`];
+  }
+  if ((flags.roles ?? []).includes("llm") && !hasGpu(task.body)) problems.push(`${at}: the llm role asks for no "nvidia/gpu" device`);
+  if (flags.config === undefined) return problems;
+  const file = rendered.files.find((f) => `/${f.destination}` === flags.config);
+  if (file === undefined) return [...problems, `${at}: --config ${flags.config} is written by no template`];
+  const dir = await mkdtemp(join(tmpdir(), "colmena-nomad-"));
+  try {
+    const path = join(dir, "colmena.json");
+    await writeFile(path, file.data);
+    nodeConfig({ ...flags, config: path }, {});
+  } catch (err) {
+    problems.push(`${at}: ${file.destination}: ${err instanceof ColmenaError ? err.message : (err as Error).message}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
   return problems;
 }
 
 function hasGpu(task: Block): boolean {
   return bodies(task.resources).some((r) => labelled(r.device).some(([name, d]) => name.startsWith("nvidia/gpu") && Number(d.count ?? 1) >= 1));
-}
-
-/** The config file the task's command line names, as its template writes it, loaded by the real config loader with the task's flags. */
-async function checkConfig(at: string, task: Block, flags: NodeFlags, subst: (s: string) => string): Promise<string[]> {
-  if (flags.config === undefined) return [];
-  const template = bodies(task.template).find((t) => `/${String(t.destination)}` === flags.config || t.destination === flags.config);
-  if (template === undefined) return [`${at}: --config ${flags.config} is written by no template`];
-  const dir = await mkdtemp(join(tmpdir(), "colmena-nomad-"));
-  try {
-    const file = join(dir, "colmena.json");
-    await writeFile(file, subst(String(template.data)));
-    nodeConfig({ ...flags, config: file }, {});
-    return [];
-  } catch (err) {
-    return [`${at}: ${template.destination}: ${err instanceof ColmenaError ? err.message : (err as Error).message}`];
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** The command: every problem of every file on standard error, exit code 2 when there is one. */

@@ -9,6 +9,7 @@ import type { DurableSource } from "../contract/intake.js";
 import type { Envelope } from "../delivery/envelope.js";
 import { validateMessage } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
+import { addConsumerLagSource } from "../observe/metrics.js";
 
 export interface IntakeDeps {
   nc: NatsConnection;
@@ -113,6 +114,15 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
     deliver(m, msg);
   };
 
+  // The consumer's lag, asked of the server at each scrape (the figure is the server's, shared by every worker of the consumer).
+  const unlistLag = addConsumerLagSource({
+    stream: source.stream,
+    consumer: source.durable,
+    lag: async () => {
+      const info = await consumer.info();
+      return info.num_pending + info.num_ack_pending;
+    },
+  });
   const isStopped = () => stopped;
   const running = source.pullBatch !== undefined ? consumeLoop(consumer, source, take, untilRoom, isStopped, stopping) : fetchLoop(consumer, () => source.inFlight - inFlight, take, untilRoom, isStopped);
   const loop = running.catch((err: unknown) => {
@@ -121,6 +131,7 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
 
   return {
     async stop() {
+      unlistLag();
       stopped = true;
       markStopped();
       wake();

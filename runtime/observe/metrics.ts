@@ -81,6 +81,70 @@ new Gauge({
   },
 });
 
+/** A pooled kind's slots on this node: its instances × the kind's concurrency, and how many are handling a message now. */
+export interface PoolSlots {
+  kind: string;
+  slots: number;
+  inFlight: number;
+}
+
+const poolSources = new Set<() => PoolSlots[]>();
+
+/** Where `colmena_actor_slots` reads the pooled kinds of this thread: every running ActorSystem adds itself while it runs. */
+export function addPoolSource(source: () => PoolSlots[]): () => void {
+  poolSources.add(source);
+  return () => poolSources.delete(source);
+}
+
+new Gauge({
+  name: "colmena_actor_slots",
+  help: "A pooled kind's message slots on this node (instances × concurrency), used or free: what an autoscaler divides the work by",
+  labelNames: ["kind", "state"],
+  registers: [nodeMetrics],
+  collect() {
+    this.reset();
+    for (const source of poolSources) {
+      for (const p of source()) {
+        const used = Math.min(p.inFlight, p.slots);
+        this.inc({ kind: p.kind, state: "used" }, used);
+        this.inc({ kind: p.kind, state: "free" }, p.slots - used);
+      }
+    }
+  },
+});
+
+/** One durable intake's consumer on this thread, and how to ask the server for its lag. */
+export interface ConsumerLagSource {
+  stream: string;
+  consumer: string;
+  /** num_pending + num_ack_pending, from the server; undefined when it cannot say (the consumer is gone, the connection is down). */
+  lag(): Promise<number | undefined>;
+}
+
+const lagSources = new Set<ConsumerLagSource>();
+
+/** Where `colmena_consumer_lag` reads a durable intake's consumer while the intake runs. */
+export function addConsumerLagSource(source: ConsumerLagSource): () => void {
+  lagSources.add(source);
+  return () => lagSources.delete(source);
+}
+
+new Gauge({
+  name: "colmena_consumer_lag",
+  help: "Entries a durable consumer has not finished (num_pending + num_ack_pending, as the server counts them), per stream and consumer; every node reading a shared consumer reports the same figure, so take the max, not the sum",
+  labelNames: ["stream", "consumer"],
+  registers: [nodeMetrics],
+  // Several actor threads reading one shared consumer see one figure: merged threads keep the largest, they do not add up.
+  aggregator: "max",
+  async collect() {
+    this.reset();
+    const seen = new Map<string, ConsumerLagSource>();
+    for (const s of lagSources) seen.set(`${s.stream}\u0000${s.consumer}`, s);
+    const lags = await Promise.all([...seen.values()].map(async (s) => ({ s, lag: await s.lag().catch(() => undefined) })));
+    for (const { s, lag } of lags) if (lag !== undefined) this.set({ stream: s.stream, consumer: s.consumer }, lag);
+  },
+});
+
 const OUTCOMES: readonly MessageOutcome[] = ["ok", "error", "crash", "expired", "rejected"];
 
 /** One kind's message figures: counts per type and outcome, and the duration histogram's child per type, made once. */

@@ -22,7 +22,7 @@ function runtimeCopies(dockerfile: string): Array<{ from: "context" | "build"; s
   });
 }
 
-test("image - the Dockerfile's runtime stage, rehearsed without Docker: what it copies, npm ci --omit=dev, then colmena up answers", async () => {
+test("image - the Dockerfile's runtime stage, rehearsed without Docker: what it copies, npm ci --omit=dev, then colmena up answers", { timeout: 600_000 }, async () => {
   const dockerfile = await readFile(join(root, "Dockerfile"), "utf8");
   const copies = runtimeCopies(dockerfile);
   assert.match(dockerfile, /^USER node$/m, "not root");

@@ -8,6 +8,7 @@ import { credsLayout, generateNatsCreds, SERVICE_INBOX_PREFIX } from "./nats-cre
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { collectProcessMetrics, startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { kindsOf, startNode, type RunningNode } from "./node.js";
+import { startTelemetry } from "./telemetry.js";
 import { ProcessGuard } from "./process-guard.js";
 import { startupConfig } from "./startup-check.js";
 
@@ -28,6 +29,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const config = await startupConfig(flags, process.env);
   const nodeId = config.nodeId ?? defaultNodeId();
   const log = createLogger({ level: config.log.level, nodeId });
+  const telemetry = await startTelemetry(process.env, { nodeId, version });
   const guard = new ProcessGuard(log);
   let nats: NatsServer | undefined;
   let creds: { serverConfig: string; node: string; bridge: string; service: string } | undefined;
@@ -52,6 +54,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     await node?.stop();
     await Promise.all(actorThreads.map((t) => t.stop()));
     await nats?.stop();
+    await telemetry?.shutdown();
   };
   // A fault in an actor thread (logged there) makes this node unready too: its /ready is the one that is asked.
   const threadFault = (origin: string, message: string) => node?.system.recordFault(`actor thread: ${origin}`, new Error(message));

@@ -7,8 +7,9 @@ import type { ActorAddress, MessageSchemas } from "../contract/address.js";
 import { ColmenaError } from "../contract/errors.js";
 import type { DurableSource } from "../contract/intake.js";
 import type { Envelope } from "../delivery/envelope.js";
-import { validateMessage } from "../delivery/wire.js";
+import { H_TRACEPARENT, validateMessage } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
+import { parseTraceparent } from "../observe/trace.js";
 
 export interface IntakeDeps {
   nc: NatsConnection;
@@ -69,7 +70,8 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
       get deadline() {
         return stopped ? -Infinity : Infinity;
       },
-      trace: undefined,
+      // The trace of the handling that appended the entry, when it was traced (nats-storage.ts).
+      trace: parseTraceparent(m.headers?.get(H_TRACEPARENT)),
       stream: undefined,
       reply: {
         resolve: () => {

@@ -10,7 +10,7 @@ import type { Envelope } from "../delivery/envelope.js";
 import { consumerSpan, type Destination } from "../delivery/hop-spans.js";
 import type { Logger } from "../observe/logger.js";
 import { kindMetrics, type KindMetrics, type MessageOutcome } from "../observe/metrics.js";
-import { endSpan, tracingEnabled, withSpan } from "../observe/tracing.js";
+import { endSpan, traces, withSpan } from "../observe/tracing.js";
 import { Call } from "./call.js";
 import { CellStates } from "./cell-states.js";
 import { Mailbox } from "./mailbox.js";
@@ -303,7 +303,7 @@ export class ActorCell {
       return;
     }
     const call = new Call(this, env);
-    if (tracingEnabled()) call.span = consumerSpan(this.#destination, this.kind.address, env.msg.type, env.trace);
+    if (traces(env.trace)) call.span = consumerSpan(this.#destination, this.kind.address, env.msg.type, env.trace);
     const timedFrom = this.#service.sampleNext() ? this.clock.now() : undefined;
     if (timedFrom !== undefined) call.startedAt = performance.now();
     let result: unknown;

@@ -5,7 +5,7 @@ import type { ActorStream } from "../contract/stream.js";
 import type { Subjects } from "../contract/subjects.js";
 import type { Logger } from "../observe/logger.js";
 import type { TraceContext } from "../observe/trace.js";
-import { endSpan, tracingEnabled, type Span } from "../observe/tracing.js";
+import { endSpan, traces, type Span } from "../observe/tracing.js";
 import { sleep } from "../time/deadline.js";
 import type { Admit } from "./envelope.js";
 import { destinationOf, producerSpan } from "./hop-spans.js";
@@ -50,7 +50,7 @@ export class Router {
   }
 
   tell(address: ActorAddress, key: string | undefined, msg: Msg, trace: TraceContext | undefined, deadline: number): void {
-    if (tracingEnabled()) {
+    if (traces(trace)) {
       // A tell's span covers its sending: nothing comes back to end it later.
       const span = producerSpan("publish", destinationOf(this.#d.subjects, address, key), address, msg.type, trace);
       this.#tell(address, key, msg, span.spanContext(), deadline);
@@ -100,7 +100,7 @@ export class Router {
   }
 
   ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
-    if (!tracingEnabled()) return this.#ask(address, key, msg, deadline, trace);
+    if (!traces(trace)) return this.#ask(address, key, msg, deadline, trace);
     const span = producerSpan("request", destinationOf(this.#d.subjects, address, key), address, msg.type, trace);
     const answer = this.#ask(address, key, msg, deadline, span.spanContext());
     answer.then(
@@ -146,7 +146,7 @@ export class Router {
   }
 
   stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
-    if (!tracingEnabled()) return this.#stream(address, key, msg, deadline, trace);
+    if (!traces(trace)) return this.#stream(address, key, msg, deadline, trace);
     const span = producerSpan("request", destinationOf(this.#d.subjects, address, key), address, msg.type, trace);
     return spannedStream(this.#stream<T>(address, key, msg, deadline, span.spanContext()), span);
   }

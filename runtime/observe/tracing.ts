@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Span, type Tracer } from "@opentelemetry/api";
 import type { TraceContext } from "./trace.js";
 
 /**
@@ -21,6 +21,17 @@ export function disableTracing(): void {
 }
 
 export const tracingEnabled = (): boolean => tracer !== undefined;
+
+/**
+ * Whether a hop under `parent` makes spans: tracing is on and the trace is
+ * sampled, or there is no trace yet (its root span is where the sampler
+ * decides). A trace its root left unsampled travels on as it came, with no
+ * span objects on any hop: what parent-based sampling (the default) would
+ * decide for each of them anyway, without paying for the decision.
+ */
+export function traces(parent: TraceContext | undefined): boolean {
+  return tracer !== undefined && (parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED);
+}
 
 export { SpanKind, type Attributes, type Span };
 
@@ -60,10 +71,17 @@ export interface Stage {
 
 const NO_STAGE: Stage = { set() {}, end() {} };
 
-/** Opens a stage span under the active context; with tracing off, one shared object that does nothing. */
+/**
+ * Opens a stage span under the active span, when there is one that records;
+ * otherwise (tracing off, work outside any traced message, an unsampled
+ * trace) one shared object that does nothing: a stage is never a trace of
+ * its own.
+ */
 export function stage(name: string, attributes?: Attributes): Stage {
   if (tracer === undefined) return NO_STAGE;
-  const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, ...(attributes && { attributes }) }, context.active() as Context);
+  const active = context.active();
+  if (trace.getSpan(active)?.isRecording() !== true) return NO_STAGE;
+  const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, ...(attributes && { attributes }) }, active);
   return {
     set: (a) => span.setAttributes(a),
     end: (error) => endSpan(span, error),

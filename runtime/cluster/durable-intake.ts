@@ -9,6 +9,7 @@ import type { DurableSource } from "../contract/intake.js";
 import type { Envelope } from "../delivery/envelope.js";
 import { H_TRACEPARENT, validateMessage } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
+import { intakeEntryRefused } from "./malformed.js";
 import { parseTraceparent } from "../observe/trace.js";
 
 export interface IntakeDeps {
@@ -110,6 +111,7 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
       log.warn({ seq: m.seq, subject: m.subject, err: ColmenaError.from(err).message }, "terminated a durable entry that is not a valid message");
       m.term();
       target.refused();
+      intakeEntryRefused(address.kind);
       return;
     }
     deliver(m, msg);

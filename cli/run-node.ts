@@ -2,12 +2,13 @@ import { access, mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
-import { createLogger, defaultNodeId } from "../runtime/index.js";
+import { createLogger, defaultNodeId, nodeMetrics } from "../runtime/index.js";
 import type { ColmenaConfig, ConfigFlags } from "./config.js";
 import { credsLayout, generateNatsCreds, SERVICE_INBOX_PREFIX } from "./nats-creds.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { collectProcessMetrics, startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { kindsOf, startNode, type RunningNode } from "./node.js";
+import { collectGpuMetrics } from "./gpu-metrics.js";
 import { startTelemetry } from "./telemetry.js";
 import { ProcessGuard } from "./process-guard.js";
 import { startupConfig } from "./startup-check.js";
@@ -70,6 +71,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
       actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsAs(creds?.node) }, version, log, crashed, threadFault));
     }
     collectProcessMetrics();
+    await collectGpuMetrics({ registry: nodeMetrics });
     const threadMetrics = actorThreads.map((t) => () => t.metrics());
     const mainCreds = mainRoles.length === 1 && mainRoles[0] === "bridge" ? creds?.bridge : creds?.node;
     if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log, threadMetrics });

@@ -37,7 +37,7 @@ const pattern = (subject: string) => subject.split(".").map((t) => (t === ANY ? 
  * (runtime/contract/subjects.ts) and the kinds the role hosts: it may
  * subscribe only to the subjects of its own kinds (a pooled kind's queue
  * and per-node subjects; a keyed kind's activations and actors), to stream control and
- * to replies, and the bridge to the service API; so no role can serve,
+ * to replies and metrics scrapes, and the bridge to the service API; so no role can serve,
  * and so read the messages of, another role's kinds. It may publish to
  * any actor (calls), JetStream and KV of its namespace's account, never
  * on the service API but for the bridge, which serves it.
@@ -50,7 +50,7 @@ export function rolePermissions(namespace: string, role: Role, kinds: readonly A
   );
   const bridge = role === "bridge";
   return {
-    sub: { allow: [...serves, s.streamControl(ANY), "_INBOX.>", ...(bridge ? [...api, "$SRV.>"] : [])].map(pattern) },
+    sub: { allow: [...serves, s.streamControl(ANY), s.metrics(), "_INBOX.>", ...(bridge ? [...api, "$SRV.>"] : [])].map(pattern) },
     pub: { allow: [`${s.prefix}.>`, "_INBOX.>", "$JS.API.>", "$JS.ACK.>", "$KV.>"], ...(bridge ? {} : { deny: api }) },
   };
 }

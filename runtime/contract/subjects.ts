@@ -59,6 +59,11 @@ export class Subjects {
     return `${this.prefix}.keyed.${subjectToken(kind, "actor kind")}.{key}`;
   }
 
+  /** Metrics scrapes, answered by every node (runtime/cluster/metrics-scrape.ts). */
+  metrics(): string {
+    return `${this.prefix}.metrics`;
+  }
+
   /** Activation requests for a keyed kind, answered by a node hosting it. */
   activate(kind: string): string {
     return `${this.prefix}.activate.${subjectToken(kind, "actor kind")}`;

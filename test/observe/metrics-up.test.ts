@@ -26,6 +26,7 @@ export const EXPECTED_FAMILIES: Record<string, string> = {
   colmena_shard_search_duration_seconds: "histogram",
   colmena_ingest_documents_total: "counter",
   colmena_pipeline_stage_duration_seconds: "histogram",
+  colmena_malformed_entries_total: "counter",
   process_cpu_seconds_total: "counter",
   nodejs_heap_size_used_bytes: "gauge",
 };

@@ -69,7 +69,9 @@ for (const protocol of ["http/json", "http/protobuf"] as const) {
       assert.ok(spans.some((s) => s.kind === 5 /* CONSUMER */ && s.attributes["messaging.system"] === "nats" && s.resource["service.instance.id"] === `${bridge}-a0`));
 
       await waitFor("the request's log line", () => up.output().split("\n").some((l) => l.includes('"msg":"request"') && l.includes(caller.traceId)));
-      const line = JSON.parse(up.output().split("\n").find((l) => l.includes('"msg":"request"') && l.includes(caller.traceId))!) as Record<string, unknown>;
+      const raw = up.output().split("\n").find((l) => l.includes('"msg":"request"') && l.includes(caller.traceId))!;
+      assert.equal(raw.split('"trace_id"').length, 2, `one trace_id on the line: ${raw}`);
+      const line = JSON.parse(raw) as Record<string, unknown>;
       assert.equal(line.trace_id, caller.traceId);
       assert.equal(line.span_id, server.spanId);
     });

@@ -46,7 +46,13 @@ for (const protocol of ["http/json", "http/protobuf"] as const) {
       assert.equal(res.status, 200);
       await res.json();
       const ours = () => receiver.spans.filter((s) => s.traceId === caller.traceId);
-      await waitFor("the bridge's server span and the llm's generate span", () => ours().some((s) => s.kind === 2) && ours().some((s) => s.name === "generate"), 30_000);
+      // Each thread exports on its own schedule: wait until the tree is whole (every span's parent there but the server span's).
+      const whole = () => {
+        const spans = ours();
+        const ids = new Set(spans.map((s) => s.spanId));
+        return spans.some((s) => s.kind === 2) && spans.some((s) => s.name === "generate") && spans.every((s) => s.kind === 2 || ids.has(s.parentSpanId));
+      };
+      await waitFor("the question's whole span tree", whole, 30_000);
       const spans = ours();
       assert.ok(spans.every((s) => s.contentType.startsWith(protocol === "http/json" ? "application/json" : "application/x-protobuf")));
       const server = spans.find((s) => s.kind === 2 /* SERVER */)!;

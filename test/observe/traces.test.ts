@@ -151,6 +151,22 @@ describe("traces - one question across the bridge and every actor it touches", (
     assert.equal(line.span_id, server[0]!.spanContext().spanId);
   });
 
+  test("traces - ingest stays one trace through JetStream: the queue's and the shard log's entries carry it to their intakes", async () => {
+    const caller = newTrace();
+    const res = await post("/v1/documents", { documents: [{ id: "drones", text: "Drones are male bees; they do not sting." }] }, { traceparent: `00-${caller.traceId}-${caller.spanId}-01` });
+    assert.equal(res.status, 202);
+    const spans = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === caller.traceId);
+    const consumed = (type: string) => spans().find((s) => s.kind === SpanKind.CONSUMER && s.attributes["colmena.message.type"] === type);
+    await waitFor("the ingest queue's entry and the shard's write applied under the trace", () => consumed("document") !== undefined && consumed("apply") !== undefined, 30_000);
+    const byId = new Map(spans().map((s) => [s.spanContext().spanId, s]));
+    for (const type of ["document", "apply"]) {
+      const parent = byId.get(consumed(type)!.parentSpanContext!.spanId)!;
+      assert.equal(parent.kind, SpanKind.PRODUCER, type);
+      assert.match(parent.name, /^publish .+\.>$/, "a JetStream append");
+      assert.equal(parent.attributes["messaging.operation.name"], "publish");
+    }
+  });
+
   test("traces - a typed error sets the span status and error.type to its code, on both sides of the hop", async () => {
     const caller = newTrace();
     const refs = edge.system.within({ deadline: Date.now() + 10_000, trace: caller });

@@ -128,7 +128,7 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
     const parent = parseTraceparent(msg.headers?.get("traceparent"));
     // A service request is a server span like an HTTP request, named by its endpoint's subject (bounded).
     const span = tracingEnabled()
-      ? startSpan(msg.subject, SpanKind.SERVER, parent, { "messaging.system": "nats", "messaging.system.name": "nats", "messaging.operation.name": "process", "messaging.destination.name": msg.subject })
+      ? startSpan(msg.subject, SpanKind.SERVER, parent, () => ({ "messaging.system": "nats", "messaging.system.name": "nats", "messaging.operation.name": "process", "messaging.destination.name": msg.subject }))
       : undefined;
     const scope: CallScope = { deadline, trace: span?.spanContext() ?? (parent ? childSpan(parent) : newTrace()), signal: expiry.signal };
     try {

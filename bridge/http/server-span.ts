@@ -17,12 +17,12 @@ export interface ServerSpan {
  */
 export function serverSpan(request: FastifyRequest, parent: TraceContext | undefined): ServerSpan {
   const route = request.routeOptions.url;
-  const span = startSpan(route === undefined ? request.method : `${request.method} ${route}`, SpanKind.SERVER, parent, {
+  const span = startSpan(route === undefined ? request.method : `${request.method} ${route}`, SpanKind.SERVER, parent, () => ({
     "http.request.method": request.method,
     "url.path": request.url.split("?")[0]!.slice(0, 200),
     "url.scheme": request.protocol,
     ...(route !== undefined && { "http.route": route }),
-  });
+  }));
   return {
     trace: span.spanContext(),
     end(status, errorCode) {

@@ -27,32 +27,32 @@ export type SendOperation = "publish" | "request";
  * hops have them too, so a trace reads the same wherever an actor lives.
  */
 export function producerSpan(operation: SendOperation, dest: Destination, address: ActorAddress, msgType: string, parent: TraceContext | undefined): Span {
-  return startSpan(`${operation} ${dest.template}`, SpanKind.PRODUCER, parent, {
+  return startSpan(`${operation} ${dest.template}`, SpanKind.PRODUCER, parent, () => ({
     ...common(dest, address, msgType),
     "messaging.operation.name": operation,
     "messaging.operation.type": "send",
-  });
+  }));
 }
 
 /** The receiver's span (kind CONSUMER): the handling of one message, from the handler's start to its answer (or its stream's end). */
 export function consumerSpan(dest: Destination, address: ActorAddress, msgType: string, parent: TraceContext | undefined): Span {
-  return startSpan(`process ${dest.template}`, SpanKind.CONSUMER, parent, {
+  return startSpan(`process ${dest.template}`, SpanKind.CONSUMER, parent, () => ({
     ...common(dest, address, msgType),
     "messaging.operation.name": "process",
     "messaging.operation.type": "process",
-  });
+  }));
 }
 
 /** A JetStream append (kind PRODUCER); the entry's consumer span, when a durable intake takes it, is its child. */
 export function appendSpan(subject: string, template: string, parent: TraceContext | undefined): Span {
-  return startSpan(`publish ${template}`, SpanKind.PRODUCER, parent, {
+  return startSpan(`publish ${template}`, SpanKind.PRODUCER, parent, () => ({
     "messaging.system": "nats",
     "messaging.system.name": "nats",
     "messaging.destination.name": subject,
     "messaging.destination.template": template,
     "messaging.operation.name": "publish",
     "messaging.operation.type": "send",
-  });
+  }));
 }
 
 function common(dest: Destination, address: ActorAddress, msgType: string) {

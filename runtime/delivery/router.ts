@@ -8,7 +8,7 @@ import type { TraceContext } from "../observe/trace.js";
 import { endSpan, traces, type Span } from "../observe/tracing.js";
 import { sleep } from "../time/deadline.js";
 import type { Admit } from "./envelope.js";
-import { destinationOf, producerSpan } from "./hop-spans.js";
+import { destinationOf, producerSpan, type Destination } from "./hop-spans.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Outbound } from "./outbound.js";
 import { isConnectionLost, isNoResponders } from "./requester.js";
@@ -44,6 +44,8 @@ type Msg = { type: string };
  */
 export class Router {
   readonly #d: RouterDeps;
+  /** A pooled kind's destination is the same for every send: made once. */
+  readonly #pooledDestinations = new Map<string, Destination>();
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
@@ -52,7 +54,7 @@ export class Router {
   tell(address: ActorAddress, key: string | undefined, msg: Msg, trace: TraceContext | undefined, deadline: number): void {
     if (traces(trace)) {
       // A tell's span covers its sending: nothing comes back to end it later.
-      const span = producerSpan("publish", destinationOf(this.#d.subjects, address, key), address, msg.type, trace);
+      const span = producerSpan("publish", this.#destination(address, key), address, msg.type, trace);
       this.#tell(address, key, msg, span.spanContext(), deadline);
       endSpan(span);
       return;
@@ -101,7 +103,7 @@ export class Router {
 
   ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
     if (!traces(trace)) return this.#ask(address, key, msg, deadline, trace);
-    const span = producerSpan("request", destinationOf(this.#d.subjects, address, key), address, msg.type, trace);
+    const span = producerSpan("request", this.#destination(address, key), address, msg.type, trace);
     const answer = this.#ask(address, key, msg, deadline, span.spanContext());
     answer.then(
       () => endSpan(span),
@@ -147,7 +149,7 @@ export class Router {
 
   stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
     if (!traces(trace)) return this.#stream(address, key, msg, deadline, trace);
-    const span = producerSpan("request", destinationOf(this.#d.subjects, address, key), address, msg.type, trace);
+    const span = producerSpan("request", this.#destination(address, key), address, msg.type, trace);
     return spannedStream(this.#stream<T>(address, key, msg, deadline, span.spanContext()), span);
   }
 
@@ -184,6 +186,13 @@ export class Router {
         }),
       this.#d.balancer.sent(node, address.kind),
     );
+  }
+
+  #destination(address: ActorAddress, key: string | undefined): Destination {
+    if (key !== undefined) return destinationOf(this.#d.subjects, address, key);
+    let d = this.#pooledDestinations.get(address.kind);
+    if (d === undefined) this.#pooledDestinations.set(address.kind, (d = destinationOf(this.#d.subjects, address, undefined)));
+    return d;
   }
 
   #othersHost(address: ActorAddress): boolean {

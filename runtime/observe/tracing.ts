@@ -35,10 +35,17 @@ export function traces(parent: TraceContext | undefined): boolean {
 
 export { SpanKind, type Attributes, type Span };
 
-/** A span under `parent` (a remote or local span context), or a root span when there is none. Only while tracing is enabled. */
-export function startSpan(name: string, kind: SpanKind, parent: TraceContext | undefined, attributes: Attributes): Span {
+/**
+ * A span under `parent` (a remote or local span context), or a root span
+ * when there is none. Only while tracing is enabled. Attributes are made
+ * (`attributes()`) only for a span that records: a root the sampler left out
+ * costs no attribute object.
+ */
+export function startSpan(name: string, kind: SpanKind, parent: TraceContext | undefined, attributes: () => Attributes): Span {
   const ctx = parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent);
-  return tracer!.startSpan(name, { kind, attributes }, ctx);
+  const span = tracer!.startSpan(name, { kind }, ctx);
+  if (span.isRecording()) span.setAttributes(attributes());
+  return span;
 }
 
 /** Ends a span; an error sets its status and `error.type` to the typed error's code (else the error's name). */

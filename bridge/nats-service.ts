@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { RagApi } from "../actors/index.js";
 import type { Codec } from "../nats/index.js";
-import { childSpan, ColmenaError, isTypedError, newTrace, parseTraceparent, ScopedSignal, Subjects, systemClock, zodIssues, type CallScope } from "../runtime/index.js";
+import { childSpan, ColmenaError, endSpan, isTypedError, newTrace, parseTraceparent, ScopedSignal, SpanKind, startSpan, Subjects, systemClock, tracingEnabled, zodIssues, type CallScope } from "../runtime/index.js";
 import { guard } from "./abortable.js";
 import { toEdgeError } from "./errors.js";
 import { float32Bytes } from "./float32-base64.js";
@@ -126,10 +126,18 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
     const deadline = systemClock.now() + timeoutMs;
     const expiry = new ScopedSignal(systemClock, timeoutMs, () => new ColmenaError("TIMEOUT", `the request took longer than ${timeoutMs} ms`));
     const parent = parseTraceparent(msg.headers?.get("traceparent"));
-    const scope: CallScope = { deadline, trace: parent ? childSpan(parent) : newTrace(), signal: expiry.signal };
+    // A service request is a server span like an HTTP request, named by its endpoint's subject (bounded).
+    const span = tracingEnabled()
+      ? startSpan(msg.subject, SpanKind.SERVER, parent, () => ({ "messaging.system": "nats", "messaging.system.name": "nats", "messaging.operation.name": "process", "messaging.destination.name": msg.subject }))
+      : undefined;
+    const scope: CallScope = { deadline, trace: span?.spanContext() ?? (parent ? childSpan(parent) : newTrace()), signal: expiry.signal };
     try {
       const result = await guard(operation.run(body as never, scope), expiry.signal);
       msg.respond(codec.encode(result));
+      if (span) endSpan(span);
+    } catch (err) {
+      if (span) endSpan(span, err);
+      throw err;
     } finally {
       expiry.dispose();
     }

@@ -24,6 +24,7 @@ import { createLogger, nodeMetrics, type Logger, type MetricsSnapshot } from "..
 import type { ColmenaConfig } from "./config.js";
 import { startNode } from "./node.js";
 import { ProcessGuard } from "./process-guard.js";
+import { startTelemetry } from "./telemetry.js";
 
 interface ThreadData {
   config: ColmenaConfig;
@@ -107,7 +108,9 @@ async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort
   const log = createLogger({ level: data.config.log.level, nodeId: data.config.nodeId! });
   const guard = new ProcessGuard(log);
   let node;
+  let telemetry;
   try {
+    telemetry = await startTelemetry(process.env, { nodeId: data.config.nodeId!, version: data.version });
     node = await startNode(data.config, { version: data.version, log });
   } catch (err) {
     port.postMessage({ type: "failed", message: (err as Error).message } satisfies Started);
@@ -126,6 +129,7 @@ async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort
     }),
   );
   await node.stop();
+  await telemetry?.shutdown();
   process.exit(0); // ends this thread only
 }
 

@@ -22,6 +22,8 @@ export const EXPORTED_FAMILIES: Readonly<Record<string, MetricType>> = {
   colmena_actor_instances: "gauge",
   colmena_actor_slots: "gauge",
   colmena_consumer_lag: "gauge",
+  // runtime/cluster/malformed.ts
+  colmena_malformed_entries_total: "counter",
   // actors/metrics.ts
   colmena_embedder_batch_size: "histogram",
   colmena_embedder_inference_duration_seconds: "histogram",
@@ -42,10 +44,17 @@ export const EXPORTED_FAMILIES: Readonly<Record<string, MetricType>> = {
   nodejs_eventloop_lag_seconds: "gauge",
 };
 
+/** Families a node exports only where `nvidia-smi` answers (cli/gpu-metrics.ts). */
+export const GPU_FAMILIES: Readonly<Record<string, MetricType>> = {
+  colmena_gpu_utilization_ratio: "gauge",
+  colmena_gpu_memory_used_bytes: "gauge",
+  colmena_gpu_memory_total_bytes: "gauge",
+};
+
 /** The series names a family's samples carry: a histogram's `_bucket`, `_sum` and `_count`, another family's own name. */
 export function seriesNames(family: string, type: MetricType): string[] {
   return type === "histogram" ? [`${family}_bucket`, `${family}_sum`, `${family}_count`] : [family];
 }
 
 /** Every series name a node exports, for checking a query. */
-export const EXPORTED_SERIES: ReadonlySet<string> = new Set(Object.entries(EXPORTED_FAMILIES).flatMap(([name, type]) => seriesNames(name, type)));
+export const EXPORTED_SERIES: ReadonlySet<string> = new Set(Object.entries({ ...EXPORTED_FAMILIES, ...GPU_FAMILIES }).flatMap(([name, type]) => seriesNames(name, type)));

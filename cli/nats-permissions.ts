@@ -110,8 +110,8 @@ function callSubjects(s: Subjects, role: Role, kinds: readonly AnyHosted[], know
  *
  * - subscribe only to the subjects of its own kinds (a pooled kind's queue
  *   and per-node subjects; a keyed kind's activations and actors), to
- *   stream control, to node stats (each node answers its own; the bridge
- *   asks them all), to its own replies (`_INBOX.<role>.>`, the inbox prefix
+ *   stream control, to node stats and metrics scrapes (each node answers
+ *   its own; the bridge asks them all), to its own replies (`_INBOX.<role>.>`, the inbox prefix
  *   its connection uses), and the bridge to the service API; so no role
  *   serves another's kinds or reads another's replies;
  * - publish to the actor subjects of its own kinds and those they call
@@ -129,7 +129,7 @@ export function rolePermissions(namespace: string, role: Role, kinds: readonly A
   );
   const bridge = role === "bridge";
   // Every node answers its own stats; the bridge asks every member for theirs (colmena status).
-  const calls = [...callSubjects(s, role, kinds, known), s.streamControl(ANY), ...(bridge ? [s.nodeStats(ANY)] : [])];
+  const calls = [...callSubjects(s, role, kinds, known), s.streamControl(ANY), ...(bridge ? [s.nodeStats(ANY), s.metrics()] : [])];
   const { logs, buckets } = roleStores(role, kinds);
   const kv = buckets.map((b) => s.bucket(b));
   const stores = [
@@ -137,7 +137,7 @@ export function rolePermissions(namespace: string, role: Role, kinds: readonly A
     ...kv.flatMap((b) => [`$KV.${b}.>`, ...streamApi(`KV_${b}`)]),
   ];
   return {
-    sub: { allow: [...serves, s.streamControl(ANY), s.nodeStats(ANY), `${inboxPrefix([role])}.>`, ...(bridge ? [...api, "$SRV.>"] : [])].map(pattern) },
+    sub: { allow: [...serves, s.streamControl(ANY), s.nodeStats(ANY), s.metrics(), `${inboxPrefix([role])}.>`, ...(bridge ? [...api, "$SRV.>"] : [])].map(pattern) },
     pub: { allow: [...calls.map(pattern), "$JS.API.INFO", ...stores] },
     resp: RESPONSES,
   };

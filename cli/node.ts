@@ -48,6 +48,7 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
       ...(authenticator && { authenticator }),
       ...(audit && { audit }),
       ...(options.threadMetrics && { threadMetrics: options.threadMetrics }),
+      clusterSnapshots: () => system.clusterMetrics(),
     });
     await http.listen({ host, port });
     stops.push(() => http.close());

@@ -2,13 +2,15 @@ import { access, mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { freePort, startNatsServer, type NatsServer } from "../nats/index.js";
-import { createLogger, defaultNodeId } from "../runtime/index.js";
+import { createLogger, defaultNodeId, nodeMetrics } from "../runtime/index.js";
 import type { ColmenaConfig, ConfigFlags } from "./config.js";
 import { credsLayout, embeddedCredsDir, generateNatsCreds } from "./nats-creds.js";
 import { SERVICE_INBOX_PREFIX } from "./nats-permissions.js";
 import { startActorThread, type ActorThread } from "./actor-thread.js";
 import { collectProcessMetrics, startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { kindsOf, startNode, type RunningNode } from "./node.js";
+import { collectGpuMetrics } from "./gpu-metrics.js";
+import { startTelemetry } from "./telemetry.js";
 import { ProcessGuard } from "./process-guard.js";
 import { startupConfig } from "./startup-check.js";
 
@@ -30,6 +32,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   const config = await startupConfig(flags, process.env);
   const nodeId = config.nodeId ?? defaultNodeId();
   const log = createLogger({ level: config.log.level, nodeId });
+  const telemetry = await startTelemetry(process.env, { nodeId, version });
   const guard = new ProcessGuard(log);
   let nats: NatsServer | undefined;
   let creds: { serverConfig: string; node: string; bridge: string; service: string } | undefined;
@@ -54,6 +57,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     await node?.stop();
     await Promise.all(actorThreads.map((t) => t.stop()));
     await nats?.stop();
+    await telemetry?.shutdown();
   };
   // A fault in an actor thread (logged there) makes this node unready too: its /ready is the one that is asked.
   const threadFault = (origin: string, message: string) => node?.system.recordFault(`actor thread: ${origin}`, new Error(message));
@@ -69,6 +73,7 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
       actorThreads.push(await startActorThread({ ...config, nodeId: `${nodeId}-a${i}`, roles: actorRoles, nats: natsAs(creds?.node) }, version, log, crashed, threadFault));
     }
     collectProcessMetrics();
+    await collectGpuMetrics({ registry: nodeMetrics });
     const threadMetrics = actorThreads.map((t) => () => t.metrics());
     const mainCreds = mainRoles.length === 1 && mainRoles[0] === "bridge" ? creds?.bridge : creds?.node;
     if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log, threadMetrics });

@@ -26,7 +26,8 @@ import { Outbound } from "./delivery/outbound.js";
 import { PoolBalancer } from "./delivery/balancer.js";
 import { Router } from "./delivery/router.js";
 import { createLogger, type Logger } from "./observe/logger.js";
-import { addCellSource, addPoolSource } from "./observe/metrics.js";
+import { scrapeNodes, serveMetrics } from "./cluster/metrics-scrape.js";
+import { addCellSource, addPoolSource, type MetricsSnapshot } from "./observe/metrics.js";
 
 export interface ActorSystemOptions {
   config: RuntimeConfig;
@@ -238,13 +239,20 @@ export class ActorSystem implements Refs {
     for (const host of hosts) await host.start();
     const unlistCells = addCellSource(() => hosts.flatMap((h) => h.stats()));
     const unlistPools = addPoolSource(() => [...pooled].map(([kind, host]) => ({ kind, slots: host.load().slots, inFlight: host.stats().reduce((n, s) => n + s.inFlight, 0) })));
+    const scrapes = serveMetrics(nc, subjects.metrics(), codec, log);
     system.#unlistMetrics = () => {
       unlistCells();
       unlistPools();
+      scrapes.unsubscribe();
     };
     system.#statsService = serveNodeStats(nc, codec, subjects, nodeId, () => system.stats());
     log.info({ kinds: kinds.map((k) => `${k.address.kind}:${k.address.placement}`), roles: options.roles ?? [] }, "actor system started");
     return system;
+  }
+
+  /** Every live node's metrics registry (each thread of a process is a node), asked over NATS: what a bridge with `http.clusterMetrics` shows. */
+  clusterMetrics(timeoutMs = 2_000): Promise<MetricsSnapshot[]> {
+    return scrapeNodes(this.nc, this.subjects.metrics(), this.codec, this.membership.nodes().length, timeoutMs);
   }
 
   /** A pooled actor: any instance of the kind, preferring this node's. Sends get the default deadline unless told otherwise. */

@@ -16,7 +16,7 @@
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { Codec } from "../../nats/index.js";
-import { invalid, systemClock, zodIssues, type Bucket, type Clock, type Storage } from "../../runtime/index.js";
+import { invalid, stage, systemClock, zodIssues, type Bucket, type Clock, type Storage } from "../../runtime/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
 import { cacheLookups } from "../metrics.js";
@@ -141,8 +141,21 @@ export class AnswerCache {
     return (await this.lookup<T>(key))?.value;
   }
 
-  /** The value and the level it came from; the levels above are filled on the way back. */
+  /** The value and the level it came from; the levels above are filled on the way back. A stage span says which level answered. */
   async lookup<T>(key: string): Promise<{ value: T; level: CacheLevel } | undefined> {
+    const span = stage("cache lookup", { "colmena.cache.kind": keyKind(key) });
+    try {
+      const found = await this.#lookup<T>(key);
+      span.set({ "colmena.cache.hit": found !== undefined, "colmena.cache.level": found?.level ?? "none" });
+      span.end();
+      return found;
+    } catch (err) {
+      span.end(err);
+      throw err;
+    }
+  }
+
+  async #lookup<T>(key: string): Promise<{ value: T; level: CacheLevel } | undefined> {
     const kind = keyKind(key);
     const now = this.#clock.now();
     const l1 = this.#l1.get(key);

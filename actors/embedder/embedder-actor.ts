@@ -6,7 +6,7 @@
  * as one inference. Every message is answered with its own texts' vectors.
  */
 import { z } from "zod";
-import { actorAddress, hostActor, type ActorContext } from "../../runtime/index.js";
+import { actorAddress, hostActor, stage, type ActorContext } from "../../runtime/index.js";
 import { embedderBatchSize, embedderInference } from "../metrics.js";
 import { Batcher } from "./batcher.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
@@ -131,7 +131,20 @@ async function createEmbedder(ctx: ActorContext, config: EmbedderConfig) {
       counters.largestBatch = Math.max(counters.largestBatch, texts.length);
       embedderBatchSize.observe(texts.length);
       const end = embedderInference.startTimer();
-      return Promise.resolve(embedder.embed(texts)).finally(end);
+      // Under the span of the message whose arrival started the batch; the batch serves others too.
+      const span = stage("embed", { "colmena.embed.batch_size": texts.length, "colmena.embed.model": embedder.id });
+      return Promise.resolve(embedder.embed(texts)).then(
+        (r) => {
+          end();
+          span.end();
+          return r;
+        },
+        (err: unknown) => {
+          end();
+          span.end(err);
+          throw err;
+        },
+      );
     },
   });
   ctx.log.info({ model: embedder.id, dimension: embedder.dimension, maxBatch: config.batching.maxBatch }, "embedder ready");

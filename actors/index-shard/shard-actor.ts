@@ -4,11 +4,11 @@
  * (index, write-log consumer, snapshots) and answers searches on it.
  */
 import { z } from "zod";
-import { actorAddress, ColmenaError, hostActor, type ActorContext } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, stage, type ActorContext } from "../../runtime/index.js";
 import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAddress } from "./index-spec.js";
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import { packResults, type PackedShardResults } from "./packed-results.js";
-import type { Hit } from "./types.js";
+import type { Hit, ShardResults } from "./types.js";
 import { DocumentIdSchema, FilterSchema, VectorSchema } from "./wire-schemas.js";
 import { openShardLog, SHARD_LOG } from "./write-log.js";
 import { shardHits, shardSearch } from "../metrics.js";
@@ -108,9 +108,19 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     search: (m: z.output<typeof messages.search>): PackedShardResults => {
       const q = { k: m.k, ...(m.vector !== undefined && { vector: m.vector }), ...(m.text !== undefined && { text: m.text }), ...(m.filter !== undefined && { filter: m.filter }) };
       const end = shardSearch.startTimer();
-      const results = replica.search(q);
+      const span = stage("shard search", { "colmena.index": address.index, "colmena.shard": address.shard, "colmena.shard.replica": address.replica });
+      let results: ShardResults;
+      try {
+        results = replica.search(q);
+      } catch (err) {
+        span.end(err);
+        throw err;
+      }
       end();
-      shardHits.observe(results.vector.length + results.bm25.length);
+      const hits = results.vector.length + results.bm25.length;
+      shardHits.observe(hits);
+      span.set({ "colmena.shard.hits": hits, "colmena.shard.vector_hits": results.vector.length, "colmena.shard.bm25_hits": results.bm25.length });
+      span.end();
       return packResults(results);
     },
     get: (m: { ids: string[] }): Omit<Hit, "score">[] => replica.get(m.ids),

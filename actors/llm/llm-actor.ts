@@ -15,7 +15,7 @@
  */
 import { createActor, type Actor } from "xstate";
 import { z } from "zod";
-import { ColmenaError, defineActor, isColmenaError, ScopedSignal, type ActorContext, type CallContext } from "../../runtime/index.js";
+import { ColmenaError, defineActor, isColmenaError, ScopedSignal, stage, type ActorContext, type CallContext } from "../../runtime/index.js";
 import type { CircuitStatus, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { ExtractiveBackend } from "./extractive.js";
 import { instanceDevices, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
@@ -249,10 +249,17 @@ class LlmInstance {
     const scoped = new ScopedSignal(this.#ctx.clock, this.#limits.requestTimeoutMs, () => new ColmenaError("TIMEOUT", "generation passed requestTimeoutMs"), [call.signal]);
     const started = performance.now();
     let first = true;
+    // GenAI semantic conventions where they name a figure (model, token usage); time to first token is ours.
+    const span = stage("generate", { "gen_ai.operation.name": "chat", "gen_ai.request.model": backend.id, "gen_ai.request.max_tokens": req.maxNewTokens, "colmena.llm.device": backend.device });
+    let failure: unknown;
     try {
       for await (const event of backend.generate(req, scoped.signal)) {
         if (event.type === "token") {
-          if (first) llmTimeToFirstToken.observe((performance.now() - started) / 1000);
+          if (first) {
+            const ttft = (performance.now() - started) / 1000;
+            llmTimeToFirstToken.observe(ttft);
+            span.set({ "colmena.llm.time_to_first_token_s": ttft });
+          }
           first = false;
           llmGeneratedTokens.inc();
           yield event;
@@ -264,12 +271,15 @@ class LlmInstance {
         }
         llmPromptTokens.inc(event.promptTokens);
         llmInference.observe((performance.now() - started) / 1000);
+        span.set({ "gen_ai.usage.input_tokens": event.promptTokens, "gen_ai.usage.output_tokens": event.completionTokens, "gen_ai.response.finish_reasons": [event.reason] });
         yield { ...event, backend: backend.id, device: backend.device, trimmed: { history: fitted.droppedHistory, passages: fitted.droppedPassages } };
       }
     } catch (err) {
+      failure = err;
       if (!isColmenaError(err) || err.code === "INTERNAL") this.#failed(err, backend.device);
       throw err;
     } finally {
+      span.end(failure);
       scoped.dispose();
     }
   }

@@ -6,7 +6,7 @@
  * is left out and named: the answer is then `partial`.
  */
 import { z } from "zod";
-import { actorAddress, ColmenaError, hostActor, isColmenaError, type ActorContext, type CallContext } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, isColmenaError, stage, type ActorContext, type CallContext } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, IndexListSchema, shardKey, shardName, type IndexSpec } from "../index-shard/index-spec.js";
 import { ShardKind } from "../index-shard/shard-actor.js";
@@ -117,7 +117,11 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
     const missingShards = answers.flatMap((a, shard) => (a === undefined ? [shardName(spec.name, shard)] : []));
     const results = answers.filter((a): a is ShardResults => a !== undefined);
     if (missingShards.length > 0) call.log.warn({ missingShards }, "partial answer");
-    return { hits: fuse(results, { topK, k: config.rrfK, weights: config.weights }), partial: missingShards.length > 0, missingShards };
+    const span = stage("fuse", { "colmena.fuse.lists": results.length * 2, "colmena.fuse.partial": missingShards.length > 0 });
+    const hits = fuse(results, { topK, k: config.rrfK, weights: config.weights });
+    span.set({ "colmena.fuse.hits": hits.length });
+    span.end();
+    return { hits, partial: missingShards.length > 0, missingShards };
   };
 
   /** One replica after another (starting at `first`), until one answers or the deadline leaves no time; undefined if none did. */

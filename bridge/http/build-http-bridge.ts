@@ -31,7 +31,7 @@ import { queryRoutes } from "./routes/query.js";
  * `await app.close()` stops it. Bad options throw INVALID naming the key.
  */
 export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyInstance {
-  const { log, metrics, threadMetrics, clock, authenticator, bridges, audit, ...operatorOptions } = config;
+  const { log, metrics, threadMetrics, clusterSnapshots, clock, authenticator, bridges, audit, ...operatorOptions } = config;
   const options = resolveOptions(operatorOptions, clock);
   if ((options.auth.mode === "none") !== (authenticator === undefined)) {
     throw new ColmenaError("INVALID", `http.auth.mode ${options.auth.mode} ${authenticator === undefined ? "needs an authenticator (createAuthenticator)" : "takes no authenticator"}`);
@@ -90,7 +90,13 @@ export function buildHttpBridge(api: RagApi, config: HttpBridgeConfig): FastifyI
     chatRoutes(routes, context);
     embeddingRoutes(routes, context);
     modelRoutes(routes, context);
-    opsRoutes(routes, context, () => mergedExposition([registry, nodeMetrics], threadMetrics ?? []));
+    const cluster = options.clusterMetrics ? clusterSnapshots : undefined;
+    if (options.clusterMetrics && cluster === undefined) throw new ColmenaError("INVALID", "http.clusterMetrics needs a node to ask the cluster through");
+    // The cluster's registries include this node's threads (each answers the scrape as a node of its own): not added again here.
+    const exposition = cluster
+      ? async () => mergedExposition([registry], (await cluster()).map((s) => () => Promise.resolve(s)))
+      : () => mergedExposition([registry, nodeMetrics], threadMetrics ?? []);
+    opsRoutes(routes, context, exposition);
     if (authenticator?.keys !== undefined) keyRoutes(routes, authenticator.keys, audit);
   });
   return app;

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { ColmenaError } from "../../runtime/index.js";
 import { edgeError, EdgeRejection, toEdgeError, type EdgeError } from "../errors.js";
 import { MAX_PATH_PARAM_LENGTH } from "../shapes.js";
+import { maybeScopeOf } from "./request-scope.js";
 
 /** A failed request's answer, however it failed: one function behind fastify's error handler and its framework errors. */
 export type ErrorAnswerer = (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
@@ -19,6 +20,7 @@ export type ErrorAnswerer = (err: FastifyError, request: FastifyRequest, reply: 
 export function errorAnswerer(log: Logger, bodyLimit: number): ErrorAnswerer {
   return (err, request, reply) => {
     const answer = fromFastify(err, bodyLimit);
+    maybeScopeOf(request)?.failed(answer.body.error.code);
     // The request's logger carries its trace id; a connection-level error before any request has only the bridge's.
     if (answer.unexpected) (request.log ?? log).error({ err, method: request.method, url: request.url.slice(0, 200) }, "request failed");
     return reply.code(answer.status).headers(answer.headers).send(answer.body);

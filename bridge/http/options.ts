@@ -61,6 +61,15 @@ export const HttpBridgeOptionsSchema = z.strictObject({
     .default(ADMISSION_DEFAULTS),
   /** Comment lines on event streams this often (ms), so idle proxies keep them open; 0: none. */
   sseHeartbeatMs: z.int().min(0).default(15_000),
+  /**
+   * What GET /metrics shows: this node (the bridge's thread and the node's
+   * actor threads; the default), or with `true` the whole cluster's figures,
+   * every node's registry asked over NATS at each scrape and added up (the
+   * bridge's own HTTP families beside them). One Prometheus job can then
+   * read a cluster through one bridge; scrape such a bridge and the nodes
+   * themselves and the figures count twice.
+   */
+  clusterMetrics: z.boolean().default(false),
   /** Fastify's trustProxy: whether client IPs (for the rate limit and the audit) come from X-Forwarded-For. */
   trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
   /** HTTPS from certificate files (see tls.ts); absent: plain HTTP. */
@@ -74,13 +83,15 @@ export type HttpBridgeOptions = z.input<typeof HttpBridgeOptionsSchema>;
  * its metrics to, the figures of the node's actor threads (one read per
  * thread, at each scrape), the clock of the rate limiter and of key expiry,
  * the authenticator `auth.mode` needs (createAuthenticator), how many bridge
- * nodes share the rate limits (default 1), and the audit stream to record
- * access to (AuditLog.open; none: no audit).
+ * nodes share the rate limits (default 1), the audit stream to record
+ * access to (AuditLog.open; none: no audit), and where `clusterMetrics` asks
+ * the cluster's registries.
  */
 export type HttpBridgeConfig = HttpBridgeOptions & {
   log: Logger;
   metrics?: Registry;
   threadMetrics?: Array<() => Promise<MetricsSnapshot>>;
+  clusterSnapshots?: () => Promise<MetricsSnapshot[]>;
   clock?: Clock;
   authenticator?: Authenticator;
   bridges?: () => number;

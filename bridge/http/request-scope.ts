@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, type CallScope, type TraceContext } from "../../runtime/index.js";
+import { childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, tracingEnabled, type CallScope, type TraceContext } from "../../runtime/index.js";
 import { guard } from "../abortable.js";
 import { onceEnded } from "./request-end.js";
+import { serverSpan } from "./server-span.js";
 
 /**
  * One request as the call scope every actor hop behind it continues: the
@@ -20,6 +21,8 @@ export interface RequestScope extends CallScope {
   remainingMs(): number;
   /** Settles as `work` does, or rejects with the abort reason as soon as the scope aborts. */
   guard<T>(work: Promise<T>): Promise<T>;
+  /** The request is answered with this error code (its span says so). */
+  failed(code: string): void;
 }
 
 const scopes = new WeakMap<FastifyRequest, RequestScope>();
@@ -31,6 +34,9 @@ export function attachScopes(app: FastifyInstance, timeoutMs: number): void {
   });
 }
 
+/** The scope of a request that may have failed before it had one (a connection-level error). */
+export const maybeScopeOf = (request: FastifyRequest): RequestScope | undefined => scopes.get(request);
+
 export function scopeOf(request: FastifyRequest): RequestScope {
   const scope = scopes.get(request);
   if (scope === undefined) throw new ColmenaError("INTERNAL", "request has no scope");
@@ -40,7 +46,9 @@ export function scopeOf(request: FastifyRequest): RequestScope {
 function openScope(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): RequestScope {
   const header = request.headers.traceparent;
   const parent = parseTraceparent(typeof header === "string" ? header : undefined);
-  const trace = parent ? childSpan(parent) : newTrace();
+  // With tracing on the request is a server span (its end recorded when the response ends); without, a span id of its own.
+  const span = tracingEnabled() ? serverSpan(request, parent) : undefined;
+  const trace = span?.trace ?? (parent ? childSpan(parent) : newTrace());
   reply.header("traceparent", formatTraceparent(trace));
   const controller = new AbortController();
   const deadline = Date.now() + timeoutMs;
@@ -51,9 +59,11 @@ function openScope(request: FastifyRequest, reply: FastifyReply, timeoutMs: numb
   // 'close' on the response comes after it finished, or when the connection
   // dropped first. (IncomingMessage 'close' fires once the body is read, so it
   // cannot tell a gone client from a finished upload.)
+  let failure: string | undefined;
   onceEnded(reply, (finished) => {
     clearTimeout(timer);
     if (!finished) controller.abort(new ColmenaError("CANCELLED", "the client closed the connection"));
+    span?.end(finished ? reply.raw.statusCode : 499, finished ? failure : "CANCELLED");
   });
   const signal = controller.signal;
   return {
@@ -62,5 +72,8 @@ function openScope(request: FastifyRequest, reply: FastifyReply, timeoutMs: numb
     trace,
     remainingMs: () => Math.max(1, deadline - Date.now()),
     guard: <T>(work: Promise<T>) => guard(work, signal),
+    failed: (code) => {
+      failure = code;
+    },
   };
 }

@@ -7,8 +7,10 @@ import type { AnyHosted } from "../contract/hosting.js";
 import type { Refs } from "../contract/refs.js";
 import type { BackpressureState, CellStats, LifecycleState } from "../contract/stats.js";
 import type { Envelope } from "../delivery/envelope.js";
+import { consumerSpan, type Destination } from "../delivery/hop-spans.js";
 import type { Logger } from "../observe/logger.js";
 import { kindMetrics, type KindMetrics, type MessageOutcome } from "../observe/metrics.js";
+import { endSpan, traces, withSpan } from "../observe/tracing.js";
 import { Call } from "./call.js";
 import { CellStates } from "./cell-states.js";
 import { Mailbox } from "./mailbox.js";
@@ -24,6 +26,8 @@ export interface CellOptions {
   refs: Refs;
   log: Logger;
   clock: Clock;
+  /** The subject its messages are addressed to, for its consumer spans. */
+  destination: Destination;
   /** Called when backpressure stops or resumes intake from shared queues. */
   onIntake?: (accepting: boolean) => void;
   /** Called when a crash ends the activation for good (directive stop or escalate). */
@@ -70,6 +74,7 @@ export class ActorCell {
   readonly #onTerminate: (() => void) | undefined;
   #behavior: Behavior<MessageSchemas> | undefined;
   readonly #openIntake: CellOptions["openIntake"];
+  readonly #destination: Destination;
   #intake: RunningIntake | undefined;
   #report: FailureReporter | undefined;
   #paused = true;
@@ -91,6 +96,7 @@ export class ActorCell {
     this.log = options.log;
     this.clock = options.clock;
     this.refs = options.refs;
+    this.#destination = options.destination;
     this.#lastActive = options.clock.now();
     this.#mailbox = new Mailbox(options.kind.mailbox.capacity);
     this.#metrics = kindMetrics(options.kind.address.kind);
@@ -297,12 +303,13 @@ export class ActorCell {
       return;
     }
     const call = new Call(this, env);
+    if (traces(env.trace)) call.span = consumerSpan(this.#destination, this.kind.address, env.msg.type, env.trace);
     const timedFrom = this.#service.sampleNext() ? this.clock.now() : undefined;
     if (timedFrom !== undefined) call.startedAt = performance.now();
     let result: unknown;
     this.#inFlight++;
     try {
-      result = handler.call(behavior, env.msg, call);
+      result = call.span === undefined ? handler.call(behavior, env.msg, call) : withSpan(call.span, () => handler.call(behavior, env.msg, call));
     } catch (err) {
       this.#finish(env, call, timedFrom, err, true);
       return;
@@ -323,7 +330,9 @@ export class ActorCell {
       this.#done(timedFrom);
       this.#fail(env, value, call);
     } else if (env.stream) {
-      void pump(this.clock, this.kind.address.kind, env, env.stream, value).then(
+      // A generator's body runs in the context of whoever pulls it: the pump, under the call's span.
+      const pumping = () => pump(this.clock, this.kind.address.kind, env, env.stream!, value);
+      void (call.span === undefined ? pumping() : withSpan(call.span, pumping)).then(
         (outcome) => {
           if (outcome === "done") this.#stats.processed++;
           this.#record(env, call, "ok");
@@ -349,8 +358,9 @@ export class ActorCell {
     }
   }
 
-  #record(env: Envelope, call: Call, outcome: MessageOutcome): void {
+  #record(env: Envelope, call: Call, outcome: MessageOutcome, err?: unknown): void {
     this.#metrics.record(env.msg.type, outcome);
+    if (call.span !== undefined) endSpan(call.span, err);
     if (call.startedAt !== undefined) this.#metrics.observe(env.msg.type, (performance.now() - call.startedAt) / 1000);
   }
 
@@ -365,11 +375,11 @@ export class ActorCell {
   #fail(env: Envelope, err: unknown, call: Call): void {
     if (isTypedError(err) && err.code !== "INTERNAL") {
       this.#stats.processed++;
-      this.#record(env, call, "error");
+      this.#record(env, call, "error", err);
       reject(env, ColmenaError.from(err));
       return;
     }
-    this.#record(env, call, "crash");
+    this.#record(env, call, "crash", err);
     reject(env, new ColmenaError("INTERNAL", `${this.kind.address.kind}.${env.msg.type} failed: ${err instanceof Error ? err.message : String(err)}`));
     this.#crash(err, env.msg.type, env.trace?.traceId);
   }

@@ -4,6 +4,7 @@ import { ColmenaError } from "../contract/errors.js";
 import type { Refs } from "../contract/refs.js";
 import type { Envelope } from "../delivery/envelope.js";
 import type { Logger } from "../observe/logger.js";
+import type { Span } from "../observe/tracing.js";
 import { remainingMs } from "../time/deadline.js";
 import { ScopedSignal } from "../time/scoped-signal.js";
 
@@ -29,6 +30,8 @@ export class Call implements CallContext {
   #refs: Refs | undefined;
   /** performance.now() when the handler started, for the messages the cell times (one in 16): what the handle-duration histogram measures from. */
   startedAt: number | undefined;
+  /** The message's consumer span, while tracing is enabled: the call's trace, which its own sends continue. */
+  span: Span | undefined;
 
   constructor(host: CallHost, env: Envelope) {
     this.#host = host;
@@ -36,7 +39,7 @@ export class Call implements CallContext {
   }
 
   get trace() {
-    return this.#env.trace;
+    return this.span === undefined ? this.#env.trace : this.span.spanContext();
   }
 
   get deadline() {
@@ -63,7 +66,9 @@ export class Call implements CallContext {
   }
 
   get log(): Logger {
-    this.#log ??= this.#host.log.child({ msgType: this.#env.msg.type, ...(this.#env.trace && { trace_id: this.#env.trace.traceId, span_id: this.#env.trace.spanId }) });
+    // Under a span the node's logger takes the ids from the active context (logger.ts), on this logger's lines and every other's.
+    const trace = this.span === undefined ? this.#env.trace : undefined;
+    this.#log ??= this.#host.log.child({ msgType: this.#env.msg.type, ...(trace && { trace_id: trace.traceId, span_id: trace.spanId }) });
     return this.#log;
   }
 

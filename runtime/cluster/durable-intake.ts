@@ -7,9 +7,11 @@ import type { ActorAddress, MessageSchemas } from "../contract/address.js";
 import { ColmenaError } from "../contract/errors.js";
 import type { DurableSource } from "../contract/intake.js";
 import type { Envelope } from "../delivery/envelope.js";
-import { validateMessage } from "../delivery/wire.js";
+import { H_TRACEPARENT, validateMessage } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
 import { addConsumerLagSource } from "../observe/metrics.js";
+import { intakeEntryRefused } from "./malformed.js";
+import { parseTraceparent } from "../observe/trace.js";
 
 export interface IntakeDeps {
   nc: NatsConnection;
@@ -70,7 +72,8 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
       get deadline() {
         return stopped ? -Infinity : Infinity;
       },
-      trace: undefined,
+      // The trace of the handling that appended the entry, when it was traced (nats-storage.ts).
+      trace: parseTraceparent(m.headers?.get(H_TRACEPARENT)),
       stream: undefined,
       reply: {
         resolve: () => {
@@ -109,6 +112,7 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
       log.warn({ seq: m.seq, subject: m.subject, err: ColmenaError.from(err).message }, "terminated a durable entry that is not a valid message");
       m.term();
       target.refused();
+      intakeEntryRefused(address.kind);
       return;
     }
     deliver(m, msg);

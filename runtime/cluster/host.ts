@@ -8,6 +8,7 @@ import type { CellStats } from "../contract/stats.js";
 import type { Storage } from "../contract/storage.js";
 import type { Subjects } from "../contract/subjects.js";
 import type { ActorCell, CellOptions } from "../cell/actor-cell.js";
+import { destinationOf } from "../delivery/hop-spans.js";
 import type { Inbound } from "../delivery/inbound.js";
 import type { Logger } from "../observe/logger.js";
 import { declaredRefs } from "./declared-refs.js";
@@ -61,6 +62,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
     }),
     kind,
     key,
+    destination: destinationOf(deps.subjects, kind.address, kind.address.placement === "keyed" ? key : undefined),
     refs: declaredRefs(deps.refs, kind),
     clock: deps.clock,
     log,

@@ -1,11 +1,15 @@
 import type { KV } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { ensureStream, isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf, lastSequenceOn, openBucket, type Codec } from "../../nats/index.js";
 import type { Clock } from "../../supervisors/index.js";
 import { ColmenaError } from "../contract/errors.js";
 import { subjectToken, type Subjects } from "../contract/subjects.js";
 import type { Bucket, BucketOptions, Log, LogSpec, LogState, Storage } from "../contract/storage.js";
+import { appendSpan } from "../delivery/hop-spans.js";
+import { H_TRACEPARENT } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
+import { formatTraceparent } from "../observe/trace.js";
+import { activeTrace, endSpan } from "../observe/tracing.js";
 import { StreamHead } from "./log-head.js";
 
 /** The node's storage in JetStream: streams and KV buckets named in its namespace, values in its codec. */
@@ -85,10 +89,22 @@ class NatsLog implements Log {
   }
 
   async #publish(subject: string, data: Uint8Array, msgId?: string): Promise<number> {
+    // An entry appended while a traced message is handled carries the trace, and the intake that takes it continues it.
+    const parent = activeTrace();
+    const span = parent && appendSpan(subject, `${this.#root}.>`, parent);
+    let h: MsgHdrs | undefined;
+    if (span) {
+      h = headers();
+      h.set(H_TRACEPARENT, formatTraceparent(span.spanContext()));
+    }
     try {
-      return (await jetStreamOf(this.#nc).publish(subject, data, msgId === undefined ? {} : { msgID: msgId })).seq;
+      const seq = (await jetStreamOf(this.#nc).publish(subject, data, { ...(msgId !== undefined && { msgID: msgId }), ...(h && { headers: h }) })).seq;
+      if (span) endSpan(span);
+      return seq;
     } catch (err) {
-      throw jetStreamError(err, `an entry on ${subject} was not stored`);
+      const e = jetStreamError(err, `an entry on ${subject} was not stored`);
+      if (span) endSpan(span, e);
+      throw e;
     }
   }
 

@@ -71,6 +71,16 @@ export class Subjects {
     return `${this.prefix}.keyed.${subjectToken(kind, "actor kind")}.${subjectToken(key)}`;
   }
 
+  /** The keyed subject of a kind with the key left out, for span attributes whose cardinality must stay bounded. */
+  keyedTemplate(kind: string): string {
+    return `${this.prefix}.keyed.${subjectToken(kind, "actor kind")}.{key}`;
+  }
+
+  /** Metrics scrapes, answered by every node (runtime/cluster/metrics-scrape.ts). */
+  metrics(): string {
+    return `${this.prefix}.metrics`;
+  }
+
   /** Activation requests for a keyed kind, answered by a node hosting it. */
   activate(kind: string): string {
     return `${this.prefix}.activate.${subjectToken(kind, "actor kind")}`;

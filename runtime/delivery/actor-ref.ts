@@ -4,6 +4,7 @@ import type { CallOptions, CallScope } from "../contract/scope.js";
 import type { ActorRef } from "../contract/refs.js";
 import type { ActorStream } from "../contract/stream.js";
 import { newTrace, type TraceContext } from "../observe/trace.js";
+import { tracingEnabled } from "../observe/tracing.js";
 import type { Router } from "./router.js";
 
 /** What a ref needs to turn a send into a deadline and a trace. */
@@ -54,7 +55,8 @@ export class RoutedRef<M extends MessageSchemas, B> implements ActorRef<M, B> {
     return Number.isFinite(deadline) ? deadline : clock.now() + defaultTimeoutMs;
   }
 
-  #trace(options: CallOptions): TraceContext {
-    return options.trace ?? this.#scope.call.trace ?? newTrace();
+  /** A send outside any trace starts one: here, or with tracing on as the root span the router makes (which the sampler decides on). */
+  #trace(options: CallOptions): TraceContext | undefined {
+    return options.trace ?? this.#scope.call.trace ?? (tracingEnabled() ? undefined : newTrace());
   }
 }

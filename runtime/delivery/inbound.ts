@@ -6,6 +6,7 @@ import { ColmenaError } from "../contract/errors.js";
 import type { Subjects } from "../contract/subjects.js";
 import type { Logger } from "../observe/logger.js";
 import { childSpan, parseTraceparent } from "../observe/trace.js";
+import { traces } from "../observe/tracing.js";
 import { remainingMs } from "../time/deadline.js";
 import { Credit } from "./credit.js";
 import type { Admit, Envelope, ReplySink, StreamSink } from "./envelope.js";
@@ -43,7 +44,8 @@ export class Inbound {
       const timeout = readTimeout(hdrs);
       const msg = readMessage(address, this.#deps.codec, m.data);
       const parent = parseTraceparent(hdrs?.get("traceparent"));
-      const trace = parent && childSpan(parent);
+      // A traced hop gets its consumer span from the receiving cell, under the sender's; any other a span id of its own here.
+      const trace = parent && (traces(parent) ? parent : childSpan(parent));
       const deadline = timeout !== undefined ? clock.now() + timeout : mode === "tell" ? Infinity : clock.now() + this.#deps.defaultTimeoutMs;
       const env: Envelope = {
         msg,

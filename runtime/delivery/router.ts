@@ -5,8 +5,10 @@ import type { ActorStream } from "../contract/stream.js";
 import type { Subjects } from "../contract/subjects.js";
 import type { Logger } from "../observe/logger.js";
 import type { TraceContext } from "../observe/trace.js";
+import { endSpan, traces, type Span } from "../observe/tracing.js";
 import { sleep } from "../time/deadline.js";
 import type { Admit } from "./envelope.js";
+import { destinationOf, producerSpan, type Destination } from "./hop-spans.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Outbound } from "./outbound.js";
 import { isConnectionLost, isNoResponders } from "./requester.js";
@@ -42,12 +44,25 @@ type Msg = { type: string };
  */
 export class Router {
   readonly #d: RouterDeps;
+  /** A pooled kind's destination is the same for every send: made once. */
+  readonly #pooledDestinations = new Map<string, Destination>();
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
   }
 
   tell(address: ActorAddress, key: string | undefined, msg: Msg, trace: TraceContext | undefined, deadline: number): void {
+    if (traces(trace)) {
+      // A tell's span covers its sending: nothing comes back to end it later.
+      const span = producerSpan("publish", this.#destination(address, key), address, msg.type, trace);
+      this.#tell(address, key, msg, span.spanContext(), deadline);
+      endSpan(span);
+      return;
+    }
+    this.#tell(address, key, msg, trace, deadline);
+  }
+
+  #tell(address: ActorAddress, key: string | undefined, msg: Msg, trace: TraceContext | undefined, deadline: number): void {
     if (key === undefined) {
       const host = this.#d.pooled.get(address.kind);
       const others = this.#othersHost(address);
@@ -87,6 +102,17 @@ export class Router {
   }
 
   ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
+    if (!traces(trace)) return this.#ask(address, key, msg, deadline, trace);
+    const span = producerSpan("request", this.#destination(address, key), address, msg.type, trace);
+    const answer = this.#ask(address, key, msg, deadline, span.spanContext());
+    answer.then(
+      () => endSpan(span),
+      (err: unknown) => endSpan(span, err),
+    );
+    return answer;
+  }
+
+  #ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
     const { clock, outbound } = this.#d;
     const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
     if (key !== undefined) return this.#viaKey(address, key, deadline, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
@@ -122,6 +148,12 @@ export class Router {
   }
 
   stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
+    if (!traces(trace)) return this.#stream(address, key, msg, deadline, trace);
+    const span = producerSpan("request", this.#destination(address, key), address, msg.type, trace);
+    return spannedStream(this.#stream<T>(address, key, msg, deadline, span.spanContext()), span);
+  }
+
+  #stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
     const { clock, outbound, streamCredit } = this.#d;
     const local = (target: LocalTarget) => localStream<T>(admitTo(address, target), clock, msg, deadline, trace, streamCredit);
     const remote = async (subject: string) => {
@@ -154,6 +186,13 @@ export class Router {
         }),
       this.#d.balancer.sent(node, address.kind),
     );
+  }
+
+  #destination(address: ActorAddress, key: string | undefined): Destination {
+    if (key !== undefined) return destinationOf(this.#d.subjects, address, key);
+    let d = this.#pooledDestinations.get(address.kind);
+    if (d === undefined) this.#pooledDestinations.set(address.kind, (d = destinationOf(this.#d.subjects, address, undefined)));
+    return d;
   }
 
   #othersHost(address: ActorAddress): boolean {
@@ -222,6 +261,33 @@ function admitTo(address: ActorAddress, target: LocalTarget): Admit {
       return ColmenaError.from(err);
     }
     return target.admit({ msg, deadline: env.deadline, trace: env.trace, reply: env.reply, stream: env.stream });
+  };
+}
+
+/** A stream whose producer span ends with it: at its end, its error, or its cancel. */
+function spannedStream<T>(inner: ActorStream<T>, span: Span): ActorStream<T> {
+  let ended = false;
+  const end = (err?: unknown) => {
+    if (ended) return;
+    ended = true;
+    endSpan(span, err);
+  };
+  return {
+    cancel() {
+      inner.cancel();
+      end();
+    },
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* inner;
+        end();
+      } catch (err) {
+        end(err);
+        throw err;
+      } finally {
+        end();
+      }
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { activeTrace } from "./tracing.js";
 
 export type { Logger };
 
@@ -9,10 +10,24 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+const NO_FIELDS = {};
+
+/**
+ * The trace of the line being written, from OpenTelemetry's active context:
+ * while tracing is on, every line written during a traced message or request
+ * (by any logger, at any level) carries the span it was written under. With
+ * tracing off there is no active context, and the call's and the request's
+ * loggers carry the ids they were given instead.
+ */
+function traceFields(): object {
+  const trace = activeTrace();
+  return trace === undefined ? NO_FIELDS : { trace_id: trace.traceId, span_id: trace.spanId };
+}
+
 /** The node's root logger: JSON lines with the node id on every line. */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
-    { level: options.level, base: { node: options.nodeId }, timestamp: pino.stdTimeFunctions.isoTime },
+    { level: options.level, base: { node: options.nodeId }, timestamp: pino.stdTimeFunctions.isoTime, mixin: traceFields },
     options.destination ?? pino.destination({ fd: 2, sync: false }),
   );
 }

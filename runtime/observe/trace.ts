@@ -1,11 +1,14 @@
 import { randomFillSync } from "node:crypto";
+import { TraceFlags, type SpanContext } from "@opentelemetry/api";
 
-/** W3C trace context (https://www.w3.org/TR/trace-context/): one trace id per request, a span id per hop. */
-export interface TraceContext {
-  readonly traceId: string; // 32 lowercase hex
-  readonly spanId: string; // 16 lowercase hex
-  readonly sampled: boolean;
-}
+/**
+ * A hop's trace: OpenTelemetry's span context (trace id, span id, flags), so
+ * the runtime's trace and a span of the OpenTelemetry SDK are one value and
+ * need no conversion. On the wire it is a W3C `traceparent`
+ * (https://www.w3.org/TR/trace-context/), written and read here, so it
+ * travels whether or not an SDK is installed.
+ */
+export type TraceContext = SpanContext;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE = "0".repeat(32);
@@ -24,16 +27,18 @@ function randomHex(bytes: number): string {
 }
 
 export function newTrace(): TraceContext {
-  return { traceId: randomHex(16), spanId: randomHex(8), sampled: true };
+  return { traceId: randomHex(16), spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED };
 }
 
-/** The same trace, a new span: what the receiver of a hop works under. */
+/** The same trace, a new span: what the receiver of a hop works under while no tracer makes its spans. */
 export function childSpan(parent: TraceContext): TraceContext {
-  return { traceId: parent.traceId, spanId: randomHex(8), sampled: parent.sampled };
+  return { traceId: parent.traceId, spanId: randomHex(8), traceFlags: parent.traceFlags };
 }
+
+export const isSampled = (t: TraceContext): boolean => (t.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
 
 export function formatTraceparent(t: TraceContext): string {
-  return `00-${t.traceId}-${t.spanId}-${t.sampled ? "01" : "00"}`;
+  return `00-${t.traceId}-${t.spanId}-${isSampled(t) ? "01" : "00"}`;
 }
 
 /** Parses a `traceparent` header; anything malformed is ignored (undefined), as the spec asks. */
@@ -41,5 +46,5 @@ export function parseTraceparent(header: string | undefined): TraceContext | und
   if (!header) return undefined;
   const m = TRACEPARENT.exec(header.trim());
   if (!m || m[1] === ZERO_TRACE || m[2] === ZERO_SPAN) return undefined;
-  return { traceId: m[1]!, spanId: m[2]!, sampled: (parseInt(m[3]!, 16) & 1) === 1 };
+  return { traceId: m[1]!, spanId: m[2]!, traceFlags: parseInt(m[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { bypassing, cycles, importsOf } from "../helpers/import-graph.js";
+import { bypassing, cycles, importsOf, SOURCE_FOLDERS } from "../helpers/import-graph.js";
 
 // The compiled test runs from dist/test/architecture; the sources are three levels up from dist.
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -45,6 +47,20 @@ test("architecture - layers import downward only", () => {
     upward.map((i) => `${i.from} -> ${i.to}`),
     [],
   );
+});
+
+test("architecture - only the CLI's bootstrap uses the OpenTelemetry SDK; everything else the API alone", () => {
+  const OTEL = /^\s*(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\s+from\s+)?["'](@opentelemetry\/[^"']+)["']/gm;
+  const found: string[] = [];
+  for (const folder of SOURCE_FOLDERS) {
+    for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+      const file = join(entry.parentPath, entry.name);
+      for (const m of readFileSync(file, "utf8").matchAll(OTEL)) found.push(`${file.slice(root.length)} -> ${m[1]}`);
+    }
+  }
+  assert.ok(found.some((f) => f.endsWith("-> @opentelemetry/api")), "the runtime uses the API");
+  assert.deepEqual(found.filter((f) => !f.endsWith("-> @opentelemetry/api") && !f.startsWith("cli/telemetry.ts")), []);
 });
 
 test("architecture - the checks see a cycle and a bypass when there is one", () => {

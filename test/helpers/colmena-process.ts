@@ -26,9 +26,9 @@ export interface ColmenaProcess {
  * banner. Its data directory is temporary and removed on stop, unless one is
  * given (to restart on the same data). `bin`: another build's cli/main.js.
  */
-export async function startColmenaUp(args: string[] = [], keep?: { dataDir: string; natsPort: number }, bin = main): Promise<ColmenaProcess> {
+export async function startColmenaUp(args: string[] = [], keep?: { dataDir: string; natsPort: number }, bin = main, env: NodeJS.ProcessEnv = process.env): Promise<ColmenaProcess> {
   const natsPort = keep?.natsPort ?? (await freePort());
-  return startColmena(["up", "--port", "0", "--nats-port", String(natsPort)], args, keep?.dataDir, bin);
+  return startColmena(["up", "--port", "0", "--nats-port", String(natsPort)], args, keep?.dataDir, bin, env);
 }
 
 /** Runs `colmena node` (roles and NATS in `args`) in its own process, as startColmenaUp does `up`; `httpUrl` is empty for a node without the bridge. */
@@ -37,10 +37,11 @@ export async function startColmenaNode(args: string[]): Promise<ColmenaProcess> 
   return startColmena(["node", "--port", "0", "--set", "metrics.port=0"], args);
 }
 
-async function startColmena(command: string[], args: string[], keptDataDir?: string, bin = main): Promise<ColmenaProcess> {
+async function startColmena(command: string[], args: string[], keptDataDir?: string, bin = main, env: NodeJS.ProcessEnv = process.env): Promise<ColmenaProcess> {
   const dataDir = keptDataDir ?? (await mkdtemp(join(tmpdir(), "colmena-up-")));
   const child = spawn(process.execPath, [bin, ...command, "--data-dir", dataDir, "--log-level", "warn", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env,
   });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -69,8 +70,8 @@ async function startColmena(command: string[], args: string[], keptDataDir?: str
 }
 
 /** Runs a one-shot `colmena` command (keys, ...) to its end: its exit code and output. */
-export async function runColmena(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export async function runColmena(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));

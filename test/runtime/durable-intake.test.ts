@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { z } from "zod";
 import { Codec, ensureStream, jetStreamManagerOf, jetStreamOf, type NatsServer } from "../../nats/index.js";
-import { defineActor, isColmenaError, type ActorSystem } from "../../runtime/index.js";
+import { defineActor, isColmenaError, nodeMetrics, type ActorSystem } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { startTestSystem } from "../helpers/system.js";
 import { waitFor } from "../helpers/wait.js";
@@ -70,7 +70,9 @@ test("durable intake - entries reach the handler through the mailbox in stream o
 
 test("durable intake - an entry that is not a message is passed over, counted, and the stream goes on", async () => {
   const refused = () => system.stats().kinds.find((k) => k.kind === "intake-log")!.activations[0]?.intakeRefused ?? 0;
+  const exported = async () => Number(/^colmena_malformed_entries_total\{source="intake",kind="intake-log"\} (\d+)$/m.exec(await nodeMetrics.metrics())?.[1] ?? 0);
   const before = refused();
+  const exportedBefore = await exported();
   await publish("bad"); // message() throws
   await publish(12n ** 30n); // a BigInt: not a string, the schema refuses it
   await publish({ deep: [[[[[[{}]]]]]] });
@@ -78,6 +80,7 @@ test("durable intake - an entry that is not a message is passed over, counted, a
   const next = await publish("after the bad ones");
   await waitFor("the next entry applied", () => seen.includes(next));
   assert.equal(refused(), before + 4);
+  assert.equal(await exported(), exportedBefore + 4, "the Prometheus family counts them too");
   assert.equal(restarts(), 0, "bad input is not a crash");
   await waitFor("every entry settled", async () => (await pending()) === 0);
 });

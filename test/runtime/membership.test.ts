@@ -4,7 +4,7 @@ import { Kvm } from "@nats-io/kv";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Packr } from "msgpackr";
 import type { NatsServer } from "../../nats/index.js";
-import { isColmenaError, type ActorSystem } from "../../runtime/index.js";
+import { isColmenaError, nodeMetrics, type ActorSystem } from "../../runtime/index.js";
 import { Counter, Echo } from "../fixtures/runtime/kinds.js";
 import { serverWithClient, startTestServer } from "../helpers/nats-server.js";
 import { waitFor } from "../helpers/wait.js";
@@ -50,6 +50,8 @@ describe("membership - malformed entries and lost leases", () => {
 
   test("membership - a malformed entry is skipped and counted; the lease sweep and the process survive it", async () => {
     const watcher = await startTestSystem(nats.server.url, [Counter], { nodeId: "careful" });
+    const exported = async (source: string) => Number(new RegExp(`^colmena_malformed_entries_total\\{source="${source}"\\} (\\d+)$`, "m").exec(await nodeMetrics.metrics())?.[1] ?? NaN);
+    const exportedBefore = { membership: await exported("membership"), placement: await exported("placement"), state: await exported("state") };
     try {
       const members = await new Kvm(nats.nc).open(watcher.subjects.bucket("members"));
       const packr = new Packr({ useRecords: false });
@@ -79,6 +81,10 @@ describe("membership - malformed entries and lost leases", () => {
       assert.equal(await watcher.ref(Counter, "spoilt").ask({ type: "inc", by: 3 }), 3);
       assert.equal(await watcher.ref(Counter, "misshapen").ask({ type: "inc", by: 4 }), 4);
       assert.equal(watcher.stats().malformed.state, 2);
+      // The same counts in their Prometheus family, by source (the family is the thread's: the late node, in this process too, met the members' entries as well).
+      assert.ok((await exported("membership")) >= exportedBefore.membership + 3);
+      assert.equal(await exported("placement"), exportedBefore.placement + 1);
+      assert.equal(await exported("state"), exportedBefore.state + 2);
     } finally {
       await watcher.shutdown();
     }

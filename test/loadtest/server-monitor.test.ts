@@ -6,7 +6,7 @@ import { startColmenaNode, startColmenaUp } from "../helpers/colmena-process.js"
 test("server monitor - memory is summed per process: colmena up's bridge and actor thread once, another process beside it", async () => {
   const up = await startColmenaUp();
   try {
-    const node = await startColmenaNode(["--nats", up.natsUrl, "--roles", "embedder"]);
+    const node = await startColmenaNode(["--nats", up.natsUrl, "--creds", up.creds!.node, "--roles", "embedder"]);
     try {
       const monitor = new ServerMonitor(up.httpUrl, performance.now());
       // The membership shows the third node within a heartbeat or two.

@@ -105,7 +105,10 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
   });
   return {
     onStart: () => void warm(ctx, cache, pipeline, parts.config.faqFile),
-    onStop: () => version.stop(),
+    onStop: async () => {
+      await pipeline.settled();
+      version.stop();
+    },
     answer: (m: QueryRequest, call: CallContext) => pipeline.query(m, call),
     stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),
     stats: () => cache.stats(),

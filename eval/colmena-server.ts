@@ -73,6 +73,11 @@ export class ColmenaServer {
     }
   }
 
+  /** The `colmena up` process (its nats-server is a child of it). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   async ask(question: string, topK: number): Promise<Answer> {
     const started = performance.now();
     const result = await this.#json<{ answer: string; sources: { docId: string; metadata: Record<string, unknown> }[] }>("POST", "/v1/query", { question, top_k: topK });

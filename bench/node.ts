@@ -10,7 +10,11 @@
 // alike. One JSON line per system and connection count (throughput: the
 // median block; p50 and p99 over every block), then a ratio line. Where the
 // corpus is absent it says so and exits 0. `--profile DIR` runs Colmena
-// under `node --cpu-prof` (one profile per thread: bridge and actor thread).
+// under `node --cpu-prof` (one profile per thread: bridge and actor thread);
+// `--set key=value` passes a setting to `colmena up` (`--set actorThreads=2`).
+// Beside each figure, the CPU time each system's processes (nats-server
+// included, from /proc) spent per answered question: the figure other work
+// on a shared machine bends least.
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";

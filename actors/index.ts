@@ -18,4 +18,5 @@ export { RagPipeline, type PipelineParts } from "./pipeline/pipeline.js";
 export { embedderModel, PIPELINE_KIND, PipelineConfigSchema, PipelineKind, pipelineActor, type PipelineActorParts, type PipelineConfig } from "./pipeline/pipeline-actor.js";
 export { ActorRagApi, RAG_API_CALLS } from "./pipeline/rag-api.js";
 export { followIndexVersion, type IndexVersion } from "./pipeline/index-version.js";
+export { documentSources } from "./pipeline/sources.js";
 export type { ChatMessage, DocumentInfo, DocumentUpload, Filter, IngestStatus, MetadataValue, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport, Sampling, Source, Usage } from "./pipeline/api.js";

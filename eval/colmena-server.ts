@@ -37,11 +37,14 @@ export class ColmenaServer {
     this.url = url;
   }
 
-  /** Starts `colmena up` of the checkout at `repoRoot` (built: dist/cli/main.js) and waits for its banner. */
-  static async start(repoRoot: string): Promise<ColmenaServer> {
+  /**
+   * Starts `colmena up` of the checkout at `repoRoot` (built: dist/cli/main.js) and waits for its banner;
+   * `nodeArgs` go to node before the script (`--cpu-prof`), `args` after `up`'s own.
+   */
+  static async start(repoRoot: string, opts: { nodeArgs?: string[]; args?: string[] } = {}): Promise<ColmenaServer> {
     const dataDir = await mkdtemp(join(tmpdir(), "colmena-eval-"));
     const main = join(repoRoot, "dist", "cli", "main.js");
-    const args = [main, "up", "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn"];
+    const args = [...(opts.nodeArgs ?? []), main, "up", "--port", "0", "--nats-port", String(await freePort()), "--data-dir", dataDir, "--log-level", "warn", ...(opts.args ?? [])];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     const url = await new Promise<string>((resolve, reject) => {
@@ -68,6 +71,11 @@ export class ColmenaServer {
       waiting = still;
       if (waiting.length > 0) await sleep(500);
     }
+  }
+
+  /** The `colmena up` process (its nats-server is a child of it). */
+  get pid(): number {
+    return this.#child.pid!;
   }
 
   async ask(question: string, topK: number): Promise<Answer> {

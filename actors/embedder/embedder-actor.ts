@@ -39,8 +39,12 @@ export const EmbedderConfigSchema = z
     maxPaddedTokens: positive.optional(),
     batching: z
       .strictObject({
-        /** Texts per inference; 1 turns dynamic batching off. */
-        maxBatch: positive.default(32),
+        /**
+         * Texts per inference; 1 turns dynamic batching off. Default 32 for onnx, where one inference of many
+         * texts costs far less than many of one; 1 for hash, whose vectors cost the same alone as in a batch,
+         * so a text waiting `maxWaitMs` for company would only add that wait to every question.
+         */
+        maxBatch: positive.optional(),
         /** How long the first text of a batch waits for company. */
         maxWaitMs: z.number().min(0).default(2),
         /** Padded-token budget per inference (texts × longest); absent: no budget. */
@@ -59,6 +63,7 @@ export const EmbedderConfigSchema = z
   })
   .refine((c) => c.backend !== "onnx" || c.modelDir !== undefined, { message: "modelDir is required when backend is onnx", path: ["modelDir"] })
   .refine((c) => c.backend !== "onnx" || c.dimension === undefined, { message: "dimension is read from the ONNX model; leave it out", path: ["dimension"] })
+  .transform((c) => ({ ...c, batching: { ...c.batching, maxBatch: c.batching.maxBatch ?? (c.backend === "hash" ? 1 : 32) } }))
   .refine((c) => c.concurrency === undefined || c.concurrency >= c.batching.maxBatch, {
     message: "concurrency must be at least batching.maxBatch, or batches can never fill",
     path: ["concurrency"],

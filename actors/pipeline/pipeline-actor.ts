@@ -116,9 +116,10 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
   const faq = new FaqRefresh(ctx, pipeline, version, parts.config.faqFile);
   return {
     onStart: () => void warm(ctx, cache, faq),
-    onStop: () => {
+    onStop: async () => {
       faq.stop();
-      return version.stop();
+      await pipeline.settled();
+      await version.stop();
     },
     answer: (m: QueryRequest, call: CallContext) => pipeline.query(m, call),
     stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),

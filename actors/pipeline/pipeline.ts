@@ -64,6 +64,10 @@ const DEGRADABLE = new Set(["UNAVAILABLE", "OVERLOADED", "TIMEOUT", "INTERNAL"])
 export class RagPipeline {
   readonly #p: PipelineParts;
   readonly #fallback = new ExtractiveBackend({ id: "extractive-fallback" });
+  /** Bookkeeping of answered questions still under way (cache levels, the session's turn), each settled without rejecting. */
+  readonly #writes = new Set<Promise<void>>();
+  /** Per session id, the recording of its last turn while under way: a follow-up reads the history after it. */
+  readonly #recording = new Map<string, Promise<void>>();
 
   constructor(parts: PipelineParts) {
     this.#p = parts;
@@ -101,6 +105,7 @@ export class RagPipeline {
     const sessionId = req.sessionId ?? randomUUID();
     const session = actors.ref(this.#p.session, sessionId);
     inTime();
+    if (!opening) await this.#recording.get(sessionId);
     const history: SessionHistory = opening ? { turns: [], settings: this.#p.sessionDefaults, tokens: 0 } : await session.ask({ type: "history" });
     // The session's own turns come first; a client that resends the conversation (OpenAI style) fills in when it has none.
     const clientTurns = history.turns.length === 0 ? (req.history ?? []).filter((m) => m.role !== "system") : [];
@@ -121,7 +126,7 @@ export class RagPipeline {
       // In the pieces the fresh answer streamed in: a client showing tokens as they come sees no difference.
       for (const text of replayPieces(hit.value)) yield { type: "token", text };
       yield { type: "sources", sources: hit.value.sources };
-      await this.#remember(actors, opening, sessionId, req.question, query, hit.value);
+      this.#afterAnswer(sessionId, [this.#remember(actors, opening, sessionId, req.question, query, hit.value)]);
       lap("total", started);
       const usage = hit.value.usage ?? { promptTokens: 0, completionTokens: estimateTokens(hit.value.answer) };
       yield { type: "done", timings: { ...timings, cacheLevel: ["l1", "l2", "l3"].indexOf(hit.level) + 1 }, usage, truncated: hit.value.truncated ?? false };
@@ -154,10 +159,31 @@ export class RagPipeline {
     yield { type: "sources", sources };
     if (signal?.aborted) return;
     const value: CachedAnswer = { answer, sources, ...generated, pieces };
-    // Independent writes (the cache's levels, the session's turn): side by side, so the answer's end waits for the slower only.
-    await Promise.all([!retrieved.partial && !degraded ? cache.set(key, value) : undefined, this.#remember(actors, opening, sessionId, req.question, query, value)]);
+    const caching = !retrieved.partial && !degraded ? [cache.set(key, value).catch((err: unknown) => this.#p.log.warn({ err }, "could not cache the answer"))] : [];
+    this.#afterAnswer(sessionId, [...caching, this.#remember(actors, opening, sessionId, req.question, query, value)]);
     lap("total", started);
     yield { type: "done", timings, ...generated };
+  }
+
+  /** Resolves once the bookkeeping of every question answered so far is done (a stopping instance waits for it). */
+  async settled(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.all(this.#writes);
+  }
+
+  /**
+   * What an answered question leaves to do (the cache's levels, the session's
+   * turn), done after the answer has gone out instead of before it: the
+   * caller does not wait for KV and disk writes the answer does not need.
+   * The writes are side by side; a follow-up in the same session waits for
+   * them before it reads the history (`#recording`), so it sees this turn.
+   */
+  #afterAnswer(sessionId: string, writes: Promise<void>[]): void {
+    const done: Promise<void> = Promise.all(writes).then(() => {
+      this.#writes.delete(done);
+      if (this.#recording.get(sessionId) === done) this.#recording.delete(sessionId);
+    });
+    this.#writes.add(done);
+    this.#recording.set(sessionId, done);
   }
 
   /**

@@ -124,7 +124,28 @@ export function validateMessage(kind: ActorAddress, body: unknown): { type: stri
     const issues = zodIssues(parsed.error, { root: "(message)" });
     throw new ColmenaError("INVALID", `${kind.kind}.${type}: ${issues.join("; ")}`, { details: { issues: parsed.error.issues } });
   }
-  return parsed.data as { type: string };
+  return sameFields(parsed.data, body) ? (body as { type: string }) : (parsed.data as { type: string });
+}
+
+/**
+ * True when the parse gave back the message itself, field for field (no
+ * default filled in, nothing transformed or stripped): then the sender's
+ * object is delivered and the copy is left to die young. A same-node
+ * mailbox holds what it is offered until its turn comes, so a second object
+ * per queued message was the most of what outlived a scavenge (and got
+ * copied by it) on the tell path.
+ */
+function sameFields(parsed: object, body: object): boolean {
+  const p = parsed as Record<string, unknown>;
+  const b = body as Record<string, unknown>;
+  let n = 0;
+  for (const key in p) {
+    const v = p[key];
+    if (v !== b[key] || (v === undefined && !(key in b))) return false;
+    n++;
+  }
+  for (const _ in b) if (--n < 0) return false;
+  return n === 0;
 }
 
 const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : v === undefined ? "none" : typeof v);

@@ -43,6 +43,19 @@ const Busy = defineActor({
   }),
 });
 
+/** Keeps every message it is told, to see what object the handler got. */
+const seen: unknown[] = [];
+const Keeper = defineActor({
+  kind: "keeper",
+  placement: "pooled",
+  messages: { keep: z.object({ value: z.unknown(), n: z.number().default(1) }) },
+  create: () => ({
+    keep: (m) => {
+      seen.push(m);
+    },
+  }),
+});
+
 const lines: Array<{ msg: string; trace_id?: string; span_id?: string; node?: string }> = [];
 const collector = new Writable({
   write(chunk: Buffer, _enc, done) {
@@ -57,7 +70,7 @@ describe("runtime - same node", () => {
   let b: ActorSystem;
   before(async () => {
     server = await startTestServer();
-    a = await startTestSystem(server.url, [Echo, Relay, Busy], { nodeId: "local-a", log: pino({ base: { node: "local-a" } }, collector) });
+    a = await startTestSystem(server.url, [Echo, Relay, Busy, Keeper], { nodeId: "local-a", log: pino({ base: { node: "local-a" } }, collector) });
     b = await startTestSystem(server.url, [Relay], { nodeId: "local-b", log: pino({ base: { node: "local-b" } }, collector) });
   });
   after(async () => {
@@ -76,6 +89,19 @@ describe("runtime - same node", () => {
     assert.equal(chunks.length, 50);
     await assert.rejects(echo.ask({ type: "fail", code: "INVALID" }), (e) => isColmenaError(e, "INVALID"));
     await assert.rejects(echo.ask({ type: "slow", ms: 500 }, { timeoutMs: 20 }), (e) => isColmenaError(e, "TIMEOUT"));
+  });
+
+  test("runtime - a same-node message the schema leaves as it is arrives as the sender's object; one it changes arrives as the parsed copy", async () => {
+    const keeper = a.pool(Keeper);
+    const whole = { type: "keep", value: { nested: true }, n: 2 } as const;
+    const defaulted = { type: "keep", value: 1 } as const;
+    const extra = { type: "keep", value: 2, n: 3, stray: "x" } as { type: "keep"; value: number; n: number };
+    for (const m of [whole, defaulted, extra]) keeper.tell(m);
+    await waitFor("three messages kept", () => seen.length === 3);
+    assert.equal(seen[0], whole, "nothing to change: no copy");
+    assert.deepEqual(seen[1], { type: "keep", value: 1, n: 1 }, "the default is filled in");
+    assert.notEqual(seen[1], defaulted);
+    assert.deepEqual(seen[2], { type: "keep", value: 2, n: 3 }, "a field the schema does not know is stripped");
   });
 
   test("runtime - a backlog of CPU-bound local work lets the event loop in every time slice", async () => {

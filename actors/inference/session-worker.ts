@@ -4,6 +4,8 @@
  * outputs go back by transfer; onnxruntime-node gives each output its own
  * buffer, so nothing else shares what is moved.
  */
+import { readFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { fromOrtOutputs, sessionOptions, toOrtFeeds, valueInfos } from "./ort-convert.js";
@@ -12,6 +14,17 @@ import { transferList, type FromWorker, type ToWorker, type WorkerInit } from ".
 const port = parentPort!;
 const init = workerData as WorkerInit;
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+
+/**
+ * The nice value of inference threads: on Linux a thread's nice value is its
+ * own and the threads it starts inherit it (onnxruntime's intra-op pool,
+ * made when the session is), so saturated inference yields the cores to the
+ * event loop's thread, whose delays are every actor's (heartbeats, leases,
+ * replies), and still takes every cycle that thread leaves.
+ */
+const INFERENCE_NICE = 10;
+
+lowerThreadPriority(INFERENCE_NICE);
 
 let session: ort.InferenceSession;
 try {
@@ -41,5 +54,14 @@ async function handle(msg: ToWorker): Promise<void> {
     post({ type: "result", id: msg.id, outputs }, transferList(outputs));
   } catch (err) {
     post({ type: "run-failed", id: msg.id, message: (err as Error).message });
+  }
+}
+
+/** This thread's own priority (its id from /proc/thread-self); elsewhere than Linux, or where it is refused, the process's priority stays. */
+function lowerThreadPriority(nice: number): void {
+  try {
+    setPriority(Number(readFileSync("/proc/thread-self/stat", "utf8").split(" ", 1)[0]), nice);
+  } catch {
+    // Not Linux, or not allowed: inference runs at the process's priority.
   }
 }

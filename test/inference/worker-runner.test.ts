@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +38,30 @@ test("inference runner - a model in a worker thread answers what it answers on t
   } finally {
     await worker.release();
     await main.release();
+  }
+});
+
+/** This process's threads by nice value (field 19 of /proc/self/task/<tid>/stat, counted after the command's closing parenthesis). */
+function threadsByNice(): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const nice = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    counts.set(nice, (counts.get(nice) ?? 0) + 1);
+  }
+  return counts;
+}
+
+test("inference runner - the worker and the onnxruntime threads it starts run below the event loop's priority", { skip: process.platform !== "linux" && "thread priorities are read from /proc" }, async () => {
+  const before = threadsByNice().get(10) ?? 0;
+  const runner = await openRunner(modelPath, { thread: "worker", intraOpNumThreads: 2 });
+  try {
+    await runner.run(feeds());
+    const lowered = (threadsByNice().get(10) ?? 0) - before;
+    assert.ok(lowered >= 2, `the worker thread and its intra-op thread at nice 10: ${lowered} threads (${JSON.stringify([...threadsByNice()])})`);
+    assert.ok((threadsByNice().get(0) ?? 0) >= 1, "the event loop's thread keeps its priority");
+  } finally {
+    await runner.release();
   }
 });
 

@@ -18,16 +18,14 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { pino } from "pino";
 import { Batcher, EmbedderKind, embedderActor, OnnxDecoderBackend, OnnxEmbedder, type GenerateRequest } from "../actors/index.js";
 import type { InferenceThread } from "../actors/inference/index.js";
 import { mulberry32 } from "../actors/llm/sampling.js";
 import { startNatsServer } from "../nats/index.js";
-import { ActorSystem, loadConfig, RuntimeConfigSchema, type AnyHosted } from "../runtime/index.js";
 import { buildTinyDecoder } from "../test/fixtures/decoder/build-decoder.js";
 import { buildTinyEncoder } from "../test/fixtures/encoder/build-encoder.js";
 import { quantizeModel } from "../test/fixtures/quantize.js";
-import { report, round, summarize } from "./stats.js";
+import { drive, report, round, startSystem, summarize } from "./stats.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -63,28 +61,6 @@ const generation = (i: number, maxNewTokens: number): GenerateRequest => ({ mess
 const live = () => new AbortController().signal;
 const median = (xs: number[]) => summarize(xs).p50;
 const quiet = { warn: () => {} };
-
-async function startSystem(url: string, kinds: AnyHosted[]): Promise<ActorSystem> {
-  const config = loadConfig(RuntimeConfigSchema, { flags: { "nats.servers": url, "log.level": "warn", "runtime.askTimeoutMs": 60_000 } });
-  return ActorSystem.start({ config, kinds, log: pino({ level: "warn" }) });
-}
-
-/** Runs `total` calls with `concurrency` callers; each call's latency (ms) and the wall time (s). */
-async function drive(total: number, concurrency: number, call: (i: number) => Promise<unknown>) {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < total; i = next++) {
-        const t = performance.now();
-        await call(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, seconds: (performance.now() - started) / 1000 };
-}
 
 /** One generation: its time to first token (ms) and its completion tokens. */
 async function generate(backend: OnnxDecoderBackend, req: GenerateRequest): Promise<{ ttftMs: number; tokens: number }> {

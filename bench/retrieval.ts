@@ -27,7 +27,6 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import hnswlib from "hnswlib-node";
-import { pino } from "pino";
 import {
   CoordinatorKind,
   coordinatorActor,
@@ -43,12 +42,11 @@ import {
   type IndexSpec,
 } from "../actors/index.js";
 import { startNatsServer, type NatsServer } from "../nats/index.js";
-import { ActorSystem, loadConfig, RuntimeConfigSchema, type AnyHosted } from "../runtime/index.js";
 import { buildTinyEncoder } from "../test/fixtures/encoder/build-encoder.js";
 import type { BuildJob } from "./retrieval/build-index.js";
 import { mulberry32 } from "../actors/llm/sampling.js";
 import { randomMatrix, recall, row } from "./retrieval/data.js";
-import { report, round, summarize } from "./stats.js";
+import { drive, report, round, startSystem, summarize } from "./stats.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 /** The repository root: the nearest directory above this file holding package.json (dist/bench/ → ./). */
@@ -81,28 +79,6 @@ const int = (name: keyof typeof flags) => {
   if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
   return v;
 };
-
-async function startSystem(url: string, kinds: AnyHosted[]): Promise<ActorSystem> {
-  const config = loadConfig(RuntimeConfigSchema, { flags: { "nats.servers": url, "log.level": "warn", "runtime.askTimeoutMs": 60_000 } });
-  return ActorSystem.start({ config, kinds, log: pino({ level: "warn" }) });
-}
-
-/** Runs `total` calls with `concurrency` callers; answers each call's latency (ms) and the wall time (s). */
-async function drive(total: number, concurrency: number, call: (i: number) => Promise<unknown>): Promise<{ latencies: number[]; seconds: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < total; i = next++) {
-        const t = performance.now();
-        await call(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, seconds: (performance.now() - started) / 1000 };
-}
 
 /** p50/p99/max of latencies in ms, rounded. */
 function latency(ms: number[]) {

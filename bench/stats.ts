@@ -1,3 +1,6 @@
+import { pino } from "pino";
+import { ActorSystem, loadConfig, RuntimeConfigSchema, type AnyHosted } from "../runtime/index.js";
+
 /** Percentile of an ascending-sorted sample (nearest rank). */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -27,4 +30,27 @@ export async function sequential(fn: () => Promise<unknown>, n: number): Promise
     us.push(Number(process.hrtime.bigint() - t) / 1_000);
   }
   return us;
+}
+
+/** Runs `total` calls with `concurrency` closed-loop callers; each call's latency (ms) and the wall time (s). */
+export async function drive(total: number, concurrency: number, call: (i: number) => Promise<unknown>): Promise<{ latencies: number[]; seconds: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < total; i = next++) {
+        const t = performance.now();
+        await call(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+/** An ActorSystem of these kinds on the NATS at `url`, quiet, with asks allowed a minute. */
+export async function startSystem(url: string, kinds: AnyHosted[]): Promise<ActorSystem> {
+  const config = loadConfig(RuntimeConfigSchema, { flags: { "nats.servers": url, "log.level": "warn", "runtime.askTimeoutMs": 60_000 } });
+  return ActorSystem.start({ config, kinds, log: pino({ level: "warn" }) });
 }

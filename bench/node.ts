@@ -19,8 +19,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ColmenaServer, CorpusMissing, DEFAULT_CORPUS, loadQuestions, readCorpus } from "../eval/index.js";
-import { treeCpuMs } from "./node/cpu.js";
+import { ColmenaServer, CorpusMissing, DEFAULT_CORPUS, loadQuestions, readCorpus, treeCpuMs } from "../eval/index.js";
 import { closedLoop, Questions, type LoadResult } from "./node/load.js";
 import { report, round, summarize } from "./stats.js";
 

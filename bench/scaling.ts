@@ -8,12 +8,13 @@
 // latency across a 3-server cluster (caller and host on different servers)
 // beside one server. One JSON object per line.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { llmKind } from "../actors/index.js";
+import { treeCpuMs } from "../eval/index.js";
 import { startNatsCluster, startNatsServer } from "../nats/index.js";
 import { ActorSystem, loadConfig, RuntimeConfigSchema } from "../runtime/index.js";
 import { Bench, PAYLOAD } from "./runtime-kinds.js";
@@ -47,23 +48,14 @@ function child(file: string, args: string[]): Promise<{ proc: ChildProcess; read
   });
 }
 
-/** CPU seconds a process has used so far (user + system, from /proc). */
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return 0; // not Linux, or the process is gone: the figure is then a lower bound
-  }
-}
-
 /** Cores' worth of CPU the given processes and this one used while `run` ran. */
 async function cpuDuring<T>(pids: number[], run: () => Promise<T>): Promise<{ result: T; cores: number }> {
-  const total = async () => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
-  const before = await total();
+  // A process gone or not on Linux counts 0: the figure is then a lower bound.
+  const total = () => pids.reduce((sum, pid) => sum + (treeCpuMs(pid) ?? 0) / 1_000, 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+  const before = total();
   const t = performance.now();
   const result = await run();
-  return { result, cores: ((await total()) - before) / ((performance.now() - t) / 1_000) };
+  return { result, cores: (total() - before) / ((performance.now() - t) / 1_000) };
 }
 
 /**

@@ -9,7 +9,9 @@
  * runs another built checkout (for example main's) beside it in the same
  * run, its questions interleaved with this one's, so the latency ratio is
  * measured under the same load. A last line per split gives the ratios the
- * targets are stated in. `--misses` lists the tuning half's misses on
+ * targets are stated in, and a last line the CPU time each Colmena's
+ * processes (its nats-server included) spent per question over the whole
+ * run, which a busy machine bends less than latency. `--misses` lists the tuning half's misses on
  * stderr (never the held-out half's: it is not for tuning).
  */
 import { resolve } from "node:path";
@@ -19,6 +21,7 @@ import { Bm25Baseline } from "./bm25-baseline.js";
 import { ColmenaServer } from "./colmena-server.js";
 import { CorpusMissing, DEFAULT_CORPUS, readCorpus } from "./corpus.js";
 import { keyPhraseHit, recallAt, summarize, type Outcome } from "./metrics.js";
+import { treeCpuMs } from "./process-cpu.js";
 import { loadQuestions, SPLITS, type Question } from "./questions.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   try {
     await Promise.all(systems.map((s) => s.server.ingest(docs)));
     const outcomes = new Map<string, Map<string, Outcome>>([["bm25", new Map()], ...systems.map((s) => [s.name, new Map()] as [string, Map<string, Outcome>])]);
+    const cpuBefore = systems.map((s) => treeCpuMs(s.server.pid));
     for (const q of questions) {
       const relevant = new Set(q.files);
       for (const s of systems) {
@@ -62,6 +66,10 @@ async function main(): Promise<void> {
       const b = bm25.query(q.question, topK);
       outcomes.get("bm25")!.set(q.id, { ...b, latencyMs: performance.now() - started, relevant, keyPhrases: q.keyPhrases });
     }
+    const cpuPerQuestion = systems.map((s, i) => {
+      const after = treeCpuMs(s.server.pid);
+      return after === undefined || cpuBefore[i] === undefined ? Number.NaN : (after - cpuBefore[i]!) / questions.length;
+    });
     for (const split of SPLITS) {
       const ids = questions.filter((q) => q.split === split).map((q) => q.id);
       const summaries = new Map([...outcomes].map(([name, byId]) => [name, summarize(ids.map((id) => byId.get(id)!))]));
@@ -72,6 +80,9 @@ async function main(): Promise<void> {
       if (compared) ratios["p50 vs compare"] = ratio(ours.p50Ms, compared.p50Ms);
       console.log(JSON.stringify({ suite: "retrieval", split, case: "ratios", ...ratios }));
     }
+    const cpu: Record<string, number> = Object.fromEntries(systems.map((s, i) => [`${s.name} cpu ms per question`, ratio(cpuPerQuestion[i]!, 1)]));
+    if (systems.length > 1) cpu["cpu vs compare"] = ratio(cpuPerQuestion[0]!, cpuPerQuestion[1]!);
+    console.log(JSON.stringify({ suite: "retrieval", split: "all", case: "cpu", ...cpu }));
     if (values.misses) printMisses(questions.filter((q) => q.split === "tuning"), outcomes.get("colmena")!);
   } finally {
     await Promise.all(systems.map((s) => s.server.stop()));

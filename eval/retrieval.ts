@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- retrieval [--corpus DIR] [--compare REPO] [--top-k N] [--misses]`
+ * `npm run eval -- retrieval [--corpus DIR] [--compare REPO] [--top-k N] [--misses] [--set key=value]...`
  *
  * Ingests the corpus into Colmena's embedded default (`colmena up` of this
  * checkout, through its HTTP API) and into plain BM25 (bm25-baseline.ts),
@@ -33,6 +33,8 @@ async function main(): Promise<void> {
       compare: { type: "string", default: process.env.COLMENA_EVAL_COMPARE },
       "top-k": { type: "string", default: "10" },
       misses: { type: "boolean", default: false },
+      /** `key=value` settings for this checkout's `colmena up` (repeatable), as its own `--set`: how a default is tried on the tuning half. */
+      set: { type: "string", multiple: true, default: [] },
     },
   });
   const corpusRoot = resolve(repoRoot, values.corpus!);
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const bm25 = new Bm25Baseline();
   for (const d of docs) bm25.add(d.metadata.source, d.text);
 
-  const systems: { name: string; server: ColmenaServer }[] = [{ name: "colmena", server: await ColmenaServer.start(repoRoot) }];
+  const systems: { name: string; server: ColmenaServer }[] = [{ name: "colmena", server: await ColmenaServer.start(repoRoot, { args: values.set!.flatMap((kv) => ["--set", kv]) }) }];
   if (values.compare) systems.push({ name: "compare", server: await ColmenaServer.start(resolve(values.compare)) });
   try {
     await Promise.all(systems.map((s) => s.server.ingest(docs)));

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:-}"
 if [ "$name" != "retrieval" ]; then
-  echo "usage: npm run eval -- retrieval [--corpus DIR] [--compare REPO] [--top-k N] [--misses]" >&2
+  echo "usage: npm run eval -- retrieval [--corpus DIR] [--compare REPO] [--top-k N] [--misses] [--set key=value]..." >&2
   exit 2
 fi
 bash scripts/setup.sh

@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { basename, resolve } from "node:path";
 import { openRunner, type Feeds, type InferenceThread, type ModelRunner, type ValueInfo } from "../inference/index.js";
-import { ColmenaError } from "../../runtime/index.js";
+import { ColmenaError, yieldIfSpent } from "../../runtime/index.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { invalidFile, readModelDir } from "./model-dir.js";
 import { TokenEncoder, type EncodedText } from "./token-encoder.js";
@@ -98,7 +98,13 @@ export class OnnxEmbedder implements Embedder {
     if (this.#closed) throw new ColmenaError("UNAVAILABLE", `embedder ${this.id} is closed`);
     texts.forEach(validateText);
     if (texts.length === 0) return [];
-    const encoded = texts.map((t) => this.#encoder.encode(t));
+    const encoded: EncodedText[] = [];
+    for (const text of texts) {
+      encoded.push(this.#encoder.encode(text));
+      // Tokenising a batch is the longest stretch of JS an embed runs on the actor's thread: its other actors (and its
+      // sockets) get their turn between texts once the thread's slice is spent.
+      await yieldIfSpent();
+    }
     const results: EmbedResult[] = new Array(texts.length);
     // Every run is sent at once: the worker queues them, so packing the next overlaps the inference of the one before.
     await Promise.all(

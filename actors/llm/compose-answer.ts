@@ -135,6 +135,9 @@ function assemble(units: readonly Unit[], chosen: readonly Unit[], code: Unit | 
     } else if (follow.length > 0) {
       parts.push({ text: follow.map((u) => `- ${u.text}`).join("\n"), kind: "list" });
       for (const u of follow) shown.add(u);
+    } else if (s.text.endsWith(":")) {
+      // What it introduced is not in the passage (the chunk ends there): a colon would promise what never comes.
+      sentence.text = `${s.text.slice(0, -1)}.`;
     }
     if (code !== undefined && !codeShown && code.intro === s) showCode(code);
   }

@@ -75,6 +75,11 @@ test("compose - a sentence that ends with a colon brings the list it introduces"
   assert.ok(!text.includes("Bees"), text);
 });
 
+test("compose - a colon whose list the passage cut off ends as a full stop", async () => {
+  const cut: Passage[] = [{ text: "You must also select a discard policy, which says what happens once a stream has reached one of its limits:" }];
+  assert.equal(await answer("What happens once a stream reaches its limits?", cut), "You must also select a discard policy, which says what happens once a stream has reached one of its limits [1].");
+});
+
 test("compose - an abbreviation does not end a sentence", async () => {
   const text = await answer("Which clients have a JetStream management context?", [
     { text: "Some client libraries (e.g. Java) also have a JetStream management context. Bees make honey." },

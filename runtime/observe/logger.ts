@@ -10,18 +10,19 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-const NO_FIELDS = {};
-
 /**
  * The trace of the line being written, from OpenTelemetry's active context:
  * while tracing is on, every line written during a traced message or request
  * (by any logger, at any level) carries the span it was written under. With
  * tracing off there is no active context, and the call's and the request's
- * loggers carry the ids they were given instead.
+ * loggers carry the ids they were given instead. A new object every time:
+ * pino merges each line's own fields into the one the mixin returns, so a
+ * shared empty object gathered every field ever logged and wrote them on
+ * every later line.
  */
 function traceFields(): object {
   const trace = activeTrace();
-  return trace === undefined ? NO_FIELDS : { trace_id: trace.traceId, span_id: trace.spanId };
+  return trace === undefined ? {} : { trace_id: trace.traceId, span_id: trace.spanId };
 }
 
 /** The node's root logger: JSON lines with the node id on every line. */

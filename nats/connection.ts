@@ -42,6 +42,9 @@ export async function connectNats(options: NatsConnectOptions, log: Pick<Logger,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 1_000,
     reconnectJitter: options.reconnectJitterMs ?? 500,
     timeout: options.timeoutMs ?? 5_000,
+    // nats.js otherwise builds an Error (a stack capture) for every request and its timer, in case it fails; every ask and
+    // KV read or write is a request, and those stacks only ever name nats.js's own frames (ColmenaError names the subject).
+    noAsyncTraces: true,
   };
   const authenticator = toAuthenticator(options.auth ?? { type: "none" });
   if (authenticator) opts.authenticator = authenticator;

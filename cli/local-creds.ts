@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
-import { Subjects } from "../runtime/index.js";
-import type { ColmenaConfig } from "./config.js";
+import type { NatsConnectOptions } from "../nats/index.js";
+import { inboxPrefix, Subjects } from "../runtime/index.js";
+import { ROLES, type ColmenaConfig } from "./config.js";
 import { credsLayout, embeddedCredsDir } from "./nats-creds.js";
 
 /**
@@ -16,4 +17,14 @@ export function withLocalCreds(config: ColmenaConfig): ColmenaConfig["nats"] {
   const prefix = new Subjects(config.namespace).prefix;
   const node = credsLayout(embeddedCredsDir(config.dataDir), [config.namespace]).namespaces[prefix]!.node;
   return existsSync(node) ? { ...config.nats, auth: { type: "creds", credsFile: node } } : config.nats;
+}
+
+/**
+ * How an operator's command (`colmena keys`, `colmena audit`) connects: on
+ * withLocalCreds's settings, with the inbox of a node of several roles,
+ * which the `node` user may read (nodePermissions), and no reconnecting: a
+ * command fails rather than waits.
+ */
+export function operatorConnection(config: ColmenaConfig, name: string): NatsConnectOptions {
+  return { ...withLocalCreds(config), name, inboxPrefix: inboxPrefix(ROLES), maxReconnectAttempts: 0 };
 }

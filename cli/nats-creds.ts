@@ -4,7 +4,7 @@ import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Permissions }
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { Subjects, type AnyHosted } from "../runtime/index.js";
 import { ROLES, type Role } from "./config.js";
-import { rolePermissions, servicePermissions } from "./nats-permissions.js";
+import { nodePermissions, rolePermissions, servicePermissions } from "./nats-permissions.js";
 
 export interface NatsCredsLayout {
   /** nats-server configuration: operator mode, the accounts preloaded in a memory resolver. */
@@ -16,8 +16,8 @@ export interface NatsCredsLayout {
 /**
  * Generates an operator, the system account, an account per namespace
  * (JetStream enabled) and in each a user per role (rolePermissions, from
- * the kinds `kindsOf(role)` says it hosts), a `node` user (every subject of
- * the account, for nodes of several roles such as `colmena up`'s) and a
+ * the kinds `kindsOf(role)` says it hosts), a `node` user (nodePermissions:
+ * every role's, for nodes of several roles such as `colmena up`'s) and a
  * `service` user (servicePermissions), and
  * writes the creds files (mode 0600) and a server configuration that runs
  * nats-server 2.9 in operator mode with a memory resolver.
@@ -47,7 +47,7 @@ export async function generateNatsCreds(dir: string, namespaces: readonly string
     };
     const known = ROLES.flatMap((role) => kindsOf(role));
     for (const role of ROLES) await user(role, rolePermissions(prefix, role, kindsOf(role), known));
-    await user("node", {});
+    await user("node", nodePermissions(prefix, kindsOf));
     await user("service", servicePermissions(prefix));
   }
 

@@ -2,7 +2,7 @@ import type { Permissions } from "@nats-io/jwt";
 import { RAG_API_CALLS } from "../actors/index.js";
 import { AUDIT_LOG, KEYS_BUCKET, NATS_API_OPERATIONS, natsApiSubject } from "../bridge/index.js";
 import { inboxPrefix, NODE_BUCKETS, stateBucket, Subjects, type AnyHosted } from "../runtime/index.js";
-import type { Role } from "./config.js";
+import { ROLES, type Role } from "./config.js";
 
 /**
  * Inbox prefix of outside services: their replies come to `_INBOX.service.…`,
@@ -142,3 +142,25 @@ export function rolePermissions(namespace: string, role: Role, kinds: readonly A
     resp: RESPONSES,
   };
 }
+
+/**
+ * What a node of several roles may do (`colmena up`'s actor thread, `colmena
+ * node --roles a,b`, and the operator's commands that run on its creds:
+ * `colmena keys`, the audit): the union of every role's permissions, and
+ * the inbox of a multi-role node (`_INBOX.node`) beside the roles' own (a
+ * process may run one role on these creds: `up`'s bridge thread under
+ * `--nats`). So it still cannot read a service's replies (nor those of
+ * clients on nats.js's default inbox), use JetStream beyond Colmena's own
+ * streams and buckets, nor publish outside the subject scheme.
+ */
+export function nodePermissions(namespace: string, kindsOf: (role: Role) => readonly AnyHosted[]): Partial<Permissions> {
+  const known = ROLES.flatMap((role) => kindsOf(role));
+  const each = ROLES.map((role) => rolePermissions(namespace, role, kindsOf(role), known));
+  const union = (lists: (string[] | undefined)[]) => [...new Set(lists.flatMap((l) => l ?? []))];
+  return {
+    sub: { allow: [...union(each.map((p) => p.sub?.allow)), `${inboxPrefix(ROLES)}.>`] },
+    pub: { allow: union(each.map((p) => p.pub?.allow)) },
+    resp: RESPONSES,
+  };
+}
+

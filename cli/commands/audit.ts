@@ -1,7 +1,7 @@
 import { AuditLog, type AuditEvent } from "../../bridge/index.js";
 import { connectNats } from "../../nats/index.js";
 import { ColmenaError, createLogger } from "../../runtime/index.js";
-import { withLocalCreds } from "../local-creds.js";
+import { operatorConnection } from "../local-creds.js";
 import { nodeConfig } from "../config.js";
 import type { KeysOptions } from "./keys.js";
 
@@ -23,7 +23,7 @@ export async function auditTail(options: AuditTailOptions, out: NodeJS.WritableS
   const from = sinceMs(options.since);
   const config = nodeConfig({ ...options, logLevel: "warn" }, process.env);
   const log = createLogger({ level: config.log.level, nodeId: "colmena-audit" });
-  const nc = await connectNats({ ...withLocalCreds(config), name: "colmena-audit", maxReconnectAttempts: 0 }, log);
+  const nc = await connectNats(operatorConnection(config, "colmena-audit"), log);
   try {
     const events = AuditLog.existing(nc, config.namespace, log).read({ sinceMs: from, deniedOnly: options.denied ?? false, follow: options.follow ?? false });
     for await (const e of events) out.write(options.json ? `${JSON.stringify(e)}\n` : `${line(e)}\n`);

@@ -2,7 +2,7 @@ import { userInfo } from "node:os";
 import { AuditLog, KeyStore, type KeyInfo, type NewKeyRequest } from "../../bridge/index.js";
 import { connectNats } from "../../nats/index.js";
 import { createLogger } from "../../runtime/index.js";
-import { withLocalCreds } from "../local-creds.js";
+import { operatorConnection } from "../local-creds.js";
 import { nodeConfig, type ConfigFlags } from "../config.js";
 
 /** Where `colmena keys` finds the system: the node's config (file, environment, --nats, --namespace, --creds, else the credentials of a colmena up in --data-dir), never an HTTP route. */
@@ -18,7 +18,7 @@ export type KeysAction = { op: "create"; request: NewKeyRequest } | { op: "list"
 export async function keys(action: KeysAction, options: KeysOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const config = nodeConfig({ ...options, logLevel: "warn" }, process.env);
   const log = createLogger({ level: config.log.level, nodeId: "colmena-keys" });
-  const nc = await connectNats({ ...withLocalCreds(config), name: "colmena-keys", maxReconnectAttempts: 0 }, log);
+  const nc = await connectNats(operatorConnection(config, "colmena-keys"), log);
   try {
     const store = await KeyStore.open(nc, config.namespace);
     // Key changes from here are audited too, when the nodes keep an audit stream.

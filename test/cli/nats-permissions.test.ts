@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { nodeConfig, ROLES } from "../../cli/config.js";
 import { generateNatsCreds } from "../../cli/nats-creds.js";
-import { rolePermissions, roleStores } from "../../cli/nats-permissions.js";
+import { nodePermissions, rolePermissions, roleStores } from "../../cli/nats-permissions.js";
 import { kindsOf } from "../../cli/node.js";
 
 const config = nodeConfig({}, {});
@@ -52,6 +52,31 @@ test("nats permissions - every role's JWT fits nats-server's default control lin
       // The rest of a nats.js CONNECT line (options, the client name, the nonce's signature) measured about 340 bytes.
       assert.ok(jwt.length + 400 < 4096, `${role}: a JWT of ${jwt.length} bytes`);
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("nats permissions - a node of several roles may do what each role may, reads the roles' and the multi-role inbox only, and gets no whole family of subjects", () => {
+  const node = nodePermissions("colmena", (role) => kindsOf(config, [role]));
+  const [pub, sub] = [node.pub?.allow ?? [], node.sub?.allow ?? []];
+  for (const role of ROLES) {
+    const p = rolePermissions("colmena", role, kindsOf(config, [role]), kindsOf(config, [...ROLES]));
+    for (const s of p.pub?.allow ?? []) assert.ok(pub.includes(s), `${role} publishes ${s}`);
+    for (const s of p.sub?.allow ?? []) assert.ok(sub.includes(s), `${role} subscribes ${s}`);
+  }
+  assert.deepEqual(sub.filter((s) => s.startsWith("_INBOX")).sort(), [...ROLES.map((r) => `_INBOX.${r}.>`), "_INBOX.node.>"].sort(), "no service's inbox, nor nats.js's default");
+  for (const s of ["colmena.>", "$JS.API.>", "$KV.>", "_INBOX.>", ">", "$JS.API.STREAM.LIST"]) assert.ok(!pub.includes(s) && !sub.includes(s), s);
+  assert.ok(pub.includes("$KV.colmena_api_keys.>"), "colmena keys writes the API-key bucket on this user");
+});
+
+test("nats permissions - the node user's JWT fits the generated server configuration's control line (16 KiB)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "colmena-perm-"));
+  try {
+    const layout = await generateNatsCreds(dir, ["colmena"], (role) => kindsOf(config, [role]));
+    const jwt = (await readFile(layout.namespaces.colmena!.node, "utf8")).split("\n")[1]!;
+    assert.ok(jwt.length + 400 < 16_384, `a JWT of ${jwt.length} bytes`);
+    assert.match(await readFile(layout.serverConfig, "utf8"), /max_control_line: 16384/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

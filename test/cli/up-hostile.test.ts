@@ -30,7 +30,7 @@ describe("colmena up - hostile clients and peers, black box", () => {
   before(async () => {
     // Short leases, so a lease sweep over a malformed entry comes within the test.
     up = await startColmenaUp(["--set", "runtime.heartbeatMs=300", "--set", "runtime.leaseMs=1200", "--set", `http.admission.initialLimit=${LIMIT}`]);
-    // A peer holding the node user's creds: it may use every subject, as a compromised node could.
+    // A peer holding the node user's creds: it may do what any role may, as a compromised node could.
     nc = await connectToUp(up, "node");
   });
   after(async () => {

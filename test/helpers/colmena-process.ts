@@ -91,6 +91,7 @@ export async function connectToUp(up: ColmenaProcess, user: "node" | "service"):
   return connect({
     servers: up.natsUrl,
     authenticator: credsAuthenticator(await readFile(creds[user])),
-    ...(user === "service" && { inboxPrefix: creds.serviceInboxPrefix }),
+    // Each user reads only its own replies: a service's on its prefix, a node's on the multi-role inbox.
+    inboxPrefix: user === "service" ? creds.serviceInboxPrefix : "_INBOX.node",
   });
 }

@@ -1,0 +1,306 @@
+/**
+ * Several models behind one instance, under a memory budget (Ray Serve's
+ * model multiplexing): a model is loaded on its first use, concurrent
+ * requests for a model that is loading await the same load, and when a load
+ * would pass the budget the least recently used idle models are unloaded
+ * first. A model with requests in flight is never unloaded; a request that
+ * cannot get room yet (every loaded model busy) waits until a release frees
+ * it, bounded by its own signal.
+ *
+ * Hand-written rather than lru-cache: lru-cache evicts synchronously when an
+ * entry is set, cannot be told that an entry is in use (it would dispose a
+ * model mid-inference), and does not await a dispose, so a new model could
+ * load before the old one's memory is freed. Here loads and unloads are
+ * promises, the bytes of a model being unloaded count until it is gone, and
+ * recency is a counter bumped on every acquire (no clock: the order is all
+ * that matters).
+ */
+import { ColmenaError } from "../../runtime/index.js";
+
+/** One model the registry may hold. */
+export interface ModelSpec<T> {
+  id: string;
+  /** What it costs while loaded (an estimate, e.g. its files' size). */
+  bytes: number;
+  load(): Promise<T>;
+  unload(model: T): Promise<void>;
+  /** Already loaded (a default model loaded at start); counted against the budget from the beginning. */
+  preloaded?: T;
+}
+
+export type ModelState = "unloaded" | "loading" | "loaded" | "unloading";
+
+export interface ModelInfo {
+  id: string;
+  bytes: number;
+  state: ModelState;
+  /** Requests holding it now (or waiting for it to load). */
+  inFlight: number;
+  /** Loads completed, and how long the last took in milliseconds. */
+  loads: number;
+  lastLoadMs?: number;
+}
+
+/** A model in use: release it once the request is done with it (idempotent). */
+export interface ModelLease<T> {
+  readonly model: T;
+  release(): void;
+}
+
+export interface ModelRegistryOptions<T> {
+  models: readonly ModelSpec<T>[];
+  /** Most bytes loaded at once; default: no limit (nothing is ever unloaded). */
+  budgetBytes?: number;
+  /** An unload that failed: the model is counted as gone anyway. */
+  onUnloadError?: (id: string, err: unknown) => void;
+}
+
+interface Entry<T> {
+  spec: ModelSpec<T>;
+  state: ModelState;
+  model: T | undefined;
+  loading: Promise<T> | undefined;
+  unloading: Promise<void> | undefined;
+  inFlight: number;
+  lastUsed: number;
+  loads: number;
+  lastLoadMs: number | undefined;
+}
+
+export class ModelRegistry<T> {
+  readonly budgetBytes: number;
+  readonly #entries = new Map<string, Entry<T>>();
+  readonly #onUnloadError: (id: string, err: unknown) => void;
+  /** Bytes of models loading, loaded or still unloading. */
+  #committed = 0;
+  #tick = 0;
+  #closed = false;
+  /** Requests waiting for room; every change that may free some wakes them all to try again. */
+  #waiters = new Set<() => void>();
+
+  constructor(options: ModelRegistryOptions<T>) {
+    this.budgetBytes = options.budgetBytes ?? Number.POSITIVE_INFINITY;
+    this.#onUnloadError = options.onUnloadError ?? (() => {});
+    for (const spec of options.models) {
+      if (this.#entries.has(spec.id)) throw new RangeError(`model ${spec.id} is listed twice`);
+      if (!(spec.bytes >= 0)) throw new RangeError(`model ${spec.id} has a negative size`);
+      const preloaded = spec.preloaded !== undefined;
+      this.#entries.set(spec.id, {
+        spec,
+        state: preloaded ? "loaded" : "unloaded",
+        model: spec.preloaded,
+        loading: undefined,
+        unloading: undefined,
+        inFlight: 0,
+        lastUsed: preloaded ? ++this.#tick : 0,
+        loads: preloaded ? 1 : 0,
+        lastLoadMs: undefined,
+      });
+      if (preloaded) {
+        if (spec.bytes > this.budgetBytes) throw overBudget(spec, this.budgetBytes);
+        this.#committed += spec.bytes;
+      }
+    }
+  }
+
+  /** The ids served, in the order given. */
+  get ids(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Bytes held now (loading, loaded, or not yet unloaded). */
+  get committedBytes(): number {
+    return this.#committed;
+  }
+
+  /** Every model and its state, in the order given. */
+  list(): ModelInfo[] {
+    return [...this.#entries.values()].map((e) => ({
+      id: e.spec.id,
+      bytes: e.spec.bytes,
+      state: e.state,
+      inFlight: e.inFlight,
+      loads: e.loads,
+      ...(e.lastLoadMs !== undefined && { lastLoadMs: e.lastLoadMs }),
+    }));
+  }
+
+  /**
+   * The model, loaded if it is not, held until the lease is released. An id
+   * not served is NOT_FOUND (naming it and what is served); a model larger
+   * than the whole budget is TOO_LARGE; a failed load rejects every request
+   * that awaited it and leaves the model unloaded for the next one to retry.
+   */
+  async acquire(id: string, signal?: AbortSignal): Promise<ModelLease<T>> {
+    const e = this.#entries.get(id);
+    if (e === undefined) {
+      throw new ColmenaError("NOT_FOUND", `no model ${JSON.stringify(id)}; this instance serves ${this.ids.map((m) => JSON.stringify(m)).join(", ")}`, {
+        details: { model: id, served: this.ids },
+      });
+    }
+    if (e.spec.bytes > this.budgetBytes) throw overBudget(e.spec, this.budgetBytes);
+    // Held from the start: a model this request waits for is never the one evicted to make room for another.
+    e.inFlight++;
+    e.lastUsed = ++this.#tick;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--e.inFlight === 0) this.#wake();
+    };
+    try {
+      const model = await this.#ready(e, signal);
+      return { model, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** `f` with the model held for as long as its promise runs. */
+  async use<R>(id: string, f: (model: T) => R | Promise<R>, signal?: AbortSignal): Promise<R> {
+    const lease = await this.acquire(id, signal);
+    try {
+      return await f(lease.model);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Unloads every model (after the loads under way); later acquires are UNAVAILABLE. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake();
+    await Promise.all(
+      [...this.#entries.values()].map(async (e) => {
+        await e.loading?.catch(() => {});
+        await e.unloading;
+        if (e.state === "loaded") await this.#unload(e);
+      }),
+    );
+  }
+
+  async #ready(e: Entry<T>, signal: AbortSignal | undefined): Promise<T> {
+    for (;;) {
+      if (this.#closed) throw new ColmenaError("UNAVAILABLE", `model registry is closed; ${e.spec.id} cannot be served`);
+      if (signal?.aborted) throw abortReason(signal);
+      if (e.state === "loaded") return e.model!;
+      if (e.state === "loading") return await abortable(e.loading!, signal);
+      if (e.state === "unloading") {
+        await e.unloading;
+        continue;
+      }
+      const room = this.#makeRoom(e.spec.bytes);
+      if (room === "fits") this.#load(e);
+      else if (room === "wait") await this.#waitForRoom(signal);
+      else await room;
+    }
+  }
+
+  /** Whether `bytes` fit now; else the unloads of idle models that will make them fit; else "wait" (too much is in use). */
+  #makeRoom(bytes: number): "fits" | "wait" | Promise<unknown> {
+    if (this.#committed + bytes <= this.budgetBytes) return "fits";
+    const idle = [...this.#entries.values()].filter((x) => x.state === "loaded" && x.inFlight === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    let freed = 0;
+    const victims: Entry<T>[] = [];
+    for (const v of idle) {
+      if (this.#committed - freed + bytes <= this.budgetBytes) break;
+      victims.push(v);
+      freed += v.spec.bytes;
+    }
+    if (this.#committed - freed + bytes > this.budgetBytes) {
+      // Unloading some would not be enough: unload none, and wait for a release.
+      const unloading = [...this.#entries.values()].filter((x) => x.state === "unloading").map((x) => x.unloading!);
+      return unloading.length > 0 ? Promise.race(unloading) : "wait";
+    }
+    return Promise.all(victims.map((v) => this.#unload(v)));
+  }
+
+  #load(e: Entry<T>): void {
+    e.state = "loading";
+    this.#committed += e.spec.bytes;
+    const started = performance.now();
+    e.loading = e.spec.load().then(
+      (model) => {
+        e.state = "loaded";
+        e.model = model;
+        e.loading = undefined;
+        e.loads++;
+        e.lastLoadMs = performance.now() - started;
+        return model;
+      },
+      (err: unknown) => {
+        e.state = "unloaded";
+        e.loading = undefined;
+        this.#committed -= e.spec.bytes;
+        this.#wake();
+        throw err;
+      },
+    );
+    // Those awaiting it see the failure; this one is only here so it is never unhandled.
+    e.loading.catch(() => {});
+  }
+
+  #unload(e: Entry<T>): Promise<void> {
+    const model = e.model!;
+    e.state = "unloading";
+    e.model = undefined;
+    e.unloading = e.spec
+      .unload(model)
+      .catch((err: unknown) => this.#onUnloadError(e.spec.id, err))
+      .finally(() => {
+        e.state = "unloaded";
+        e.unloading = undefined;
+        this.#committed -= e.spec.bytes;
+        this.#wake();
+      });
+    return e.unloading;
+  }
+
+  #waitForRoom(signal: AbortSignal | undefined): Promise<void> {
+    return abortable(
+      new Promise<void>((resolve) => {
+        this.#waiters.add(resolve);
+        signal?.addEventListener("abort", () => this.#waiters.delete(resolve), { once: true });
+      }),
+      signal,
+    );
+  }
+
+  #wake(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+}
+
+function overBudget(spec: ModelSpec<unknown>, budgetBytes: number): ColmenaError {
+  return new ColmenaError("TOO_LARGE", `model ${spec.id} needs ${spec.bytes} bytes, more than the whole memory budget of ${budgetBytes}`, {
+    retryable: false,
+    details: { model: spec.id, bytes: spec.bytes, budgetBytes },
+  });
+}
+
+/** `p`, or the signal's reason once it aborts (p itself runs on: a load is shared with other requests). */
+function abortable<R>(p: Promise<R>, signal: AbortSignal | undefined): Promise<R> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<R>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason instanceof ColmenaError ? signal.reason : new ColmenaError("CANCELLED", "the request was cancelled while waiting for its model");
+}

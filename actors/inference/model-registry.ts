@@ -3,7 +3,8 @@
  * model multiplexing): a model is loaded on its first use, concurrent
  * requests for a model that is loading await the same load, and when a load
  * would pass the budget the least recently used idle models are unloaded
- * first. A model with requests in flight is never unloaded; a request that
+ * first. A model with requests in flight is never unloaded, nor a preloaded
+ * default; a request that
  * cannot get room yet (every loaded model busy) waits until a release frees
  * it, bounded by its own signal.
  *
@@ -24,7 +25,12 @@ export interface ModelSpec<T> {
   bytes: number;
   load(): Promise<T>;
   unload(model: T): Promise<void>;
-  /** Already loaded (a default model loaded at start); counted against the budget from the beginning. */
+  /**
+   * Already loaded and kept: a default model, loaded at start, that every
+   * request without a model of its own needs (retrieval's embedder, the
+   * answering llm) is never unloaded; it counts against the budget from the
+   * beginning, and the other models share what it leaves.
+   */
   preloaded?: T;
 }
 
@@ -38,6 +44,8 @@ export interface ModelInfo {
   inFlight: number;
   /** Loads completed, and how long the last took in milliseconds. */
   loads: number;
+  /** Requests that found it loading, or waited for models in use to free room for it: queued rather than failed. */
+  queued: number;
   lastLoadMs?: number;
 }
 
@@ -64,6 +72,7 @@ interface Entry<T> {
   inFlight: number;
   lastUsed: number;
   loads: number;
+  queued: number;
   lastLoadMs: number | undefined;
 }
 
@@ -73,6 +82,8 @@ export class ModelRegistry<T> {
   readonly #onUnloadError: (id: string, err: unknown) => void;
   /** Bytes of models loading, loaded or still unloading. */
   #committed = 0;
+  /** Bytes of the preloaded models, which are never unloaded. */
+  #pinnedBytes = 0;
   #tick = 0;
   #closed = false;
   /** Requests waiting for room; every change that may free some wakes them all to try again. */
@@ -94,13 +105,15 @@ export class ModelRegistry<T> {
         inFlight: 0,
         lastUsed: preloaded ? ++this.#tick : 0,
         loads: preloaded ? 1 : 0,
+        queued: 0,
         lastLoadMs: undefined,
       });
       if (preloaded) {
-        if (spec.bytes > this.budgetBytes) throw overBudget(spec, this.budgetBytes);
         this.#committed += spec.bytes;
+        this.#pinnedBytes += spec.bytes;
       }
     }
+    if (this.#pinnedBytes > this.budgetBytes) throw overBudget({ id: "the preloaded models", bytes: this.#pinnedBytes }, this.budgetBytes, 0);
   }
 
   /** The ids served, in the order given. */
@@ -121,6 +134,7 @@ export class ModelRegistry<T> {
       state: e.state,
       inFlight: e.inFlight,
       loads: e.loads,
+      queued: e.queued,
       ...(e.lastLoadMs !== undefined && { lastLoadMs: e.lastLoadMs }),
     }));
   }
@@ -128,7 +142,7 @@ export class ModelRegistry<T> {
   /**
    * The model, loaded if it is not, held until the lease is released. An id
    * not served is NOT_FOUND (naming it and what is served); a model larger
-   * than the whole budget is TOO_LARGE; a failed load rejects every request
+   * than the budget (less what the preloaded models keep) is TOO_LARGE; a failed load rejects every request
    * that awaited it and leaves the model unloaded for the next one to retry.
    */
   async acquire(id: string, signal?: AbortSignal): Promise<ModelLease<T>> {
@@ -138,7 +152,8 @@ export class ModelRegistry<T> {
         details: { model: id, served: this.ids },
       });
     }
-    if (e.spec.bytes > this.budgetBytes) throw overBudget(e.spec, this.budgetBytes);
+    const room = e.spec.preloaded === undefined ? this.budgetBytes - this.#pinnedBytes : this.budgetBytes;
+    if (e.spec.bytes > room) throw overBudget(e.spec, this.budgetBytes, this.budgetBytes - room);
     // Held from the start: a model this request waits for is never the one evicted to make room for another.
     e.inFlight++;
     e.lastUsed = ++this.#tick;
@@ -181,26 +196,37 @@ export class ModelRegistry<T> {
   }
 
   async #ready(e: Entry<T>, signal: AbortSignal | undefined): Promise<T> {
-    for (;;) {
+    let queued = false;
+    const queue = () => {
+      if (!queued) e.queued++;
+      queued = true;
+    };
+    for (let first = true; ; first = false) {
       if (this.#closed) throw new ColmenaError("UNAVAILABLE", `model registry is closed; ${e.spec.id} cannot be served`);
       if (signal?.aborted) throw abortReason(signal);
       if (e.state === "loaded") return e.model!;
-      if (e.state === "loading") return await abortable(e.loading!, signal);
+      if (e.state === "loading") {
+        // The request that started the load comes back here too, on its second turn: only those that found it loading count.
+        if (first) queue();
+        return await abortable(e.loading!, signal);
+      }
       if (e.state === "unloading") {
         await e.unloading;
         continue;
       }
       const room = this.#makeRoom(e.spec.bytes);
       if (room === "fits") this.#load(e);
-      else if (room === "wait") await this.#waitForRoom(signal);
-      else await room;
+      else if (room === "wait") {
+        queue();
+        await this.#waitForRoom(signal);
+      } else await room;
     }
   }
 
   /** Whether `bytes` fit now; else the unloads of idle models that will make them fit; else "wait" (too much is in use). */
   #makeRoom(bytes: number): "fits" | "wait" | Promise<unknown> {
     if (this.#committed + bytes <= this.budgetBytes) return "fits";
-    const idle = [...this.#entries.values()].filter((x) => x.state === "loaded" && x.inFlight === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    const idle = [...this.#entries.values()].filter((x) => x.state === "loaded" && x.inFlight === 0 && x.spec.preloaded === undefined).sort((a, b) => a.lastUsed - b.lastUsed);
     let freed = 0;
     const victims: Entry<T>[] = [];
     for (const v of idle) {
@@ -274,10 +300,12 @@ export class ModelRegistry<T> {
   }
 }
 
-function overBudget(spec: ModelSpec<unknown>, budgetBytes: number): ColmenaError {
-  return new ColmenaError("TOO_LARGE", `model ${spec.id} needs ${spec.bytes} bytes, more than the whole memory budget of ${budgetBytes}`, {
+/** TOO_LARGE: the model cannot fit even with every other unloadable model gone (`pinnedBytes`: what the preloaded ones keep). */
+function overBudget(spec: { id: string; bytes: number }, budgetBytes: number, pinnedBytes: number): ColmenaError {
+  const beside = pinnedBytes > 0 ? `, less the ${pinnedBytes} bytes the preloaded models keep` : "";
+  return new ColmenaError("TOO_LARGE", `model ${spec.id} needs ${spec.bytes} bytes, more than the memory budget of ${budgetBytes}${beside}`, {
     retryable: false,
-    details: { model: spec.id, bytes: spec.bytes, budgetBytes },
+    details: { model: spec.id, bytes: spec.bytes, budgetBytes, pinnedBytes },
   });
 }
 

@@ -44,6 +44,7 @@ test("model registry - concurrent requests for a loading model share one load an
   assert.deepEqual(await Promise.all(requests), ["a", "a", "a", "a", "a"]);
   assert.deepEqual(f.events, ["load a"]);
   assert.equal(registry.list()[0]!.loads, 1);
+  assert.equal(registry.list()[0]!.queued, 4, "the four that found it loading");
   assert.equal(registry.list()[0]!.inFlight, 0);
 });
 
@@ -72,6 +73,7 @@ test("model registry - a model in use is never unloaded: a request for another w
   assert.equal(answered, false);
   assert.deepEqual(f.events, ["load a"]);
   assert.equal(registry.list()[1]!.state, "unloaded");
+  assert.equal(registry.list()[1]!.queued, 1);
   held.release();
   assert.equal(await b, "b");
   assert.deepEqual(f.events, ["load a", "unload a", "load b"]);
@@ -120,14 +122,19 @@ test("model registry - a request waiting for room leaves when its signal aborts,
   assert.deepEqual(f.events, ["load a"]);
 });
 
-test("model registry - a preloaded default counts against the budget and is evicted like any other when idle", async () => {
+test("model registry - a preloaded default counts against the budget and is never unloaded: the others share what it leaves, and one that cannot fit beside it is TOO_LARGE", async () => {
   const f = new Fixture();
-  const registry = new ModelRegistry({ models: [{ ...f.spec("d", 6), preloaded: { id: "d" } }, f.spec("x", 6)], budgetBytes: 8 });
-  assert.equal(registry.committedBytes, 6);
+  const registry = new ModelRegistry({ models: [{ ...f.spec("d", 4), preloaded: { id: "d" } }, f.spec("x", 4), f.spec("y", 4), f.spec("z", 6)], budgetBytes: 8 });
+  assert.equal(registry.committedBytes, 4);
   assert.equal(await registry.use("x", (m) => m.id), "x");
+  assert.equal(await registry.use("y", (m) => m.id), "y");
   assert.equal(await registry.use("d", (m) => m.id), "d");
-  assert.deepEqual(f.events, ["unload d", "load x", "unload x", "load d"]);
+  assert.deepEqual(f.events, ["load x", "unload x", "load y"]);
+  // 4 + 6 > 8 whatever is unloaded: refused at once, and y is not given up for it.
+  await assert.rejects(registry.acquire("z"), (err: unknown) => code("TOO_LARGE")(err) && (err as { details: { pinnedBytes: number } }).details.pinnedBytes === 4);
+  assert.deepEqual(f.events, ["load x", "unload x", "load y"]);
   await registry.close();
+  assert.deepEqual(f.events.slice(-2).sort(), ["unload d", "unload y"]);
   await assert.rejects(registry.acquire("d"), code("UNAVAILABLE"));
 });
 

@@ -32,7 +32,14 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (roles.includes("shard")) for (const spec of config.retrieval.indexes) await ensureShards(system, spec);
     if (!roles.includes("bridge")) return { system, stop };
 
-    const models = { embedder: await firstEmbedder(system, log), llm: llmModelId(config.llm.backend) };
+    const embedder = await firstEmbedder(system, log);
+    const llm = llmModelId(config.llm.backend);
+    const models = {
+      embedder,
+      llm,
+      embedders: [embedder, ...config.retrieval.embedder.models.map((m) => m.id)],
+      llms: [llm, ...config.llm.models.map((m) => m.id)],
+    };
     const api = new ActorRagApi({ system, indexes: config.retrieval.indexes, models, readyWhenDegraded: config.pipeline.readyWhenDegraded });
     const { host, port, insecure, ...bridgeOptions } = config.http;
     const authenticator = await createAuthenticator(bridgeOptions.auth, { nc: system.nc, namespace: config.namespace, log, clock: system.clock });

@@ -196,18 +196,19 @@ export class ModelRegistry<T> {
   }
 
   async #ready(e: Entry<T>, signal: AbortSignal | undefined): Promise<T> {
+    // Queued: this request waits on a load another one started, or for models in use to free room; counted once.
     let queued = false;
     const queue = () => {
       if (!queued) e.queued++;
       queued = true;
     };
-    for (let first = true; ; first = false) {
+    let started = false;
+    for (;;) {
       if (this.#closed) throw new ColmenaError("UNAVAILABLE", `model registry is closed; ${e.spec.id} cannot be served`);
       if (signal?.aborted) throw abortReason(signal);
       if (e.state === "loaded") return e.model!;
       if (e.state === "loading") {
-        // The request that started the load comes back here too, on its second turn: only those that found it loading count.
-        if (first) queue();
+        if (!started) queue();
         return await abortable(e.loading!, signal);
       }
       if (e.state === "unloading") {
@@ -215,8 +216,10 @@ export class ModelRegistry<T> {
         continue;
       }
       const room = this.#makeRoom(e.spec.bytes);
-      if (room === "fits") this.#load(e);
-      else if (room === "wait") {
+      if (room === "fits") {
+        started = true;
+        this.#load(e);
+      } else if (room === "wait") {
         queue();
         await this.#waitForRoom(signal);
       } else await room;

@@ -86,9 +86,10 @@ export class ActorRagApi implements RagApi {
     ]);
     const loaded = (answer: { models: { id: string; state: string }[] } | undefined) => new Set(answer?.models.filter((m) => m.state === "loaded").map((m) => m.id));
     const [e, l] = [loaded(embedders), loaded(llms)];
+    // The llms first, the default llm at the head: clients that take the first model listed chat with it.
     return [
-      ...this.#models.embedders.map((id): ModelState => ({ id, kind: "embedder", loaded: e.has(id) })),
       ...this.#models.llms.map((id): ModelState => ({ id, kind: "llm", loaded: l.has(id) })),
+      ...this.#models.embedders.map((id): ModelState => ({ id, kind: "embedder", loaded: e.has(id) })),
     ];
   }
 

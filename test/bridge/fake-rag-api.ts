@@ -68,9 +68,9 @@ export class FakeRagApi implements RagApi {
   /** The default embedder and the llm are loaded; the second embedder is not. */
   async modelStates(): Promise<ModelState[]> {
     return [
+      { id: "fake-llm", kind: "llm", loaded: true },
       { id: "fake-embedder", kind: "embedder", loaded: true },
       { id: "fake-embedder-2", kind: "embedder", loaded: false },
-      { id: "fake-llm", kind: "llm", loaded: true },
     ];
   }
 

@@ -95,9 +95,9 @@ describe("openai - the official client against the bridge", () => {
       listed.push({ id, kind, loaded });
     }
     assert.deepEqual(listed, [
+      { id: "fake-llm", kind: "llm", loaded: true },
       { id: "fake-embedder", kind: "embedder", loaded: true },
       { id: "fake-embedder-2", kind: "embedder", loaded: false },
-      { id: "fake-llm", kind: "llm", loaded: true },
     ]);
     assert.equal((await client.models.retrieve("fake-llm")).id, "fake-llm");
     await assert.rejects(client.models.retrieve("gpt-4"), (e) => e instanceof OpenAI.NotFoundError);

@@ -113,7 +113,7 @@ describe("colmena up - the embedded default, black box", () => {
     const client = new OpenAI({ baseURL: `${up.httpUrl}/v1`, apiKey: "unused" });
     const models = await client.models.list();
     assert.ok(models.data.length >= 2);
-    const model = models.data[0]!.id; // the llm's: chat completions take only it
+    const model = models.data[0]!.id; // the default llm is listed first
     const chat = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Who gets a message sent to a queue group?" }] });
     assert.match(chat.choices[0]!.message.content ?? "", /one member/);
     let streamed = "";

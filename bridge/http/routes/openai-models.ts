@@ -7,8 +7,8 @@ import type { RouteContext } from "./context.js";
 import { errorResponses } from "./error-responses.js";
 
 /**
- * OpenAI's `GET /v1/models` (and `/v1/models/:model`): every embedder and
- * LLM the config serves, defaults first, with two Colmena extensions: `kind`
+ * OpenAI's `GET /v1/models` (and `/v1/models/:model`): every LLM and
+ * embedder the config serves, the default LLM first, with two Colmena extensions: `kind`
  * and `loaded` (whether the instance of its pool that answered holds it now;
  * each instance loads a model on its own first use).
  */

@@ -137,6 +137,9 @@ describe("embedder multiplexing", () => {
     assert.equal(a.state, "unloaded", "the first encoder was unloaded to make room");
     assert.ok(after.models.filter((m) => m.state !== "unloaded").reduce((s, m) => s + m.bytes, 0) <= budget);
     const waits = replies.map((x) => x.ms).sort((x, y) => x - y);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^colmena_models_loaded\{kind="embedder"\} 2$/m, "the hash default and enc-b");
+    assert.match(metrics, new RegExp(`^colmena_model_memory_bytes\\{kind="embedder"\\} ${sizes.b}$`, "m"));
     t.diagnostic(`enc-b (${sizes.b} B) loaded in ${b.lastLoadMs?.toFixed(1)} ms; ${b.queued} of 6 requests queued behind the load; replies after ${waits.map((w) => w.toFixed(1)).join(", ")} ms; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 
     // And back: the first encoder loads again, evicting the second.

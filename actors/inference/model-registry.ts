@@ -16,7 +16,7 @@
  * recency is a counter bumped on every acquire (no clock: the order is all
  * that matters).
  */
-import { ColmenaError } from "../../runtime/index.js";
+import { ColmenaError, isColmenaError } from "../../runtime/index.js";
 
 /** One model the registry may hold. */
 export interface ModelSpec<T> {
@@ -142,8 +142,10 @@ export class ModelRegistry<T> {
   /**
    * The model, loaded if it is not, held until the lease is released. An id
    * not served is NOT_FOUND (naming it and what is served); a model larger
-   * than the budget (less what the preloaded models keep) is TOO_LARGE; a failed load rejects every request
-   * that awaited it and leaves the model unloaded for the next one to retry.
+   * than the budget (less what the preloaded models keep) is TOO_LARGE; a
+   * failed load rejects every request that awaited it (a failure that is not
+   * a ColmenaError as UNAVAILABLE, not retryable, naming the model) and
+   * leaves the model unloaded for the next request to retry.
    */
   async acquire(id: string, signal?: AbortSignal): Promise<ModelLease<T>> {
     const e = this.#entries.get(id);
@@ -263,7 +265,10 @@ export class ModelRegistry<T> {
         e.loading = undefined;
         this.#committed -= e.spec.bytes;
         this.#wake();
-        throw err;
+        // The requests' failure, not the instance's: a crash of one model's load must not restart the models beside it.
+        throw isColmenaError(err)
+          ? err
+          : new ColmenaError("UNAVAILABLE", `model ${e.spec.id} failed to load: ${(err as Error)?.message ?? String(err)}`, { retryable: false, cause: err, details: { model: e.spec.id } });
       },
     );
     // Those awaiting it see the failure; this one is only here so it is never unhandled.

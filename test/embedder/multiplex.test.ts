@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -26,7 +26,7 @@ describe("embedder multiplexing", () => {
   let node: RunningNode;
   let client: ActorSystem;
   let url: string;
-  const dirs = { a: "", b: "", huge: "" };
+  const dirs = { a: "", b: "", huge: "", broken: "" };
   const sizes = { a: 0, b: 0, huge: 0 };
   let budget = 0;
 
@@ -46,6 +46,10 @@ describe("embedder multiplexing", () => {
     await buildTinyEncoder(dirs.a, { hidden: 32, seed: 1 });
     await buildTinyEncoder(dirs.b, { hidden: 48, seed: 2 });
     await buildTinyEncoder(dirs.huge, { hidden: 256, seed: 3 });
+    // A whole export whose model file onnxruntime refuses: found only when it loads.
+    dirs.broken = join(root, "enc-broken");
+    await buildTinyEncoder(dirs.broken, { hidden: 16 });
+    await writeFile(join(dirs.broken, "model.onnx"), "not an onnx model");
     for (const k of ["a", "b", "huge"] as const) sizes[k] = (await stat(join(dirs[k], "model.onnx"))).size;
     // Room for either encoder, never both; the huge one fits under no circumstances.
     budget = Math.max(sizes.a, sizes.b) + Math.floor(Math.min(sizes.a, sizes.b) / 2);
@@ -64,6 +68,7 @@ describe("embedder multiplexing", () => {
             { id: "enc-a", modelDir: dirs.a },
             { id: "enc-b", modelDir: dirs.b },
             { id: "enc-huge", modelDir: dirs.huge },
+            { id: "enc-broken", modelDir: dirs.broken },
           ],
         },
       },
@@ -89,6 +94,7 @@ describe("embedder multiplexing", () => {
       { id: "enc-a", loaded: false },
       { id: "enc-b", loaded: false },
       { id: "enc-huge", loaded: false },
+      { id: "enc-broken", loaded: false },
     ]);
   });
 
@@ -153,6 +159,7 @@ describe("embedder multiplexing", () => {
         ["enc-a", "loaded", 2],
         ["enc-b", "unloaded", 1],
         ["enc-huge", "unloaded", 0],
+        ["enc-broken", "unloaded", 0],
       ],
     );
   });
@@ -161,11 +168,11 @@ describe("embedder multiplexing", () => {
     const unknown = await embedHttp({ model: "text-embedding-3-small", input: "bees" });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error!.code, "model_not_found");
-    assert.match(unknown.body.error!.message, /"hash-384", "enc-a", "enc-b", "enc-huge"/);
+    assert.match(unknown.body.error!.message, /"hash-384", "enc-a", "enc-b", "enc-huge", "enc-broken"/);
     // The embedder itself refuses an id it does not serve, whoever asks.
     await assert.rejects(client.pool(EmbedderKind).ask({ type: "embed", texts: ["bees"], model: "nope" }), (err: unknown) => {
       assert.ok(isColmenaError(err) && err.code === "NOT_FOUND");
-      assert.deepEqual(err.details, { model: "nope", served: ["hash-384", "enc-a", "enc-b", "enc-huge"] });
+      assert.deepEqual(err.details, { model: "nope", served: ["hash-384", "enc-a", "enc-b", "enc-huge", "enc-broken"] });
       return true;
     });
     await assert.rejects(client.pool(EmbedderKind).ask({ type: "embed", texts: ["bees"], model: "enc-huge" }), (err: unknown) => {
@@ -176,5 +183,18 @@ describe("embedder multiplexing", () => {
     });
     assert.equal((await state("enc-huge")).state, "unloaded");
     assert.equal((await state("enc-a")).state, "loaded", "a refused model unloads nothing");
+  });
+
+  test("multiplexing - a model whose load fails fails its own requests; the instance and the models beside it keep serving", async () => {
+    await assert.rejects(client.pool(EmbedderKind).ask({ type: "embed", texts: ["bees"], model: "enc-broken" }), (err: unknown) => {
+      assert.ok(isColmenaError(err) && (err.code === "INVALID" || err.code === "UNAVAILABLE"), String(err));
+      return true;
+    });
+    const after = await served();
+    assert.equal(after.models.find((m) => m.id === "enc-broken")!.state, "unloaded");
+    assert.equal(after.models.find((m) => m.id === "enc-a")!.state, "loaded", "the loaded encoder stays (the broken one failed before it needed room)");
+    assert.equal((await embedHttp({ model: "enc-a", input: "queen" })).status, 200);
+    assert.equal((await embedHttp({ input: "queen" })).status, 200);
+    assert.equal((await client.pool(EmbedderKind).ask({ type: "stats" })).models.find((m) => m.id === "enc-a")!.loads, 2, "no restart: enc-a was not loaded again");
   });
 });

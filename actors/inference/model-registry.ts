@@ -143,9 +143,9 @@ export class ModelRegistry<T> {
    * The model, loaded if it is not, held until the lease is released. An id
    * not served is NOT_FOUND (naming it and what is served); a model larger
    * than the budget (less what the preloaded models keep) is TOO_LARGE; a
-   * failed load rejects every request that awaited it (a failure that is not
-   * a ColmenaError as UNAVAILABLE, not retryable, naming the model) and
-   * leaves the model unloaded for the next request to retry.
+   * failed load rejects every request that awaited it with UNAVAILABLE (not
+   * retryable, naming the model; the loader's own code in details.loadError)
+   * and leaves the model unloaded for the next request to retry.
    */
   async acquire(id: string, signal?: AbortSignal): Promise<ModelLease<T>> {
     const e = this.#entries.get(id);
@@ -265,10 +265,14 @@ export class ModelRegistry<T> {
         e.loading = undefined;
         this.#committed -= e.spec.bytes;
         this.#wake();
-        // The requests' failure, not the instance's: a crash of one model's load must not restart the models beside it.
-        throw isColmenaError(err)
-          ? err
-          : new ColmenaError("UNAVAILABLE", `model ${e.spec.id} failed to load: ${(err as Error)?.message ?? String(err)}`, { retryable: false, cause: err, details: { model: e.spec.id } });
+        // The requests' failure, not the instance's (a crash of one model's load must not restart the models
+        // beside it), and not the request's fault either: a model file the loader refuses (INVALID) is a model
+        // this instance cannot serve now.
+        throw new ColmenaError("UNAVAILABLE", `model ${e.spec.id} failed to load: ${(err as Error)?.message ?? String(err)}`, {
+          retryable: false,
+          cause: err,
+          details: { model: e.spec.id, ...(isColmenaError(err) && { loadError: err.code, ...err.details }) },
+        });
       },
     );
     // Those awaiting it see the failure; this one is only here so it is never unhandled.

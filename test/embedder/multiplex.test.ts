@@ -187,7 +187,9 @@ describe("embedder multiplexing", () => {
 
   test("multiplexing - a model whose load fails fails its own requests; the instance and the models beside it keep serving", async () => {
     await assert.rejects(client.pool(EmbedderKind).ask({ type: "embed", texts: ["bees"], model: "enc-broken" }), (err: unknown) => {
-      assert.ok(isColmenaError(err) && (err.code === "INVALID" || err.code === "UNAVAILABLE"), String(err));
+      assert.ok(isColmenaError(err) && err.code === "UNAVAILABLE" && !err.retryable, String(err));
+      assert.equal(err.details!.model, "enc-broken");
+      assert.equal(err.details!.loadError, "INVALID", "onnxruntime refused the file");
       return true;
     });
     const after = await served();

@@ -19,4 +19,4 @@ export { embedderModel, PIPELINE_KIND, PipelineConfigSchema, PipelineKind, pipel
 export { ActorRagApi, RAG_API_CALLS } from "./pipeline/rag-api.js";
 export { followIndexVersion, type IndexVersion } from "./pipeline/index-version.js";
 export { documentSources } from "./pipeline/sources.js";
-export type { ChatMessage, DocumentInfo, DocumentUpload, Filter, IngestStatus, MetadataValue, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport, Sampling, Source, Usage } from "./pipeline/api.js";
+export type { ChatMessage, DocumentInfo, DocumentUpload, Filter, IngestStatus, MetadataValue, ModelState, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport, Sampling, ServedModels, Source, Usage } from "./pipeline/api.js";

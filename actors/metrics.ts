@@ -49,6 +49,50 @@ new Gauge({
   },
 });
 
+/** What the model gauges read of one instance's models. */
+interface ModelHolder {
+  list(): ReadonlyArray<{ state: string }>;
+  readonly committedBytes: number;
+}
+
+const modelHolders = new Map<ModelHolder, string>();
+
+/** Where `colmena_models_loaded` and `colmena_model_memory_bytes` read an instance's model registry, under its kind; returns what stops it. */
+export function addModelRegistry(kind: string, holder: ModelHolder): () => void {
+  modelHolders.set(holder, kind);
+  return () => modelHolders.delete(holder);
+}
+
+/** Sums per kind over this node's registries; the kinds a node hosts none of read 0. */
+function modelsPerKind(read: (h: ModelHolder) => number): Map<string, number> {
+  const sums = new Map<string, number>([
+    ["embedder", 0],
+    ["llm", 0],
+  ]);
+  for (const [holder, kind] of modelHolders) sums.set(kind, (sums.get(kind) ?? 0) + read(holder));
+  return sums;
+}
+
+new Gauge({
+  name: "colmena_models_loaded",
+  help: "Models loaded now in this node's embedder and llm instances, by kind",
+  labelNames: ["kind"],
+  registers,
+  collect() {
+    for (const [kind, n] of modelsPerKind((h) => h.list().filter((m) => m.state === "loaded").length)) this.set({ kind }, n);
+  },
+});
+
+new Gauge({
+  name: "colmena_model_memory_bytes",
+  help: "Estimated bytes of the models this node's instances hold (loading, loaded or unloading), by kind: what their memory budgets count",
+  labelNames: ["kind"],
+  registers,
+  collect() {
+    for (const [kind, n] of modelsPerKind((h) => h.committedBytes)) this.set({ kind }, n);
+  },
+});
+
 export const cacheLookups = new Counter({ name: "colmena_cache_lookups_total", help: "Answer cache lookups per level, by result (a miss at one level goes on to the next)", labelNames: ["level", "result"], registers });
 
 export const shardSearch = new Histogram({ name: "colmena_shard_search_duration_seconds", help: "Time of one shard replica's search (HNSW + BM25)", buckets: DURATION_BUCKETS, registers });

@@ -12,9 +12,13 @@
  *              batching) beside one alone, and time to first token under load
  *   quantized  int8 (QDQ) encoder and decoder fixtures beside the float ones:
  *              latency, memory, largest difference
+ *   multiplex  one embedder instance serving two 384-d encoders under a budget
+ *              that holds one: a request that swaps models (unload, load,
+ *              embed) beside one to the model already loaded, and 8 concurrent
+ *              requests at a model not loaded (all but one queue behind its load)
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -29,7 +33,7 @@ import { drive, report, round, startSystem, summarize } from "./stats.js";
 
 const { values: flags } = parseArgs({
   options: {
-    only: { type: "string", default: "loop,embedder,decoder,quantized" },
+    only: { type: "string", default: "loop,embedder,decoder,quantized,multiplex" },
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     requests: { type: "string", default: "100" },
@@ -272,6 +276,57 @@ async function benchQuantized(): Promise<void> {
   report("inference.quantized.decoder.ratio", { int8OverFloatTokensPerSec: round(rows["decoder.int8"]!.tokensPerSec! / rows["decoder.float"]!.tokensPerSec!, 2), int8OverFloatFile: round(rows["decoder.int8"]!.fileBytes! / rows["decoder.float"]!.fileBytes!, 2) });
 }
 
+/**
+ * Model multiplexing's cost: the hash default and two 384-d encoders (the
+ * embedder fixture, two seeds) under a memory budget that holds one encoder,
+ * so a request alternating between them unloads one and loads the other.
+ */
+async function benchMultiplex(): Promise<void> {
+  const a = join(dir, "mux-a");
+  const b = join(dir, "mux-b");
+  await buildTinyEncoder(a, { hidden: 384, maxPositions: 128, vocabSize: 1024, seed: 5 });
+  await buildTinyEncoder(b, { hidden: 384, maxPositions: 128, vocabSize: 1024, seed: 6 });
+  const bytes = (await stat(join(a, "model.onnx"))).size;
+  const server = await startNatsServer({ storeDir: join(dir, "nats-mux") });
+  const system = await startSystem(server.url, [
+    embedderActor({ models: [{ id: "a", modelDir: a }, { id: "b", modelDir: b }], memoryBudgetBytes: Math.floor(bytes * 1.5), batching: { maxBatch: 32, maxWaitMs: 2 } }),
+  ]);
+  const n = Math.max(10, Math.floor(num("requests") / 5));
+  try {
+    const pool = system.pool(EmbedderKind);
+    const embed = (model: string, i: number) => pool.ask({ type: "embed", texts: [texts[i % texts.length]!], model });
+    const timed = async (f: () => Promise<unknown>) => {
+      const t = performance.now();
+      await f();
+      return performance.now() - t;
+    };
+    await embed("a", 0);
+    const warm: number[] = [];
+    const swap: number[] = [];
+    for (let i = 0; i < n; i++) {
+      warm.push(await timed(() => embed(i % 2 === 0 ? "a" : "b", i)));
+      warm.push(await timed(() => embed(i % 2 === 0 ? "a" : "b", i + 1)));
+      // The other model: unload this one, load that one, embed.
+      swap.push(await timed(() => embed(i % 2 === 0 ? "b" : "a", i)));
+    }
+    // 8 at once at the model not loaded: one starts its load, the others queue behind it.
+    const cold = n % 2 === 0 ? "b" : "a";
+    const sent = performance.now();
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => embed(cold, i).then(() => performance.now() - sent)));
+    const listed = await pool.ask({ type: "models" });
+    const info = listed.models.find((m) => m.id === cold)!;
+    const w = summarize(warm);
+    const sw = summarize(swap);
+    report("inference.multiplex.warm", { model: "384-d encoder fixture", requests: warm.length, p50Ms: round(w.p50, 2), p99Ms: round(w.p99, 2), machine, loadavg: loadavg().map((l) => round(l, 2)) });
+    report("inference.multiplex.swap", { model: "384-d encoder fixture", modelBytes: bytes, requests: swap.length, p50Ms: round(sw.p50, 2), p99Ms: round(sw.p99, 2), machine, loadavg: loadavg().map((l) => round(l, 2)) });
+    report("inference.multiplex.queued", { concurrent: 8, queuedBehindLoad: info.queued, lastLoadMs: round(info.lastLoadMs ?? 0, 1), replyMs: burst.sort((x, y) => x - y).map((ms) => round(ms, 1)), loadavg: loadavg().map((l) => round(l, 2)) });
+    report("inference.multiplex.ratio", { swapOverWarmP50: round(sw.p50 / w.p50, 1), of: "median latency of a request that swaps models beside one to the loaded model, same run" });
+  } finally {
+    await system.shutdown();
+    await server.stop();
+  }
+}
+
 try {
   if (only.has("loop")) await benchLoop();
   if (only.has("embedder")) {
@@ -283,6 +338,7 @@ try {
     await benchDecoder("decoder-wide", wideDecoderDir, wideDecoder);
   }
   if (only.has("quantized")) await benchQuantized();
+  if (only.has("multiplex")) await benchMultiplex();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

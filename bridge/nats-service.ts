@@ -8,6 +8,7 @@ import { childSpan, ColmenaError, endSpan, isTypedError, newTrace, parseTracepar
 import { guard } from "./abortable.js";
 import { toEdgeError } from "./errors.js";
 import { float32Bytes } from "./float32-base64.js";
+import { unknownModel } from "./served-models.js";
 import { IngestRequestShape, NatsDeleteShape, NatsEmbedShape, NatsQueryShape, toQueryRequest, toWireResult } from "./shapes.js";
 
 /** The name every Colmena node registers its NATS API under: `$SRV.PING.colmena` finds them all. */
@@ -55,8 +56,12 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
   const operations: Record<(typeof NATS_API_OPERATIONS)[number], Operation> = {
     query: {
       shape: NatsQueryShape,
-      description: "msgpack {question, session_id?, top_k?, filter?, timeout_ms?} → {answer, sources, session_id, cached, partial, degraded, missing_shards, timings}",
-      run: async (body: z.infer<typeof NatsQueryShape>, scope) => toWireResult(await api.query(toQueryRequest(body), scope)),
+      description: "msgpack {question, session_id?, top_k?, filter?, model?, timeout_ms?} → {answer, sources, session_id, cached, partial, degraded, missing_shards, timings}",
+      run: async (body: z.infer<typeof NatsQueryShape>, scope) => {
+        const unknown = unknownModel(api.models(), "llm", body.model);
+        if (unknown) throw unknown;
+        return toWireResult(await api.query(toQueryRequest(body), scope));
+      },
     },
     ingest: {
       shape: IngestRequestShape,
@@ -73,9 +78,11 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
     },
     embed: {
       shape: NatsEmbedShape,
-      description: "msgpack {texts, encoding?: float|binary} → {model, dimension, vectors} (arrays of floats, or float32 little-endian bytes)",
+      description: "msgpack {texts, encoding?: float|binary, model?} → {model, dimension, vectors} (arrays of floats, or float32 little-endian bytes)",
       run: async (body: z.infer<typeof NatsEmbedShape>, scope) => {
-        const { model, dimension, vectors } = await api.embed(body.texts, scope);
+        const unknown = unknownModel(api.models(), "embedder", body.model);
+        if (unknown) throw unknown;
+        const { model, dimension, vectors } = await api.embed(body.texts, scope, body.model);
         const binary = body.encoding === "binary";
         return { model, dimension, vectors: vectors.map((v) => (binary ? float32Bytes(v) : Array.from(v))) };
       },

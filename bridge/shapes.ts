@@ -32,6 +32,7 @@ const queryFields = {
   session_id: SessionId.optional(),
   top_k: z.int().min(1).max(100).optional(),
   filter: z.record(z.string(), MetadataValue).optional().describe("metadata that every source must match"),
+  model: z.string().min(1).optional().describe("the LLM that answers, one of GET /v1/models; default: the configured llm.backend"),
 };
 
 /** HTTP `POST /v1/query`. */
@@ -51,6 +52,7 @@ export const NatsDeleteShape = z.strictObject({ id: DocumentId });
 export const NatsEmbedShape = z.strictObject({
   texts: z.array(z.string()).min(1).max(2048),
   encoding: z.enum(["float", "binary"]).optional().describe("binary: each vector as float32 little-endian bytes"),
+  model: z.string().min(1).optional().describe("one of the embedders GET /v1/models lists; default: the one retrieval uses"),
 });
 
 export const SourceShape = z.object({
@@ -88,7 +90,7 @@ export type WireSource = z.infer<typeof SourceShape>;
 export type WireQueryResult = z.infer<typeof QueryResultShape>;
 export type WireQueryMeta = z.infer<typeof QueryMetaShape>;
 
-type QueryFields = { question: string; session_id?: string | undefined; top_k?: number | undefined; filter?: Record<string, string | number | boolean> | undefined };
+type QueryFields = { question: string; session_id?: string | undefined; top_k?: number | undefined; filter?: Record<string, string | number | boolean> | undefined; model?: string | undefined };
 
 /** A validated wire request as the RagApi's QueryRequest. */
 export function toQueryRequest(body: QueryFields): QueryRequest {
@@ -96,6 +98,7 @@ export function toQueryRequest(body: QueryFields): QueryRequest {
   if (body.session_id !== undefined) req.sessionId = body.session_id;
   if (body.top_k !== undefined) req.topK = body.top_k;
   if (body.filter !== undefined) req.filter = body.filter;
+  if (body.model !== undefined) req.model = body.model;
   return req;
 }
 

@@ -32,6 +32,8 @@ export const EXPORTED_FAMILIES: Readonly<Record<string, MetricType>> = {
   colmena_llm_time_to_first_token_seconds: "histogram",
   colmena_llm_inference_duration_seconds: "histogram",
   colmena_llm_sequences: "gauge",
+  colmena_models_loaded: "gauge",
+  colmena_model_memory_bytes: "gauge",
   colmena_cache_lookups_total: "counter",
   colmena_shard_search_duration_seconds: "histogram",
   colmena_shard_search_hits: "histogram",

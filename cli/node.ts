@@ -1,6 +1,6 @@
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ActorRagApi, embedderModel, ensureShards, llmKind, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
+import { ActorRagApi, embedderModel, ensureShards, llmKind, llmModelId, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { AuditLog, auditsAccess, buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
 import { ActorSystem, isColmenaError, sleep, type AnyHosted, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig, Role } from "./config.js";
@@ -32,7 +32,14 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     if (roles.includes("shard")) for (const spec of config.retrieval.indexes) await ensureShards(system, spec);
     if (!roles.includes("bridge")) return { system, stop };
 
-    const models = { embedder: await firstEmbedder(system, log), llm: llmModelId(config) };
+    const embedder = await firstEmbedder(system, log);
+    const llm = llmModelId(config.llm.backend);
+    const models = {
+      embedder,
+      llm,
+      embedders: [embedder, ...config.retrieval.embedder.models.map((m) => m.id)],
+      llms: [llm, ...config.llm.models.map((m) => m.id)],
+    };
     const api = new ActorRagApi({ system, indexes: config.retrieval.indexes, models, readyWhenDegraded: config.pipeline.readyWhenDegraded });
     const { host, port, insecure, ...bridgeOptions } = config.http;
     const authenticator = await createAuthenticator(bridgeOptions.auth, { nc: system.nc, namespace: config.namespace, log, clock: system.clock });
@@ -71,7 +78,7 @@ export function kindsOf(config: ColmenaConfig, roles: readonly Role[]): AnyHoste
     config: config.pipeline,
     cache: { ...config.cache, l3: { dir: join(config.dataDir, "cache"), ...config.cache.l3 } },
     llm,
-    llmModel: llmModelId(config),
+    llmModel: llmModelId(config.llm.backend),
     session,
     sessionDefaults: config.session.settings,
   });
@@ -99,9 +106,3 @@ async function firstEmbedder(system: ActorSystem, log: Logger): Promise<string> 
   }
 }
 
-function llmModelId(config: ColmenaConfig): string {
-  const b = config.llm.backend;
-  if (b.type === "onnx") return `onnx:${basename(b.modelDir)}`;
-  if (b.type === "openai") return `openai:${b.model}`;
-  return "extractive";
-}

@@ -9,7 +9,7 @@
  * loop on a mistake.
  */
 import { access, readFile } from "node:fs/promises";
-import { readModelDir, readModelFiles } from "../actors/index.js";
+import { embedderModelBytes, llmModelBytes, readModelDir, readModelFiles } from "../actors/index.js";
 import { readTlsFiles } from "../bridge/index.js";
 import { ColmenaError } from "../runtime/index.js";
 import { nodeConfig, type ColmenaConfig, type ConfigFlags } from "./config.js";
@@ -38,12 +38,24 @@ export async function startupConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv):
 /** Reads the model files of the roles this node hosts the way their actors will, and checks the FAQ file is there. */
 async function checkModelFiles(config: ColmenaConfig): Promise<void> {
   const embedder = config.retrieval.embedder;
-  if (config.roles.includes("embedder") && embedder.backend === "onnx") {
-    await named("retrieval.embedder.modelDir", () => readModelDir(embedder.modelDir!, embedder.modelFile));
+  if (config.roles.includes("embedder")) {
+    if (embedder.backend === "onnx") await named("retrieval.embedder.modelDir", () => readModelDir(embedder.modelDir!, embedder.modelFile));
+    for (const [i, m] of embedder.models.entries()) {
+      if (m.backend === "onnx") await named(`retrieval.embedder.models.${i}.modelDir`, () => readModelDir(m.modelDir!, m.modelFile));
+    }
+    const sizes = await Promise.all([embedder, ...embedder.models].map((m) => embedderModelBytes(m)));
+    checkBudget("retrieval.embedder", embedder.memoryBudgetBytes, sizes, embedder.models);
   }
-  const llm = config.llm.backend;
-  if (config.roles.includes("llm") && llm.type === "onnx") {
-    await named("llm.backend.modelDir", () => readModelFiles(llm.modelDir, llm.modelFile));
+  const llm = config.llm;
+  if (config.roles.includes("llm")) {
+    const main = llm.backend;
+    if (main.type === "onnx") await named("llm.backend.modelDir", () => readModelFiles(main.modelDir, main.modelFile));
+    for (const [i, m] of llm.models.entries()) {
+      const b = m.backend;
+      if (b.type === "onnx") await named(`llm.models.${i}.backend.modelDir`, () => readModelFiles(b.modelDir, b.modelFile));
+    }
+    const sizes = await Promise.all([llmModelBytes(llm.backend, llm.memoryBytes), ...llm.models.map((m) => llmModelBytes(m.backend, m.memoryBytes))]);
+    checkBudget("llm", llm.memoryBudgetBytes, sizes, llm.models);
   }
   const faq = config.pipeline.faqFile;
   if (config.roles.includes("session") && faq !== undefined) {
@@ -53,6 +65,22 @@ async function checkModelFiles(config: ColmenaConfig): Promise<void> {
       }),
     );
   }
+}
+
+/**
+ * A model that could never load under the budget is a mistake in the config,
+ * found here rather than on its first request (TOO_LARGE there): the default
+ * (sizes[0]) is kept loaded, so each other model must fit beside it.
+ */
+function checkBudget(key: string, budget: number | undefined, sizes: number[], models: readonly { id: string }[]): void {
+  if (budget === undefined) return;
+  const [kept, ...others] = sizes as [number, ...number[]];
+  if (kept > budget) throw new StartupMistake(`the default model needs ${kept} bytes, more than the memory budget of ${budget} (config key ${key}.memoryBudgetBytes)`);
+  others.forEach((bytes, i) => {
+    if (kept + bytes > budget) {
+      throw new StartupMistake(`model ${models[i]!.id} needs ${bytes} bytes; beside the default's ${kept} that passes the memory budget of ${budget} (config key ${key}.models.${i})`);
+    }
+  });
 }
 
 /** The bridge's certificate files, read and paired as the bridge will (its message names the key and path). */

@@ -6,12 +6,12 @@
  * as one inference. Every message is answered with its own texts' vectors.
  */
 import { z } from "zod";
-import { actorAddress, hostActor, stage, type ActorContext } from "../../runtime/index.js";
-import { embedderBatchSize, embedderInference } from "../metrics.js";
+import { ModelRegistry, type ModelInfo, type ModelSpec } from "../inference/index.js";
+import { actorAddress, hostActor, stage, type ActorContext, type CallContext } from "../../runtime/index.js";
+import { addModelRegistry, embedderBatchSize, embedderInference } from "../metrics.js";
 import { Batcher } from "./batcher.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
-import { HashEmbedder } from "./hash-embedder.js";
-import { OnnxEmbedder } from "./onnx-embedder.js";
+import { embedderModelBytes, embedderModelFields, EmbedderModelSchema, loadEmbedder } from "./embedder-models.js";
 import { validateBatch } from "./validate.js";
 
 const positive = z.number().int().positive();
@@ -19,24 +19,20 @@ const positive = z.number().int().positive();
 /** The embedder kind's settings, validated once when the kind is made. */
 export const EmbedderConfigSchema = z
   .strictObject({
-    /** `hash`: built in, download-free. `onnx`: a sentence-transformers export in `modelDir`. */
-    backend: z.enum(["hash", "onnx"]).default("hash"),
-    /** hash: vector length (default 384). onnx: read from the model. */
-    dimension: positive.optional(),
-    /** Longest input in the model's tokens (hash: words); longer texts are truncated and flagged. */
-    maxTokens: positive.optional(),
-    /** onnx: the export directory (model.onnx + tokenizer.json). */
-    modelDir: z.string().min(1).optional(),
-    /** onnx: model file inside modelDir (default model.onnx; e.g. model_quantized.onnx). */
-    modelFile: z.string().min(1).optional(),
-    /** onnx: the model name in the id "onnx:<name>" (default: the directory name). */
-    name: z.string().min(1).optional(),
+    /** The default model: what retrieval and ingest embed with, and what an `embed` without `model` gets. */
+    ...embedderModelFields,
+    /** More models this instance serves, each loaded on its first use (selected by `model` in `embed`). */
+    models: z.array(EmbedderModelSchema).default([]),
+    /**
+     * Most bytes of models loaded at once per instance (each model counted as its `memoryBytes`, else its
+     * model file's size); a model that would pass it first unloads the least recently used idle ones.
+     * Default: no limit, nothing is unloaded.
+     */
+    memoryBudgetBytes: positive.optional(),
     intraOpNumThreads: positive.optional(),
     interOpNumThreads: positive.optional(),
     /** onnx: where inference runs; "worker" (the default) keeps it off the node's event loop. */
     inferenceThread: z.enum(["worker", "main"]).default("worker"),
-    /** onnx: most padded tokens in one run; a batch is sorted by length and cut into runs under it. */
-    maxPaddedTokens: positive.optional(),
     batching: z
       .strictObject({
         /**
@@ -63,6 +59,7 @@ export const EmbedderConfigSchema = z
   })
   .refine((c) => c.backend !== "onnx" || c.modelDir !== undefined, { message: "modelDir is required when backend is onnx", path: ["modelDir"] })
   .refine((c) => c.backend !== "onnx" || c.dimension === undefined, { message: "dimension is read from the ONNX model; leave it out", path: ["dimension"] })
+  .refine((c) => new Set(c.models.map((m) => m.id)).size === c.models.length, { message: "two models have the same id", path: ["models"] })
   .transform((c) => ({ ...c, batching: { ...c.batching, maxBatch: c.batching.maxBatch ?? (c.backend === "hash" ? 1 : 32) } }))
   .refine((c) => c.concurrency === undefined || c.concurrency >= c.batching.maxBatch, {
     message: "concurrency must be at least batching.maxBatch, or batches can never fill",
@@ -84,23 +81,38 @@ export interface Embeddings {
 }
 
 export interface EmbedderStats {
+  /** The default model's. */
   model: string;
   dimension: number;
   maxTokens: number;
+  /** Over every model. */
   requests: number;
   texts: number;
   /** Inferences run, and the texts they held: texts / batches is the mean batch size. */
   batches: number;
   batchedTexts: number;
   largestBatch: number;
+  /** Texts waiting in the default model's batcher. */
   pending: number;
+  /** Every model this instance serves, loaded or not. */
+  models: ModelInfo[];
+}
+
+/** What `models` answers: the models one instance serves and whether each is loaded there. */
+export interface EmbedderModels {
+  /** The default model's id: what `embed` without `model` uses. */
+  default: string;
+  memoryBudgetBytes?: number;
+  models: ModelInfo[];
 }
 
 export const EMBEDDER_KIND = "embedder";
 
 const messages = {
-  embed: z.object({ texts: z.array(z.string()) }),
+  /** `model`: one of the ids `models` lists; absent, the default. */
+  embed: z.object({ texts: z.array(z.string()), model: z.string().min(1).optional() }),
   stats: z.object({}),
+  models: z.object({}),
 };
 
 type EmbedderBehavior = Awaited<ReturnType<typeof createEmbedder>>;
@@ -120,71 +132,98 @@ export function embedderActor(input: EmbedderConfigInput = {}) {
   });
 }
 
+/** One loaded model and the batcher in front of it. */
+interface Served {
+  id: string;
+  embedder: Embedder;
+  batcher: Batcher<string, EmbedResult>;
+}
+
 async function createEmbedder(ctx: ActorContext, config: EmbedderConfig) {
-  const embedder = await loadEmbedder(config);
   const counters = { requests: 0, texts: 0, batches: 0, batchedTexts: 0, largestBatch: 0 };
   const budget = config.batching.maxTokens;
-  const batcher = new Batcher<string, EmbedResult>({
-    maxBatch: config.batching.maxBatch,
-    maxWaitMs: config.batching.maxWaitMs,
-    concurrency: config.batching.concurrency,
-    clock: ctx.clock,
-    ...(budget !== undefined && { maxTokens: budget, cost: (text: string) => embedder.countTokens([text])[0]! }),
-    run: (texts) => {
-      counters.batches++;
-      counters.batchedTexts += texts.length;
-      counters.largestBatch = Math.max(counters.largestBatch, texts.length);
-      embedderBatchSize.observe(texts.length);
-      const end = embedderInference.startTimer();
-      // Under the span of the message whose arrival started the batch; the batch serves others too.
-      const span = stage("embed", { "colmena.embed.batch_size": texts.length, "colmena.embed.model": embedder.id });
-      return Promise.resolve(embedder.embed(texts)).then(
-        (r) => {
-          end();
-          span.end();
-          return r;
-        },
-        (err: unknown) => {
-          end();
-          span.end(err);
-          throw err;
-        },
-      );
-    },
+  const serve = (id: string, embedder: Embedder): Served => ({
+    id,
+    embedder,
+    batcher: new Batcher<string, EmbedResult>({
+      maxBatch: config.batching.maxBatch,
+      maxWaitMs: config.batching.maxWaitMs,
+      concurrency: config.batching.concurrency,
+      clock: ctx.clock,
+      ...(budget !== undefined && { maxTokens: budget, cost: (text: string) => embedder.countTokens([text])[0]! }),
+      run: (texts) => {
+        counters.batches++;
+        counters.batchedTexts += texts.length;
+        counters.largestBatch = Math.max(counters.largestBatch, texts.length);
+        embedderBatchSize.observe(texts.length);
+        const end = embedderInference.startTimer();
+        // Under the span of the message whose arrival started the batch; the batch serves others too.
+        const span = stage("embed", { "colmena.embed.batch_size": texts.length, "colmena.embed.model": id });
+        return Promise.resolve(embedder.embed(texts)).then(
+          (r) => {
+            end();
+            span.end();
+            return r;
+          },
+          (err: unknown) => {
+            end();
+            span.end(err);
+            throw err;
+          },
+        );
+      },
+    }),
   });
-  ctx.log.info({ model: embedder.id, dimension: embedder.dimension, maxBatch: config.batching.maxBatch }, "embedder ready");
+  // The default model loads at start: a mistake in it fails the instance at once, and its id (known only once loaded) names it.
+  const loaded = await loadEmbedder(config, config);
+  const first = serve(loaded.id, loaded);
+  const spec = async (id: string, model: EmbedderConfig | EmbedderConfig["models"][number], preloaded?: Served): Promise<ModelSpec<Served>> => ({
+    id,
+    bytes: await embedderModelBytes(model),
+    load: async () => {
+      const served = serve(id, await loadEmbedder(model, config));
+      ctx.log.info({ model: id }, "embedder model loaded");
+      return served;
+    },
+    unload: async (s) => {
+      await s.embedder.close();
+      ctx.log.info({ model: id }, "embedder model unloaded");
+    },
+    ...(preloaded !== undefined && { preloaded }),
+  });
+  const registry = new ModelRegistry<Served>({
+    models: [await spec(first.id, config, first), ...(await Promise.all(config.models.map((m) => spec(m.id, m))))],
+    ...(config.memoryBudgetBytes !== undefined && { budgetBytes: config.memoryBudgetBytes }),
+    onUnloadError: (model, err) => ctx.log.warn({ model, err }, "unloading an embedder model failed"),
+  });
+  const unlist = addModelRegistry(EMBEDDER_KIND, registry);
+  ctx.log.info({ model: first.id, dimension: first.embedder.dimension, maxBatch: config.batching.maxBatch, models: registry.ids }, "embedder ready");
   return {
-    embed: async (m: { texts: string[] }): Promise<Embeddings> => {
+    embed: async (m: { texts: string[]; model?: string | undefined }, call: CallContext): Promise<Embeddings> => {
       validateBatch(m.texts, config.maxTextsPerRequest);
       counters.requests++;
       counters.texts += m.texts.length;
-      const results = await Promise.all(m.texts.map((text) => batcher.submit(text)));
-      return {
-        vectors: results.map((r) => r.vector),
-        truncated: results.map((r) => r.truncated),
-        model: embedder.id,
-        dimension: embedder.dimension,
-      };
+      return registry.use(
+        m.model ?? first.id,
+        async ({ id, embedder, batcher }) => {
+          const results = await Promise.all(m.texts.map((text) => batcher.submit(text)));
+          return { vectors: results.map((r) => r.vector), truncated: results.map((r) => r.truncated), model: id, dimension: embedder.dimension };
+        },
+        call.signal,
+      );
     },
-    stats: (): EmbedderStats => ({ model: embedder.id, dimension: embedder.dimension, maxTokens: embedder.maxTokens, pending: batcher.pending, ...counters }),
-    onStop: () => embedder.close(),
+    stats: (): EmbedderStats => ({
+      model: first.id,
+      dimension: first.embedder.dimension,
+      maxTokens: first.embedder.maxTokens,
+      pending: first.batcher.pending,
+      ...counters,
+      models: registry.list(),
+    }),
+    models: (): EmbedderModels => ({ default: first.id, ...(config.memoryBudgetBytes !== undefined && { memoryBudgetBytes: config.memoryBudgetBytes }), models: registry.list() }),
+    onStop: async () => {
+      unlist();
+      await registry.close();
+    },
   };
-}
-
-function loadEmbedder(config: EmbedderConfig): Promise<Embedder> | Embedder {
-  if (config.backend === "hash") {
-    return new HashEmbedder({
-      ...(config.dimension !== undefined && { dimension: config.dimension }),
-      ...(config.maxTokens !== undefined && { maxTokens: config.maxTokens }),
-    });
-  }
-  return OnnxEmbedder.load(config.modelDir!, {
-    ...(config.modelFile !== undefined && { modelFile: config.modelFile }),
-    ...(config.name !== undefined && { name: config.name }),
-    ...(config.maxTokens !== undefined && { maxTokens: config.maxTokens }),
-    ...(config.intraOpNumThreads !== undefined && { intraOpNumThreads: config.intraOpNumThreads }),
-    ...(config.interOpNumThreads !== undefined && { interOpNumThreads: config.interOpNumThreads }),
-    ...(config.maxPaddedTokens !== undefined && { maxPaddedTokens: config.maxPaddedTokens }),
-    thread: config.inferenceThread,
-  });
 }

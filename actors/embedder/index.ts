@@ -8,5 +8,6 @@ export { Batcher } from "./batcher.js";
 export type { BatcherOptions } from "./batcher.js";
 export { validateBatch, validateText } from "./validate.js";
 export { EMBEDDER_KIND, EmbedderConfigSchema, EmbedderKind, embedderActor } from "./embedder-actor.js";
-export type { EmbedderConfig, EmbedderConfigInput, EmbedderStats, Embeddings } from "./embedder-actor.js";
+export type { EmbedderConfig, EmbedderConfigInput, EmbedderModels, EmbedderStats, Embeddings } from "./embedder-actor.js";
+export { EmbedderModelSchema, embedderModelBytes } from "./embedder-models.js";
 export { readModelDir } from "./model-dir.js";

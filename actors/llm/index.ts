@@ -26,10 +26,13 @@ export {
   OnnxBackendConfigSchema,
   OpenAiBackendConfigSchema,
   instanceDevices,
+  llmModelBytes,
+  llmModelId,
+  LlmModelSchema,
   parseLlmConfig,
 } from "./llm-config.js";
-export type { LlmBackendConfig, LlmConfig, LlmConfigInput, LlmLimits, OnnxBackendConfig, OpenAiBackendConfig } from "./llm-config.js";
+export type { LlmBackendConfig, LlmConfig, LlmConfigInput, LlmLimits, LlmModelConfig, OnnxBackendConfig, OpenAiBackendConfig } from "./llm-config.js";
 export { llmInstanceMachine } from "./llm-machine.js";
 export type { LlmInstanceEvent, LlmState } from "./llm-machine.js";
 export { LlmMessages, defaultBackendFactory, llmKind } from "./llm-actor.js";
-export type { BackendFactory, BackendSpec, LlmDoneEvent, LlmKind, LlmKindOptions, LlmStatus, LlmStreamEvent } from "./llm-actor.js";
+export type { BackendFactory, BackendSpec, LlmDoneEvent, LlmKind, LlmKindOptions, LlmModels, LlmStatus, LlmStreamEvent } from "./llm-actor.js";

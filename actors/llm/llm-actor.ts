@@ -18,13 +18,14 @@ import { z } from "zod";
 import { ColmenaError, defineActor, isColmenaError, ScopedSignal, stage, type ActorContext, type CallContext } from "../../runtime/index.js";
 import type { CircuitStatus, GenerateEvent, GenerateRequest, LlmBackend, Warn } from "./backend.js";
 import { ExtractiveBackend } from "./extractive.js";
-import { instanceDevices, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
+import { instanceDevices, llmModelBytes, llmModelId, parseLlmConfig, type LlmBackendConfig, type LlmConfig, type LlmConfigInput, type LlmLimits } from "./llm-config.js";
 import { llmInstanceMachine, type LlmState } from "./llm-machine.js";
 import { OnnxDecoderBackend } from "./onnx-decoder.js";
 import type { Device } from "./onnx-session.js";
 import { OpenAiBackend } from "./openai-backend.js";
 import { fitPrompt } from "./prompt-budget.js";
-import { addLlmInstance, llmGeneratedTokens, llmInference, llmPromptTokens, llmTimeToFirstToken } from "../metrics.js";
+import { ModelRegistry, type ModelInfo, type ModelSpec } from "../inference/index.js";
+import { addLlmInstance, addModelRegistry, llmGeneratedTokens, llmInference, llmPromptTokens, llmTimeToFirstToken } from "../metrics.js";
 
 const ChatMessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
 
@@ -40,9 +41,21 @@ export const LlmMessages = {
     topP: z.number().gt(0).max(1).optional(),
     seed: z.number().int().optional(),
     stop: z.array(z.string().min(1)).optional(),
+    /** One of the ids `models` lists; absent: the default model. */
+    model: z.string().min(1).optional(),
   }),
   status: z.object({}),
+  /** The models an instance serves and whether each is loaded there. */
+  models: z.object({}),
 };
+
+/** What `models` answers. */
+export interface LlmModels {
+  /** The default model's id: what `generate` without `model` uses. */
+  default: string;
+  memoryBudgetBytes?: number;
+  models: ModelInfo[];
+}
 
 export type LlmDoneEvent = Extract<GenerateEvent, { type: "done" }> & {
   backend: string;
@@ -72,6 +85,8 @@ export interface LlmStatus {
   restarts: number;
   /** The engine's circuit, for the openai backend. */
   circuit?: CircuitStatus;
+  /** Every model the instance serves (the default first), loaded or not. */
+  models: ModelInfo[];
 }
 
 /** What a backend factory is given for one instance. */
@@ -169,6 +184,8 @@ class LlmInstance {
   readonly #rec: InstanceRecord;
   readonly #createBackend: BackendFactory;
   #backend: LlmBackend | undefined;
+  /** The default backend (preloaded, never unloaded) and the config's other models, loaded on first use. */
+  #models: ModelRegistry<LlmBackend> | undefined;
   #unwatch: (() => void) | undefined;
 
   constructor(ctx: ActorContext, config: LlmConfig, slots: number, rec: InstanceRecord, createBackend: BackendFactory) {
@@ -209,12 +226,16 @@ class LlmInstance {
       machine.send({ type: "LOADED" });
       await this.#warm(backend);
       machine.send({ type: "WARMED" });
+      const models = await this.#registry(backend, device, warn);
+      this.#models = models;
       const { slots } = backend;
       const unwatch = slots.watch(() => machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
       const unlist = addLlmInstance(() => ({ active: slots.inFlight, waiting: this.#ctx.stats().mailbox }));
+      const unlistModels = addModelRegistry("llm", models);
       this.#unwatch = () => {
         unwatch();
         unlist();
+        unlistModels();
       };
       this.#ctx.log.info({ backend: backend.id, device: backend.device, requested: this.#rec.device }, "llm instance ready");
     } catch (err) {
@@ -230,12 +251,23 @@ class LlmInstance {
     // A failed instance stays failed through its stop, for the next incarnation to restart.
     const failed = this.#state === "failed";
     if (!failed) this.#rec.machine.send({ type: "DRAIN" });
-    await this.#backend?.close().catch((err: unknown) => this.#ctx.log.warn({ err }, "closing the llm backend failed"));
+    // The registry closes the default backend with the others.
+    await (this.#models?.close() ?? this.#backend?.close())?.catch((err: unknown) => this.#ctx.log.warn({ err }, "closing the llm backend failed"));
     if (!failed) this.#rec.machine.send({ type: "DRAINED" });
   }
 
   async *generate(m: z.output<typeof LlmMessages.generate>, call: CallContext): AsyncGenerator<LlmStreamEvent, void> {
-    const backend = this.#loaded;
+    const models = this.#registryLoaded;
+    // Held for the whole generation: a model with a sequence in flight is never unloaded.
+    const lease = await models.acquire(m.model ?? models.ids[0]!, call.signal);
+    try {
+      yield* this.#generate(lease.model, m, call);
+    } finally {
+      lease.release();
+    }
+  }
+
+  async *#generate(backend: LlmBackend, m: z.output<typeof LlmMessages.generate>, call: CallContext): AsyncGenerator<LlmStreamEvent, void> {
     const fitted = fitPrompt(m.messages, this.#limits.maxPromptTokens, (t) => backend.countTokens(t));
     const req: GenerateRequest = {
       messages: fitted.messages,
@@ -298,7 +330,52 @@ class LlmInstance {
       maxConcurrentSequences: backend.slots.capacity,
       restarts: this.#rec.restarts,
       ...(backend.circuit !== undefined && { circuit: backend.circuit }),
+      models: this.#registryLoaded.list(),
     };
+  }
+
+  models(): LlmModels {
+    const models = this.#registryLoaded;
+    const budget = this.#config.memoryBudgetBytes;
+    return { default: models.ids[0]!, ...(budget !== undefined && { memoryBudgetBytes: budget }), models: models.list() };
+  }
+
+  get #registryLoaded(): ModelRegistry<LlmBackend> {
+    if (this.#models === undefined) throw new ColmenaError("UNAVAILABLE", `llm instance ${this.#ctx.key} has no backend loaded`);
+    return this.#models;
+  }
+
+  /** The default backend, kept, and the config's other models on this instance's device, each loaded and warmed on its first request. */
+  async #registry(backend: LlmBackend, device: string, warn: Warn): Promise<ModelRegistry<LlmBackend>> {
+    const log = this.#ctx.log;
+    const spec = async (id: string, config: LlmBackendConfig, memoryBytes: number | undefined): Promise<ModelSpec<LlmBackend>> => ({
+      id,
+      bytes: await llmModelBytes(config, memoryBytes),
+      load: async () => {
+        const loaded = await this.#createBackend({ config, device, slots: this.#slots, warn });
+        try {
+          await this.#warm(loaded);
+        } catch (err) {
+          await loaded.close().catch(() => {});
+          throw err;
+        }
+        log.info({ model: id, backend: loaded.id, device: loaded.device }, "llm model loaded");
+        return loaded;
+      },
+      unload: async (b) => {
+        await b.close();
+        log.info({ model: id }, "llm model unloaded");
+      },
+    });
+    const budget = this.#config.memoryBudgetBytes;
+    return new ModelRegistry<LlmBackend>({
+      models: [
+        { ...(await spec(llmModelId(this.#config.backend), this.#config.backend, this.#config.memoryBytes)), preloaded: backend },
+        ...(await Promise.all(this.#config.models.map((m) => spec(m.id, m.backend, m.memoryBytes)))),
+      ],
+      ...(budget !== undefined && { budgetBytes: budget }),
+      onUnloadError: (model, err) => log.warn({ model, err }, "unloading an llm model failed"),
+    });
   }
 
   /**

@@ -3,6 +3,8 @@
  * it enforces. One zod schema, so a node can embed it in its config file /
  * environment / flags schema and a bad value names its key.
  */
+import { stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { z } from "zod";
 import { invalid, zodIssues } from "../../runtime/index.js";
 import type { Device } from "./onnx-session.js";
@@ -73,14 +75,41 @@ export const LlmLimitsSchema = z.strictObject({
   maxWaiting: positive.default(16),
 });
 
-export const LlmConfigSchema = z.strictObject({
-  backend: z
-    .discriminatedUnion("type", [OnnxBackendConfigSchema, OpenAiBackendConfigSchema, ExtractiveBackendConfigSchema])
-    .prefault({ type: "extractive" }),
-  limits: LlmLimitsSchema.prefault({}),
+const BackendSchema = z.discriminatedUnion("type", [OnnxBackendConfigSchema, OpenAiBackendConfigSchema, ExtractiveBackendConfigSchema]);
+
+/** One more model an instance serves, loaded on its first use; it runs on the instance's device (an onnx `devices` list is not read here). */
+export const LlmModelSchema = z.strictObject({
+  /** What a `generate` message (and the chat route's `model`) names it by. */
+  id: z.string().min(1),
+  backend: BackendSchema,
+  /** What it costs against `memoryBudgetBytes` while loaded; default: an onnx model file's size, 0 for the others. */
+  memoryBytes: z.number().int().nonnegative().optional(),
 });
 
+export const LlmConfigSchema = z
+  .strictObject({
+    /** The default model: loaded at start, never unloaded, what a request without `model` gets. */
+    backend: BackendSchema.prefault({ type: "extractive" }),
+    /** The default's cost against the budget; default as for `models`. */
+    memoryBytes: z.number().int().nonnegative().optional(),
+    /** More models each instance serves, selected by `model`. */
+    models: z.array(LlmModelSchema).default([]),
+    /**
+     * Most bytes of models loaded at once per instance, the default's included; a model that would pass it
+     * first unloads the least recently used idle ones. Default: no limit, nothing is unloaded.
+     */
+    memoryBudgetBytes: positive.optional(),
+    limits: LlmLimitsSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    const ids = [llmModelId(c.backend), ...c.models.map((m) => m.id)];
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) ctx.addIssue({ code: "custom", message: `model id ${id} is used twice (the default's is ${ids[0]})`, path: ["models", i - 1, "id"] });
+    });
+  });
+
 export type LlmConfig = z.output<typeof LlmConfigSchema>;
+export type LlmModelConfig = z.output<typeof LlmModelSchema>;
 export type LlmConfigInput = z.input<typeof LlmConfigSchema>;
 export type LlmBackendConfig = LlmConfig["backend"];
 export type OnnxBackendConfig = z.output<typeof OnnxBackendConfigSchema>;
@@ -92,6 +121,25 @@ export function parseLlmConfig(input: LlmConfigInput | undefined): LlmConfig {
   const parsed = LlmConfigSchema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
   throw invalid(["invalid llm configuration:", ...zodIssues(parsed.error)].join("\n  "), { issues: parsed.error.issues });
+}
+
+/** The default model's id: what /v1/models lists and answers name ("onnx:<dir>", "openai:<model>", "extractive"). */
+export function llmModelId(backend: LlmBackendConfig): string {
+  if (backend.type === "onnx") return `onnx:${basename(backend.modelDir)}`;
+  if (backend.type === "openai") return `openai:${backend.model}`;
+  return "extractive";
+}
+
+/**
+ * What a model counts against the budget: `memoryBytes` when given, else an
+ * onnx model file's size (the weights dominate; onnxruntime's arena and the
+ * KV cache come on top: an estimate, not a limit the process is held to).
+ * An engine's models live in the engine and the extractive one holds none: 0.
+ */
+export async function llmModelBytes(backend: LlmBackendConfig, memoryBytes: number | undefined): Promise<number> {
+  if (memoryBytes !== undefined) return memoryBytes;
+  if (backend.type !== "onnx") return 0;
+  return (await stat(join(backend.modelDir, backend.modelFile ?? "model.onnx"))).size;
 }
 
 /** The devices this node runs instances on: one instance per entry. */

@@ -20,6 +20,8 @@ export interface QueryRequest {
   maxTokens?: number;
   /** How the llm samples the answer (backends that cannot sample, like the extractive one, honour only `stop`). */
   sampling?: Sampling;
+  /** The llm model that answers: one of `models().llms`; absent, the default. */
+  model?: string;
 }
 
 export interface Sampling {
@@ -107,6 +109,23 @@ export interface DocumentInfo {
   metadata: Record<string, MetadataValue>;
 }
 
+/** What a deployment serves. */
+export interface ServedModels {
+  /** The default embedder (what retrieval embeds with) and the default llm (what answers a question without `model`). */
+  embedder: string;
+  llm: string;
+  /** Every model of each kind, the default first. */
+  embedders: string[];
+  llms: string[];
+}
+
+export interface ModelState {
+  id: string;
+  kind: "embedder" | "llm";
+  /** Loaded in the instance that answered (each instance loads on its own first use). */
+  loaded: boolean;
+}
+
 export interface ReadyReport {
   ready: boolean;
   /** Each dependency: NATS, JetStream, every required pool, each index's shard replicas, the llm. */
@@ -147,8 +166,12 @@ export interface RagApi {
   getDocument(id: string, scope: CallScope): Promise<DocumentInfo | undefined>;
   /** True when the document existed. */
   deleteDocument(id: string, scope: CallScope): Promise<boolean>;
-  embed(texts: string[], scope: CallScope): Promise<{ model: string; dimension: number; vectors: Float32Array[] }>;
-  models(): { embedder: string; llm: string };
+  /** With the default embedder, or the one `model` names (one of `models().embedders`). */
+  embed(texts: string[], scope: CallScope, model?: string): Promise<{ model: string; dimension: number; vectors: Float32Array[] }>;
+  /** The models configured, from the config: no call. */
+  models(): ServedModels;
+  /** Each configured model and whether it is loaded, as one instance of each pool answers (a pool that does not answer: none loaded). */
+  modelStates(scope: CallScope): Promise<ModelState[]>;
   ready(): Promise<ReadyReport>;
   ingestProgress(): Promise<IngestStatus>;
   /** Figures for /metrics and `colmena status`: actor states, mailbox depths, cache hit rates. */

@@ -54,6 +54,8 @@ const question = {
       stop: z.array(z.string().min(1)).max(4).optional(),
     })
     .optional(),
+  /** The llm model that answers (one of those the llm pool's `models` lists); absent: its default. */
+  model: z.string().min(1).optional(),
 };
 
 const messages = {
@@ -65,6 +67,8 @@ const messages = {
   stats: z.object({}),
   /** The llm pool's state, as one of its instances answers: the bridge reaches the llm only through the pipeline (its NATS permissions). */
   llmStatus: z.object({}),
+  /** The models the llm pool serves and whether each is loaded, as one of its instances answers: for /v1/models. */
+  llmModels: z.object({}),
 };
 
 export interface PipelineActorParts {
@@ -125,6 +129,7 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
     stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),
     stats: () => cache.stats(),
     llmStatus: (_m: unknown, call: CallContext) => call.refs.pool(parts.llm).ask({ type: "status" }, { timeoutMs: call.remainingMs() }),
+    llmModels: (_m: unknown, call: CallContext) => call.refs.pool(parts.llm).ask({ type: "models" }, { timeoutMs: call.remainingMs() }),
   };
 }
 

@@ -38,7 +38,7 @@ interface CachedAnswer {
 }
 
 /** What the llm is asked for an answer. */
-type LlmRequest = Sampling & { messages: LlmChatMessage[]; maxNewTokens: number };
+type LlmRequest = Sampling & { messages: LlmChatMessage[]; maxNewTokens: number; model?: string };
 
 /** What the llm's closing event says of a generation. */
 interface Generated {
@@ -117,7 +117,9 @@ export class RagPipeline {
     lap("session", t);
 
     t = clock.now();
-    const [version, models] = await Promise.all([this.#p.version.current(), this.#p.models()]);
+    const [version, defaults_] = await Promise.all([this.#p.version.current(), this.#p.models()]);
+    // The answering model is part of the key: two models give two answers.
+    const models = req.model === undefined ? defaults_ : { ...defaults_, llm: req.model };
     const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }), ...(req.sampling !== undefined && { sampling: JSON.stringify(req.sampling) }) } });
     const hit = await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
@@ -146,7 +148,7 @@ export class RagPipeline {
     const maxNewTokens = req.maxTokens ?? history.settings.maxNewTokens ?? defaults.maxNewTokens;
     inTime();
     const generated: Generated = { usage: { promptTokens: 0, completionTokens: 0 }, truncated: false };
-    const { tokens, degraded } = await this.#generate(actors, { messages, maxNewTokens, ...req.sampling }, signal, generated);
+    const { tokens, degraded } = await this.#generate(actors, { messages, maxNewTokens, ...req.sampling, ...(req.model !== undefined && { model: req.model }) }, signal, generated);
     yield { type: "meta", sessionId, cached: false, partial: retrieved.partial, missingShards: retrieved.missingShards, degraded };
     let answer = "";
     const pieces: number[] = [];

@@ -3,7 +3,7 @@ import type { ActorSystem, CallScope } from "../../runtime/index.js";
 import { EmbedderKind } from "../embedder/index.js";
 import { findIndex, replicasBehind, shardKey, ShardKind, shardOf, type IndexSpec } from "../index-shard/index.js";
 import { IngestKind } from "../ingest/index.js";
-import type { DocumentInfo, DocumentUpload, IngestStatus, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport } from "./api.js";
+import type { DocumentInfo, DocumentUpload, IngestStatus, ModelState, QueryEvent, QueryRequest, QueryResult, RagApi, ReadyReport, ServedModels } from "./api.js";
 import { PipelineKind } from "./pipeline-actor.js";
 import { readiness } from "./readiness.js";
 
@@ -22,10 +22,10 @@ export class ActorRagApi implements RagApi {
   readonly #system: ActorSystem;
   readonly #index: IndexSpec;
   readonly #indexes: readonly IndexSpec[];
-  readonly #models: { embedder: string; llm: string };
+  readonly #models: ServedModels;
   readonly #readyWhenDegraded: boolean;
 
-  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: { embedder: string; llm: string }; readyWhenDegraded: boolean }) {
+  constructor(parts: { system: ActorSystem; indexes: readonly IndexSpec[]; models: ServedModels; readyWhenDegraded: boolean }) {
     this.#system = parts.system;
     this.#indexes = parts.indexes;
     this.#index = findIndex(parts.indexes, undefined);
@@ -62,13 +62,35 @@ export class ActorRagApi implements RagApi {
     return true;
   }
 
-  async embed(texts: string[], scope: CallScope) {
-    const out = await this.#system.within(scope).pool(EmbedderKind).ask({ type: "embed", texts });
+  async embed(texts: string[], scope: CallScope, model?: string) {
+    const out = await this.#system.within(scope).pool(EmbedderKind).ask({ type: "embed", texts, ...(model !== undefined && { model }) });
     return { model: out.model, dimension: out.dimension, vectors: out.vectors };
   }
 
-  models(): { embedder: string; llm: string } {
+  models(): ServedModels {
     return this.#models;
+  }
+
+  /** The embedder pool answers for its models; the llm pool's through the pipeline (the bridge's NATS permissions reach the llm only that way). */
+  async modelStates(scope: CallScope): Promise<ModelState[]> {
+    const refs = this.#system.within(scope);
+    const [embedders, llms] = await Promise.all([
+      refs
+        .pool(EmbedderKind)
+        .ask({ type: "models" }, { timeoutMs: PROBE_MS })
+        .catch(() => undefined),
+      refs
+        .pool(PipelineKind)
+        .ask({ type: "llmModels" }, { timeoutMs: PROBE_MS })
+        .catch(() => undefined),
+    ]);
+    const loaded = (answer: { models: { id: string; state: string }[] } | undefined) => new Set(answer?.models.filter((m) => m.state === "loaded").map((m) => m.id));
+    const [e, l] = [loaded(embedders), loaded(llms)];
+    // The llms first, the default llm at the head: clients that take the first model listed chat with it.
+    return [
+      ...this.#models.llms.map((id): ModelState => ({ id, kind: "llm", loaded: l.has(id) })),
+      ...this.#models.embedders.map((id): ModelState => ({ id, kind: "embedder", loaded: e.has(id) })),
+    ];
   }
 
   ready(): Promise<ReadyReport> {
@@ -115,5 +137,6 @@ function question(req: QueryRequest) {
     ...(req.filter !== undefined && { filter: req.filter }),
     ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }),
     ...(req.sampling !== undefined && { sampling: req.sampling }),
+    ...(req.model !== undefined && { model: req.model }),
   };
 }

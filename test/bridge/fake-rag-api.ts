@@ -7,7 +7,9 @@ import type {
   QueryRequest,
   QueryResult,
   IngestStatus,
+  ModelState,
   RagApi,
+  ServedModels,
   ReadyReport,
   Source,
 } from "../../actors/pipeline/api.js";
@@ -59,8 +61,17 @@ export class FakeRagApi implements RagApi {
     while (this.aborted.length < count) await new Promise<void>((resolve) => this.#abortWaiters.push(resolve));
   }
 
-  models() {
-    return { embedder: "fake-embedder", llm: "fake-llm" };
+  models(): ServedModels {
+    return { embedder: "fake-embedder", llm: "fake-llm", embedders: ["fake-embedder", "fake-embedder-2"], llms: ["fake-llm"] };
+  }
+
+  /** The default embedder and the llm are loaded; the second embedder is not. */
+  async modelStates(): Promise<ModelState[]> {
+    return [
+      { id: "fake-llm", kind: "llm", loaded: true },
+      { id: "fake-embedder", kind: "embedder", loaded: true },
+      { id: "fake-embedder-2", kind: "embedder", loaded: false },
+    ];
   }
 
   async query(req: QueryRequest, scope: CallScope): Promise<QueryResult> {
@@ -112,9 +123,9 @@ export class FakeRagApi implements RagApi {
     return this.documents.delete(id);
   }
 
-  async embed(texts: string[]): Promise<{ model: string; dimension: number; vectors: Float32Array[] }> {
+  async embed(texts: string[], _scope: CallScope, model = "fake-embedder"): Promise<{ model: string; dimension: number; vectors: Float32Array[] }> {
     this.#maybeFail("embed");
-    return { model: "fake-embedder", dimension: this.dimension, vectors: texts.map((t) => this.vectorOf(t)) };
+    return { model, dimension: this.dimension, vectors: texts.map((t) => this.vectorOf(t)) };
   }
 
   /** The embedding of a text: character counts in 8 buckets, L2-normalised (exact in float32). */

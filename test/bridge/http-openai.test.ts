@@ -37,6 +37,7 @@ describe("openai - the official client against the bridge", () => {
     const extra = completion as unknown as { sources: { doc_id: string }[]; session_id: string };
     assert.equal(extra.sources[0]!.doc_id, "bees");
     assert.equal(bridge.api.requests.at(-1)!.req!.question, "How do bees make honey?");
+    assert.equal(bridge.api.requests.at(-1)!.req!.model, "fake-llm", "the chosen model travels with the question");
   });
 
   test("openai - a streamed chat completion sends chunks, sources on the last one, and [DONE]", async () => {
@@ -84,17 +85,36 @@ describe("openai - the official client against the bridge", () => {
     assert.deepEqual(viaFloats.data[0]!.embedding, Array.from(bridge.api.vectorOf("bees make honey")));
   });
 
-  test("openai - models.list and models.retrieve show the embedder and the llm", async () => {
-    const ids = [];
+  test("openai - models.list and models.retrieve show every embedder and llm, with its kind and whether it is loaded", async () => {
+    const listed = [];
     for await (const model of client.models.list()) {
       assert.equal(model.owned_by, "colmena");
       assert.equal(model.object, "model");
       assert.ok(Number.isInteger(model.created));
-      ids.push(model.id);
+      const { id, kind, loaded } = model as typeof model & { kind: string; loaded: boolean };
+      listed.push({ id, kind, loaded });
     }
-    assert.deepEqual(ids.sort(), ["fake-embedder", "fake-llm"]);
+    assert.deepEqual(listed, [
+      { id: "fake-llm", kind: "llm", loaded: true },
+      { id: "fake-embedder", kind: "embedder", loaded: true },
+      { id: "fake-embedder-2", kind: "embedder", loaded: false },
+    ]);
     assert.equal((await client.models.retrieve("fake-llm")).id, "fake-llm");
     await assert.rejects(client.models.retrieve("gpt-4"), (e) => e instanceof OpenAI.NotFoundError);
+  });
+
+  test("openai - model selects the embedder; one not served is OpenAI's model_not_found listing those served", async () => {
+    const second = await client.embeddings.create({ model: "fake-embedder-2", input: "bees", encoding_format: "float" });
+    assert.equal(second.model, "fake-embedder-2");
+    await assert.rejects(client.embeddings.create({ model: "text-embedding-3-small", input: "bees" }), (e) => {
+      assert.ok(e instanceof OpenAI.NotFoundError);
+      assert.equal(e.code, "model_not_found");
+      assert.match(e.message, /"text-embedding-3-small".*"fake-embedder", "fake-embedder-2"/);
+      return true;
+    });
+    const before = bridge.api.requests.length;
+    await assert.rejects(client.chat.completions.create({ model: "fake-embedder-2", messages: [{ role: "user", content: "bees?" }] }), (e) => e instanceof OpenAI.NotFoundError && e.code === "model_not_found");
+    assert.equal(bridge.api.requests.length, before, "refused at the edge: nothing was asked");
   });
 
   test("openai - shed load reaches the client as a 429 with Retry-After", async () => {

@@ -113,7 +113,7 @@ describe("colmena up - the embedded default, black box", () => {
     const client = new OpenAI({ baseURL: `${up.httpUrl}/v1`, apiKey: "unused" });
     const models = await client.models.list();
     assert.ok(models.data.length >= 2);
-    const model = models.data[0]!.id; // the llm's: chat completions take only it
+    const model = models.data[0]!.id; // the default llm is listed first
     const chat = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Who gets a message sent to a queue group?" }] });
     assert.match(chat.choices[0]!.message.content ?? "", /one member/);
     let streamed = "";
@@ -130,7 +130,10 @@ describe("colmena up - the embedded default, black box", () => {
       ],
     })) as OpenAI.Chat.ChatCompletion & { sources: Array<{ doc_id: string }> };
     assert.equal(followUp.sources[0]!.doc_id, "kv", "a stateless client's earlier turns steer the follow-up");
-    const emb = await client.embeddings.create({ model: "colmena", input: ["queue groups", "key value"] });
+    // The embedder /v1/models lists (an id it does not list is model_not_found, as for chat).
+    const embedder = models.data.find((m) => (m as typeof m & { kind: string }).kind === "embedder")!.id;
+    const emb = await client.embeddings.create({ model: embedder, input: ["queue groups", "key value"] });
+    assert.equal(emb.model, "hash-384");
     assert.equal(emb.data.length, 2);
     assert.equal(emb.data[0]!.embedding.length, 384);
   });

@@ -10,7 +10,7 @@ export function errorResponses(...statuses: number[]): Record<number, Record<str
     400: error("invalid request: malformed JSON, invalid UTF-8, wrong types"),
     401: error("missing, malformed, unknown, revoked or expired credentials (when auth is on)"),
     403: error("the caller's role lacks this route's permission"),
-    404: error("no such document or route"),
+    404: error("no such document, route or model"),
     413: error("body over the size limit"),
     429: error("shedding load or rate-limited: retry after the Retry-After header"),
     499: error("the client closed the connection"),

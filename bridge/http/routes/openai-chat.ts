@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { ChatMessage, QueryRequest, Sampling, Usage } from "../../../actors/index.js";
 import { ColmenaError } from "../../../runtime/index.js";
+import { unknownModel } from "../../served-models.js";
 import { SessionId, SourceShape, toWireSource, type WireSource } from "../../shapes.js";
 import { cleanText } from "../../text-rules.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
@@ -11,14 +12,16 @@ import { streamAnswer, type AnswerRenderer } from "../stream-answer.js";
 import { chargeAnswer, metered } from "../token-budget.js";
 import type { RouteContext } from "./context.js";
 import { errorResponses } from "./error-responses.js";
+import { modelNotFoundResponse, sendModelNotFound } from "./model-not-found.js";
 
 /**
  * OpenAI's `POST /v1/chat/completions` over RAG. The last user message is
  * the question; the conversation's history lives in the session, whose id
  * comes from the `X-Session-Id` header, else is derived from the `user`
  * field, else is a new one (returned in `X-Session-Id` and `session_id`).
- * `model`, when given, must be the LLM's id in `GET /v1/models` (else 404
- * `model_not_found` in OpenAI's error shape). `max_completion_tokens` (or
+ * `model`, when given, must be one of the LLMs `GET /v1/models` lists (else
+ * 404 `model_not_found` in OpenAI's error shape); it selects the one that
+ * answers, loaded on first use by the llm instance (absent: the default). `max_completion_tokens` (or
  * the older `max_tokens`) caps the answer, within the LLM pool's own limit;
  * `temperature`, `top_p`, `seed` and `stop` go to the LLM (within OpenAI's
  * ranges; a backend that cannot sample honours only `stop`). `usage` counts the prompt's and the answer's tokens (streaming:
@@ -66,10 +69,6 @@ const ChatCompletionShape = z.object({
   session_id: z.string().describe("the session that holds this conversation (Colmena extension)"),
 });
 
-const ModelNotFoundShape = z.object({
-  error: z.object({ code: z.literal("model_not_found"), type: z.literal("invalid_request_error"), param: z.literal("model"), message: z.string() }),
-});
-
 export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteContext): void {
   app.post<{ Body: ChatRequest }>(
     "/v1/chat/completions",
@@ -90,28 +89,23 @@ export function chatRoutes(app: FastifyInstance, { api, options, log }: RouteCon
             },
           },
           ...errorResponses(),
-          404: { description: "`model` is not this server's LLM", ...responseSchema(ModelNotFoundShape) },
+          ...modelNotFoundResponse("`model` is not one of this server's LLMs"),
         },
       },
     },
     async (request, reply) => {
-      const llm = api.models().llm;
       const { model } = request.body;
-      if (model !== undefined && model !== llm) {
-        // OpenAI's own answer for an unknown model, which its clients and frameworks recognise.
-        return reply.code(404).send({
-          error: { code: "model_not_found", type: "invalid_request_error", param: "model", message: `The model ${JSON.stringify(model)} does not exist; this server serves ${JSON.stringify(llm)} (GET /v1/models)` },
-        });
-      }
+      const unknown = unknownModel(api.models(), "llm", model);
+      if (unknown) return sendModelNotFound(reply, unknown);
       const scope = scopeOf(request);
-      const query: QueryRequest = { question: questionOf(request.body), history: historyOf(request.body) };
+      const query: QueryRequest = { question: questionOf(request.body), history: historyOf(request.body), ...(model !== undefined && { model }) };
       const maxTokens = request.body.max_completion_tokens ?? request.body.max_tokens;
       if (maxTokens != null) query.maxTokens = maxTokens;
       const sampling = samplingOf(request.body);
       if (Object.keys(sampling).length > 0) query.sampling = sampling;
       const sessionId = sessionIdOf(request);
       if (sessionId !== undefined) query.sessionId = sessionId;
-      const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: llm };
+      const head = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: model ?? api.models().llm };
 
       if (request.body.stream !== true) {
         const result = await scope.guard(api.query(query, scope));

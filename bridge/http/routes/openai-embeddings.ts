@@ -2,10 +2,12 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ColmenaError } from "../../../runtime/index.js";
 import { float32ToBase64 } from "../../float32-base64.js";
+import { unknownModel } from "../../served-models.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
 import type { RouteContext } from "./context.js";
 import { errorResponses } from "./error-responses.js";
+import { modelNotFoundResponse, sendModelNotFound } from "./model-not-found.js";
 
 /**
  * OpenAI's `POST /v1/embeddings` on the embedder pool. `input` is a string
@@ -16,7 +18,7 @@ import { errorResponses } from "./error-responses.js";
  */
 const EmbeddingsRequestShape = z.looseObject({
   input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
-  model: z.string().optional(),
+  model: z.string().optional().describe("one of the embedders GET /v1/models lists; default: the one retrieval uses"),
   encoding_format: z.enum(["float", "base64"]).optional(),
   dimensions: z.int().min(1).optional().describe("must equal the embedder's dimension when given"),
   user: z.string().optional(),
@@ -39,14 +41,16 @@ export function embeddingRoutes(app: FastifyInstance, { api }: RouteContext): vo
         tags: ["openai"],
         querystring: NO_QUERY,
         body: requestSchema(EmbeddingsRequestShape),
-        response: { 200: responseSchema(EmbeddingsResponseShape), ...errorResponses(413) },
+        response: { 200: responseSchema(EmbeddingsResponseShape), ...errorResponses(413), ...modelNotFoundResponse("`model` is not one of this server's embedders") },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const { input, model, encoding_format: encoding = "float", dimensions } = request.body;
+      const unknown = unknownModel(api.models(), "embedder", model);
+      if (unknown) return sendModelNotFound(reply, unknown);
       const scope = scopeOf(request);
-      const { input, encoding_format: encoding = "float", dimensions } = request.body;
       const texts = typeof input === "string" ? [input] : input;
-      const result = await scope.guard(api.embed(texts, scope));
+      const result = await scope.guard(api.embed(texts, scope, model));
       if (dimensions !== undefined && dimensions !== result.dimension) {
         throw new ColmenaError("INVALID", `model ${result.model} has ${result.dimension} dimensions, not ${dimensions}`);
       }

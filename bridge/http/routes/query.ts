@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { z } from "zod";
+import { unknownModel } from "../../served-models.js";
 import { HttpQueryShape, QueryResultShape, toQueryRequest, toWireMeta, toWireResult, toWireSource } from "../../shapes.js";
 import { NO_QUERY, requestSchema, responseSchema } from "../json-schema.js";
 import { scopeOf } from "../request-scope.js";
@@ -33,11 +34,13 @@ export function queryRoutes(app: FastifyInstance, { api, options, log }: RouteCo
               "text/event-stream": { schema: { type: "string" } },
             },
           },
-          ...errorResponses(),
+          ...errorResponses(404),
         },
       },
     },
     async (request, reply) => {
+      const unknown = unknownModel(api.models(), "llm", request.body.model);
+      if (unknown) throw unknown;
       const scope = scopeOf(request);
       const query = toQueryRequest(request.body);
       if (request.body.stream !== true) {

@@ -59,7 +59,7 @@ export async function startJobsOnLoopback(dir: string): Promise<JobsOnLoopback> 
       async () => {
         const ready = await Promise.all(
           nats.map(async (t) => {
-            const nc = await connect({ servers: `127.0.0.1:${t.ports.client}`, authenticator, maxReconnectAttempts: 0 }).catch(() => undefined);
+            const nc = await connect({ servers: `127.0.0.1:${t.ports.client}`, authenticator, inboxPrefix: "_INBOX.node", maxReconnectAttempts: 0 }).catch(() => undefined);
             if (nc === undefined) return false;
             try {
               await (await jetstreamManager(nc)).getAccountInfo();

@@ -4,7 +4,9 @@
  * and never share a piece; a section that is too long is cut at the best
  * place within reach: a paragraph, else a sentence or line end, else a word,
  * else anywhere. Consecutive pieces of one section overlap by up to
- * `overlapChars`, starting on a break. The result depends only on the input.
+ * `overlapChars`, starting on a break. A piece cut inside a fenced code
+ * block gets the block's fences back (fenced), so each piece is a slice of
+ * the document but for those lines. The result depends only on the input.
  */
 import { invalid } from "../../runtime/index.js";
 import { BreakPoints, Level } from "./break-points.js";
@@ -49,12 +51,18 @@ export function chunk(text: string, opts: ChunkOptions): TextPiece[] {
 
 function splitSection(doc: string, section: Section, code: readonly CodeRange[], opts: ChunkOptions): string[] {
   const breaks = new BreakPoints(doc, section.start, section.end, section.headerEnd, code);
+  const blocks = code.filter((b) => b.start < section.end && b.end > section.start);
+  // Room for the fence lines a piece cut inside a block gets back (fenced), where pieces are long enough to hold them.
+  const fenceRoom = Math.max(0, ...blocks.map((b) => b.opening.length + b.marker.length + 2));
+  const fences = fenceRoom > 0 && fenceRoom <= opts.maxChars / 2;
+  const maxChars = fences ? opts.maxChars - fenceRoom : opts.maxChars;
   const pieces: string[] = [];
   let start = section.start;
   let previousEnd = section.start;
   for (;;) {
-    const end = pieceEnd(doc, breaks, start, previousEnd, section.end, opts.maxChars);
-    const piece = tidy(doc.slice(start, end));
+    const end = pieceEnd(doc, breaks, start, previousEnd, section.end, maxChars);
+    const text = tidy(doc.slice(start, end));
+    const piece = fences ? fenced(text, start, end, blocks) : text;
     if (piece.length > 0) pieces.push(piece);
     if (end >= section.end) return pieces;
     start = breaks.bestStart(Math.max(end - opts.overlapChars, start + 1), end) ?? end;
@@ -84,6 +92,20 @@ function pieceEnd(doc: string, breaks: BreakPoints, start: number, previousEnd: 
 function hardCut(doc: string, floor: number, limit: number): number {
   const code = doc.charCodeAt(limit - 1);
   return limit - 1 > floor && code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit;
+}
+
+/**
+ * A piece that begins or ends inside a code block gets the block's opening
+ * fence line before it, or its closing marker after it: every piece reads as
+ * markdown on its own. Without them a piece that started in the overlap of a
+ * block showed its code as prose and took the block's closing fence for an
+ * opening one, so what followed read as code.
+ */
+function fenced(piece: string, start: number, end: number, code: readonly CodeRange[]): string {
+  if (piece === "") return piece;
+  const opened = code.find((b) => b.bodyStart <= start && start < b.bodyEnd);
+  const closed = code.find((b) => b.bodyStart < end && end <= b.bodyEnd);
+  return `${opened !== undefined ? `${opened.opening}\n` : ""}${piece}${closed !== undefined ? `\n${closed.marker}` : ""}`;
 }
 
 /** Drops blank lines before and whitespace after, keeping the first line's indentation. */

@@ -17,6 +17,12 @@ export interface Section {
 export interface CodeRange {
   start: number;
   end: number;
+  /** Where its code begins (after the opening fence line) and ends (the closing fence line's start, or the document's end). */
+  bodyStart: number;
+  bodyEnd: number;
+  /** The opening fence line ("```sh") and the marker that closes the block ("```"). */
+  opening: string;
+  marker: string;
 }
 
 export interface MarkdownLayout {
@@ -37,7 +43,7 @@ export function scanMarkdown(text: string): MarkdownLayout {
   const code: CodeRange[] = [];
   const path: Array<{ level: number; title: string }> = [];
   let current: Section = { start: 0, end: text.length, headerEnd: 0 };
-  let fence: { marker: string; start: number } | undefined;
+  let fence: Omit<CodeRange, "end" | "bodyEnd"> | undefined;
 
   for (let lineStart = 0; lineStart < text.length; ) {
     const newline = text.indexOf("\n", lineStart);
@@ -49,11 +55,11 @@ export function scanMarkdown(text: string): MarkdownLayout {
       const close = FENCE.exec(line);
       const marker = close?.[1];
       if (marker !== undefined && marker[0] === fence.marker[0] && marker.length >= fence.marker.length && line.trim() === marker) {
-        code.push({ start: fence.start, end: next });
+        code.push({ ...fence, bodyEnd: lineStart, end: next });
         fence = undefined;
       }
     } else if (opensFence(line)) {
-      fence = { marker: FENCE.exec(line)?.[1] ?? "```", start: lineStart };
+      fence = { marker: FENCE.exec(line)?.[1] ?? "```", start: lineStart, bodyStart: next, opening: line.trim() };
     } else {
       const heading = HEADING.exec(line);
       if (heading !== null) {
@@ -73,7 +79,7 @@ export function scanMarkdown(text: string): MarkdownLayout {
     }
     lineStart = next;
   }
-  if (fence !== undefined) code.push({ start: fence.start, end: text.length });
+  if (fence !== undefined) code.push({ ...fence, bodyEnd: text.length, end: text.length });
   sections.push(current);
   return { sections, code };
 }

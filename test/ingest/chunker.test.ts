@@ -20,14 +20,25 @@ function prose(words: number, first = 0): string {
   return out.trim();
 }
 
-/** Where each piece lies in the document; pieces are substrings, found in order. */
+const FENCE_LINE = /^(`{3,}|~{3,})[^\n]*$/;
+
+/** The piece as a slice of the document: without the fence lines the chunker gave back to a piece cut inside a code block. */
+function sliceOf(doc: string, text: string, from: number): string | undefined {
+  const lines = text.split("\n");
+  const first = FENCE_LINE.test(lines[0]!) ? [lines.slice(1)] : [];
+  const candidates = [lines, ...first, ...[lines, ...first].filter((l) => l.length > 1 && FENCE_LINE.test(l.at(-1)!)).map((l) => l.slice(0, -1))];
+  return candidates.map((l) => l.join("\n")).find((t) => doc.indexOf(t, from) >= 0);
+}
+
+/** Where each piece lies in the document; pieces are substrings (but for fences given back), found in order. */
 function offsets(doc: string, pieces: TextPiece[]): Array<[number, number]> {
   let from = 0;
   return pieces.map((p) => {
-    const at = doc.indexOf(p.text, from);
-    assert.ok(at >= 0, `piece ${p.ordinal} is a substring of the document, in order`);
+    const text = sliceOf(doc, p.text, from);
+    assert.ok(text !== undefined, `piece ${p.ordinal} is a substring of the document, in order`);
+    const at = doc.indexOf(text, from);
     from = at + 1;
-    return [at, at + p.text.length];
+    return [at, at + text.length];
   });
 }
 
@@ -119,6 +130,22 @@ test("ingest - a code block too long for one piece is split at line ends", () =>
   assert.ok(code.length > 5);
   for (const piece of code) {
     for (const line of piece.text.split("\n")) assert.ok(line.startsWith("```") || line === "Some intro." || line === "" || line === "# Code" || lines.includes(line), `whole line: ${line}`);
+  }
+  assertCovers(doc, pieces);
+});
+
+test("ingest - a piece cut inside a code block gets the block's fences back, and still fits maxChars", () => {
+  const lines = Array.from({ length: 40 }, (_, i) => `nats stream add S${i} --subjects "s${i}.>"`);
+  const doc = `# Streams\n\nCreate them:\n\n~~~~shell\n${lines.join("\n")}\n~~~~\n\nThat is all.\n`;
+  const pieces = chunk(doc, { maxChars: 200, overlapChars: 60, markdown: true });
+  const code = pieces.filter((p) => p.text.includes("nats stream add"));
+  assert.ok(code.length > 5);
+  for (const { text } of code) {
+    assert.ok(text.length <= 200, `${text.length} characters`);
+    const fences = text.split("\n").filter((l) => FENCE_LINE.test(l));
+    assert.ok(fences.length === 2 && fences[0] === "~~~~shell" && fences[1] === "~~~~", `balanced fences, the opening with its info string:\n${text}`);
+    const body = text.slice(text.indexOf("~~~~shell\n") + 10, text.lastIndexOf("\n~~~~"));
+    for (const line of body.split("\n")) assert.ok(lines.includes(line), `only code between the fences: ${line}`);
   }
   assertCovers(doc, pieces);
 });

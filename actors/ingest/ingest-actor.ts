@@ -35,8 +35,13 @@ export const IngestConfigSchema = z
     /** Texts per embed request. */
     embedBatch: positive.default(32),
     embedTimeoutMs: positive.default(30_000),
-    /** Deliveries of a document before it is given up and counted in errors. */
-    maxAttempts: positive.default(5),
+    /**
+     * Deliveries of a document before a retryable failure gives it up (counted in errors). The delays double
+     * from half a second up to 30 s, so ten deliveries span about two minutes: losing a NATS server and
+     * re-electing its streams' leaders under load can outlast the seven seconds five of them spanned, and an
+     * acknowledged document must outlive that.
+     */
+    maxAttempts: positive.default(10),
     /**
      * Redelivery of a document whose worker went silent this long (crashed, or cut off). A worker that is
      * still working renews its lease every half of it, so this bounds what a crash delays, not how long a

@@ -9,12 +9,12 @@
 import { availableParallelism } from "node:os";
 import { basename, resolve } from "node:path";
 import { openRunner, type Feeds, type InferenceThread, type ModelRunner, type ValueInfo } from "../inference/index.js";
-import { ColmenaError, yieldIfSpent } from "../../runtime/index.js";
+import { ColmenaError, isColmenaError, yieldIfSpent } from "../../runtime/index.js";
 import type { EmbedResult, Embedder } from "./embedder.js";
 import { invalidFile, readModelDir } from "./model-dir.js";
 import { TokenEncoder, type EncodedText } from "./token-encoder.js";
 import { positiveInteger, validateText } from "./validate.js";
-import { l2Normalize, meanPool } from "./vector.js";
+import { l2Normalize } from "./vector.js";
 
 export interface OnnxEmbedderOptions {
   /** The model file inside the directory (default "model.onnx"; e.g. "model_quantized.onnx"). */
@@ -109,10 +109,10 @@ export class OnnxEmbedder implements Embedder {
     // Every run is sent at once: the worker queues them, so packing the next overlaps the inference of the one before.
     await Promise.all(
       lengthBuckets(encoded, this.#maxPaddedTokens).map(async (rows) => {
-        const { hidden, mask, seq, dim } = await this.#run(rows.map((i) => encoded[i]!));
+        const { pooled, dim } = await this.#run(rows.map((i) => encoded[i]!));
         rows.forEach((i, row) => {
           const e = encoded[i]!;
-          results[i] = { vector: l2Normalize(meanPool(hidden, mask, row, seq, dim)), truncated: e.truncated, tokens: e.ids.length };
+          results[i] = { vector: l2Normalize(pooled.slice(row * dim, (row + 1) * dim)), truncated: e.truncated, tokens: e.ids.length };
         });
       }),
     );
@@ -136,19 +136,26 @@ export class OnnxEmbedder implements Embedder {
         mask[row * seq + t] = 1n;
       });
     });
-    // The mask is pooled with after the run, and the worker takes its feeds by transfer: it gets a copy.
     const feeds: Feeds = {
       input_ids: { type: "int64", data: ids, dims: [batch, seq] },
-      attention_mask: { type: "int64", data: mask.slice(), dims: [batch, seq] },
+      attention_mask: { type: "int64", data: mask, dims: [batch, seq] },
     };
     // One text per row, so every token belongs to the first segment.
     if (this.#withTokenTypes) feeds.token_type_ids = { type: "int64", data: new BigInt64Array(batch * seq), dims: [batch, seq] };
-    const out = (await this.#session.run(feeds, [this.#output]))[this.#output];
-    const [b, s, dim] = out?.dims ?? [];
-    if (!(out?.data instanceof Float32Array) || out.dims.length !== 3 || b !== batch || s !== seq || dim === undefined) {
+    // Pooled where the session runs: only [batch, hidden] comes back to this thread, not every token's state.
+    let out;
+    try {
+      out = (await this.#session.run(feeds, [this.#output], { output: this.#output, mask: "attention_mask" }))[this.#output];
+    } catch (err) {
+      // The worker gone is UNAVAILABLE as it came; onnxruntime refusing the graph, or an output that cannot be pooled, is the file's fault.
+      if (isColmenaError(err)) throw err;
+      throw invalidFile(`${this.#modelPath}: ${(err as Error).message}`, this.#modelPath);
+    }
+    const [b, dim] = out?.dims ?? [];
+    if (!(out?.data instanceof Float32Array) || out.dims.length !== 2 || b !== batch || dim === undefined) {
       throw invalidFile(`output ${this.#output} of ${this.#modelPath} must be float32 [batch, sequence, hidden], got ${out?.type} [${out?.dims.join(", ")}]`, this.#modelPath);
     }
-    return { hidden: out.data, mask, seq, dim };
+    return { pooled: out.data, dim };
   }
 }
 

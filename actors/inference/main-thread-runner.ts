@@ -5,6 +5,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { fromOrtOutputs, sessionOptions, toOrtFeeds, valueInfos } from "./ort-convert.js";
+import { poolOutputs, type MeanPool } from "./mean-pool.js";
 import type { Feeds, ModelRunner, RunnerOptions, ValueInfo } from "./runner.js";
 
 export class MainThreadRunner implements ModelRunner {
@@ -27,9 +28,10 @@ export class MainThreadRunner implements ModelRunner {
     return new MainThreadRunner(await ort.InferenceSession.create(modelPath, sessionOptions(opts)));
   }
 
-  async run(feeds: Feeds, fetches?: readonly string[]): Promise<Feeds> {
+  async run(feeds: Feeds, fetches?: readonly string[], meanPool?: MeanPool): Promise<Feeds> {
     const ortFeeds = toOrtFeeds(feeds);
-    return fromOrtOutputs(fetches === undefined ? await this.#session.run(ortFeeds) : await this.#session.run(ortFeeds, [...fetches]));
+    const outputs = fromOrtOutputs(fetches === undefined ? await this.#session.run(ortFeeds) : await this.#session.run(ortFeeds, [...fetches]));
+    return meanPool === undefined ? outputs : poolOutputs(outputs, feeds, meanPool);
   }
 
   release(): Promise<void> {

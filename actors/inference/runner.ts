@@ -30,11 +30,14 @@ export interface ModelRunner {
   /**
    * Runs the graph. A worker runner takes the feeds' buffers by transfer:
    * after the call the caller's arrays are detached, so a feed is never
-   * reused. Outputs belong to the caller.
+   * reused. Outputs belong to the caller. `meanPool` pools one output over a
+   * mask feed where the session runs (mean-pool.ts): it comes back [batch, dim].
    */
-  run(feeds: Feeds, fetches?: readonly string[]): Promise<Feeds>;
+  run(feeds: Feeds, fetches?: readonly string[], meanPool?: MeanPool): Promise<Feeds>;
   release(): Promise<void>;
 }
+
+import type { MeanPool } from "./mean-pool.js";
 
 /** onnxruntime session options that cross to a worker (plain data). */
 export interface RunnerOptions {

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
+import { poolOutputs } from "./mean-pool.js";
 import { fromOrtOutputs, sessionOptions, toOrtFeeds, valueInfos } from "./ort-convert.js";
 import { transferList, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol.js";
 
@@ -50,7 +51,8 @@ async function handle(msg: ToWorker): Promise<void> {
   }
   try {
     const feeds = toOrtFeeds(msg.feeds);
-    const outputs = fromOrtOutputs(msg.fetches === undefined ? await session.run(feeds) : await session.run(feeds, [...msg.fetches]));
+    const raw = fromOrtOutputs(msg.fetches === undefined ? await session.run(feeds) : await session.run(feeds, [...msg.fetches]));
+    const outputs = msg.pool === undefined ? raw : poolOutputs(raw, msg.feeds, msg.pool);
     post({ type: "result", id: msg.id, outputs }, transferList(outputs));
   } catch (err) {
     post({ type: "run-failed", id: msg.id, message: (err as Error).message });

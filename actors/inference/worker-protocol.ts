@@ -1,4 +1,5 @@
 /** The messages between a WorkerRunner and its session worker (types and the transfer list). */
+import type { MeanPool } from "./mean-pool.js";
 import type { Feeds, RunnerOptions, ValueInfo } from "./runner.js";
 
 export interface WorkerInit {
@@ -6,7 +7,7 @@ export interface WorkerInit {
   options: Omit<RunnerOptions, "thread">;
 }
 
-export type ToWorker = { type: "run"; id: number; feeds: Feeds; fetches?: readonly string[] } | { type: "release" };
+export type ToWorker = { type: "run"; id: number; feeds: Feeds; fetches?: readonly string[]; pool?: MeanPool } | { type: "release" };
 
 export type FromWorker =
   | { type: "ready"; inputNames: string[]; outputNames: string[]; inputMetadata: ValueInfo[]; outputMetadata: ValueInfo[] }

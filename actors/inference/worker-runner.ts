@@ -7,6 +7,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { ColmenaError } from "../../runtime/index.js";
+import type { MeanPool } from "./mean-pool.js";
 import type { Feeds, ModelRunner, RunnerOptions, ValueInfo } from "./runner.js";
 import { transferList, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol.js";
 
@@ -76,14 +77,14 @@ export class WorkerRunner implements ModelRunner {
     });
   }
 
-  run(feeds: Feeds, fetches?: readonly string[]): Promise<Feeds> {
+  run(feeds: Feeds, fetches?: readonly string[], meanPool?: MeanPool): Promise<Feeds> {
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     if (this.#released !== undefined) return Promise.reject(new ColmenaError("UNAVAILABLE", "the model is released"));
     const id = this.#nextId++;
     return new Promise<Feeds>((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      const msg: ToWorker = fetches === undefined ? { type: "run", id, feeds } : { type: "run", id, feeds, fetches };
+      const msg: ToWorker = { type: "run", id, feeds, ...(fetches !== undefined && { fetches }), ...(meanPool !== undefined && { pool: meanPool }) };
       this.#worker.postMessage(msg, transferList(feeds));
     });
   }

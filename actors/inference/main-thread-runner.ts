@@ -5,8 +5,8 @@
  */
 import * as ort from "onnxruntime-node";
 import { fromOrtOutputs, sessionOptions, toOrtFeeds, valueInfos } from "./ort-convert.js";
-import { poolOutputs, type MeanPool } from "./mean-pool.js";
-import type { Feeds, ModelRunner, RunnerOptions, ValueInfo } from "./runner.js";
+import { poolOutputs } from "./mean-pool.js";
+import type { Feeds, MeanPool, ModelRunner, RunnerOptions, ValueInfo } from "./runner.js";
 
 export class MainThreadRunner implements ModelRunner {
   readonly thread = "main" as const;

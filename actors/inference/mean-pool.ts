@@ -5,13 +5,7 @@
  * of 32 texts it was most of what an embed allocated there, and the garbage
  * its collector paused for).
  */
-import type { Feeds, TensorData } from "./runner.js";
-
-/** Pool output `output` over the positions whose `mask` feed (int64 [batch, seq]) is 1. */
-export interface MeanPool {
-  output: string;
-  mask: string;
-}
+import type { Feeds, MeanPool, TensorData } from "./runner.js";
 
 /** The outputs with `pool.output` replaced by its masked mean; a shape that does not fit is an Error naming it. */
 export function poolOutputs(outputs: Feeds, feeds: Feeds, pool: MeanPool): Feeds {

@@ -15,6 +15,12 @@ export interface TensorData {
 
 export type Feeds = Record<string, TensorData>;
 
+/** Pool output `output` over the positions whose `mask` feed (int64 [batch, seq]) is 1 (mean-pool.ts). */
+export interface MeanPool {
+  output: string;
+  mask: string;
+}
+
 /** What a graph declares of one input or output (a symbolic dimension is its name). */
 export type ValueInfo = { name: string; isTensor: true; type: string; shape: ReadonlyArray<number | string> } | { name: string; isTensor: false };
 
@@ -36,8 +42,6 @@ export interface ModelRunner {
   run(feeds: Feeds, fetches?: readonly string[], meanPool?: MeanPool): Promise<Feeds>;
   release(): Promise<void>;
 }
-
-import type { MeanPool } from "./mean-pool.js";
 
 /** onnxruntime session options that cross to a worker (plain data). */
 export interface RunnerOptions {

@@ -1,6 +1,5 @@
 /** The messages between a WorkerRunner and its session worker (types and the transfer list). */
-import type { MeanPool } from "./mean-pool.js";
-import type { Feeds, RunnerOptions, ValueInfo } from "./runner.js";
+import type { Feeds, MeanPool, RunnerOptions, ValueInfo } from "./runner.js";
 
 export interface WorkerInit {
   modelPath: string;

@@ -7,8 +7,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { ColmenaError } from "../../runtime/index.js";
-import type { MeanPool } from "./mean-pool.js";
-import type { Feeds, ModelRunner, RunnerOptions, ValueInfo } from "./runner.js";
+import type { Feeds, MeanPool, ModelRunner, RunnerOptions, ValueInfo } from "./runner.js";
 import { transferList, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol.js";
 
 interface Pending {

@@ -174,6 +174,7 @@ export class ActorSystem implements Refs {
       clock,
       log,
       othersHosting: (kind) => membership.othersHosting(kind, nodeId),
+      announcedHost: (kind, node) => membership.hostsOf(kind).includes(node),
       balancer: new PoolBalancer((kind) => membership.pools(kind, nodeId)),
       pooled,
       keyed,

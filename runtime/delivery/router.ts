@@ -12,7 +12,7 @@ import type { Admit } from "./envelope.js";
 import { destinationOf, producerSpan, type Destination } from "./hop-spans.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Outbound } from "./outbound.js";
-import { isConnectionLost, isNoResponders } from "./requester.js";
+import { isConnectionLost, isNoResponders, isResponderLost } from "./requester.js";
 import type { PoolBalancer } from "./balancer.js";
 import type { Activation, KeyedTargets, LocalTarget, PooledTargets } from "./targets.js";
 import { validateMessage } from "./wire.js";
@@ -126,7 +126,7 @@ export class Router {
     if (key !== undefined) return this.#viaKey(address, key, deadline, ownerLost, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
     return this.#askPooled(address, msg, deadline, trace).catch((err: unknown) => {
       // Pooled work is interchangeable and an ask has streamed nothing to anyone yet: one more try, routed afresh.
-      if (isConnectionLost(err) && deadline > clock.now()) return outbound.connected(deadline).then(() => this.#askPooled(address, msg, deadline, trace));
+      if ((isConnectionLost(err) || isResponderLost(err)) && deadline > clock.now()) return outbound.connected(deadline).then(() => this.#askPooled(address, msg, deadline, trace));
       throw err;
     });
   }
@@ -268,7 +268,7 @@ export class Router {
     if (!this.#d.announcedHost(address.kind, owner)) return false;
     const { clock, outbound, subjects } = this.#d;
     try {
-      await outbound.ask(subjects.activateOn(owner, address.kind), { key, direct: true }, { deadline: Math.min(deadline, clock.now() + OWNER_PROBE_MS), trace: undefined });
+      await outbound.askHost(subjects.activateOn(owner, address.kind), { key, direct: true }, { deadline: Math.min(deadline, clock.now() + OWNER_PROBE_MS), trace: undefined });
       return false;
     } catch (err) {
       return isNoResponders(err);
@@ -280,7 +280,7 @@ export class Router {
     if (host) return host.activate(key);
     let reply: { owner?: string; error?: unknown };
     try {
-      reply = (await this.#d.outbound.ask(this.#d.subjects.activate(address.kind), { key }, { deadline: Math.max(deadline, this.#d.clock.now() + 1), trace: undefined })) as typeof reply;
+      reply = (await this.#d.outbound.askHost(this.#d.subjects.activate(address.kind), { key }, { deadline: Math.max(deadline, this.#d.clock.now() + 1), trace: undefined })) as typeof reply;
     } catch (err) {
       if (isNoResponders(err)) throw new ColmenaError("UNAVAILABLE", `no node hosts ${address.kind}`, { retryAfterMs: 1_000 });
       throw err;

@@ -63,6 +63,8 @@ export async function findable(base: string, n: number): Promise<boolean> {
 
 export interface Outcome {
   sentAt: number;
+  /** How long the answer (or the failure) took. */
+  ms: number;
   ok: boolean;
   what: string;
 }
@@ -86,9 +88,9 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
         .then(async (r) => {
           const text = await r.text();
           const partial = r.status === 200 && (JSON.parse(text) as { partial?: boolean }).partial === true;
-          return { sentAt, ok: r.status === 200 && !partial, what: `${r.status} ${r.status === 200 && !partial ? "" : text.slice(0, 160)}` };
+          return { sentAt, ms: Date.now() - sentAt, ok: r.status === 200 && !partial, what: `${r.status} ${r.status === 200 && !partial ? "" : text.slice(0, 160)}` };
         })
-        .catch((err: unknown) => ({ sentAt, ok: false, what: String(err) })),
+        .catch((err: unknown) => ({ sentAt, ms: Date.now() - sentAt, ok: false, what: String(err) })),
     );
     if (i % 5 === 0) {
       const n = c.nextDoc++;
@@ -109,6 +111,11 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
   const last = failed.length ? Math.max(...failed.map((f) => f.sentAt)) : killedAt;
   t.diagnostic(`${outcomes.length} questions, ${failed.length} failed after the loss, the last sent ${last - killedAt} ms after it (error window ${last - killedAt} ms); ${c.acked.length} documents acknowledged so far`);
   for (const f of failed.slice(0, 5)) t.diagnostic(`  failed at +${f.sentAt - killedAt} ms: ${f.what}`);
+  // A question may survive the loss only by waiting it out: how long the answers sent around it took says so.
+  const around = outcomes.filter((o) => o.ok && o.sentAt >= killedAt - 1_000);
+  const slowest = around.reduce((a, o) => (o.ms > a.ms ? o : a), { ms: 0, sentAt: killedAt });
+  const before = outcomes.filter((o) => o.ok && o.sentAt < killedAt - 1_000).map((o) => o.ms).sort((a, b) => a - b);
+  t.diagnostic(`slowest answer from 1 s before the loss on: ${slowest.ms} ms (sent at +${slowest.sentAt - killedAt} ms); median before it ${before[before.length >> 1] ?? 0} ms`);
   const later = outcomes.filter((o) => o.sentAt > last);
   assert.ok(later.length >= 10, `questions went on after the window (${later.length})`);
   assert.ok(later.every((o) => o.ok), "every question sent after the window was answered");

@@ -8,10 +8,11 @@ import { waitFor } from "./wait.js";
 /**
  * Three `colmena node` processes on a 3-server cluster, two of them bridges,
  * with a first document searchable through both, and a steady question and
- * ingest rate to lose a part under (the cluster black-box tests). The index
- * has two replicas of its shard, so losing one node leaves a replica to
- * answer; the nodes start together, so the replicas are placed among all
- * three (a node started alone would take both).
+ * ingest rate to lose a part under (the cluster black-box tests). With
+ * `replicas` 2 (node loss) the index's shard has two replicas, so losing one
+ * node leaves a replica to answer; the nodes start together, so the
+ * replicas are placed among all three (a node started alone would take
+ * both).
  */
 export interface ClusterNodes {
   cluster: TestCluster;
@@ -25,9 +26,9 @@ export interface ClusterNodes {
   stop(): Promise<void>;
 }
 
-export async function startClusterNodes(): Promise<ClusterNodes> {
+export async function startClusterNodes(options: { replicas?: number } = {}): Promise<ClusterNodes> {
   const cluster = await startTestCluster(3);
-  const common = ["--nats", cluster.urls.join(","), "--set", "nats.reconnectTimeWaitMs=200", "--set", "nats.reconnectJitterMs=0", "--set", 'retrieval.indexes=[{"replicas":2}]'];
+  const common = ["--nats", cluster.urls.join(","), "--set", "nats.reconnectTimeWaitMs=200", "--set", "nats.reconnectJitterMs=0", "--set", `retrieval.indexes=[{"replicas":${options.replicas ?? 1}}]`];
   const all = "embedder,shard,ingest,query,llm,session";
   const ids = ["fo-a", "fo-b", "fo-c"];
   const nodes: ColmenaProcess[] = [];

@@ -70,7 +70,7 @@ export class Inbound {
         if (env.stream) env.stream.fail(refused);
         else this.#refuse(m, mode, refused);
       } else if (reply) {
-        reply.admitted(this.#beats);
+        reply.admitted(this.#beats, deadline);
       } else if (mode === "tell" && m.reply) {
         m.respond(); // admission ack for a keyed tell
       }
@@ -128,8 +128,8 @@ class ReplyToCaller implements ReplySink {
   }
 
   /** An answer given during admission needs no beat. */
-  admitted(beats: AliveBeats): void {
-    if (!this.#answered) this.#beating = { beats, b: beats.begin(this.#m.reply!) };
+  admitted(beats: AliveBeats, deadline: number): void {
+    if (!this.#answered) this.#beating = { beats, b: beats.begin(this.#m.reply!, deadline) };
   }
 
   resolve(value: unknown): void {

@@ -61,6 +61,7 @@ export class ActorSystem implements Refs {
   readonly clock: Clock;
   readonly #refs: Refs;
   readonly #router: Router;
+  readonly #inbound: Inbound;
   readonly #hosts: KindHost[];
   readonly #root: Supervisor;
   readonly #ownsConnection: boolean;
@@ -83,6 +84,7 @@ export class ActorSystem implements Refs {
     clock: Clock;
     refs: Refs;
     router: Router;
+    inbound: Inbound;
     hosts: KindHost[];
     root: Supervisor;
     ownsConnection: boolean;
@@ -99,6 +101,7 @@ export class ActorSystem implements Refs {
     this.clock = init.clock;
     this.#refs = init.refs;
     this.#router = init.router;
+    this.#inbound = init.inbound;
     this.#hosts = init.hosts;
     this.#root = init.root;
     this.#ownsConnection = init.ownsConnection;
@@ -174,6 +177,7 @@ export class ActorSystem implements Refs {
       clock,
       log,
       othersHosting: (kind) => membership.othersHosting(kind, nodeId),
+      announcedHost: (kind, node) => membership.hostsOf(kind).includes(node),
       balancer: new PoolBalancer((kind) => membership.pools(kind, nodeId)),
       pooled,
       keyed,
@@ -181,6 +185,7 @@ export class ActorSystem implements Refs {
     });
     const state = new StateStore(nc, subjects, codec, malformed, replicas);
     const storage = new NatsStorage(nc, subjects, codec, clock, replicas);
+    const inbound = new Inbound({ nc, codec, subjects, clock, log, defaultTimeoutMs: config.runtime.askTimeoutMs });
     const refs = new NodeRefs({ router, clock, subjects, defaultTimeoutMs: config.runtime.askTimeoutMs, initState: (address, key, value) => state.create(address, key, value) });
     const system = new ActorSystem({
       nodeId,
@@ -193,6 +198,7 @@ export class ActorSystem implements Refs {
       clock,
       refs,
       router,
+      inbound,
       hosts,
       root,
       ownsConnection: !options.nc,
@@ -209,7 +215,7 @@ export class ActorSystem implements Refs {
       subjects,
       clock,
       log,
-      inbound: new Inbound({ nc, codec, subjects, clock, log, defaultTimeoutMs: config.runtime.askTimeoutMs }),
+      inbound,
       placement: new PlacementDirectory(placementKv, nodeId, (id) => membership.isAlive(id), malformed),
       fenced: () => membership.fenced,
       state,
@@ -335,6 +341,7 @@ export class ActorSystem implements Refs {
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");
     await this.#root.stop("shutdown");
     this.#router.close();
+    this.#inbound.close();
     this.#statsService?.unsubscribe();
     await this.membership.stop();
     if (this.#ownsConnection) await this.nc.drain();

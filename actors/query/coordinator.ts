@@ -124,13 +124,18 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
     return { hits, partial: missingShards.length > 0, missingShards };
   };
 
-  /** One replica after another (starting at `first`), until one answers or the deadline leaves no time; undefined if none did. */
+  /**
+   * One replica after another (starting at `first`), until one answers or the
+   * deadline leaves no time; undefined if none did. A replica whose owner is
+   * lost fails at once while another is left to try; the last one waits for
+   * its key to come back on a survivor, within the deadline.
+   */
   const askShard = async (call: CallContext, spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<ShardResults | undefined> => {
     for (let i = 0; i < spec.replicas; i++) {
       if (deadline <= call.clock.now()) return undefined;
       const key = shardKey(spec.name, shard, (first + i) % spec.replicas);
       try {
-        return unpackResults(await call.refs.ref(ShardKind, key).ask(query, { deadline }));
+        return unpackResults(await call.refs.ref(ShardKind, key).ask(query, { deadline, ownerLost: i < spec.replicas - 1 ? "fail" : "wait" }));
       } catch (err) {
         ctx.log.debug({ key, code: isColmenaError(err) ? err.code : "INTERNAL", err: (err as Error).message }, "shard replica did not answer");
         if (isColmenaError(err, "TIMEOUT")) return undefined;

@@ -20,4 +20,17 @@ export interface CallOptions {
   timeoutMs?: number;
   /** A trace to continue instead of the scope's. */
   trace?: TraceContext;
+  /**
+   * A keyed ask or stream whose key's owner is lost (its node is still
+   * announced, its lease not lapsed, but nothing listens on that node's
+   * activation subject any more: its connection is gone): `"wait"` (the
+   * default) waits, within the deadline, for the lease to lapse and the key
+   * to come back on a survivor with its state; `"fail"` fails at once with a
+   * retryable UNAVAILABLE (`details.ownerLost`, the node), for a caller that
+   * has somewhere else to go (another replica). Ignored by tells and pooled
+   * sends.
+   */
+  ownerLost?: OwnerLost;
 }
+
+export type OwnerLost = "wait" | "fail";

@@ -34,12 +34,12 @@ export class RoutedRef<M extends MessageSchemas, B> implements ActorRef<M, B> {
   }
 
   ask<T extends MessageOf<M>>(msg: T, options: CallOptions = {}): Promise<ReplyOf<B, T["type"]>> {
-    return this.#scope.router.ask(this.address, this.key, msg, this.#deadline(options), this.#trace(options)) as Promise<ReplyOf<B, T["type"]>>;
+    return this.#scope.router.ask(this.address, this.key, msg, this.#deadline(options), this.#trace(options), options.ownerLost) as Promise<ReplyOf<B, T["type"]>>;
   }
 
   /** The stream is cancelled when the scope's signal aborts: a caller that leaves stops the producers behind it. */
   stream<T extends MessageOf<M>>(msg: T, options: CallOptions = {}): ActorStream<ChunkOf<B, T["type"]>> {
-    const stream = this.#scope.router.stream<ChunkOf<B, T["type"]>>(this.address, this.key, msg, this.#deadline(options), this.#trace(options));
+    const stream = this.#scope.router.stream<ChunkOf<B, T["type"]>>(this.address, this.key, msg, this.#deadline(options), this.#trace(options), options.ownerLost);
     const signal = this.#scope.call.signal;
     if (signal?.aborted) stream.cancel();
     else signal?.addEventListener("abort", () => stream.cancel(), { once: true });

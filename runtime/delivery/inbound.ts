@@ -8,6 +8,7 @@ import type { Logger } from "../observe/logger.js";
 import { childSpan, parseTraceparent } from "../observe/trace.js";
 import { traces } from "../observe/tracing.js";
 import { remainingMs } from "../time/deadline.js";
+import { AliveBeats, type Beating } from "./alive-beats.js";
 import { Credit } from "./credit.js";
 import type { Admit, Envelope, ReplySink, StreamSink } from "./envelope.js";
 import { CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_STREAM, readControlFrame, readMessage, readMode, readTimeout, type ControlFrame } from "./wire.js";
@@ -27,12 +28,21 @@ export interface InboundDeps {
  * input with a typed error (or logs and drops it when there is nowhere to
  * answer). Nothing that arrives on the wire can throw past this point. The
  * time left that a request carries becomes a deadline on this node's clock.
+ * An admitted ask beats on its reply subject until it is answered
+ * (alive-beats.ts).
  */
 export class Inbound {
   readonly #deps: InboundDeps;
+  readonly #beats: AliveBeats;
 
   constructor(deps: InboundDeps) {
     this.#deps = deps;
+    this.#beats = new AliveBeats(deps.nc, deps.clock);
+  }
+
+  /** Stops the beats of asks never answered (their activations were stopped): called at shutdown. */
+  close(): void {
+    this.#beats.close();
   }
 
   handle(m: Msg, address: ActorAddress, admit: Admit): void {
@@ -47,17 +57,20 @@ export class Inbound {
       // A traced hop gets its consumer span from the receiving cell, under the sender's; any other a span id of its own here.
       const trace = parent && (traces(parent) ? parent : childSpan(parent));
       const deadline = timeout !== undefined ? clock.now() + timeout : mode === "tell" ? Infinity : clock.now() + this.#deps.defaultTimeoutMs;
+      const reply = mode === "ask" ? new ReplyToCaller(this, m) : undefined;
       const env: Envelope = {
         msg,
         deadline,
         trace,
-        reply: mode === "ask" ? this.#replySink(m) : undefined,
+        reply,
         stream: mode === "stream" ? this.#streamSink(m, hdrs?.get(H_STREAM), Number(hdrs?.get(H_CREDIT) || 1), deadline) : undefined,
       };
       const refused = admit(env);
       if (refused) {
         if (env.stream) env.stream.fail(refused);
         else this.#refuse(m, mode, refused);
+      } else if (reply) {
+        reply.admitted(this.#beats, deadline);
       } else if (mode === "tell" && m.reply) {
         m.respond(); // admission ack for a keyed tell
       }
@@ -72,29 +85,24 @@ export class Inbound {
       return;
     }
     if (mode === "stream") this.#publishFrame(m.reply, [FRAME_ERROR, error.toWire()]);
-    else this.#respondError(m, error);
+    else this.respondError(m, error);
   }
 
-  #respondError(m: Msg, error: ColmenaError): void {
+  respondError(m: Msg, error: ColmenaError): void {
     const h = headers();
     h.set(H_ERROR, error.code);
     m.respond(this.#deps.codec.encode(error.toWire()), { headers: h });
   }
 
-  #replySink(m: Msg): ReplySink {
-    return {
-      resolve: (value) => {
-        let bytes: Uint8Array;
-        try {
-          bytes = this.#deps.codec.encode(value);
-        } catch (err) {
-          this.#respondError(m, ColmenaError.from(err));
-          return;
-        }
-        m.respond(bytes);
-      },
-      reject: (error) => this.#respondError(m, error),
-    };
+  respondValue(m: Msg, value: unknown): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#deps.codec.encode(value);
+    } catch (err) {
+      this.respondError(m, ColmenaError.from(err));
+      return;
+    }
+    m.respond(bytes);
   }
 
   #publishFrame(subject: string, frame: unknown): void {
@@ -104,6 +112,39 @@ export class Inbound {
   #streamSink(m: Msg, streamId: string | undefined, credit: number, deadline: number): StreamSink {
     if (!streamId || !m.reply) throw new ColmenaError("INVALID", `a stream request needs a reply subject and a ${H_STREAM} header`);
     return new RemoteStreamSink(this.#deps, m.reply, streamId, credit, deadline, (frame) => this.#publishFrame(m.reply!, frame));
+  }
+}
+
+/** The answer to an ask from another node: it beats from its admission until it is answered, once. */
+class ReplyToCaller implements ReplySink {
+  readonly #inbound: Inbound;
+  readonly #m: Msg;
+  #beating: { beats: AliveBeats; b: Beating } | undefined;
+  #answered = false;
+
+  constructor(inbound: Inbound, m: Msg) {
+    this.#inbound = inbound;
+    this.#m = m;
+  }
+
+  /** An answer given during admission needs no beat. */
+  admitted(beats: AliveBeats, deadline: number): void {
+    if (!this.#answered) this.#beating = { beats, b: beats.begin(this.#m.reply!, deadline) };
+  }
+
+  resolve(value: unknown): void {
+    if (this.#answer()) this.#inbound.respondValue(this.#m, value);
+  }
+
+  reject(error: ColmenaError): void {
+    if (this.#answer()) this.#inbound.respondError(this.#m, error);
+  }
+
+  #answer(): boolean {
+    if (this.#answered) return false;
+    this.#answered = true;
+    if (this.#beating) this.#beating.beats.end(this.#beating.b);
+    return true;
   }
 }
 

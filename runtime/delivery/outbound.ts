@@ -53,11 +53,17 @@ export class Outbound {
   async tellAcked(subject: string, msg: unknown, options: SendOptions): Promise<void> {
     const h = this.#headers(options);
     h.set(H_MODE, "tell");
-    await this.#request(subject, msg, options.deadline, h);
+    await this.#request(subject, msg, options.deadline, h, false);
   }
 
+  /** An actor's ask: its responder beats while it works, so one that goes silent is lost (Requester). */
   async ask(subject: string, msg: unknown, options: SendOptions): Promise<unknown> {
-    return this.#request(subject, msg, options.deadline, this.#headers(options));
+    return this.#request(subject, msg, options.deadline, this.#headers(options), true);
+  }
+
+  /** A request to a node's keyed host (activation), which answers without beats. */
+  async askHost(subject: string, msg: unknown, options: SendOptions): Promise<unknown> {
+    return this.#request(subject, msg, options.deadline, this.#headers(options), false);
   }
 
   stream<T>(subject: string, msg: unknown, options: SendOptions): ActorStream<T> & { readonly started: Promise<void> } {
@@ -148,8 +154,8 @@ export class Outbound {
     }
   }
 
-  async #request(subject: string, msg: unknown, deadline: number, h: MsgHdrs): Promise<unknown> {
-    const reply = await this.#requester.request(subject, this.#encode(msg), Math.max(1, remainingMs(this.#clock, deadline)), h);
+  async #request(subject: string, msg: unknown, deadline: number, h: MsgHdrs, watch: boolean): Promise<unknown> {
+    const reply = await this.#requester.request(subject, this.#encode(msg), Math.max(1, remainingMs(this.#clock, deadline)), h, watch);
     try {
       if (reply.headers?.has(H_ERROR)) throw ColmenaError.fromWire(this.#codec.decode(reply.data));
       return reply.data.length === 0 ? undefined : this.#codec.decode(reply.data);

@@ -1,12 +1,19 @@
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Clock, TimerHandle } from "../../supervisors/index.js";
 import { ColmenaError } from "../contract/errors.js";
+import { ALIVE_BEAT_MS, ALIVE_SILENCE_MS, H_ALIVE } from "./wire.js";
 
 interface Pending {
   resolve(m: Msg): void;
   reject(e: ColmenaError): void;
   timer: TimerHandle;
+  subject: string;
+  /** When the responder last said it was alive (the send, at first); undefined for a request not watched. */
+  heard: number | undefined;
 }
+
+/** How late the silence sweep may run before this node counts its own event loop as stalled (and its responders' beats as unread, not missing). */
+const STALL_MS = ALIVE_BEAT_MS;
 
 /**
  * Request/reply over one wildcard inbox subscription. It does what
@@ -14,6 +21,10 @@ interface Pending {
  * nats.js builds for every request in case it times out, which dominate a
  * busy caller's CPU profile. Errors here are made only when they happen:
  * TIMEOUT, and UNAVAILABLE with `details.noResponders` for a 503 status.
+ * A watched request (an actor's ask, whose responder beats: wire.ts) fails
+ * as UNAVAILABLE with `details.responderLost` after ALIVE_SILENCE_MS
+ * without a word from its responder: a process that died with the request
+ * gives no other sign. One timer sweeps every watched request.
  */
 export class Requester {
   readonly #nc: NatsConnection;
@@ -25,6 +36,8 @@ export class Requester {
   #connected = true;
   #reconnectWaiters: Array<() => void> = [];
   #next = 0;
+  #watched = 0;
+  #sweep: TimerHandle | undefined;
 
   /** `inboxPrefix`: the node's (see inboxPrefix in contract/subjects.ts), which its NATS user may read. */
   constructor(nc: NatsConnection, clock: Clock, inboxPrefix: string) {
@@ -40,30 +53,66 @@ export class Requester {
         const token = m.subject.slice(this.#prefix.length);
         const p = this.#pending.get(token);
         if (!p) return; // late reply to a request that already timed out
-        this.#pending.delete(token);
-        this.#clock.clearTimeout(p.timer);
+        if (m.headers?.has(H_ALIVE)) {
+          if (p.heard !== undefined) p.heard = this.#clock.now();
+          return;
+        }
+        this.#forget(token, p);
         if (m.headers?.code === 503) p.reject(noResponders(m.subject));
         else p.resolve(m);
       },
     });
   }
 
-  request(subject: string, data: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
+  /** `watch`: the responder beats while it works (an actor's ask), so its silence means it is lost. */
+  request(subject: string, data: Uint8Array, timeoutMs: number, headers?: MsgHdrs, watch = false): Promise<Msg> {
     const token = (this.#next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       const timer = this.#clock.setTimeout(() => {
-        this.#pending.delete(token);
+        this.#forget(token, p);
         reject(new ColmenaError("TIMEOUT", `no answer from ${subject} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(token, { resolve, reject, timer });
+      const p: Pending = { resolve, reject, timer, subject, heard: watch ? this.#clock.now() : undefined };
+      this.#pending.set(token, p);
+      if (watch && this.#watched++ === 0) this.#scheduleSweep();
       try {
         this.#nc.publish(subject, data, headers ? { reply: this.#prefix + token, headers } : { reply: this.#prefix + token });
       } catch (err) {
-        this.#pending.delete(token);
-        this.#clock.clearTimeout(timer);
+        this.#forget(token, p);
         reject(new ColmenaError("UNAVAILABLE", `request to ${subject} failed: ${(err as Error).message}`, { cause: err }));
       }
     });
+  }
+
+  /** Takes a request out of the table, whatever ends it. */
+  #forget(token: string, p: Pending): void {
+    if (!this.#pending.delete(token)) return;
+    this.#clock.clearTimeout(p.timer);
+    if (p.heard !== undefined && --this.#watched === 0 && this.#sweep !== undefined) {
+      this.#clock.clearTimeout(this.#sweep);
+      this.#sweep = undefined;
+    }
+  }
+
+  #scheduleSweep(): void {
+    const due = this.#clock.now() + ALIVE_BEAT_MS;
+    this.#sweep = this.#clock.setTimeout(() => this.#silenceSweep(due), ALIVE_BEAT_MS);
+  }
+
+  /** Fails the watched requests whose responders went silent; a sweep that runs late means this node stalled, so it only starts their silence afresh. */
+  #silenceSweep(due: number): void {
+    const now = this.#clock.now();
+    const stalled = now - due > STALL_MS;
+    for (const [token, p] of this.#pending) {
+      if (p.heard === undefined) continue;
+      if (stalled) p.heard = now;
+      else if (now - p.heard > ALIVE_SILENCE_MS) {
+        this.#forget(token, p);
+        p.reject(responderLost(p.subject, now - p.heard));
+      }
+    }
+    if (this.#watched > 0) this.#scheduleSweep();
+    else this.#sweep = undefined;
   }
 
   /**
@@ -80,10 +129,8 @@ export class Requester {
         }
         if (s.type !== "disconnect") continue;
         this.#connected = false;
-        const pending = [...this.#pending.values()];
-        this.#pending.clear();
-        for (const p of pending) {
-          this.#clock.clearTimeout(p.timer);
+        for (const [token, p] of [...this.#pending]) {
+          this.#forget(token, p);
           p.reject(connectionLost());
         }
       }
@@ -112,11 +159,10 @@ export class Requester {
     this.#status.stop?.();
     for (const w of this.#reconnectWaiters.splice(0)) w();
     this.#sub.unsubscribe();
-    for (const p of this.#pending.values()) {
-      this.#clock.clearTimeout(p.timer);
+    for (const [token, p] of [...this.#pending]) {
+      this.#forget(token, p);
       p.reject(new ColmenaError("UNAVAILABLE", "the connection is closing"));
     }
-    this.#pending.clear();
   }
 }
 
@@ -131,3 +177,12 @@ const connectionLost = () =>
 
 /** The request may or may not have been handled: only an idempotent one may be sent again. */
 export const isConnectionLost = (err: unknown) => err instanceof ColmenaError && err.details?.connectionLost === true;
+
+const responderLost = (subject: string, silentMs: number) =>
+  new ColmenaError("UNAVAILABLE", `the responder on ${subject} went silent for ${silentMs} ms while working on the request`, {
+    retryAfterMs: 100,
+    details: { responderLost: true, subject },
+  });
+
+/** As with a lost connection, the request may or may not have been handled. */
+export const isResponderLost = (err: unknown) => err instanceof ColmenaError && err.details?.responderLost === true;

@@ -1,5 +1,6 @@
 import type { Clock } from "../../supervisors/index.js";
 import type { ActorAddress } from "../contract/address.js";
+import type { OwnerLost } from "../contract/scope.js";
 import { ColmenaError } from "../contract/errors.js";
 import type { ActorStream } from "../contract/stream.js";
 import type { Subjects } from "../contract/subjects.js";
@@ -11,7 +12,7 @@ import type { Admit } from "./envelope.js";
 import { destinationOf, producerSpan, type Destination } from "./hop-spans.js";
 import { localAsk, localStream, localTell } from "./local.js";
 import type { Outbound } from "./outbound.js";
-import { isConnectionLost, isNoResponders } from "./requester.js";
+import { isConnectionLost, isNoResponders, isResponderLost } from "./requester.js";
 import type { PoolBalancer } from "./balancer.js";
 import type { Activation, KeyedTargets, LocalTarget, PooledTargets } from "./targets.js";
 import { validateMessage } from "./wire.js";
@@ -24,6 +25,8 @@ export interface RouterDeps {
   log: Logger;
   /** How many other live nodes host a kind. */
   othersHosting(kind: string): number;
+  /** Whether a node is announced as a live host of a kind, not draining. */
+  announcedHost(kind: string, node: string): boolean;
   /** Where pooled asks and streams go. */
   balancer: PoolBalancer;
   pooled: ReadonlyMap<string, PooledTargets>;
@@ -33,6 +36,9 @@ export interface RouterDeps {
 
 type Msg = { type: string };
 
+/** How long a look at a key owner's activation subject may take; a live owner answers once the key is up. */
+const OWNER_PROBE_MS = 2_000;
+
 /**
  * Decides where a message goes. Same-node first: a local pooled instance
  * below its high watermark, or the local activation of a key, gets the
@@ -40,7 +46,9 @@ type Msg = { type: string };
  * subject; when nobody answers there, the key is activated (here if this
  * node hosts the kind and wins the claim, else on a node that does) and the
  * message is sent again, within the caller's deadline. Deadlines are on the
- * node's clock throughout.
+ * node's clock throughout. A keyed send that may fail over (`ownerLost:
+ * "fail"`) fails at once when the key's owner is found lost, rather than
+ * waiting for its lease to lapse.
  */
 export class Router {
   readonly #d: RouterDeps;
@@ -76,7 +84,7 @@ export class Router {
       this.#tellLocal(address, local, msg, trace, key);
       return;
     }
-    this.#viaKey(address, key, deadline,
+    this.#viaKey(address, key, deadline, "wait",
       (target) => {
         const refused = localTell(admitTo(address, target), msg, trace);
         if (refused) throw refused;
@@ -101,10 +109,10 @@ export class Router {
     this.#d.log.warn({ kind: address.kind, key, msgType: msg.type, code: e.code, err: e.message }, "tell not delivered");
   }
 
-  ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
-    if (!traces(trace)) return this.#ask(address, key, msg, deadline, trace);
+  ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined, ownerLost: OwnerLost = "wait"): Promise<unknown> {
+    if (!traces(trace)) return this.#ask(address, key, msg, deadline, trace, ownerLost);
     const span = producerSpan("request", this.#destination(address, key), address, msg.type, trace);
-    const answer = this.#ask(address, key, msg, deadline, span.spanContext());
+    const answer = this.#ask(address, key, msg, deadline, span.spanContext(), ownerLost);
     answer.then(
       () => endSpan(span),
       (err: unknown) => endSpan(span, err),
@@ -112,13 +120,13 @@ export class Router {
     return answer;
   }
 
-  #ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): Promise<unknown> {
+  #ask(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined, ownerLost: OwnerLost): Promise<unknown> {
     const { clock, outbound } = this.#d;
     const local = (target: LocalTarget) => localAsk(admitTo(address, target), clock, msg, deadline, trace);
-    if (key !== undefined) return this.#viaKey(address, key, deadline, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
+    if (key !== undefined) return this.#viaKey(address, key, deadline, ownerLost, local, (subject) => outbound.ask(subject, msg, { deadline, trace }));
     return this.#askPooled(address, msg, deadline, trace).catch((err: unknown) => {
       // Pooled work is interchangeable and an ask has streamed nothing to anyone yet: one more try, routed afresh.
-      if (isConnectionLost(err) && deadline > clock.now()) return outbound.connected(deadline).then(() => this.#askPooled(address, msg, deadline, trace));
+      if ((isConnectionLost(err) || isResponderLost(err)) && deadline > clock.now()) return outbound.connected(deadline).then(() => this.#askPooled(address, msg, deadline, trace));
       throw err;
     });
   }
@@ -147,13 +155,13 @@ export class Router {
       .finally(settled);
   }
 
-  stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
-    if (!traces(trace)) return this.#stream(address, key, msg, deadline, trace);
+  stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined, ownerLost: OwnerLost = "wait"): ActorStream<T> {
+    if (!traces(trace)) return this.#stream(address, key, msg, deadline, trace, ownerLost);
     const span = producerSpan("request", this.#destination(address, key), address, msg.type, trace);
-    return spannedStream(this.#stream<T>(address, key, msg, deadline, span.spanContext()), span);
+    return spannedStream(this.#stream<T>(address, key, msg, deadline, span.spanContext(), ownerLost), span);
   }
 
-  #stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined): ActorStream<T> {
+  #stream<T>(address: ActorAddress, key: string | undefined, msg: Msg, deadline: number, trace: TraceContext | undefined, ownerLost: OwnerLost): ActorStream<T> {
     const { clock, outbound, streamCredit } = this.#d;
     const local = (target: LocalTarget) => localStream<T>(admitTo(address, target), clock, msg, deadline, trace, streamCredit);
     const remote = async (subject: string) => {
@@ -164,7 +172,7 @@ export class Router {
     if (key !== undefined) {
       const target = this.#d.keyed.get(address.kind)?.local(key);
       if (target) return local(target);
-      return deferredStream(() => this.#viaKey(address, key, deadline, local, remote));
+      return deferredStream(() => this.#viaKey(address, key, deadline, ownerLost, local, remote));
     }
     const host = this.#d.pooled.get(address.kind);
     const route = this.#d.balancer.route(address.kind, host);
@@ -211,8 +219,19 @@ export class Router {
       : new ColmenaError("UNAVAILABLE", `no instance of ${address.kind} is running`, { retryAfterMs: 1_000 });
   }
 
-  /** Runs `local` on this node's activation of the key, or `remote` on the key's subject, activating it when nobody answers. */
-  async #viaKey<R>(address: ActorAddress, key: string, deadline: number, local: (target: LocalTarget) => R | Promise<R>, remote: (subject: string) => Promise<R>): Promise<R> {
+  /**
+   * Runs `local` on this node's activation of the key, or `remote` on the
+   * key's subject, activating it when nobody answers; with `ownerLost`
+   * "fail", a lost owner (#ownerGone) fails it at once.
+   */
+  async #viaKey<R>(
+    address: ActorAddress,
+    key: string,
+    deadline: number,
+    ownerLost: OwnerLost,
+    local: (target: LocalTarget) => R | Promise<R>,
+    remote: (subject: string) => Promise<R>,
+  ): Promise<R> {
     const { clock, subjects } = this.#d;
     const subject = subjects.keyed(address.kind, key);
     const host = this.#d.keyed.get(address.kind);
@@ -227,8 +246,32 @@ export class Router {
       }
       const where = await this.#activate(address, key, deadline);
       if ("local" in where) return local(where.local);
+      if (ownerLost === "fail" && (await this.#ownerGone(address, key, where.owner, deadline))) {
+        throw new ColmenaError("UNAVAILABLE", `${address.kind}/${key} is held by ${where.owner}, whose connection is gone; its lease has yet to lapse`, {
+          retryAfterMs: 1_000,
+          details: { ownerLost: where.owner },
+        });
+      }
       // Another node owns the key and is bringing it up: give it a moment, then send again.
       await sleep(clock, Math.min(5 * 2 ** Math.min(attempt, 6), Math.max(1, deadline - clock.now())));
+    }
+  }
+
+  /**
+   * The key's owner is still announced as a host of the kind (not draining,
+   * its lease not lapsed), yet nothing listens on its node's activation
+   * subject: its connection is gone. A live owner answers there (once the key
+   * is up: the probe is an activation request), and a draining one is not
+   * announced, so both are waited for.
+   */
+  async #ownerGone(address: ActorAddress, key: string, owner: string, deadline: number): Promise<boolean> {
+    if (!this.#d.announcedHost(address.kind, owner)) return false;
+    const { clock, outbound, subjects } = this.#d;
+    try {
+      await outbound.askHost(subjects.activateOn(owner, address.kind), { key, direct: true }, { deadline: Math.min(deadline, clock.now() + OWNER_PROBE_MS), trace: undefined });
+      return false;
+    } catch (err) {
+      return isNoResponders(err);
     }
   }
 
@@ -237,7 +280,7 @@ export class Router {
     if (host) return host.activate(key);
     let reply: { owner?: string; error?: unknown };
     try {
-      reply = (await this.#d.outbound.ask(this.#d.subjects.activate(address.kind), { key }, { deadline: Math.max(deadline, this.#d.clock.now() + 1), trace: undefined })) as typeof reply;
+      reply = (await this.#d.outbound.askHost(this.#d.subjects.activate(address.kind), { key }, { deadline: Math.max(deadline, this.#d.clock.now() + 1), trace: undefined })) as typeof reply;
     } catch (err) {
       if (isNoResponders(err)) throw new ColmenaError("UNAVAILABLE", `no node hosts ${address.kind}`, { retryAfterMs: 1_000 });
       throw err;

@@ -17,6 +17,10 @@ import { zodIssues } from "../contract/zod-issues.js";
  *
  * A successful reply is the msgpack of the value with no headers; an error
  * reply carries Colmena-Error: <code> and the msgpack of the WireError.
+ * While an ask is being worked on (admitted, not yet answered) its responder
+ * sends an empty message with Colmena-Alive on the reply subject every
+ * ALIVE_BEAT_MS: the caller fails an ask it hears nothing from for
+ * ALIVE_SILENCE_MS as a lost responder (see Requester).
  * Stream frames (producer → caller inbox) are [0, chunk] | [1] | [2, error];
  * control frames (caller → producer) are [0, credit] | [1] (cancel).
  */
@@ -26,6 +30,12 @@ export const H_STREAM = "Colmena-Stream";
 export const H_CREDIT = "Colmena-Credit";
 export const H_ERROR = "Colmena-Error";
 export const H_TRACEPARENT = "traceparent";
+export const H_ALIVE = "Colmena-Alive";
+
+/** How often a responder says it is still working on an ask. */
+export const ALIVE_BEAT_MS = 1_000;
+/** How long a caller waits without a word from the responder of an ask before it counts the responder lost: several beats, for a busy responder's late timers. */
+export const ALIVE_SILENCE_MS = 5_000;
 
 export const FRAME_CHUNK = 0;
 export const FRAME_END = 1;

@@ -16,7 +16,8 @@ import { waitFor } from "../helpers/wait.js";
 let c: ClusterNodes;
 let nc: NatsConnection;
 before(async () => {
-  c = await startClusterNodes();
+  // Two replicas: the one left answers while the lost one's lease runs out.
+  c = await startClusterNodes({ replicas: 2 });
   nc = await connect({ servers: c.cluster.urls });
 });
 after(async () => {

@@ -8,7 +8,11 @@ import { waitFor } from "./wait.js";
 /**
  * Three `colmena node` processes on a 3-server cluster, two of them bridges,
  * with a first document searchable through both, and a steady question and
- * ingest rate to lose a part under (the cluster black-box tests).
+ * ingest rate to lose a part under (the cluster black-box tests). With
+ * `replicas` 2 (node loss) the index's shard has two replicas, so losing one
+ * node leaves a replica to answer; the nodes start together, so the
+ * replicas are placed among all three (a node started alone would take
+ * both).
  */
 export interface ClusterNodes {
   cluster: TestCluster;
@@ -22,9 +26,9 @@ export interface ClusterNodes {
   stop(): Promise<void>;
 }
 
-export async function startClusterNodes(): Promise<ClusterNodes> {
+export async function startClusterNodes(options: { replicas?: number } = {}): Promise<ClusterNodes> {
   const cluster = await startTestCluster(3);
-  const common = ["--nats", cluster.urls.join(","), "--set", "nats.reconnectTimeWaitMs=200", "--set", "nats.reconnectJitterMs=0"];
+  const common = ["--nats", cluster.urls.join(","), "--set", "nats.reconnectTimeWaitMs=200", "--set", "nats.reconnectJitterMs=0", "--set", `retrieval.indexes=[{"replicas":${options.replicas ?? 1}}]`];
   const all = "embedder,shard,ingest,query,llm,session";
   const ids = ["fo-a", "fo-b", "fo-c"];
   const nodes: ColmenaProcess[] = [];
@@ -33,9 +37,10 @@ export async function startClusterNodes(): Promise<ClusterNodes> {
     await cluster.stop();
   };
   try {
-    nodes.push(await startColmenaNode(["--roles", `bridge,${all}`, "--set", `nodeId=${ids[0]}`, ...common]));
-    nodes.push(await startColmenaNode(["--roles", `bridge,${all}`, "--set", `nodeId=${ids[1]}`, ...common]));
-    nodes.push(await startColmenaNode(["--roles", all, "--set", `nodeId=${ids[2]}`, ...common]));
+    const started = await Promise.allSettled(ids.map((id, i) => startColmenaNode(["--roles", i < 2 ? `bridge,${all}` : all, "--set", `nodeId=${id}`, ...common])));
+    for (const s of started) if (s.status === "fulfilled") nodes.push(s.value);
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
     const res = await post(nodes[0]!.httpUrl, "/v1/documents", { documents: [doc(0)] });
     assert.equal(res.status, 202, await res.text());
     await waitFor("the first document is searchable through both bridges", async () => (await findable(nodes[0]!.httpUrl, 0)) && (await findable(nodes[1]!.httpUrl, 0)), 120_000);
@@ -59,13 +64,16 @@ export async function findable(base: string, n: number): Promise<boolean> {
 
 export interface Outcome {
   sentAt: number;
+  /** How long the answer (or the failure) took. */
+  ms: number;
   ok: boolean;
   what: string;
 }
 
 /**
  * ~10 questions/s through `bridges` for `ms`, a document every fifth, and
- * `kill` run after 3 s. Returns the outcomes and the kill's time; asserts
+ * `kill` run after 3 s. A question fails unless it is answered 200 from
+ * every shard (a partial answer is a failure too). Returns the outcomes and the kill's time; asserts
  * that questions went on after the last failure and were all answered.
  */
 export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: string[], ms: number, kill: () => void): Promise<{ failed: Outcome[]; outcomes: Outcome[]; killedAt: number }> {
@@ -78,8 +86,12 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
     const sentAt = Date.now();
     questions.push(
       post(base, "/v1/query", { question: "What is in the failover note?", top_k: 3 })
-        .then(async (r) => ({ sentAt, ok: r.status === 200, what: `${r.status} ${r.status === 200 ? "" : (await r.text()).slice(0, 160)}` }))
-        .catch((err: unknown) => ({ sentAt, ok: false, what: String(err) })),
+        .then(async (r) => {
+          const text = await r.text();
+          const partial = r.status === 200 && (JSON.parse(text) as { partial?: boolean }).partial === true;
+          return { sentAt, ms: Date.now() - sentAt, ok: r.status === 200 && !partial, what: `${r.status} ${r.status === 200 && !partial ? "" : text.slice(0, 160)}` };
+        })
+        .catch((err: unknown) => ({ sentAt, ms: Date.now() - sentAt, ok: false, what: String(err) })),
     );
     if (i % 5 === 0) {
       const n = c.nextDoc++;
@@ -100,6 +112,11 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
   const last = failed.length ? Math.max(...failed.map((f) => f.sentAt)) : killedAt;
   t.diagnostic(`${outcomes.length} questions, ${failed.length} failed after the loss, the last sent ${last - killedAt} ms after it (error window ${last - killedAt} ms); ${c.acked.length} documents acknowledged so far`);
   for (const f of failed.slice(0, 5)) t.diagnostic(`  failed at +${f.sentAt - killedAt} ms: ${f.what}`);
+  // A question may survive the loss only by waiting it out: how long the answers sent around it took says so.
+  const around = outcomes.filter((o) => o.ok && o.sentAt >= killedAt - 1_000);
+  const slowest = around.reduce((a, o) => (o.ms > a.ms ? o : a), { ms: 0, sentAt: killedAt });
+  const before = outcomes.filter((o) => o.ok && o.sentAt < killedAt - 1_000).map((o) => o.ms).sort((a, b) => a - b);
+  t.diagnostic(`slowest answer from 1 s before the loss on: ${slowest.ms} ms (sent at +${slowest.sentAt - killedAt} ms); median before it ${before[before.length >> 1] ?? 0} ms`);
   const later = outcomes.filter((o) => o.sentAt > last);
   assert.ok(later.length >= 10, `questions went on after the window (${later.length})`);
   assert.ok(later.every((o) => o.ok), "every question sent after the window was answered");

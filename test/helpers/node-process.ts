@@ -7,7 +7,7 @@ export interface NodeProcess extends ScriptProcess {
   readonly nodeId: string;
 }
 
-/** Starts a Colmena node hosting `kinds` in a separate Node.js process and waits until it is ready. */
-export async function startNodeProcess(url: string, kinds: string[], nodeId: string): Promise<NodeProcess> {
-  return { nodeId, ...(await startScript(script, [url, kinds.join(","), nodeId])) };
+/** Starts a Colmena node hosting `kinds` in a separate Node.js process (config `flags` over the test defaults) and waits until it is ready. */
+export async function startNodeProcess(url: string, kinds: string[], nodeId: string, flags?: Record<string, unknown>): Promise<NodeProcess> {
+  return { nodeId, ...(await startScript(script, [url, kinds.join(","), nodeId, ...(flags ? [JSON.stringify(flags)] : [])])) };
 }

@@ -1,30 +1,9 @@
 /**
- * Awaiting under an AbortSignal: the edge answers when its caller's deadline
- * passes or its client leaves, whether or not the work behind it notices.
+ * Iterating under an AbortSignal: the edge answers when its caller's deadline
+ * passes or its client leaves, whether or not the work behind it notices
+ * (one await under a signal is the runtime's `abortable`).
  */
-
-/** Settles as `work` does, or rejects with the signal's reason as soon as it aborts. */
-export function guard<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        // Work that fails because it was aborted reports the abort's reason (TIMEOUT, CANCELLED), not its own.
-        reject(signal.aborted ? signal.reason : err);
-      },
-    );
-  });
-}
+import { abortable } from "../runtime/index.js";
 
 /**
  * The rest of an iterator, each step guarded by the signal. Leaving early
@@ -34,7 +13,7 @@ export function guard<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 export async function* untilAborted<T>(iterator: AsyncIterator<T>, signal: AbortSignal): AsyncGenerator<T, void, undefined> {
   try {
     for (;;) {
-      const step = await guard(iterator.next(), signal);
+      const step = await abortable(iterator.next(), signal);
       if (step.done) return;
       yield step.value;
     }

@@ -4,8 +4,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { RagApi } from "../actors/index.js";
 import type { Codec } from "../nats/index.js";
-import { childSpan, ColmenaError, endSpan, isTypedError, newTrace, parseTraceparent, ScopedSignal, SpanKind, startSpan, Subjects, systemClock, tracingEnabled, zodIssues, type CallScope } from "../runtime/index.js";
-import { guard } from "./abortable.js";
+import { abortable, childSpan, ColmenaError, endSpan, isTypedError, newTrace, parseTraceparent, ScopedSignal, SpanKind, startSpan, Subjects, systemClock, tracingEnabled, zodIssues, type CallScope } from "../runtime/index.js";
 import { toEdgeError } from "./errors.js";
 import { float32Bytes } from "./float32-base64.js";
 import { unknownModel } from "./served-models.js";
@@ -139,7 +138,7 @@ export async function startNatsService(nc: NatsConnection, api: RagApi, options:
       : undefined;
     const scope: CallScope = { deadline, trace: span?.spanContext() ?? (parent ? childSpan(parent) : newTrace()), signal: expiry.signal };
     try {
-      const result = await guard(operation.run(body as never, scope), expiry.signal);
+      const result = await abortable(operation.run(body as never, scope), expiry.signal);
       msg.respond(codec.encode(result));
       if (span) endSpan(span);
     } catch (err) {

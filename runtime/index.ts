@@ -24,6 +24,7 @@ export { DURATION_BUCKETS, mergedExposition, nodeMetrics, timeStage, type Metric
 export { childSpan, formatTraceparent, isSampled, newTrace, parseTraceparent, type TraceContext } from "./observe/trace.js";
 export { activeTrace, disableTracing, enableTracing, endSpan, SpanKind, stage, startSpan, tracingEnabled, withSpan, type Attributes, type Span, type Stage } from "./observe/tracing.js";
 export { ActorSystem, type ActorSystemOptions } from "./system.js";
+export { abortable } from "./time/abortable.js";
 export { sleep } from "./time/deadline.js";
 export { ScopedSignal } from "./time/scoped-signal.js";
 // Time is injected through one Clock, defined with the supervisors (the lowest layer that waits) and offered here.

@@ -16,7 +16,7 @@
  * recency is a counter bumped on every acquire (no clock: the order is all
  * that matters).
  */
-import { ColmenaError, isColmenaError } from "../../runtime/index.js";
+import { abortable, ColmenaError, isColmenaError } from "../../runtime/index.js";
 
 /** One model the registry may hold. */
 export interface ModelSpec<T> {
@@ -211,7 +211,7 @@ export class ModelRegistry<T> {
       if (e.state === "loaded") return e.model!;
       if (e.state === "loading") {
         if (!started) queue();
-        return await abortable(e.loading!, signal);
+        return await untilAborted(e.loading!, signal);
       }
       if (e.state === "unloading") {
         await e.unloading;
@@ -296,7 +296,7 @@ export class ModelRegistry<T> {
   }
 
   #waitForRoom(signal: AbortSignal | undefined): Promise<void> {
-    return abortable(
+    return untilAborted(
       new Promise<void>((resolve) => {
         this.#waiters.add(resolve);
         signal?.addEventListener("abort", () => this.#waiters.delete(resolve), { once: true });
@@ -321,24 +321,9 @@ function overBudget(spec: { id: string; bytes: number }, budgetBytes: number, pi
   });
 }
 
-/** `p`, or the signal's reason once it aborts (p itself runs on: a load is shared with other requests). */
-function abortable<R>(p: Promise<R>, signal: AbortSignal | undefined): Promise<R> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<R>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
+/** `p`, or the signal's reason once it aborts (p itself runs on: a load is shared with other requests), as a ColmenaError. */
+function untilAborted<R>(p: Promise<R>, signal: AbortSignal | undefined): Promise<R> {
+  return abortable(p, signal).catch((err: unknown) => Promise.reject(signal?.aborted === true ? abortReason(signal) : err));
 }
 
 function abortReason(signal: AbortSignal): unknown {

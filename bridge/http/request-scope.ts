@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, tracingEnabled, type CallScope, type TraceContext } from "../../runtime/index.js";
-import { guard } from "../abortable.js";
+import { abortable, childSpan, ColmenaError, formatTraceparent, newTrace, parseTraceparent, tracingEnabled, type CallScope, type TraceContext } from "../../runtime/index.js";
 import { onceEnded } from "./request-end.js";
 import { serverSpan } from "./server-span.js";
 
@@ -71,7 +70,7 @@ function openScope(request: FastifyRequest, reply: FastifyReply, timeoutMs: numb
     signal,
     trace,
     remainingMs: () => Math.max(1, deadline - Date.now()),
-    guard: <T>(work: Promise<T>) => guard(work, signal),
+    guard: <T>(work: Promise<T>) => abortable(work, signal),
     failed: (code) => {
       failure = code;
     },

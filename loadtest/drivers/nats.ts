@@ -71,7 +71,7 @@ export class NatsDriver implements Driver {
   }
 }
 
-/** The reply, or a rejection as soon as `signal` aborts (the reply, if it ever comes, is ignored). */
+/** The reply, or a rejection as soon as `signal` aborts (the reply, if it ever comes, is ignored). A copy of the runtime's `abortable`: the load test imports nothing of the product it drives. */
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(new Error("aborted"));
   return new Promise<T>((resolve, reject) => {

@@ -10,6 +10,7 @@ import type { Envelope } from "../delivery/envelope.js";
 import { H_TRACEPARENT, validateMessage } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
 import { addConsumerLagSource } from "../observe/metrics.js";
+import { watchForStall } from "./intake-stall.js";
 import { intakeEntryRefused } from "./malformed.js";
 import { parseTraceparent } from "../observe/trace.js";
 
@@ -128,7 +129,10 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
     },
   });
   const isStopped = () => stopped;
-  const running = source.pullBatch !== undefined ? consumeLoop(consumer, source, take, untilRoom, isStopped, stopping) : fetchLoop(consumer, () => source.inFlight - inFlight, take, untilRoom, isStopped);
+  const running =
+    source.pullBatch !== undefined
+      ? consumeLoop(consumer, source, take, untilRoom, isStopped, stopping, { clock, idle: () => inFlight === 0 })
+      : fetchLoop(consumer, () => source.inFlight - inFlight, take, untilRoom, isStopped);
   const loop = running.catch((err: unknown) => {
     if (!stopped) target.crash(err);
   });
@@ -146,8 +150,30 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
 
 type Take = (m: JsMsg) => void;
 
-/** A buffered consume: the client keeps `pullBatch` entries ahead, for logs replayed in order. */
-async function consumeLoop(consumer: Consumer, source: DurableSource<MessageSchemas>, take: Take, untilRoom: () => Promise<void>, stopped: () => boolean, stopping: Promise<void>): Promise<void> {
+/**
+ * A buffered consume: the client keeps `pullBatch` entries ahead, for logs
+ * replayed in order. One that stops delivering with entries waiting on the
+ * server is a failure too (intake-stall.ts).
+ */
+async function consumeLoop(
+  consumer: Consumer,
+  source: DurableSource<MessageSchemas>,
+  take: Take,
+  untilRoom: () => Promise<void>,
+  stopped: () => boolean,
+  stopping: Promise<void>,
+  watch: { clock: Clock; idle: () => boolean },
+): Promise<void> {
+  let delivered = 0;
+  const stuck = watchForStall({
+    pending: async () => (await consumer.info().catch(() => undefined))?.num_pending,
+    delivered: () => delivered,
+    idle: watch.idle,
+    stopped,
+    stopping,
+    clock: watch.clock,
+    what: `the durable consumer ${source.durable} on ${source.stream}`,
+  });
   // Without abort_on_missing_resource the client waits for a lost consumer to come back: here that is a failure.
   const messages = await consumer.consume({ max_messages: source.pullBatch!, abort_on_missing_resource: true });
   void stopping.then(() => messages.close());
@@ -161,6 +187,7 @@ async function consumeLoop(consumer: Consumer, source: DurableSource<MessageSche
   const pulled = (async () => {
     for await (const m of messages) {
       if (stopped()) break;
+      delivered++;
       take(m);
       await untilRoom();
       if (stopped()) break;
@@ -168,10 +195,11 @@ async function consumeLoop(consumer: Consumer, source: DurableSource<MessageSche
     if (!stopped()) throw new ColmenaError("UNAVAILABLE", `the durable consumer ${source.durable} on ${source.stream} ended`);
   })();
   try {
-    await Promise.race([pulled, lost]);
+    await Promise.race([pulled, lost, stuck]);
   } finally {
     pulled.catch(() => {});
     lost.catch(() => {});
+    stuck.catch(() => {});
     await messages.close();
   }
 }

@@ -21,7 +21,8 @@ export interface BucketOptions {
  * Opens a KV bucket, creating it when it does not exist yet, so every node
  * may call this at start-up. An existing bucket keeps its settings on
  * create, so a TTL or size changed in the configuration is applied here:
- * without that the old one would silently stay.
+ * without that the old one would silently stay. Its reads are the
+ * leader's (read-your-writes across a server loss), not a replica's.
  */
 export async function openBucket(nc: NatsConnection, name: string, options: BucketOptions = {}): Promise<KV> {
   const kvm = new Kvm(nc);
@@ -30,6 +31,9 @@ export async function openBucket(nc: NatsConnection, name: string, options: Buck
     replicas: options.replicas ?? 1,
     storage: options.storage === "memory" ? "memory" : "file",
     ...(options.ttlMs !== undefined && { ttl: options.ttlMs }),
+    // Reads go to the stream's leader, not to any replica (direct get): on a cluster a follower that has not caught
+    // up answers "no such key" for a write already acknowledged, as one did right after a server was killed.
+    allow_direct: false,
   });
   const ttlMs = options.ttlMs ?? 0;
   const jsm = await jetStreamManagerOf(nc);

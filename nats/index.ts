@@ -15,6 +15,7 @@ export {
   jetStreamOf,
   lastSequenceOn,
   recreateDurable,
+  replaySubject,
   type DurableSpec,
   type StreamSpec,
 } from "./jetstream.js";

@@ -19,6 +19,7 @@ import {
   type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
@@ -216,6 +217,44 @@ export async function lastSequenceOn(nc: NatsConnection, stream: string, subject
   } catch (err) {
     if (isNotFound(err)) return 0;
     throw jetStreamError(err, `cannot read the last message on ${subject}`);
+  }
+}
+
+/** Messages one fetch of a replay asks for, and how long it waits for them. */
+const REPLAY_BATCH = 256;
+const REPLAY_FETCH_MS = 2_000;
+
+/**
+ * The messages on `subject` from `fromSeq` through `toSeq`, in order, read by
+ * an ordered (ephemeral) consumer: it leaves no position on the server, so a
+ * log can be read beside the durable consumers that apply it. Ends early
+ * when the stream holds nothing more on the subject (entries removed).
+ */
+export async function* replaySubject(nc: NatsConnection, stream: string, subject: string, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<JsMsg> {
+  if (toSeq < fromSeq) return;
+  let consumer: Consumer;
+  try {
+    consumer = await jetStreamOf(nc).consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, fromSeq) });
+  } catch (err) {
+    throw jetStreamError(err, `cannot read ${subject} of ${stream}`);
+  }
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      let got = 0;
+      for await (const m of await consumer.fetch({ max_messages: REPLAY_BATCH, expires: REPLAY_FETCH_MS })) {
+        got++;
+        if (m.seq > toSeq) return;
+        yield m;
+        if (m.seq === toSeq || m.info.pending === 0) return;
+      }
+      if (got === 0) return;
+    }
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw jetStreamError(err, `reading ${subject} of ${stream} failed`);
+  } finally {
+    await consumer.delete().catch(() => {});
   }
 }
 

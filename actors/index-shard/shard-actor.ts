@@ -4,7 +4,7 @@
  * (index, write-log consumer, snapshots) and answers searches on it.
  */
 import { z } from "zod";
-import { actorAddress, ColmenaError, hostActor, stage, type ActorContext } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, stage, type ActorContext, type HandoverContext, type Log } from "../../runtime/index.js";
 import { findIndex, IndexListSchema, parseShardKey, type IndexSpec, type ShardAddress } from "./index-spec.js";
 import { ShardReplica, type ReplicaStats } from "./shard-replica.js";
 import { packResults, type PackedShardResults } from "./packed-results.js";
@@ -72,12 +72,43 @@ export function shardActor(input: ShardConfigInput) {
     intake: { type: "apply", source: (shard) => shard.writeLog() },
     stores: { logs: [SHARD_LOG.name] },
     calls: [],
+    // A replica moves to a node that joined only once that node's own snapshot has caught up with the log.
+    handover: { prepare: (ctx) => prepareReplica(ctx, config) },
     // The replicas of one shard on different nodes, where there are enough of them.
     spread: (key) => {
       const address = shardAddressOf(key);
       return address ? { group: `${address.index}-${address.shard}`, rank: address.replica } : { group: key, rank: 0 };
     },
   });
+}
+
+function openReplica(ctx: ActorContext | HandoverContext, config: ShardConfig, address: ShardAddress, spec: IndexSpec, writeLog: Log): ShardReplica {
+  return new ShardReplica({
+    writeLog,
+    clock: ctx.clock,
+    spec,
+    address,
+    dataDir: config.dataDir,
+    log: ctx.log,
+    snapshotEveryWrites: config.snapshotEveryWrites,
+    snapshotIntervalMs: config.snapshotIntervalMs,
+    pullBatch: config.pullBatch,
+    ackWaitMs: config.ackWaitMs,
+  });
+}
+
+/** On the node a replica is moving to: its snapshot there brought up to the log's end. */
+async function prepareReplica(ctx: HandoverContext, config: ShardConfig): Promise<void> {
+  const { address, spec, error } = locate(ctx.key, config);
+  if (error !== undefined) throw error;
+  const replica = openReplica(ctx, config, address, spec, await openShardLog(ctx.storage));
+  await replica.start();
+  try {
+    const seq = await replica.catchUp(ctx.signal);
+    ctx.log.info({ seq }, "shard replica caught up for a handover");
+  } finally {
+    await replica.stop();
+  }
 }
 
 async function createShard(ctx: ActorContext, config: ShardConfig) {
@@ -90,18 +121,7 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
     };
     return { search: refuse, get: refuse, document: refuse, stats: refuse, snapshot: refuse, apply: refuse, writeLog: () => undefined };
   }
-  const replica = new ShardReplica({
-    writeLog: await openShardLog(ctx.storage),
-    clock: ctx.clock,
-    spec,
-    address,
-    dataDir: config.dataDir,
-    log: ctx.log,
-    snapshotEveryWrites: config.snapshotEveryWrites,
-    snapshotIntervalMs: config.snapshotIntervalMs,
-    pullBatch: config.pullBatch,
-    ackWaitMs: config.ackWaitMs,
-  });
+  const replica = openReplica(ctx, config, address, spec, await openShardLog(ctx.storage));
   await replica.start();
   return {
     /** Answered packed (packed-results.ts): each chunk's text once, not once per list. */

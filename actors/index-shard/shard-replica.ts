@@ -18,6 +18,11 @@
  * counted as rejected, logged and passed over, so one bad write cannot stall
  * the shard.
  *
+ * Handover: the node a replica moves to first runs a replica of its own
+ * over its snapshot, catches it up with the log (`catchUp`) and stops it,
+ * which leaves a snapshot at the log's end there; the activation that
+ * follows starts from it and replays only what came after.
+ *
  * Snapshot: every `snapshotEveryWrites` writes, every `snapshotIntervalMs`
  * when something changed, and on stop. No entry is applied while a snapshot
  * is being written, so the snapshot's lastSeq is exactly what it holds.
@@ -128,6 +133,20 @@ export class ShardReplica {
     if (this.#snapshotting !== undefined) await this.#snapshotting;
     this.#apply(seq, write);
     if (this.#sinceSnapshot >= this.#o.snapshotEveryWrites) await this.#snapshot();
+  }
+
+  /**
+   * Applies the log after lastSeq through its end as it is now, read without
+   * the replica's durable consumer, which another node may be applying
+   * from: how a node about to take the replica over catches up first.
+   * Answers lastSeq.
+   */
+  async catchUp(signal?: AbortSignal): Promise<number> {
+    const { writeLog, address } = this.#o;
+    const subject = shardLogSubject(writeLog, address.index, address.shard);
+    const end = await writeLog.lastSequenceOn(subject);
+    for await (const entry of writeLog.replay(subject, this.#lastSeq + 1, end, signal)) await this.apply(entry.seq, entry.value);
+    return this.#lastSeq;
   }
 
   /** Stops the snapshot timer, and snapshots what changed (the intake has stopped before: nothing is applied after). */

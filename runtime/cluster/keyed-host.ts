@@ -8,7 +8,9 @@ import { zodIssues } from "../contract/zod-issues.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { CellStats } from "../contract/stats.js";
 import type { Activation, KeyedTargets } from "../delivery/targets.js";
+import { declaredStorage } from "./declared-storage.js";
 import { cellOptions, drainQuietly, type HostDeps, type KindHost } from "./host.js";
+import { KeyHandover } from "./key-handover.js";
 import { preferredNode } from "./rendezvous.js";
 
 interface Active {
@@ -17,8 +19,12 @@ interface Active {
   revision: number;
 }
 
-/** `direct`: sent to this node because it is the key's place: activate here, do not forward. */
-const ActivateRequest = z.object({ key: ActorKeySchema, direct: z.boolean().optional() });
+/**
+ * `direct`: sent to this node because it is the key's place: activate here,
+ * do not forward. `prepare`: the key is about to be handed over to this
+ * node: get ready for it (key-handover.ts), do not activate yet.
+ */
+const ActivateRequest = z.object({ key: ActorKeySchema, direct: z.boolean().optional(), prepare: z.boolean().optional() });
 
 /** How long a forwarded activation may take before this node activates the key itself. */
 const FORWARD_TIMEOUT_MS = 2_000;
@@ -32,7 +38,9 @@ const FORWARD_TIMEOUT_MS = 2_000;
  * activates claims the key in the placement directory, starts the actor under
  * the kind's supervisor and subscribes to the key's subject. After `idleMs`
  * without messages the activation passivates: it finishes its work, runs
- * onStop (which saves state), unsubscribes and releases the claim.
+ * onStop (which saves state), unsubscribes and releases the claim. A kind
+ * with `handover` also moves its active keys to their place when that
+ * changes to another node (key-handover.ts).
  */
 export class KeyedHost implements KindHost, KeyedTargets {
   readonly kind: AnyHosted;
@@ -45,11 +53,25 @@ export class KeyedHost implements KindHost, KeyedTargets {
   #sweepTimer: unknown;
   #stopping = false;
   #intakeStopped: Promise<void> | undefined;
+  readonly #handover: KeyHandover;
 
   constructor(kind: AnyHosted, deps: HostDeps, supervisor: Supervisor) {
     this.kind = kind;
     this.#deps = deps;
     this.#supervisor = supervisor;
+    this.#handover = new KeyHandover(
+      { kind, nodeId: deps.nodeId, nc: deps.nc, codec: deps.codec, subjects: deps.subjects, clock: deps.clock, log: deps.log, storage: declaredStorage(deps.storage, kind) },
+      {
+        activeKeys: () => this.#active.keys(),
+        placeOf: (key) => this.#placeOf(key),
+        canMove: () => !this.#stopping && !this.#deps.fenced(),
+        passivate: (key, reason) => this.#passivate(key, reason),
+      },
+    );
+  }
+
+  #placeOf(key: string): string | undefined {
+    return preferredNode(key, this.kind.spread, this.#deps.hostsOf(this.kind.address.kind));
   }
 
   async start(): Promise<void> {
@@ -83,7 +105,7 @@ export class KeyedHost implements KindHost, KeyedTargets {
     if (this.#deps.fenced()) return Promise.reject(new ColmenaError("UNAVAILABLE", `node ${this.#deps.nodeId} has lost its membership lease`, { retryAfterMs: 1_000 }));
     let pending = this.#pending.get(key);
     if (!pending) {
-      const previous = this.#passivating.get(key) ?? Promise.resolve();
+      const previous = this.#passivating.get(key) ?? this.#handover.preparing(key) ?? Promise.resolve();
       pending = previous.then(() => this.#placeOrActivate(key, forward)).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
@@ -92,7 +114,7 @@ export class KeyedHost implements KindHost, KeyedTargets {
 
   async #placeOrActivate(key: string, forward: boolean): Promise<Activation> {
     const { nodeId, nc, codec, subjects, log } = this.#deps;
-    const place = forward ? preferredNode(key, this.kind.spread, this.#deps.hostsOf(this.kind.address.kind)) : undefined;
+    const place = this.#handover.leavingTo(key) ?? (forward ? this.#placeOf(key) : undefined);
     if (place === undefined || place === nodeId) return this.#activate(key);
     try {
       const reply = codec.decode<{ owner?: unknown; error?: unknown }>(
@@ -119,6 +141,7 @@ export class KeyedHost implements KindHost, KeyedTargets {
 
   async stop(reason: string): Promise<void> {
     await this.stopIntake();
+    await this.#handover.settled();
     await Promise.allSettled([...this.#pending.values()]);
     await Promise.all([...this.#active.keys()].map((key) => this.#passivate(key, reason)));
   }
@@ -188,9 +211,14 @@ export class KeyedHost implements KindHost, KeyedTargets {
     const { codec } = this.#deps;
     let reply: unknown;
     try {
-      const { key, direct } = ActivateRequest.parse(codec.decode(m.data));
-      const where = await this.activate(key, direct !== true);
-      reply = { owner: "local" in where ? this.#deps.nodeId : where.owner };
+      const { key, direct, prepare } = ActivateRequest.parse(codec.decode(m.data));
+      if (prepare === true) {
+        await this.#handover.prepare(key);
+        reply = { prepared: true };
+      } else {
+        const where = await this.activate(key, direct !== true);
+        reply = { owner: "local" in where ? this.#deps.nodeId : where.owner };
+      }
     } catch (err) {
       const error = err instanceof z.ZodError ? new ColmenaError("INVALID", `activation request needs {key}: ${zodIssues(err).join("; ")}`) : ColmenaError.from(err);
       reply = { error: error.toWire() };
@@ -207,6 +235,7 @@ export class KeyedHost implements KindHost, KeyedTargets {
     this.#sweepTimer = this.#deps.clock.setTimeout(() => {
       const cutoff = this.#deps.clock.now() - this.kind.idleMs;
       for (const [key, a] of this.#active) if (a.cell.idle && a.cell.lastActive < cutoff) void this.#passivate(key, "idle");
+      if (this.kind.handover !== undefined) this.#handover.tick();
       if (!this.#stopping) this.#scheduleSweep();
     }, every);
   }

@@ -1,10 +1,10 @@
 import type { KV } from "@nats-io/kv";
 import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
-import { ensureStream, isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf, lastSequenceOn, openBucket, type Codec } from "../../nats/index.js";
+import { ensureStream, isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf, lastSequenceOn, openBucket, replaySubject, type Codec } from "../../nats/index.js";
 import type { Clock } from "../../supervisors/index.js";
 import { ColmenaError } from "../contract/errors.js";
 import { subjectToken, type Subjects } from "../contract/subjects.js";
-import type { Bucket, BucketOptions, Log, LogSpec, LogState, Storage } from "../contract/storage.js";
+import type { Bucket, BucketOptions, Log, LogSpec, LogState, ReplayedEntry, Storage } from "../contract/storage.js";
 import { appendSpan } from "../delivery/hop-spans.js";
 import { H_TRACEPARENT } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
@@ -131,6 +131,19 @@ class NatsLog implements Log {
       if (!isNotFound(err)) throw jetStreamError(err, `cannot read entry ${seq} of ${this.stream}`);
     }
     return data === undefined ? undefined : this.#codec.decode(data);
+  }
+
+  async *replay(subject: string, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncIterable<ReplayedEntry> {
+    if (!subject.startsWith(`${this.#root}.`)) throw new ColmenaError("INVALID", `${subject} is not a subject of ${this.stream}`);
+    for await (const m of replaySubject(this.#nc, this.stream, subject, fromSeq, toSeq, signal)) {
+      let entry: ReplayedEntry;
+      try {
+        entry = { seq: m.seq, value: this.#codec.decode(m.data) };
+      } catch (err) {
+        entry = { seq: m.seq, value: undefined, error: ColmenaError.from(err).message };
+      }
+      yield entry;
+    }
   }
 
   async pending(durable: string): Promise<number | undefined> {

@@ -1,8 +1,32 @@
-import type { Decider } from "../../supervisors/index.js";
+import type { Clock, Decider } from "../../supervisors/index.js";
+import type { Logger } from "../observe/logger.js";
 import type { ActorAddress, MessageSchemas, Placement } from "./address.js";
 import { actorAddress, type Behavior } from "./behavior.js";
 import type { ActorContext } from "./context.js";
 import type { DurableIntake } from "./intake.js";
+import type { Storage } from "./storage.js";
+
+/** What a kind's handover `prepare` gets on the node a key is moving to. */
+export interface HandoverContext {
+  readonly kind: string;
+  readonly key: string;
+  readonly nodeId: string;
+  readonly storage: Storage;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Aborted when the move is given up (its time is up, or the node stops). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Keyed: how a key moves to its place when the place changes to a node that
+ * joined (runtime/README.md, "Handover"). `prepare` runs on that node first
+ * (a shard replica catches up with its log there); the key moves only once
+ * it resolved.
+ */
+export interface Handover {
+  prepare?(ctx: HandoverContext): Promise<void>;
+}
 
 /** How a node hosts a kind: its behaviour factory and limits. */
 export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
@@ -25,6 +49,8 @@ export interface HostingProps<M extends MessageSchemas, B extends Behavior<M>> {
    * its own group of rank 0.
    */
   spread?: (key: string) => { group: string; rank: number };
+  /** Keyed: move activations to their place when it changes (a node joined); absent, a key stays where it is until it passivates. */
+  handover?: Handover;
   /**
    * The logs and buckets (names inside the namespace, as `ctx.storage`
    * takes them) its activations open. The runtime refuses any other, so
@@ -62,6 +88,7 @@ export interface HostedKind<M extends MessageSchemas = MessageSchemas, B extends
   readonly decider: Decider | undefined;
   readonly intake: DurableIntake<M, B> | undefined;
   readonly spread: ((key: string) => { group: string; rank: number }) | undefined;
+  readonly handover: Handover | undefined;
   readonly stores: KindStores;
   readonly calls: readonly string[] | undefined;
 }
@@ -92,6 +119,7 @@ export function hostActor<M extends MessageSchemas, B extends Behavior<M>>(addre
     decider: props.decider,
     intake: props.intake,
     spread: props.spread,
+    handover: props.handover,
     calls: props.calls === undefined ? undefined : Object.freeze([...props.calls]),
     stores: Object.freeze({ logs: Object.freeze([...(props.stores?.logs ?? [])]), buckets: Object.freeze([...(props.stores?.buckets ?? [])]) }),
   });

@@ -34,6 +34,14 @@ export interface LogState {
   lastSeq: number;
 }
 
+/** One entry read back from a log. */
+export interface ReplayedEntry {
+  seq: number;
+  value: unknown;
+  /** Why the entry could not be decoded (then `value` is undefined). */
+  error?: string;
+}
+
 /** One log of the namespace. */
 export interface Log {
   /** The stream's name, for a kind's durable intake (`DurableSource.stream`). */
@@ -57,6 +65,12 @@ export interface Log {
   state(): Promise<LogState>;
   /** The value stored at a sequence; undefined when there is none (removed, or never stored). */
   read(seq: number): Promise<unknown>;
+  /**
+   * The entries on a subject from `fromSeq` through `toSeq`, in order, read
+   * without a durable consumer (nothing is left on the server). An entry that
+   * cannot be decoded comes as `error` with no value.
+   */
+  replay(subject: string, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncIterable<ReplayedEntry>;
   /** Entries a durable consumer has not finished (not delivered or not acknowledged); undefined when it does not exist. */
   pending(durable: string): Promise<number | undefined>;
   /** Follows the newest sequence of the log in memory (see LogHead). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Codec, openBucket } from "../../nats/index.js";
+import { Codec, jetStreamManagerOf, openBucket } from "../../nats/index.js";
 import { isTypedError, NatsStorage, Subjects, systemClock, type Storage } from "../../runtime/index.js";
 import { serverWithClient } from "../helpers/nats-server.js";
 
@@ -47,6 +47,40 @@ test("storage - appendAll encodes every value first: one too large stores none o
     [1, 2, 3],
   );
 });
+
+test("storage - replay reads one subject's entries between two sequences in order, leaves no consumer behind, and names an entry it cannot decode", async () => {
+  const log = await storage().log({ name: "replayed", description: "test replay" });
+  for (let n = 1; n <= 300; n++) await log.append(log.subject(n % 3 === 0 ? "other" : "mine"), { n });
+  await fx.nc.publish(log.subject("mine"), Uint8Array.of(0xd9, 0xff, 0x61)); // a string of 255 bytes cut after one
+  await fx.nc.flush();
+  const read = async (from: number, to: number) => {
+    const out: Array<{ seq: number; value: unknown; error?: string }> = [];
+    for await (const e of log.replay(log.subject("mine"), from, to)) out.push(e);
+    return out;
+  };
+  const all = await read(1, 10_000);
+  assert.equal(all.length, 201, "every entry on the subject, across several fetches, and nothing of the other subject");
+  assert.deepEqual(all.slice(0, 3).map((e) => e.value), [{ n: 1 }, { n: 2 }, { n: 4 }]);
+  assert.ok(all.every((e, i) => i === 0 || e.seq > all[i - 1]!.seq), "in stream order");
+  const bad = all.at(-1)!;
+  assert.equal(bad.value, undefined);
+  assert.match(bad.error ?? "", /./, "an undecodable entry says why");
+  assert.deepEqual((await read(4, 8)).map((e) => e.seq), [4, 5, 7, 8], "from and to are inclusive");
+  assert.deepEqual(await read(9, 8), [], "an empty range reads nothing");
+  await waitForNoConsumers(log.stream);
+  await assert.rejects(async () => {
+    for await (const _ of log.replay("st.other.a", 1, 2)) void _;
+  }, code("INVALID"));
+});
+
+async function waitForNoConsumers(stream: string): Promise<void> {
+  const jsm = await jetStreamManagerOf(fx.nc);
+  for (let i = 0; i < 50; i++) {
+    if ((await jsm.streams.info(stream)).state.consumer_count === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`consumers left on ${stream}`);
+}
 
 test("storage - a bucket keeps values, forgets deleted keys, lists keys, and reads a value it cannot decode as DECODE", async () => {
   const bucket = await storage().bucket("things");

@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Codec } from "../../nats/index.js";
 import type { Clock } from "../../supervisors/index.js";
 import { ColmenaError } from "../contract/errors.js";
+import { abortable } from "../time/abortable.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { Storage } from "../contract/storage.js";
 import type { Subjects } from "../contract/subjects.js";
@@ -62,6 +63,7 @@ export class KeyHandover {
   #moving: Promise<void> | undefined;
   #leaving: { key: string; place: string } | undefined;
   readonly #preparing = new Map<string, Promise<void>>();
+  readonly #stopping = new AbortController();
 
   constructor(deps: HandoverDeps, host: HandoverHost) {
     this.#d = deps;
@@ -91,8 +93,9 @@ export class KeyHandover {
     }
   }
 
-  /** Waits for a move in progress (stop: the key is then either gone or still here to be passivated). */
-  async settled(): Promise<void> {
+  /** Gives up a move still waiting for its new place to prepare, and waits for one past that (the key is then gone, or still here to be passivated). */
+  async stop(): Promise<void> {
+    this.#stopping.abort(new ColmenaError("CANCELLED", `node ${this.#d.nodeId} is stopping`));
     await this.#moving;
   }
 
@@ -136,9 +139,11 @@ export class KeyHandover {
     const subject = subjects.activateOn(seen.place, kind.address.kind);
     const started = clock.now();
     try {
-      const reply = codec.decode<{ prepared?: unknown; error?: unknown }>((await nc.request(subject, codec.encode({ key, prepare: true }), { timeout: PREPARE_TIMEOUT_MS })).data);
+      const asked = nc.request(subject, codec.encode({ key, prepare: true }), { timeout: PREPARE_TIMEOUT_MS });
+      const reply = codec.decode<{ prepared?: unknown; error?: unknown }>((await abortable(asked, this.#stopping.signal)).data);
       if (reply.prepared !== true) throw ColmenaError.fromWire(reply.error);
     } catch (err) {
+      if (this.#stopping.signal.aborted) return;
       seen.retryAt = clock.now() + RETRY_MS;
       log.warn({ kind: kind.address.kind, key, to: seen.place, err: ColmenaError.from(err).message }, "a key's new place could not prepare it; it stays here for now");
       return;

@@ -141,7 +141,7 @@ export class KeyedHost implements KindHost, KeyedTargets {
 
   async stop(reason: string): Promise<void> {
     await this.stopIntake();
-    await this.#handover.settled();
+    await this.#handover.stop();
     await Promise.allSettled([...this.#pending.values()]);
     await Promise.all([...this.#active.keys()].map((key) => this.#passivate(key, reason)));
   }

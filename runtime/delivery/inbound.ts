@@ -111,7 +111,7 @@ export class Inbound {
 
   #streamSink(m: Msg, streamId: string | undefined, credit: number, deadline: number): StreamSink {
     if (!streamId || !m.reply) throw new ColmenaError("INVALID", `a stream request needs a reply subject and a ${H_STREAM} header`);
-    return new RemoteStreamSink(this.#deps, m.reply, streamId, credit, deadline, (frame) => this.#publishFrame(m.reply!, frame));
+    return new RemoteStreamSink(this.#deps, this.#beats, m.reply, streamId, credit, deadline, (frame) => this.#publishFrame(m.reply!, frame));
   }
 }
 
@@ -148,9 +148,11 @@ class ReplyToCaller implements ReplySink {
   }
 }
 
-/** The producer's end of a stream whose caller is on another node. */
+/** The producer's end of a stream whose caller is on another node; it beats on the caller's inbox until it closes. */
 class RemoteStreamSink implements StreamSink {
   readonly #controller = new AbortController();
+  readonly #beats: AliveBeats;
+  readonly #beating: Beating;
   readonly #publish: (frame: unknown) => void;
   readonly #control: Subscription;
   readonly #timer: TimerHandle | undefined;
@@ -158,8 +160,10 @@ class RemoteStreamSink implements StreamSink {
   readonly #credit: Credit;
   #closed = false;
 
-  constructor(deps: InboundDeps, replyTo: string, streamId: string, credit: number, deadline: number, publish: (frame: unknown) => void) {
+  constructor(deps: InboundDeps, beats: AliveBeats, replyTo: string, streamId: string, credit: number, deadline: number, publish: (frame: unknown) => void) {
     this.#publish = publish;
+    this.#beats = beats;
+    this.#beating = beats.begin(replyTo, deadline);
     this.#credit = new Credit(credit);
     this.#clock = deps.clock;
     this.#control = deps.nc.subscribe(deps.subjects.streamControl(streamId), {
@@ -209,6 +213,7 @@ class RemoteStreamSink implements StreamSink {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#beats.end(this.#beating);
     this.#credit.release();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#control.unsubscribe();

@@ -7,8 +7,9 @@ import type { Subjects } from "../contract/subjects.js";
 import { formatTraceparent, type TraceContext } from "../observe/trace.js";
 import { remainingMs } from "../time/deadline.js";
 import { ChunkQueue } from "./chunk-queue.js";
-import { noResponders, Requester } from "./requester.js";
-import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_CREDIT, H_ERROR, H_MODE, H_STREAM, H_TIMEOUT, H_TRACEPARENT, readStreamFrame, type StreamFrame } from "./wire.js";
+import { noResponders, Requester, responderLost } from "./requester.js";
+import { SilenceWatch } from "./silence-watch.js";
+import { CONTROL_CANCEL, CONTROL_CREDIT, FRAME_CHUNK, FRAME_END, FRAME_ERROR, H_ALIVE, H_CREDIT, H_ERROR, H_MODE, H_STREAM, H_TIMEOUT, H_TRACEPARENT, readStreamFrame, type StreamFrame } from "./wire.js";
 
 export interface SendOptions {
   /** On this node's clock; what travels is the time left (Colmena-Timeout). */
@@ -92,9 +93,19 @@ export class Outbound {
       failStart = reject;
     });
     started.catch(() => {});
+    // A producer beats on the inbox while the stream is open (inbound.ts): one silent for ALIVE_SILENCE_MS is lost.
+    const watch = new SilenceWatch(clock, (silentMs) => {
+      const error = responderLost(subject, silentMs);
+      failStart(error);
+      queue.push({ error });
+      sendControl([CONTROL_CANCEL]);
+      finish();
+    });
     const sub = this.#nc.subscribe(inbox, {
       callback: (err, m) => {
         if (err) return;
+        watch.heard();
+        if (m.headers?.has(H_ALIVE)) return markStarted();
         if (m.headers?.code === 503) {
           const error = noResponders(subject);
           failStart(error);
@@ -127,6 +138,7 @@ export class Outbound {
     }, timeoutMs);
     const finish = () => {
       clock.clearTimeout(timer);
+      watch.stop();
       markStarted();
       sub.unsubscribe();
     };

@@ -178,7 +178,7 @@ const connectionLost = () =>
 /** The request may or may not have been handled: only an idempotent one may be sent again. */
 export const isConnectionLost = (err: unknown) => err instanceof ColmenaError && err.details?.connectionLost === true;
 
-const responderLost = (subject: string, silentMs: number) =>
+export const responderLost = (subject: string, silentMs: number) =>
   new ColmenaError("UNAVAILABLE", `the responder on ${subject} went silent for ${silentMs} ms while working on the request`, {
     retryAfterMs: 100,
     details: { responderLost: true, subject },

@@ -20,7 +20,10 @@ import { zodIssues } from "../contract/zod-issues.js";
  * While an ask is being worked on (admitted, not yet answered) its responder
  * sends an empty message with Colmena-Alive on the reply subject every
  * ALIVE_BEAT_MS: the caller fails an ask it hears nothing from for
- * ALIVE_SILENCE_MS as a lost responder (see Requester).
+ * ALIVE_SILENCE_MS as a lost responder (see Requester). A stream's producer
+ * beats on the caller's inbox the same way until the stream closes, and the
+ * caller fails a stream it hears nothing from (no frame, no beat) for as
+ * long (silence-watch.ts).
  * Stream frames (producer → caller inbox) are [0, chunk] | [1] | [2, error];
  * control frames (caller → producer) are [0, credit] | [1] (cancel).
  */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { ActorSystem } from "../../runtime/index.js";
+import { isTypedError, type ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { Echo } from "../fixtures/runtime/kinds.js";
 import { startTestServer } from "../helpers/nats-server.js";
@@ -35,6 +35,12 @@ describe("responder loss - asks in flight when their responder dies", () => {
     assert.equal(await caller.pool(Echo).ask({ type: "slow", ms: 7_000 }, { timeoutMs: 60_000 }), 7_000);
   });
 
+  test("responder loss - a stream whose chunks come further apart than the silence limit is read to its end: its producer beats", async () => {
+    const chunks: number[] = [];
+    for await (const c of caller.pool(Echo).stream({ type: "count", n: 2, everyMs: 6_000 }, { timeoutMs: 60_000 })) chunks.push(c);
+    assert.deepEqual(chunks, [0, 1]);
+  });
+
   test("responder loss - a pooled ask whose responder is SIGKILLed while working on it is retried on another instance and answered", async () => {
     const victim = nodes[0]!;
     const started = async () => (await caller.pool(Echo).ask({ type: "probes" })).slowStarted;
@@ -47,5 +53,17 @@ describe("responder loss - asks in flight when their responder dies", () => {
     await victim.kill();
     assert.equal(answeredAt, 0, "the victim had not answered yet when it was killed");
     assert.equal(await answer, 8_000);
+  });
+
+  test("responder loss - a stream whose producer is SIGKILLed after its first chunk fails as a lost responder within the silence limit, not at its deadline", async () => {
+    const producer = nodes.at(-1)!;
+    const stream = caller.pool(Echo).stream({ type: "count", n: 100, everyMs: 500 }, { timeoutMs: 60_000 });
+    const it = stream[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value, 0);
+    await producer.kill();
+    const failure = await (async () => {
+      for (;;) if ((await it.next()).done) return undefined;
+    })().catch((err: unknown) => err);
+    assert.ok(isTypedError(failure) && failure.code === "UNAVAILABLE" && failure.details?.responderLost === true, `a lost responder, not ${String(failure)}`);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ColmenaError, isColmenaError, type CallContext, type Logger } from "../../runtime/index.js";
+import { ColmenaError, isColmenaError, isTypedError, type CallContext, type Logger } from "../../runtime/index.js";
 import { AnswerCache, cacheKey } from "../cache/index.js";
 import { estimateTokens, ExtractiveBackend, ragMessages, type ChatMessage as LlmChatMessage, type LlmKind } from "../llm/index.js";
 import { heuristicRewrite, historyMessages, openingState, type SessionHistory, type SessionKind, type SessionSettings, type TurnInput } from "../session/index.js";
@@ -84,6 +84,22 @@ export class RagPipeline {
     return result;
   }
 
+  /**
+   * The index version answers are cached under; undefined while the write
+   * log cannot say where it stands (retryable: its stream is electing a
+   * leader after a server loss), and the question is then answered without
+   * the answer cache rather than failed: the cache saves work, an answer
+   * does not need it.
+   */
+  async #indexVersion(): Promise<number | undefined> {
+    try {
+      return await this.#p.version.current();
+    } catch (err) {
+      if (isTypedError(err) && ColmenaError.from(err).retryable) return undefined;
+      throw err;
+    }
+  }
+
   async *queryStream(req: QueryRequest, call: PipelineCall): AsyncIterable<QueryEvent> {
     const { cache, defaults } = this.#p;
     const { refs: actors, clock, signal } = call;
@@ -117,11 +133,11 @@ export class RagPipeline {
     lap("session", t);
 
     t = clock.now();
-    const [version, defaults_] = await Promise.all([this.#p.version.current(), this.#p.models()]);
+    const [version, defaults_] = await Promise.all([this.#indexVersion(), this.#p.models()]);
     // The answering model is part of the key: two models give two answers.
     const models = req.model === undefined ? defaults_ : { ...defaults_, llm: req.model };
-    const key = cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }), ...(req.sampling !== undefined && { sampling: JSON.stringify(req.sampling) }) } });
-    const hit = await cache.lookup<CachedAnswer>(key);
+    const key = version === undefined ? undefined : cacheKey({ kind: "answer", question: query, indexVersion: version, models, params: { topK, filter: req.filter ? JSON.stringify(req.filter) : null, ...(req.maxTokens !== undefined && { maxTokens: req.maxTokens }), ...(req.sampling !== undefined && { sampling: JSON.stringify(req.sampling) }) } });
+    const hit = key === undefined ? undefined : await cache.lookup<CachedAnswer>(key);
     lap("cache", t);
     if (hit) {
       yield { type: "meta", sessionId, cached: true, partial: false, missingShards: [], degraded: false };
@@ -161,7 +177,7 @@ export class RagPipeline {
     yield { type: "sources", sources };
     if (signal?.aborted) return;
     const value: CachedAnswer = { answer, sources, ...generated, pieces };
-    const caching = !retrieved.partial && !degraded ? [cache.set(key, value).catch((err: unknown) => this.#p.log.warn({ err }, "could not cache the answer"))] : [];
+    const caching = key !== undefined && !retrieved.partial && !degraded ? [cache.set(key, value).catch((err: unknown) => this.#p.log.warn({ err }, "could not cache the answer"))] : [];
     this.#afterAnswer(sessionId, [...caching, this.#remember(actors, opening, sessionId, req.question, query, value)]);
     lap("total", started);
     yield { type: "done", timings, ...generated };

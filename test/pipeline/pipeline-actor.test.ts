@@ -4,11 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
-import { findIndex, IngestKind, PipelineKind, type QueryEvent, type QueryResult } from "../../actors/index.js";
+import { AnswerCache, findIndex, IngestKind, PipelineKind, RagPipeline, type IndexVersion, type QueryEvent, type QueryResult } from "../../actors/index.js";
+import { llmKind } from "../../actors/llm/index.js";
+import { sessionKind } from "../../actors/session/index.js";
 import { ColmenaConfigSchema } from "../../cli/config.js";
 import { startNode, type RunningNode } from "../../cli/node.js";
 import type { NatsServer } from "../../nats/index.js";
-import { isColmenaError, loadConfig, type ActorSystem } from "../../runtime/index.js";
+import { ColmenaError, isColmenaError, loadConfig, type ActorSystem } from "../../runtime/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { waitForIngest } from "../helpers/retrieval.js";
 import { startTestSystem } from "../helpers/system.js";
@@ -23,9 +25,10 @@ describe("pipeline actor", () => {
   let dataDir: string;
   let node: RunningNode;
   let client: ActorSystem;
+  let config: ReturnType<typeof loadConfig<typeof ColmenaConfigSchema>>;
   before(async () => {
     [server, dataDir] = await Promise.all([startTestServer(), mkdtemp(join(tmpdir(), "colmena-pipeline-"))]);
-    const config = loadConfig(ColmenaConfigSchema, {
+    config = loadConfig(ColmenaConfigSchema, {
       flags: { "nats.servers": server.url, dataDir, roles: ["embedder", "shard", "ingest", "query", "llm", "session"], "log.level": "silent", nodeId: "actors" },
     });
     node = await startNode(config, { version: "0.0.0", log: pino({ level: "silent" }) });
@@ -75,5 +78,30 @@ describe("pipeline actor", () => {
     await assert.rejects(ask({ sessionId: "s".repeat(5_000) }), (err) => isColmenaError(err, "INVALID") && /sessionId/.test(err.message));
     const ok = await ask({ question: "What does the queen lay?" });
     assert.equal(ok.sources[0]?.docId, "queen");
+  });
+
+  test("while the write log cannot say where it stands (retryable), questions are answered without the answer cache; any other failure of it fails them", async () => {
+    // The real parts of the node, but an index version that fails as the log's stream does while it elects a leader.
+    let failure: Error = new ColmenaError("UNAVAILABLE", "cannot read where colmena_shardlog stands: timeout");
+    const version: IndexVersion = { current: () => Promise.reject(failure), healthy: false, stop: async () => {} };
+    const pipeline = new RagPipeline({
+      cache: await AnswerCache.open({ storage: client.storage, clock: client.clock }),
+      version,
+      llm: llmKind(config.llm),
+      session: sessionKind(config.session),
+      sessionDefaults: config.session.settings,
+      models: async () => ({ embedder: "hash", llm: "extractive" }),
+      defaults: { topK: 5, maxNewTokens: 128 },
+      log: pino({ level: "silent" }),
+    });
+    const call = () => ({ refs: client, clock: client.clock, deadline: client.clock.now() + 10_000 });
+    for (let i = 0; i < 2; i++) {
+      const answer = await pipeline.query({ question: "How many eggs does the queen lay?" }, call());
+      assert.equal(answer.cached, false, "nothing is cached or read from the cache without a version");
+      assert.equal(answer.sources[0]?.docId, "queen");
+    }
+    failure = new ColmenaError("INVALID", "not a log");
+    await assert.rejects(pipeline.query({ question: "How many eggs does the queen lay?" }, call()), (err) => isColmenaError(err, "INVALID"));
+    await pipeline.settled();
   });
 });

@@ -11,8 +11,13 @@
  * writes every level the kind uses. Each entry carries its absolute expiry,
  * so a back-filled copy never outlives the original, whatever the level's
  * own TTL. The cache never fails a request: an L2 or L3 error is a miss (or
- * a skipped write), counted and logged.
+ * a skipped write), counted and logged. Nor does it hold one up: an L2
+ * operation gives up after `l2.timeoutMs`, and one that failed or gave up
+ * opens a circuit breaker (cockatiel) that skips L2 for `l2.halfOpenAfterMs`
+ * before it is tried again, so while its bucket elects a leader after a
+ * server loss, questions are answered from L1, L3 or afresh.
  */
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap, type IPolicy } from "cockatiel";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { Codec } from "../../nats/index.js";
@@ -41,6 +46,10 @@ export const CacheConfigSchema = z.strictObject({
       enabled: z.boolean().default(true),
       /** Bytes per entry kind's bucket; the oldest entries make room for new ones. */
       maxBytes: positive.default(256 * 1024 * 1024),
+      /** An L2 read or write that takes longer is given up (a miss, a skipped write). */
+      timeoutMs: positive.default(250),
+      /** After an L2 failure, L2 is skipped for this long. */
+      halfOpenAfterMs: positive.default(1_000),
     })
     .prefault({}),
   /** Without a directory there is no L3. */
@@ -96,6 +105,7 @@ export class AnswerCache {
   readonly config: CacheConfig;
   readonly #l1: LRUCache<string, L1Entry>;
   readonly #l2: Partial<Record<EntryKind, Bucket>>;
+  readonly #l2Policy: IPolicy;
   readonly #l3: DiskStore | undefined;
   readonly #codec: Codec;
   readonly #clock: Clock;
@@ -105,6 +115,10 @@ export class AnswerCache {
   private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, Bucket>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
     this.config = config;
     this.#l2 = l2;
+    this.#l2Policy = wrap(
+      circuitBreaker(handleAll, { halfOpenAfter: config.l2.halfOpenAfterMs, breaker: new ConsecutiveBreaker(1) }),
+      timeout(config.l2.timeoutMs, TimeoutStrategy.Aggressive),
+    );
     this.#l3 = l3;
     // L1 holds encoded copies; the bound that matters there is its byte budget, not a server's payload limit.
     this.#codec = new Codec();
@@ -275,7 +289,7 @@ export class AnswerCache {
 
   async #l2Get(bucket: Bucket, key: string): Promise<Envelope | undefined> {
     try {
-      const envelope = (await bucket.get(key)) as Partial<Envelope> | undefined;
+      const envelope = (await this.#l2Policy.execute(() => bucket.get(key))) as Partial<Envelope> | undefined;
       return typeof envelope === "object" && envelope !== null && typeof envelope.e === "number" ? (envelope as Envelope) : undefined;
     } catch (err) {
       this.#failed("l2 read", key, err);
@@ -285,7 +299,7 @@ export class AnswerCache {
 
   async #l2Put(bucket: Bucket, key: string, envelope: Envelope): Promise<void> {
     try {
-      await bucket.put(key, envelope);
+      await this.#l2Policy.execute(() => bucket.put(key, envelope));
     } catch (err) {
       this.#failed("l2 write", key, err);
     }
@@ -303,6 +317,8 @@ export class AnswerCache {
 
   #failed(what: string, key: string, err: unknown): void {
     this.#stats.errors++;
+    // Skipped while the breaker is open: the failure that opened it was logged.
+    if (err instanceof BrokenCircuitError) return;
     this.#warn(`cache: ${what} failed`, { key, error: (err as Error).message });
   }
 }

@@ -141,3 +141,29 @@ test("cache - L1 is bounded by the encoded size of its entries, and every hit is
   hit!.sources.length = 0;
   assert.deepEqual(await cache.get(key("q4")), value(4), "changing what a hit gave changes nothing cached");
 });
+
+test("cache - an L2 that stops answering holds no lookup up: a read gives up as a miss, and L2 is skipped until it is tried again", async () => {
+  const own = await startTestServer(); // frozen below, so not the file's shared server
+  try {
+    const nc = await connectNats({ servers: own.url, name: "frozen-l2" }, quiet);
+    connections.push(nc);
+    const cache = await AnswerCache.open({ storage: storageOf(nc, "frozen"), l1: { maxEntries: 1 }, l2: { timeoutMs: 200, halfOpenAfterMs: 60_000 } });
+    const [k1, k2] = [key("Who lays the eggs?"), key("Who guards the hive?")];
+    await cache.set(k1, answer);
+    await cache.set(k2, answer); // k1 leaves L1 (one entry), so only L2 has it
+    process.kill(own.pid, "SIGSTOP");
+    try {
+      assert.equal(await cache.lookup(k1), undefined, "a read the server does not answer is a miss");
+      assert.equal(cache.stats().errors, 1);
+      assert.equal(await cache.lookup(k1), undefined, "skipped while the breaker is open");
+      assert.equal(cache.stats().errors, 2);
+      assert.deepEqual(await cache.lookup(k2), { value: answer, level: "l1" }, "L1 still answers");
+    } finally {
+      process.kill(own.pid, "SIGCONT");
+    }
+    assert.equal(await cache.lookup(k1), undefined, "the server answers again, but the breaker stays open for halfOpenAfterMs");
+    assert.equal((await openBucket(nc, "frozen_cache-answer", { ttlMs: 3_600_000 }).then((b) => b.get(k1)))?.operation, "PUT", "the entry was in L2 all along");
+  } finally {
+    await own.stop();
+  }
+});

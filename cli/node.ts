@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ActorRagApi, embedderModel, ensureShards, llmKind, llmModelId, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
+import { ActorRagApi, embedderModel, ensureShards, keepShardsUp, llmKind, llmModelId, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { AuditLog, auditsAccess, buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
 import { ActorSystem, isColmenaError, sleep, type AnyHosted, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig, Role } from "./config.js";
@@ -29,7 +29,11 @@ export async function startNode(config: ColmenaConfig, options: { version: strin
     for (const s of stops.reverse()) await s().catch((err: unknown) => log.error({ err }, "stopping failed"));
   };
   try {
-    if (roles.includes("shard")) for (const spec of config.retrieval.indexes) await ensureShards(system, spec);
+    if (roles.includes("shard")) {
+      for (const spec of config.retrieval.indexes) await ensureShards(system, spec);
+      const stopKeeping = keepShardsUp(system, config.retrieval.indexes, log);
+      stops.push(async () => stopKeeping());
+    }
     if (!roles.includes("bridge")) return { system, stop };
 
     const embedder = await firstEmbedder(system, log);

@@ -37,7 +37,12 @@ export const RuntimeConfigSchema = z.strictObject({
       askTimeoutMs: z.number().int().positive().default(10_000),
       shutdownGraceMs: z.number().int().min(0).default(10_000),
       heartbeatMs: z.number().int().positive().default(2_000),
-      leaseMs: z.number().int().positive().default(6_000),
+      /**
+       * A node that cannot heartbeat for this long fences itself (membership.ts). It outlasts a JetStream
+       * leader election of the members bucket on a cluster (a follower waits 4-9 s for a lost leader before
+       * it campaigns, nats-server's raft.go), which would otherwise fence every node at once when a server dies.
+       */
+      leaseMs: z.number().int().positive().default(15_000),
       streamCredit: z.number().int().min(1).max(10_000).default(32),
     })
     .prefault({})

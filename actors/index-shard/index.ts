@@ -11,6 +11,7 @@ export { SHARD_KIND, ShardConfigSchema, ShardKind, shardActor } from "./shard-ac
 export type { ShardConfig, ShardConfigInput } from "./shard-actor.js";
 export type { ReplicaStats } from "./shard-replica.js";
 export { ensureShards, replicasBehind, shardLogEnds, waitForShards } from "./shards.js";
+export { keepShardsUp } from "./keep-shards-up.js";
 export type { EnsureOptions, WaitOptions } from "./shards.js";
 export { chunkId, openShardLog, SHARD_LOG, ShardLogWriter, shardLogSubject, shardOf, ShardWriteSchema } from "./write-log.js";
 export type { ShardWrite } from "./write-log.js";

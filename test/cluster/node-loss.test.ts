@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { RuntimeConfigSchema } from "../../runtime/index.js";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { everyAcknowledgedSearchable, startClusterNodes, steadyWithLoss, type ClusterNodes } from "../helpers/cluster-nodes.js";
@@ -65,6 +66,6 @@ test("node loss - the node holding the most shard replicas SIGKILLed under stead
     killedAt = Date.now();
     c.nodes[v]!.child.kill("SIGKILL");
   });
-  t.diagnostic(`the ${theirs.length} shard replica(s) of ${c.ids[v]} were placed on a survivor ${(await placed) - killedAt} ms after the kill (membership lease 6000 ms)`);
+  t.diagnostic(`the ${theirs.length} shard replica(s) of ${c.ids[v]} were placed on a survivor ${(await placed) - killedAt} ms after the kill (membership lease ${RuntimeConfigSchema.parse({}).runtime.leaseMs} ms)`);
   await everyAcknowledgedSearchable(c, bridges);
 });

@@ -25,16 +25,23 @@ export function poolOutputs(outputs: Feeds, feeds: Feeds, pool: MeanPool): Feeds
 function meanRows(hidden: Float32Array, mask: BigInt64Array, batch: number, seq: number, dim: number): Float32Array {
   const out = new Float32Array(batch * dim);
   const sum = new Float64Array(dim);
+  const starts = new Int32Array(seq);
   for (let row = 0; row < batch; row++) {
-    sum.fill(0);
     let count = 0;
-    for (let t = 0; t < seq; t++) {
-      if (mask[row * seq + t] === 0n) continue;
-      const offset = (row * seq + t) * dim;
-      for (let d = 0; d < dim; d++) sum[d]! += hidden[offset + d]!;
-      count++;
+    for (let t = 0; t < seq; t++) if (mask[row * seq + t] !== 0n) starts[count++] = (row * seq + t) * dim;
+    if (count === 0) continue;
+    sum.fill(0);
+    // Four tokens per pass over the sum: a quarter of its loads and stores, which were most of the pooling's time.
+    let k = 0;
+    for (; k + 4 <= count; k += 4) {
+      const a = starts[k]!, b = starts[k + 1]!, c = starts[k + 2]!, e = starts[k + 3]!;
+      for (let d = 0; d < dim; d++) sum[d]! += hidden[a + d]! + hidden[b + d]! + hidden[c + d]! + hidden[e + d]!;
     }
-    if (count > 0) for (let d = 0; d < dim; d++) out[row * dim + d] = sum[d]! / count;
+    for (; k < count; k++) {
+      const a = starts[k]!;
+      for (let d = 0; d < dim; d++) sum[d]! += hidden[a + d]!;
+    }
+    for (let d = 0; d < dim; d++) out[row * dim + d] = sum[d]! / count;
   }
   return out;
 }

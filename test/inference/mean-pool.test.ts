@@ -18,3 +18,22 @@ test("mean pool - an output or mask that does not fit is an error naming it", ()
   assert.throws(() => poolOutputs({ h: hidden }, { m: { type: "int64", data: new BigInt64Array(3), dims: [1, 3] } }, { output: "h", mask: "m" }), /feed m must be int64 \[1, 2\]/);
   assert.throws(() => poolOutputs({ h: hidden }, {}, { output: "h", mask: "attention_mask" }), /feed attention_mask/);
 });
+
+test("mean pool - rows with more real tokens than one pass takes, padding between them, give each row's exact mean", () => {
+  // batch 2, seq 11, dim 3: row 0 keeps 9 positions (two passes of four and one left), row 1 keeps 4 with padding between.
+  const [batch, seq, dim] = [2, 11, 3];
+  const hidden = Float32Array.from({ length: batch * seq * dim }, (_, i) => (i * 7) % 23);
+  const keep = [
+    [1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0],
+    [0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 1],
+  ];
+  const mask = BigInt64Array.from(keep.flat(), (k) => BigInt(k));
+  const expected = keep.flatMap((row, r) =>
+    Array.from({ length: dim }, (_, d) => {
+      const kept = row.flatMap((k, t) => (k === 1 ? [hidden[(r * seq + t) * dim + d]!] : []));
+      return Math.fround(kept.reduce((a, b) => a + b, 0) / kept.length);
+    }),
+  );
+  const out = poolOutputs({ h: { type: "float32", data: hidden, dims: [batch, seq, dim] } }, { m: { type: "int64", data: mask, dims: [batch, seq] } }, { output: "h", mask: "m" });
+  assert.deepEqual([...(out.h!.data as Float32Array)], expected);
+});

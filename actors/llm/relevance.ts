@@ -29,7 +29,12 @@ export interface Unit {
   outro?: Unit;
 }
 
-const STOP_WORDS = new Set(eng);
+/**
+ * The library's list, and the words a question is phrased with that it
+ * lacks: in "what happens when a stream reaches its limits?" "when" and
+ * "its" would weigh as much as "limits" in choosing the answer's sentences.
+ */
+const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether"]);
 /** Lines of a code block an answer shows (its fences aside); the rest is cut. */
 export const MAX_CODE_LINES = 14;
 /** A character that may start the markup `plain` removes. */
@@ -46,23 +51,51 @@ const SENTENCE_END = /(?<=[.!?])(?<!\b(?:[Ee]\.[Gg]|[Ii]\.[Ee]|[Vv]s|[Cc]f)\.)\s
  * read the same corpus words again and again. A plain map emptied when full
  * costs a fraction of an LRU's bookkeeping, which showed in profiles.
  */
-const memo = new Map<string, string | null>();
+const memo = new Map<string, readonly string[]>();
 const MEMO_MAX = 50_000;
+/** Where an identifier's words meet: "discardOld", "DiscardOld", "JSONParser" (a lower-case letter or digit before a capital, or a capital before a capitalised word). */
+const WORD_JOINT = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
 
+/**
+ * The terms of `text` in order. An identifier written in camel case
+ * ("DiscardOld", "MaxAckPending") gives its own term and then its words'
+ * ("discard", "old"), so a question in words meets the option's name and a
+ * question naming the option meets its description.
+ */
 export function terms(text: string): string[] {
   const out: string[] = [];
   // NFKC only where it can change something: most passages are ASCII.
   const folded = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
-  for (const word of folded.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+  // A possessive's "s" is no word: "a user's credentials" is about users.
+  for (const word of folded.replace(/(?<=\p{L})['’]s\b/gu, "").split(/[^\p{L}\p{N}]+/u)) {
     if (word === "") continue;
-    let term = memo.get(word);
-    if (term === undefined) {
+    let made = memo.get(word);
+    if (made === undefined) {
       if (memo.size >= MEMO_MAX) memo.clear();
-      memo.set(word, (term = STOP_WORDS.has(word) ? null : stemmer(word)));
+      memo.set(word, (made = termsOfWord(word)));
     }
-    if (term !== null) out.push(term);
+    for (const t of made) out.push(t);
   }
   return out;
+}
+
+function termsOfWord(word: string): readonly string[] {
+  const whole = termOf(word.toLowerCase());
+  const parts = word.split(WORD_JOINT);
+  if (parts.length === 1) return whole === null ? [] : [whole];
+  const out = whole === null ? [] : [whole];
+  for (const part of parts) {
+    const t = termOf(part.toLowerCase());
+    if (t !== null && t !== whole) out.push(t);
+  }
+  return out;
+}
+
+/** A lower-case word's stem, or null for a stop word (or one whose stem is: "its" is "it"). */
+function termOf(word: string): string | null {
+  if (STOP_WORDS.has(word)) return null;
+  const stem = stemmer(word);
+  return STOP_WORDS.has(stem) ? null : stem;
 }
 
 /**

@@ -44,8 +44,6 @@ const MAX_LIST_ITEMS = 6;
 const MIN_FIRST_SHARE = 0.2;
 /** Once the question's terms are covered, a further sentence must score at least this share of the first's. */
 const MIN_FILL_SHARE = 0.5;
-/** A further sentence whose terms are mostly (this share) a chosen one's says nothing new. */
-const REPEAT_SHARE = 0.7;
 
 export function composeAnswer(question: string, passages: readonly Passage[], maxSentences: number): AnswerPart[] {
   const units = passageUnits(passages);
@@ -95,7 +93,7 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
     const rest = sentences.filter((u) => !seen.has(u.text)).map((u) => ({ u, g: gain(u, new Set()) }));
     for (const { u, g } of rest.sort((a, b) => b.g - a.g)) {
       if (chosen.length >= maxSentences || g < MIN_FILL_SHARE * first) break;
-      if (seen.has(u.text) || chosen.some((c) => repeats(u, c))) continue;
+      if (seen.has(u.text)) continue;
       chosen.push(u);
       seen.add(u.text);
     }
@@ -181,13 +179,6 @@ function trimCode(block: string): string {
   if (lines.length <= MAX_CODE_LINES + 2) return block;
   const fence = /^\s*(`{3,}|~{3,})/.exec(lines[0]!)?.[1] ?? "```";
   return [...lines.slice(0, MAX_CODE_LINES + 1), fence].join("\n");
-}
-
-/** Whether most of a sentence's terms are another's: a table row repeated under a second heading, the same rule said twice. */
-function repeats(u: Unit, of: Unit): boolean {
-  let shared = 0;
-  for (const t of u.terms) if (of.terms.has(t)) shared++;
-  return shared >= REPEAT_SHARE * u.terms.size;
 }
 
 /** 0..1: the share of the question's consecutive term pairs that stand within three terms in the unit's sequence. */

@@ -13,7 +13,12 @@ import { eng } from "stopword";
 /** Splits text on whitespace and punctuation (MiniSearch's default). */
 export const tokenize: (text: string) => string[] = MiniSearch.getDefault("tokenize");
 
-const STOP_WORDS = new Set(eng);
+/**
+ * The library's list, the question words it lacks ("when", "why", "does")
+ * and the "s" a possessive leaves ("a user's" is "user" and "s"): a
+ * question's own wording is no evidence of what a chunk is about.
+ */
+const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether", "s"]);
 
 /** Where an identifier's words meet: "discardOld", "DiscardOld", "JSONParser" (a lower-case letter or digit before a capital, or a capital before a capitalised word). */
 const WORD_JOINT = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
@@ -26,7 +31,10 @@ const WORD_JOINT = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
  * it as before.
  */
 export function processTerm(token: string): string[] | string | null {
-  const whole = termOf(token.toLowerCase());
+  const lower = token.toLowerCase();
+  const whole = termOf(lower);
+  // Most tokens have no capital past their first letter, so no joint: the split is skipped.
+  if (lower.slice(1) === token.slice(1)) return whole;
   const parts = token.split(WORD_JOINT);
   if (parts.length === 1) return whole;
   const out = whole === null ? [] : [whole];

@@ -3,8 +3,9 @@
  * passage is split into units: prose sentences, each under
  * the heading it sits in, one unit per table row or list line, and fenced
  * code blocks. Text becomes terms the way the BM25 index makes them (lower
- * case, the `stopword` package's English stop words out, Porter stems), so
- * "configuring" in a question meets "configure" in a passage.
+ * case, the `stopword` package's English stop words and the question words
+ * it lacks out, Porter stems, identifiers in camel case also as their
+ * words), so "configuring" in a question meets "configure" in a passage.
  */
 import { stemmer } from "stemmer";
 import { eng } from "stopword";
@@ -30,11 +31,13 @@ export interface Unit {
 }
 
 /**
- * The library's list, and the words a question is phrased with that it
- * lacks: in "what happens when a stream reaches its limits?" "when" and
- * "its" would weigh as much as "limits" in choosing the answer's sentences.
+ * The library's list, the words a question is phrased with that it lacks
+ * and a possessive's "s", as the index has them (index-shard's
+ * text-terms.ts): in "what happens when a stream reaches its limits?"
+ * "when" and "its" would weigh as much as "limits" in choosing the answer's
+ * sentences.
  */
-const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether"]);
+const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether", "s"]);
 /** Lines of a code block an answer shows (its fences aside); the rest is cut. */
 export const MAX_CODE_LINES = 14;
 /** A character that may start the markup `plain` removes. */
@@ -66,8 +69,7 @@ export function terms(text: string): string[] {
   const out: string[] = [];
   // NFKC only where it can change something: most passages are ASCII.
   const folded = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
-  // A possessive's "s" is no word: "a user's credentials" is about users.
-  for (const word of folded.replace(/(?<=\p{L})['’]s\b/gu, "").split(/[^\p{L}\p{N}]+/u)) {
+  for (const word of folded.split(/[^\p{L}\p{N}]+/u)) {
     if (word === "") continue;
     let made = memo.get(word);
     if (made === undefined) {
@@ -80,8 +82,10 @@ export function terms(text: string): string[] {
 }
 
 function termsOfWord(word: string): readonly string[] {
-  const whole = termOf(word.toLowerCase());
-  const parts = word.split(WORD_JOINT);
+  const lower = word.toLowerCase();
+  const whole = termOf(lower);
+  // Most words have no capital past their first letter, so no joint: the split is skipped.
+  const parts = lower.slice(1) === word.slice(1) ? [word] : word.split(WORD_JOINT);
   if (parts.length === 1) return whole === null ? [] : [whole];
   const out = whole === null ? [] : [whole];
   for (const part of parts) {

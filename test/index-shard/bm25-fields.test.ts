@@ -19,6 +19,7 @@ test("index-shard - terms are stemmed and stop words are not indexed", () => {
   assert.equal(processTerm("the"), null);
   assert.equal(processTerm("Configuring"), processTerm("configured"));
   assert.deepEqual(termSequence("How do I configure the servers?"), ["configur", "server"]);
+  assert.deepEqual(termSequence("Why does a user's stream stop when full?"), ["user", "stream", "stop", "full"], "question words and a possessive's s are stop words");
   const shard = index([
     { id: "a", text: "Server configuration lives in a file." },
     { id: "b", text: "The bees and the hive." },

@@ -44,6 +44,8 @@ const MAX_LIST_ITEMS = 6;
 const MIN_FIRST_SHARE = 0.2;
 /** Once the question's terms are covered, a further sentence must score at least this share of the first's. */
 const MIN_FILL_SHARE = 0.5;
+/** The how-to code block, with the sentences around it, must hold at least this share of the question's term weight. */
+const MIN_CODE_SHARE = 0.3;
 
 export function composeAnswer(question: string, passages: readonly Passage[], maxSentences: number): AnswerPart[] {
   const units = passageUnits(passages);
@@ -100,7 +102,7 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
   }
 
   const asked = HOW_TO.test(question) || ABOUT_CONFIG.test(question);
-  const code = asked ? bestCode(units, question, (u) => gain(u, new Set()) + (u.intro ? gain(u.intro, new Set()) : 0) + (u.outro ? gain(u.outro, new Set()) : 0)) : undefined;
+  const code = asked ? bestCode(units, question, (u) => gain(u, new Set()) + (u.intro ? gain(u.intro, new Set()) : 0) + (u.outro ? gain(u.outro, new Set()) : 0), MIN_CODE_SHARE * total) : undefined;
   return assemble(units, chosen, code, (u) => gain(u, new Set()) > 0);
 }
 
@@ -160,10 +162,10 @@ function following(units: readonly Unit[], i: number): Unit[] {
   return items;
 }
 
-function bestCode(units: readonly Unit[], question: string, score: (u: Unit) => number): Unit | undefined {
+function bestCode(units: readonly Unit[], question: string, score: (u: Unit) => number, least: number): Unit | undefined {
   const shell = SHELL_WANTED.test(question);
   let best: Unit | undefined;
-  let bestScore = 0;
+  let bestScore = least;
   for (const u of units) {
     if (u.kind !== "code") continue;
     const isShell = SHELL_FENCE.test(u.text.split("\n")[0]!) || /^\s*(nats|nats-server|nsc|nk|docker|curl|helm)\s/m.test(u.text);

@@ -118,3 +118,11 @@ test("compose - a how-to code block with no sentence of its own comes after the 
   ]);
   assert.ok(text.startsWith("The tool can be installed in several forms [1]:\n\n- a binary\n- a container image\n\nFor example [2]\n\n```shell"), text);
 });
+
+test("compose - a how-to code block that holds little of the question is left out", async () => {
+  const text = await answer("How do I create a stream with retention limits?", [
+    { text: "To create a stream with retention limits, use the stream add command." },
+    { text: "```go\nlimit := 5\n```" },
+  ]);
+  assert.equal(text, "To create a stream with retention limits, use the stream add command [1].");
+});

@@ -24,7 +24,7 @@
  * link syntax).
  */
 import type { Passage } from "./prompt.js";
-import { MAX_CODE_LINES, passageUnits, terms, type Unit } from "./relevance.js";
+import { MAX_CODE_LINES, passageUnits, questionTerms, type Unit } from "./relevance.js";
 
 export interface AnswerPart {
   text: string;
@@ -49,11 +49,11 @@ const MIN_CODE_SHARE = 0.3;
 
 export function composeAnswer(question: string, passages: readonly Passage[], maxSentences: number): AnswerPart[] {
   const units = passageUnits(passages);
-  const wanted = [...new Set(terms(question))];
+  const wanted = [...new Set(questionTerms(question))];
   if (wanted.length === 0 || units.length === 0) return [];
   const idf = new Map(wanted.map((t) => [t, Math.log(1 + units.length / (1 + units.filter((u) => u.terms.has(t)).length))]));
   const total = wanted.reduce((s, t) => s + idf.get(t)!, 0);
-  const sequence = terms(question);
+  const sequence = questionTerms(question);
 
   // A unit's nearness does not change from one round to the next: computed once.
   const nearness = new Map<Unit, number>();

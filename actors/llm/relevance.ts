@@ -54,18 +54,41 @@ const SENTENCE_END = /(?<=[.!?])(?<!\b(?:[Ee]\.[Gg]|[Ii]\.[Ee]|[Vv]s|[Cc]f)\.)\s
  * read the same corpus words again and again. A plain map emptied when full
  * costs a fraction of an LRU's bookkeeping, which showed in profiles.
  */
-const memo = new Map<string, readonly string[]>();
+const memo = new Map<string, Word>();
 const MEMO_MAX = 50_000;
 /** Where an identifier's words meet: "discardOld", "DiscardOld", "JSONParser" (a lower-case letter or digit before a capital, or a capital before a capitalised word). */
 const WORD_JOINT = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
 
+/** A word's own term (null for a stop word) and, for an identifier in camel case, the terms of its words after it. */
+interface Word {
+  whole: string | null;
+  all: readonly string[];
+}
+
 /**
- * The terms of `text` in order. An identifier written in camel case
- * ("DiscardOld", "MaxAckPending") gives its own term and then its words'
- * ("discard", "old"), so a question in words meets the option's name and a
- * question naming the option meets its description.
+ * The terms of a passage's text in order. An identifier written in camel
+ * case ("DiscardOld", "MaxAckPending") gives its own term and then its
+ * words' ("discard", "old"), so a question in words meets the option's name.
  */
 export function terms(text: string): string[] {
+  return termsWith(text, (w, out) => {
+    for (const t of w.all) out.push(t);
+  });
+}
+
+/**
+ * The terms of a question: an identifier stays one term, its words are not
+ * asked for. "JetStream" in a question is not a question about jets, nor a
+ * second time about streams ("What is JavaScript?" is none about Java);
+ * the passages' split still lets "max ack pending" meet MaxAckPending.
+ */
+export function questionTerms(text: string): string[] {
+  return termsWith(text, (w, out) => {
+    if (w.whole !== null) out.push(w.whole);
+  });
+}
+
+function termsWith(text: string, add: (w: Word, out: string[]) => void): string[] {
   const out: string[] = [];
   // NFKC only where it can change something: most passages are ASCII.
   const folded = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
@@ -76,23 +99,23 @@ export function terms(text: string): string[] {
       if (memo.size >= MEMO_MAX) memo.clear();
       memo.set(word, (made = termsOfWord(word)));
     }
-    for (const t of made) out.push(t);
+    add(made, out);
   }
   return out;
 }
 
-function termsOfWord(word: string): readonly string[] {
+function termsOfWord(word: string): Word {
   const lower = word.toLowerCase();
   const whole = termOf(lower);
+  const own = whole === null ? [] : [whole];
   // Most words have no capital past their first letter, so no joint: the split is skipped.
   const parts = lower.slice(1) === word.slice(1) ? [word] : word.split(WORD_JOINT);
-  if (parts.length === 1) return whole === null ? [] : [whole];
-  const out = whole === null ? [] : [whole];
+  if (parts.length === 1) return { whole, all: own };
   for (const part of parts) {
     const t = termOf(part.toLowerCase());
-    if (t !== null && t !== whole) out.push(t);
+    if (t !== null && !own.includes(t)) own.push(t);
   }
-  return out;
+  return { whole, all: own };
 }
 
 /** A lower-case word's stem, or null for a stop word (or one whose stem is: "its" is "it"). */

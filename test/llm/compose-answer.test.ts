@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { ExtractiveBackend } from "../../actors/llm/extractive.js";
 import { ragMessages, type Passage } from "../../actors/llm/prompt.js";
 import { composeAnswer } from "../../actors/llm/compose-answer.js";
-import { terms } from "../../actors/llm/relevance.js";
+import { questionTerms, terms } from "../../actors/llm/relevance.js";
 import { collect } from "./helpers.js";
 
 const passages: Passage[] = [
@@ -101,6 +101,7 @@ test("compose - a question in words meets an identifier in camel case", async ()
   ]);
   assert.ok(text.startsWith("MaxAckPending caps the messages"), text);
   assert.deepEqual(terms("DiscardOld"), ["discardold", "discard", "old"]);
+  assert.deepEqual(questionTerms("Is JetStream on?"), ["jetstream"], "a question's identifier is one term: not jets, not streams twice");
 });
 
 test("compose - question words the stop list lacks and possessives choose no sentence", async () => {

@@ -13,11 +13,39 @@ import { eng } from "stopword";
 /** Splits text on whitespace and punctuation (MiniSearch's default). */
 export const tokenize: (text: string) => string[] = MiniSearch.getDefault("tokenize");
 
-const STOP_WORDS = new Set(eng);
+/**
+ * The library's list, the question words it lacks ("when", "why", "does")
+ * and the "s" a possessive leaves ("a user's" is "user" and "s"): a
+ * question's own wording is no evidence of what a chunk is about.
+ */
+const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether", "s"]);
 
-/** A token's index term: lower-cased and stemmed; null for a stop word, which is not indexed. */
-export function processTerm(token: string): string | null {
-  const term = token.toLowerCase();
+/** Where an identifier's words meet: "discardOld", "DiscardOld", "JSONParser" (a lower-case letter or digit before a capital, or a capital before a capitalised word). */
+const WORD_JOINT = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
+
+/**
+ * A token's index terms: lower-cased and stemmed; none for a stop word,
+ * which is not indexed. An identifier in camel case ("DiscardOld",
+ * "MaxAckPending") is its own term and then its words' ("discard", "old"),
+ * so a question in words finds the option's name and one naming it finds
+ * it as before.
+ */
+export function processTerm(token: string): string[] | string | null {
+  const lower = token.toLowerCase();
+  const whole = termOf(lower);
+  // Most tokens have no capital past their first letter, so no joint: the split is skipped.
+  if (lower.slice(1) === token.slice(1)) return whole;
+  const parts = token.split(WORD_JOINT);
+  if (parts.length === 1) return whole;
+  const out = whole === null ? [] : [whole];
+  for (const part of parts) {
+    const t = termOf(part.toLowerCase());
+    if (t !== null && !out.includes(t)) out.push(t);
+  }
+  return out.length > 0 ? out : null;
+}
+
+function termOf(term: string): string | null {
   if (term === "" || STOP_WORDS.has(term)) return null;
   return stemmer(term);
 }
@@ -27,7 +55,8 @@ export function termSequence(text: string): string[] {
   const out: string[] = [];
   for (const token of tokenize(text)) {
     const term = processTerm(token);
-    if (term) out.push(term);
+    if (typeof term === "string") out.push(term);
+    else if (term !== null) out.push(...term);
   }
   return out;
 }

@@ -24,7 +24,7 @@
  * link syntax).
  */
 import type { Passage } from "./prompt.js";
-import { MAX_CODE_LINES, passageUnits, terms, type Unit } from "./relevance.js";
+import { MAX_CODE_LINES, passageUnits, questionTerms, type Unit } from "./relevance.js";
 
 export interface AnswerPart {
   text: string;
@@ -44,14 +44,16 @@ const MAX_LIST_ITEMS = 6;
 const MIN_FIRST_SHARE = 0.2;
 /** Once the question's terms are covered, a further sentence must score at least this share of the first's. */
 const MIN_FILL_SHARE = 0.5;
+/** The how-to code block, with the sentences around it, must hold at least this share of the question's term weight. */
+const MIN_CODE_SHARE = 0.3;
 
 export function composeAnswer(question: string, passages: readonly Passage[], maxSentences: number): AnswerPart[] {
   const units = passageUnits(passages);
-  const wanted = [...new Set(terms(question))];
+  const wanted = [...new Set(questionTerms(question))];
   if (wanted.length === 0 || units.length === 0) return [];
   const idf = new Map(wanted.map((t) => [t, Math.log(1 + units.length / (1 + units.filter((u) => u.terms.has(t)).length))]));
   const total = wanted.reduce((s, t) => s + idf.get(t)!, 0);
-  const sequence = terms(question);
+  const sequence = questionTerms(question);
 
   // A unit's nearness does not change from one round to the next: computed once.
   const nearness = new Map<Unit, number>();
@@ -100,7 +102,7 @@ export function composeAnswer(question: string, passages: readonly Passage[], ma
   }
 
   const asked = HOW_TO.test(question) || ABOUT_CONFIG.test(question);
-  const code = asked ? bestCode(units, question, (u) => gain(u, new Set()) + (u.intro ? gain(u.intro, new Set()) : 0) + (u.outro ? gain(u.outro, new Set()) : 0)) : undefined;
+  const code = asked ? bestCode(units, question, (u) => gain(u, new Set()) + (u.intro ? gain(u.intro, new Set()) : 0) + (u.outro ? gain(u.outro, new Set()) : 0), MIN_CODE_SHARE * total) : undefined;
   return assemble(units, chosen, code, (u) => gain(u, new Set()) > 0);
 }
 
@@ -143,7 +145,9 @@ function assemble(units: readonly Unit[], chosen: readonly Unit[], code: Unit | 
   }
   if (code !== undefined && !codeShown) {
     const intro: AnswerPart = { text: code.intro?.text ?? "For example", cite: code.passage + 1, kind: "sentence" };
-    parts.splice(Math.min(1, parts.length), 0, intro, { text: trimCode(code.text), kind: "code" });
+    // After the first sentence and the list it introduces, never between the two.
+    const second = parts.findIndex((p, i) => i > 0 && p.kind === "sentence");
+    parts.splice(second === -1 ? parts.length : second, 0, intro, { text: trimCode(code.text), kind: "code" });
   }
   return parts;
 }
@@ -158,10 +162,10 @@ function following(units: readonly Unit[], i: number): Unit[] {
   return items;
 }
 
-function bestCode(units: readonly Unit[], question: string, score: (u: Unit) => number): Unit | undefined {
+function bestCode(units: readonly Unit[], question: string, score: (u: Unit) => number, least: number): Unit | undefined {
   const shell = SHELL_WANTED.test(question);
   let best: Unit | undefined;
-  let bestScore = 0;
+  let bestScore = least;
   for (const u of units) {
     if (u.kind !== "code") continue;
     const isShell = SHELL_FENCE.test(u.text.split("\n")[0]!) || /^\s*(nats|nats-server|nsc|nk|docker|curl|helm)\s/m.test(u.text);

@@ -11,7 +11,7 @@ export type { CacheMode } from "./decoder-step.js";
 export type { Device } from "./onnx-session.js";
 export type { KvLayout } from "./kv-layout.js";
 export { ExtractiveBackend, NOT_FOUND_ANSWER, estimateTokens } from "./extractive.js";
-export { terms } from "./relevance.js";
+export { questionTerms, terms } from "./relevance.js";
 export type { ExtractiveOptions } from "./extractive.js";
 export { RAG_SYSTEM_PROMPT, parseRagPrompt, ragMessages, ragUserContent } from "./prompt.js";
 export type { Passage, RagPrompt } from "./prompt.js";

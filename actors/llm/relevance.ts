@@ -3,8 +3,9 @@
  * passage is split into units: prose sentences, each under
  * the heading it sits in, one unit per table row or list line, and fenced
  * code blocks. Text becomes terms the way the BM25 index makes them (lower
- * case, the `stopword` package's English stop words out, Porter stems), so
- * "configuring" in a question meets "configure" in a passage.
+ * case, the `stopword` package's English stop words and the question words
+ * it lacks out, Porter stems, identifiers in camel case also as their
+ * words), so "configuring" in a question meets "configure" in a passage.
  */
 import { stemmer } from "stemmer";
 import { eng } from "stopword";
@@ -29,7 +30,14 @@ export interface Unit {
   outro?: Unit;
 }
 
-const STOP_WORDS = new Set(eng);
+/**
+ * The library's list, the words a question is phrased with that it lacks
+ * and a possessive's "s", as the index has them (index-shard's
+ * text-terms.ts): in "what happens when a stream reaches its limits?"
+ * "when" and "its" would weigh as much as "limits" in choosing the answer's
+ * sentences.
+ */
+const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether", "s"]);
 /** Lines of a code block an answer shows (its fences aside); the rest is cut. */
 export const MAX_CODE_LINES = 14;
 /** A character that may start the markup `plain` removes. */
@@ -46,23 +54,75 @@ const SENTENCE_END = /(?<=[.!?])(?<!\b(?:[Ee]\.[Gg]|[Ii]\.[Ee]|[Vv]s|[Cc]f)\.)\s
  * read the same corpus words again and again. A plain map emptied when full
  * costs a fraction of an LRU's bookkeeping, which showed in profiles.
  */
-const memo = new Map<string, string | null>();
+const memo = new Map<string, Word>();
 const MEMO_MAX = 50_000;
+/** Where an identifier's words meet: "discardOld", "DiscardOld", "JSONParser" (a lower-case letter or digit before a capital, or a capital before a capitalised word). */
+const WORD_JOINT = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
 
+/** A word's own term (null for a stop word) and, for an identifier in camel case, the terms of its words after it. */
+interface Word {
+  whole: string | null;
+  all: readonly string[];
+}
+
+/**
+ * The terms of a passage's text in order. An identifier written in camel
+ * case ("DiscardOld", "MaxAckPending") gives its own term and then its
+ * words' ("discard", "old"), so a question in words meets the option's name.
+ */
 export function terms(text: string): string[] {
+  return termsWith(text, (w, out) => {
+    for (const t of w.all) out.push(t);
+  });
+}
+
+/**
+ * The terms of a question: an identifier stays one term, its words are not
+ * asked for. "JetStream" in a question is not a question about jets, nor a
+ * second time about streams ("What is JavaScript?" is none about Java);
+ * the passages' split still lets "max ack pending" meet MaxAckPending.
+ */
+export function questionTerms(text: string): string[] {
+  return termsWith(text, (w, out) => {
+    if (w.whole !== null) out.push(w.whole);
+  });
+}
+
+function termsWith(text: string, add: (w: Word, out: string[]) => void): string[] {
   const out: string[] = [];
   // NFKC only where it can change something: most passages are ASCII.
   const folded = /[^\x00-\x7f]/.test(text) ? text.normalize("NFKC") : text;
-  for (const word of folded.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
+  for (const word of folded.split(/[^\p{L}\p{N}]+/u)) {
     if (word === "") continue;
-    let term = memo.get(word);
-    if (term === undefined) {
+    let made = memo.get(word);
+    if (made === undefined) {
       if (memo.size >= MEMO_MAX) memo.clear();
-      memo.set(word, (term = STOP_WORDS.has(word) ? null : stemmer(word)));
+      memo.set(word, (made = termsOfWord(word)));
     }
-    if (term !== null) out.push(term);
+    add(made, out);
   }
   return out;
+}
+
+function termsOfWord(word: string): Word {
+  const lower = word.toLowerCase();
+  const whole = termOf(lower);
+  const own = whole === null ? [] : [whole];
+  // Most words have no capital past their first letter, so no joint: the split is skipped.
+  const parts = lower.slice(1) === word.slice(1) ? [word] : word.split(WORD_JOINT);
+  if (parts.length === 1) return { whole, all: own };
+  for (const part of parts) {
+    const t = termOf(part.toLowerCase());
+    if (t !== null && !own.includes(t)) own.push(t);
+  }
+  return { whole, all: own };
+}
+
+/** A lower-case word's stem, or null for a stop word (or one whose stem is: "its" is "it"). */
+function termOf(word: string): string | null {
+  if (STOP_WORDS.has(word)) return null;
+  const stem = stemmer(word);
+  return STOP_WORDS.has(stem) ? null : stem;
 }
 
 /**

@@ -4,7 +4,7 @@
  * a relative score) and one passage per document for the llm, so the
  * answer's citation [n] is the n-th source.
  */
-import { terms, type Passage } from "../llm/index.js";
+import { questionTerms, terms, type Passage } from "../llm/index.js";
 import type { DocumentHit } from "../query/index.js";
 import type { Source } from "./api.js";
 
@@ -22,7 +22,7 @@ const SNIPPET_CHARS = 240;
 
 export function documentSources(question: string, docs: readonly DocumentHit[]): { sources: Source[]; passages: Passage[] } {
   const best = docs[0]?.score ?? 1;
-  const wanted = new Set(terms(question));
+  const wanted = new Set(questionTerms(question));
   const sources: Source[] = [];
   const passages: Passage[] = [];
   docs.forEach((doc, i) => {

@@ -19,12 +19,27 @@ test("index-shard - terms are stemmed and stop words are not indexed", () => {
   assert.equal(processTerm("the"), null);
   assert.equal(processTerm("Configuring"), processTerm("configured"));
   assert.deepEqual(termSequence("How do I configure the servers?"), ["configur", "server"]);
+  assert.deepEqual(termSequence("Why does a user's stream stop when full?"), ["user", "stream", "stop", "full"], "question words and a possessive's s are stop words");
   const shard = index([
     { id: "a", text: "Server configuration lives in a file." },
     { id: "b", text: "The bees and the hive." },
   ]);
   assert.deepEqual(bm25(shard, "configuring servers"), ["a"]);
   assert.deepEqual(bm25(shard, "the and"), [], "a question of stop words matches nothing");
+});
+
+test("index-shard - an identifier in camel case is indexed as itself and as its words", () => {
+  assert.deepEqual(processTerm("DiscardOld"), ["discardold", "discard", "old"]);
+  assert.deepEqual(processTerm("JSONParser"), ["jsonpars", "json", "parser"]);
+  assert.deepEqual(termSequence("the MaxAckPending setting"), ["maxackpend", "max", "ack", "pend", "set"]);
+  const shard = index([
+    { id: "option", text: "DiscardOld removes the oldest message." },
+    { id: "prose", text: "Consumers can cap the pending acks: max ack pending." },
+    { id: "other", text: "The bees and the hive." },
+  ]);
+  assert.deepEqual(bm25(shard, "discard old"), ["option"]);
+  assert.deepEqual(bm25(shard, "DiscardOld"), ["option"]);
+  assert.equal(bm25(shard, "MaxAckPending")[0], "prose");
 });
 
 test("index-shard - title, heading and path are fields of their own that outweigh the body", () => {

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { ExtractiveBackend } from "../../actors/llm/extractive.js";
 import { ragMessages, type Passage } from "../../actors/llm/prompt.js";
 import { composeAnswer } from "../../actors/llm/compose-answer.js";
+import { questionTerms, terms } from "../../actors/llm/relevance.js";
 import { collect } from "./helpers.js";
 
 const passages: Passage[] = [
@@ -92,4 +93,37 @@ test("compose - once the question is covered, sentences nearly as good as the fi
     { text: "Stream limits are enforced by the server. Limits vary. Stream limits are enforced when a message is stored. Bees make honey." },
   ], 4);
   assert.deepEqual(parts.map((p) => p.text), ["Stream limits are enforced by the server.", "Stream limits are enforced when a message is stored."]);
+});
+
+test("compose - a question in words meets an identifier in camel case", async () => {
+  const text = await answer("What does max ack pending do?", [
+    { text: "A consumer waits for each ack before it redelivers. MaxAckPending caps the messages a consumer may hold without an acknowledgement." },
+  ]);
+  assert.ok(text.startsWith("MaxAckPending caps the messages"), text);
+  assert.deepEqual(terms("DiscardOld"), ["discardold", "discard", "old"]);
+  assert.deepEqual(questionTerms("Is JetStream on?"), ["jetstream"], "a question's identifier is one term: not jets, not streams twice");
+});
+
+test("compose - question words the stop list lacks and possessives choose no sentence", async () => {
+  const text = await answer("What happens when a stream reaches its limits?", [
+    { text: "When its turn comes, a bee dances. A stream that reaches a limit discards its oldest messages." },
+  ]);
+  assert.equal(text, "A stream that reaches a limit discards its oldest messages [1].");
+  assert.deepEqual(terms("a user's credentials"), terms("user credentials"));
+});
+
+test("compose - a how-to code block with no sentence of its own comes after the list the first sentence introduces", async () => {
+  const text = await answer("How do I install the tool?", [
+    { text: "## Installing\n\nThe tool can be installed in several forms:\n\n- a binary\n- a container image" },
+    { text: "```shell\ncurl -sf https://example.com/install.sh | sh\ninstall-tool\n```" },
+  ]);
+  assert.ok(text.startsWith("The tool can be installed in several forms [1]:\n\n- a binary\n- a container image\n\nFor example [2]\n\n```shell"), text);
+});
+
+test("compose - a how-to code block that holds little of the question is left out", async () => {
+  const text = await answer("How do I create a stream with retention limits?", [
+    { text: "To create a stream with retention limits, use the stream add command." },
+    { text: "```go\nlimit := 5\n```" },
+  ]);
+  assert.equal(text, "To create a stream with retention limits, use the stream add command [1].");
 });

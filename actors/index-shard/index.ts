@@ -15,4 +15,5 @@ export { keepShardsUp } from "./keep-shards-up.js";
 export type { EnsureOptions, WaitOptions } from "./shards.js";
 export { chunkId, openShardLog, SHARD_LOG, ShardLogWriter, shardLogSubject, shardOf, ShardWriteSchema } from "./write-log.js";
 export type { ShardWrite } from "./write-log.js";
+export { STOP_WORDS } from "./text-terms.js";
 export { DocumentIdSchema, MAX_DOCUMENT_ID_LENGTH } from "./wire-schemas.js";

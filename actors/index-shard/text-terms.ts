@@ -18,7 +18,7 @@ export const tokenize: (text: string) => string[] = MiniSearch.getDefault("token
  * and the "s" a possessive leaves ("a user's" is "user" and "s"): a
  * question's own wording is no evidence of what a chunk is about.
  */
-const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether", "s"]);
+export const STOP_WORDS: ReadonlySet<string> = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether", "s"]);
 
 /** Where an identifier's words meet: "discardOld", "DiscardOld", "JSONParser" (a lower-case letter or digit before a capital, or a capital before a capitalised word). */
 const WORD_JOINT = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;

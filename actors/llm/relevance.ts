@@ -8,7 +8,7 @@
  * words), so "configuring" in a question meets "configure" in a passage.
  */
 import { stemmer } from "stemmer";
-import { eng } from "stopword";
+import { STOP_WORDS } from "../index-shard/index.js";
 import type { Passage } from "./prompt.js";
 
 export interface Unit {
@@ -30,14 +30,6 @@ export interface Unit {
   outro?: Unit;
 }
 
-/**
- * The library's list, the words a question is phrased with that it lacks
- * and a possessive's "s", as the index has them (index-shard's
- * text-terms.ts): in "what happens when a stream reaches its limits?"
- * "when" and "its" would weigh as much as "limits" in choosing the answer's
- * sentences.
- */
-const STOP_WORDS = new Set([...eng, "when", "why", "does", "doesn", "doing", "whether", "s"]);
 /** Lines of a code block an answer shows (its fences aside); the rest is cut. */
 export const MAX_CODE_LINES = 14;
 /** A character that may start the markup `plain` removes. */

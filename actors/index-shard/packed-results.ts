@@ -14,6 +14,8 @@ export interface PackedShardResults {
   chunks: PackedChunk[];
   vector: Array<[number, number]>;
   bm25: Array<[number, number]>;
+  /** The replica has yet to reach the log's end as it was at its activation: it may lack writes others hold. */
+  catchingUp?: true;
 }
 
 /** The results with every chunk once. */
@@ -30,12 +32,12 @@ export function packResults(results: ShardResults): PackedShardResults {
 }
 
 /** The two lists of hits again; a pair that names no chunk is a broken reply (INTERNAL), never a hit without text. */
-export function unpackResults(packed: PackedShardResults): ShardResults {
+export function unpackResults(packed: PackedShardResults): ShardResults & { catchingUp: boolean } {
   const list = (pairs: ReadonlyArray<readonly [number, number]>): Hit[] =>
     pairs.map(([i, score]) => {
       const chunk = packed.chunks[i];
       if (chunk === undefined || typeof score !== "number") throw new ColmenaError("INTERNAL", `shard reply names chunk ${i} of ${packed.chunks.length}`);
       return { ...chunk, score };
     });
-  return { vector: list(packed.vector), bm25: list(packed.bm25) };
+  return { vector: list(packed.vector), bm25: list(packed.bm25), catchingUp: packed.catchingUp === true };
 }

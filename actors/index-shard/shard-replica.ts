@@ -174,6 +174,11 @@ export class ShardReplica {
     return { docId, chunks: chunks.length, metadata };
   }
 
+  /** True until lastSeq reaches the log's end as it was at activation. */
+  get catchingUp(): boolean {
+    return this.#lastSeq < this.#catchUpTo;
+  }
+
   stats(): ReplicaStats {
     const { index, shard, replica } = this.#o.address;
     return {
@@ -185,7 +190,7 @@ export class ShardReplica {
       snapshotSeq: this.#snapshotSeq,
       loadedSeq: this.#loadedSeq,
       ...this.#counts,
-      catchingUp: this.#lastSeq < this.#catchUpTo,
+      catchingUp: this.catchingUp,
     };
   }
 

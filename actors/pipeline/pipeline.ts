@@ -58,8 +58,8 @@ const DEGRADABLE = new Set(["UNAVAILABLE", "OVERLOADED", "TIMEOUT", "INTERNAL"])
  * query coordinator (scatter-gather, RRF) → prompt (system, history, numbered
  * passages) → llm pool, streamed back. When no llm can take the request the
  * extractive backend answers here and the answer is marked degraded; shards
- * that miss the deadline make it partial. Degraded and partial answers are
- * not cached.
+ * that miss the deadline make it partial. Degraded and partial answers,
+ * and those a replica still catching up with its log gave, are not cached.
  */
 export class RagPipeline {
   readonly #p: PipelineParts;
@@ -177,7 +177,7 @@ export class RagPipeline {
     yield { type: "sources", sources };
     if (signal?.aborted) return;
     const value: CachedAnswer = { answer, sources, ...generated, pieces };
-    const caching = key !== undefined && !retrieved.partial && !degraded ? [cache.set(key, value).catch((err: unknown) => this.#p.log.warn({ err }, "could not cache the answer"))] : [];
+    const caching = key !== undefined && !retrieved.partial && !retrieved.catchingUp && !degraded ? [cache.set(key, value).catch((err: unknown) => this.#p.log.warn({ err }, "could not cache the answer"))] : [];
     this.#afterAnswer(sessionId, [...caching, this.#remember(actors, opening, sessionId, req.question, query, value)]);
     lap("total", started);
     yield { type: "done", timings, ...generated };

@@ -42,6 +42,8 @@ export interface QueryAnswer {
   partial: boolean;
   /** The shards (`<index>-<shard>`) that gave nothing in time. */
   missingShards: string[];
+  /** True when some shard answered only from a replica still catching up with its log (it may lack writes): such an answer is not cached. */
+  catchingUp: boolean;
 }
 
 export const COORDINATOR_KIND = "query-coordinator";
@@ -115,13 +117,13 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
     const first = turn++;
     const answers = await Promise.all(Array.from({ length: spec.shards }, (_, shard) => askShard(call, spec, shard, first + shard, query, shardDeadline)));
     const missingShards = answers.flatMap((a, shard) => (a === undefined ? [shardName(spec.name, shard)] : []));
-    const results = answers.filter((a): a is ShardResults => a !== undefined);
+    const results = answers.filter((a): a is ShardResults & { catchingUp: boolean } => a !== undefined);
     if (missingShards.length > 0) call.log.warn({ missingShards }, "partial answer");
     const span = stage("fuse", { "colmena.fuse.lists": results.length * 2, "colmena.fuse.partial": missingShards.length > 0 });
     const hits = fuse(results, { topK, k: config.rrfK, weights: config.weights });
     span.set({ "colmena.fuse.hits": hits.length });
     span.end();
-    return { hits, partial: missingShards.length > 0, missingShards };
+    return { hits, partial: missingShards.length > 0, missingShards, catchingUp: results.some((r) => r.catchingUp) };
   };
 
   /**
@@ -130,18 +132,22 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
    * lost fails at once while another is left to try; the last one waits for
    * its key to come back on a survivor, within the deadline.
    */
-  const askShard = async (call: CallContext, spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<ShardResults | undefined> => {
+  const askShard = async (call: CallContext, spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<(ShardResults & { catchingUp: boolean }) | undefined> => {
+    let behind: (ShardResults & { catchingUp: boolean }) | undefined;
     for (let i = 0; i < spec.replicas; i++) {
-      if (deadline <= call.clock.now()) return undefined;
+      if (deadline <= call.clock.now()) return behind;
       const key = shardKey(spec.name, shard, (first + i) % spec.replicas);
       try {
-        return unpackResults(await call.refs.ref(ShardKind, key).ask(query, { deadline, ownerLost: i < spec.replicas - 1 ? "fail" : "wait" }));
+        const results = unpackResults(await call.refs.ref(ShardKind, key).ask(query, { deadline, ownerLost: i < spec.replicas - 1 ? "fail" : "wait" }));
+        if (!results.catchingUp) return results;
+        // A replica still replaying its log may lack writes: another one may hold them, and this answer is kept in case none does.
+        behind ??= results;
       } catch (err) {
         ctx.log.debug({ key, code: isColmenaError(err) ? err.code : "INTERNAL", err: (err as Error).message }, "shard replica did not answer");
-        if (isColmenaError(err, "TIMEOUT")) return undefined;
+        if (isColmenaError(err, "TIMEOUT")) return behind;
       }
     }
-    return undefined;
+    return behind;
   };
 
   return {

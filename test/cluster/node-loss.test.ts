@@ -67,5 +67,5 @@ test("node loss - the node holding the most shard replicas SIGKILLed under stead
     c.nodes[v]!.child.kill("SIGKILL");
   });
   t.diagnostic(`the ${theirs.length} shard replica(s) of ${c.ids[v]} were placed on a survivor ${(await placed) - killedAt} ms after the kill (membership lease ${RuntimeConfigSchema.parse({}).runtime.leaseMs} ms)`);
-  await everyAcknowledgedSearchable(c, bridges);
+  await everyAcknowledgedSearchable(t, c, bridges);
 });

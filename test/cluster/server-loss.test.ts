@@ -24,5 +24,5 @@ test("server loss - one nats-server SIGKILLed under steady questions: errors onl
   t.diagnostic(`client connections per server: ${connections.join(", ")}; killing ${c.cluster.configs[victim]!.name}`);
   assert.ok(connections[victim]! > 0);
   await steadyWithLoss(t, c, bridges, 12_000, () => process.kill(c.cluster.servers[victim]!.pid, "SIGKILL"));
-  await everyAcknowledgedSearchable(c, bridges);
+  await everyAcknowledgedSearchable(t, c, bridges);
 });

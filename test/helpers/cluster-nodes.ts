@@ -118,19 +118,26 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
   const before = outcomes.filter((o) => o.ok && o.sentAt < killedAt - 1_000).map((o) => o.ms).sort((a, b) => a - b);
   t.diagnostic(`slowest answer from 1 s before the loss on: ${slowest.ms} ms (sent at +${slowest.sentAt - killedAt} ms); median before it ${before[before.length >> 1] ?? 0} ms`);
   const later = outcomes.filter((o) => o.sentAt > last);
-  if (failed.length > 0) {
-    // What the nodes said (warnings and errors) around the loss is where a failure's cause shows.
-    for (const [i, n] of c.nodes.entries()) {
-      const said = n.output().split("\n").filter((l) => l.startsWith("{") && !l.includes("ingest attempt failed"));
-      for (const line of said.slice(-15)) t.diagnostic(`${c.ids[i]}: ${line.slice(0, 400)}`);
-    }
-  }
+  if (failed.length > 0) nodesSaid(t, c);
   assert.ok(later.length >= 10, `questions went on after the window (${later.length})`);
   assert.ok(later.every((o) => o.ok), "every question sent after the window was answered");
   return { failed, outcomes, killedAt };
 }
 
-export async function everyAcknowledgedSearchable(c: ClusterNodes, bridges: string[]): Promise<void> {
-  for (const n of c.acked) await waitFor(`acknowledged document fo-${n} is searchable`, () => findable(bridges[n % bridges.length]!, n), 60_000);
+export async function everyAcknowledgedSearchable(t: TestContext, c: ClusterNodes, bridges: string[]): Promise<void> {
+  try {
+    for (const n of c.acked) await waitFor(`acknowledged document fo-${n} is searchable`, () => findable(bridges[n % bridges.length]!, n), 60_000);
+  } catch (err) {
+    nodesSaid(t, c);
+    throw err;
+  }
+}
+
+/** What the nodes said (warnings and errors), where a failure's cause shows. */
+function nodesSaid(t: TestContext, c: ClusterNodes): void {
+  for (const [i, n] of c.nodes.entries()) {
+    const said = n.output().split("\n").filter((l) => l.startsWith("{") && !l.includes("ingest attempt failed"));
+    for (const line of said.slice(-15)) t.diagnostic(`${c.ids[i]}: ${line.slice(0, 400)}`);
+  }
 }
 

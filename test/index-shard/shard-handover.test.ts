@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ensureShards, IndexSpecSchema, openShardLog, ShardKind, ShardLogWriter, shardActor, shardKey, shardLogEnds, waitForShards } from "../../actors/index.js";
+import { ensureShards, IndexSpecSchema, unpackResults, openShardLog, ShardKind, ShardLogWriter, shardActor, shardKey, shardLogEnds, waitForShards } from "../../actors/index.js";
 import type { ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
 import { startTestServer } from "../helpers/nats-server.js";
@@ -99,6 +99,10 @@ test("shard handover - when a second shard node joins, one replica of each shard
   for (const key of moved) {
     const stats = await b.ref(ShardKind, key).ask({ type: "stats" });
     assert.ok(stats.loadedSeq >= endsBeforeJoin[stats.shard]!, `${key} started on b from seq ${stats.loadedSeq}, the log ended at ${endsBeforeJoin[stats.shard]} when b joined`);
+    // What it loaded is searchable, by text and by vector, writes from before the move included.
+    const found = unpackResults(await b.ref(ShardKind, key).ask({ type: "search", text: `document ${stats.shard} 3`, vector: axis(4, 3), k: 40 }));
+    assert.ok(found.bm25.some((h) => h.id === `d${stats.shard}-3#0`), `${key}: a text search finds an early write`);
+    assert.ok(found.vector.some((h) => h.id === `d${stats.shard}-3#0`), `${key}: a vector search finds an early write`);
   }
   // Every write, those made during the move included, is applied by every replica.
   const stats = await waitForShards(a.storage, a, spec);

@@ -29,11 +29,15 @@ import { startTestSystem } from "../helpers/system.js";
 const DIM = 32;
 const broken = IndexSpecSchema.parse({ name: "q", shards: 4, replicas: 2, dimension: DIM });
 const healthy = IndexSpecSchema.parse({ name: "full", shards: 2, replicas: 1, dimension: DIM });
-const indexes = [broken, healthy];
+/** Shard 0 of "lagging": replica 0 is a stand-in still catching up (it lacks the write replica 1 holds); "behind" has only such a replica. */
+const lagging = IndexSpecSchema.parse({ name: "lagging", shards: 1, replicas: 2, dimension: DIM });
+const behind = IndexSpecSchema.parse({ name: "behind", shards: 1, replicas: 1, dimension: DIM });
+const indexes = [broken, healthy, lagging, behind];
 
 /** Replicas a second node holds with a stand-in shard: shard 2 never answers in time, shard 3 fails, shard 1's replica 0 fails. */
 const SILENT = [shardKey("q", 2, 0), shardKey("q", 2, 1)];
 const FAILING = [shardKey("q", 3, 0), shardKey("q", 3, 1), shardKey("q", 1, 0)];
+const CATCHING_UP = [shardKey("lagging", 0, 0), shardKey("behind", 0, 0)];
 
 const StandIn = defineActor({
   kind: SHARD_KIND,
@@ -43,6 +47,10 @@ const StandIn = defineActor({
   messages: { search: z.object({}), stats: z.object({}) },
   create: (ctx) => ({
     search: async (_m: object, call: { signal: AbortSignal }) => {
+      if (CATCHING_UP.includes(ctx.key)) {
+        const chunks = ctx.key.startsWith("behind") ? [{ id: "old#0", docId: "old", text: "an old chunk", metadata: {} }] : [];
+        return { chunks, vector: [], bm25: chunks.map((_, i) => [i, 1]), catchingUp: true };
+      }
       if (FAILING.includes(ctx.key)) throw new ColmenaError("UNAVAILABLE", `${ctx.key} is broken`);
       await sleep(30_000, undefined, { signal: call.signal }).catch(() => {});
       throw new ColmenaError("TIMEOUT", "too late");
@@ -76,14 +84,20 @@ before(async () => {
   standIns = await startTestSystem(server.url, [StandIn]);
   // Both nodes host the shard kind, so keys would be placed between them by rendezvous: each claims its own keys
   // with activation requests aimed at itself, the stand-in node its broken replicas, the real node all the others.
-  const standInKeys = [...SILENT, ...FAILING];
+  const standInKeys = [...SILENT, ...FAILING, ...CATCHING_UP];
   await Promise.all(standInKeys.map((k) => activateOn(standIns, k)));
   const realKeys = indexes.flatMap((spec) => replicaKeys(spec).map((r) => shardKey(r.index, r.shard, r.replica))).filter((k) => !standInKeys.includes(k));
   await Promise.all(realKeys.map((k) => activateOn(node, k)));
   await openShardLog(node.storage);
   for (let s = 0; s < 4; s++) await upsert("q", s, `q-doc-${s}`, `gateways connect clusters, shard ${s} copy`);
   for (let s = 0; s < 2; s++) await upsert("full", s, `full-doc-${s}`, `leaf nodes extend clusters, shard ${s} copy`);
+  await upsert("lagging", 0, "new-doc", "routes join servers into a cluster");
   await waitForShards(node.storage, node, healthy);
+  for (;;) {
+    const st = await node.ref(ShardKind, shardKey("lagging", 0, 1)).ask({ type: "stats" });
+    if (!st.catchingUp && st.size === 1) break;
+    await sleep(20);
+  }
   for (const k of [shardKey("q", 0, 0), shardKey("q", 0, 1), shardKey("q", 1, 1)]) {
     for (;;) {
       const st = await node.ref(ShardKind, k).ask({ type: "stats" });
@@ -120,6 +134,19 @@ test("coordinator - shards that time out or fail make the answer partial and are
     assert.deepEqual(answer.missingShards.sort(), ["q-2", "q-3"]);
     assert.deepEqual(answer.hits.map((h) => h.docId).sort(), ["q-doc-0", "q-doc-1"]);
   }
+});
+
+test("coordinator - a replica still catching up with its log is passed over for one that has caught up; an answer only such replicas gave says so", async () => {
+  // Twice, so that each replica is asked first once.
+  for (let i = 0; i < 2; i++) {
+    const answer = await node.pool(CoordinatorKind).ask({ type: "query", question: "routes join servers", index: "lagging" });
+    assert.deepEqual(answer.hits.map((h) => h.docId), ["new-doc"], "the write the lagging replica lacks is found");
+    assert.equal(answer.catchingUp, false);
+  }
+  const old = await node.pool(CoordinatorKind).ask({ type: "query", question: "an old chunk", index: "behind" });
+  assert.deepEqual(old.hits.map((h) => h.docId), ["old"], "with no replica caught up, the one there answers");
+  assert.equal(old.catchingUp, true, "and the answer says it may lack writes (the pipeline does not cache it)");
+  assert.equal(old.partial, false);
 });
 
 test("coordinator - searches with the caller's vector, and refuses what it cannot search", async () => {

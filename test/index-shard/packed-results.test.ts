@@ -11,8 +11,9 @@ test("packed results - a chunk in both lists travels once, and unpacking gives b
   assert.deepEqual(packed.chunks.map((c) => c.id), ["a#0", "b#0", "c#1"]);
   assert.ok(packed.chunks.every((c) => !("score" in c)));
   assert.deepEqual(packed.bm25, [[1, 7.5], [2, 3], [0, 1]]);
-  assert.deepEqual(unpackResults(packed), results);
-  assert.deepEqual(unpackResults(packResults({ vector: [], bm25: [] })), { vector: [], bm25: [] });
+  assert.deepEqual(unpackResults(packed), { ...results, catchingUp: false });
+  assert.deepEqual(unpackResults(packResults({ vector: [], bm25: [] })), { vector: [], bm25: [], catchingUp: false });
+  assert.equal(unpackResults({ ...packed, catchingUp: true }).catchingUp, true, "a replica still replaying its log says so");
 });
 
 test("packed results - a pair naming no chunk is a broken reply (INTERNAL), not a hit without text", () => {

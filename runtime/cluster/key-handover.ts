@@ -1,12 +1,8 @@
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { Codec } from "../../nats/index.js";
-import type { Clock } from "../../supervisors/index.js";
 import { ColmenaError } from "../contract/errors.js";
-import { abortable } from "../time/abortable.js";
 import type { AnyHosted } from "../contract/hosting.js";
 import type { Storage } from "../contract/storage.js";
-import type { Subjects } from "../contract/subjects.js";
-import type { Logger } from "../observe/logger.js";
+import { abortable } from "../time/abortable.js";
+import type { HostDeps } from "./host.js";
 
 /** How long a key's new place must stay the same before the key moves: a node that just joined is seen by every node first. */
 export const HANDOVER_SETTLE_MS = 3_000;
@@ -17,16 +13,8 @@ const RETRY_MS = 30_000;
 /** How long the direct activation on the new place may take once the key has left. */
 const ACTIVATE_TIMEOUT_MS = 10_000;
 
-export interface HandoverDeps {
-  kind: AnyHosted;
-  nodeId: string;
-  nc: NatsConnection;
-  codec: Codec;
-  subjects: Subjects;
-  clock: Clock;
-  log: Logger;
-  storage: Storage;
-}
+/** The node's parts a handover uses, with the kind and the storage it declared. */
+export type HandoverDeps = Pick<HostDeps, "nodeId" | "nc" | "codec" | "subjects" | "clock" | "log"> & { kind: AnyHosted; storage: Storage };
 
 /** What the keyed host lends its handover. */
 export interface HandoverHost {

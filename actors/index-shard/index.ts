@@ -1,7 +1,7 @@
 /** The index shard's public surface: one shard's HNSW + BM25 state, its snapshots, its write log and the keyed shard actor. */
 export { ShardIndex } from "./shard-index.js";
 export { packResults, unpackResults } from "./packed-results.js";
-export type { PackedChunk, PackedShardResults } from "./packed-results.js";
+export type { PackedChunk, PackedShardResults, ReplicaResults } from "./packed-results.js";
 export { saveSnapshot, loadSnapshot } from "./snapshot.js";
 export type { LoadedSnapshot, LoadOptions } from "./snapshot.js";
 export type { Chunk, Hit, Metadata, MetadataValue, ShardIndexOptions, ShardQuery, ShardResults } from "./types.js";

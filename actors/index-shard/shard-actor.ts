@@ -141,8 +141,7 @@ async function createShard(ctx: ActorContext, config: ShardConfig) {
       shardHits.observe(hits);
       span.set({ "colmena.shard.hits": hits, "colmena.shard.vector_hits": results.vector.length, "colmena.shard.bm25_hits": results.bm25.length });
       span.end();
-      const packed = packResults(results);
-      return replica.catchingUp ? { ...packed, catchingUp: true as const } : packed;
+      return packResults(results, { lastSeq: replica.lastSeq, catchingUp: replica.catchingUp });
     },
     get: (m: { ids: string[] }): Omit<Hit, "score">[] => replica.get(m.ids),
     document: (m: { docId: string }) => replica.document(m.docId),

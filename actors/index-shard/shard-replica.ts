@@ -174,6 +174,11 @@ export class ShardReplica {
     return { docId, chunks: chunks.length, metadata };
   }
 
+  /** Stream sequence of the last log entry applied (or passed over). */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
   /** True until lastSeq reaches the log's end as it was at activation. */
   get catchingUp(): boolean {
     return this.#lastSeq < this.#catchUpTo;

@@ -177,10 +177,19 @@ export class RagPipeline {
     yield { type: "sources", sources };
     if (signal?.aborted) return;
     const value: CachedAnswer = { answer, sources, ...generated, pieces };
-    const caching = key !== undefined && !retrieved.partial && !retrieved.catchingUp && !degraded ? [cache.set(key, value).catch((err: unknown) => this.#p.log.warn({ err }, "could not cache the answer"))] : [];
+    const caching = key !== undefined && !retrieved.partial && !degraded ? [this.#cache(key, value, retrieved)] : [];
     this.#afterAnswer(sessionId, [...caching, this.#remember(actors, opening, sessionId, req.question, query, value)]);
     lap("total", started);
     yield { type: "done", timings, ...generated };
+  }
+
+  /** Caches an answer under its version only when the replicas that gave it had applied every write the version counts (IndexVersion.covers). */
+  async #cache(key: string, value: CachedAnswer, retrieved: QueryAnswer): Promise<void> {
+    try {
+      if (await this.#p.version.covers(retrieved.applied)) await this.#p.cache.set(key, value);
+    } catch (err) {
+      this.#p.log.warn({ err }, "could not cache the answer");
+    }
   }
 
   /** Resolves once the bookkeeping of every question answered so far is done (a stopping instance waits for it). */

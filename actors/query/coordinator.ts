@@ -10,8 +10,8 @@ import { actorAddress, ColmenaError, hostActor, isColmenaError, stage, type Acto
 import { EmbedderKind } from "../embedder/embedder-actor.js";
 import { findIndex, IndexListSchema, shardKey, shardName, type IndexSpec } from "../index-shard/index-spec.js";
 import { ShardKind } from "../index-shard/shard-actor.js";
-import { unpackResults } from "../index-shard/index.js";
-import type { Metadata, ShardResults } from "../index-shard/types.js";
+import { unpackResults, type ReplicaResults } from "../index-shard/index.js";
+import type { Metadata } from "../index-shard/types.js";
 import { FilterSchema, VectorSchema } from "../index-shard/wire-schemas.js";
 import { DEFAULT_RRF_K, fuse, type FusedHit } from "./fusion.js";
 
@@ -42,8 +42,19 @@ export interface QueryAnswer {
   partial: boolean;
   /** The shards (`<index>-<shard>`) that gave nothing in time. */
   missingShards: string[];
-  /** True when some shard answered only from a replica still catching up with its log (it may lack writes): such an answer is not cached. */
-  catchingUp: boolean;
+  /**
+   * For each shard that answered, the last entry of the write log the
+   * answering replica had applied: the answer holds every write up to there
+   * and may lack later ones (the pipeline caches it only when these cover
+   * the log as it knows it).
+   */
+  applied: AppliedShard[];
+}
+
+export interface AppliedShard {
+  index: string;
+  shard: number;
+  lastSeq: number;
 }
 
 export const COORDINATOR_KIND = "query-coordinator";
@@ -117,13 +128,14 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
     const first = turn++;
     const answers = await Promise.all(Array.from({ length: spec.shards }, (_, shard) => askShard(call, spec, shard, first + shard, query, shardDeadline)));
     const missingShards = answers.flatMap((a, shard) => (a === undefined ? [shardName(spec.name, shard)] : []));
-    const results = answers.filter((a): a is ShardResults & { catchingUp: boolean } => a !== undefined);
+    const applied = answers.flatMap((a, shard) => (a === undefined ? [] : [{ index: spec.name, shard, lastSeq: a.lastSeq }]));
+    const results = answers.filter((a): a is ReplicaResults => a !== undefined);
     if (missingShards.length > 0) call.log.warn({ missingShards }, "partial answer");
     const span = stage("fuse", { "colmena.fuse.lists": results.length * 2, "colmena.fuse.partial": missingShards.length > 0 });
     const hits = fuse(results, { topK, k: config.rrfK, weights: config.weights });
     span.set({ "colmena.fuse.hits": hits.length });
     span.end();
-    return { hits, partial: missingShards.length > 0, missingShards, catchingUp: results.some((r) => r.catchingUp) };
+    return { hits, partial: missingShards.length > 0, missingShards, applied };
   };
 
   /**
@@ -132,8 +144,8 @@ function createCoordinator(ctx: ActorContext, config: CoordinatorConfig) {
    * lost fails at once while another is left to try; the last one waits for
    * its key to come back on a survivor, within the deadline.
    */
-  const askShard = async (call: CallContext, spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<(ShardResults & { catchingUp: boolean }) | undefined> => {
-    let behind: (ShardResults & { catchingUp: boolean }) | undefined;
+  const askShard = async (call: CallContext, spec: IndexSpec, shard: number, first: number, query: ShardSearch, deadline: number): Promise<ReplicaResults | undefined> => {
+    let behind: ReplicaResults | undefined;
     for (let i = 0; i < spec.replicas; i++) {
       if (deadline <= call.clock.now()) return behind;
       const key = shardKey(spec.name, shard, (first + i) % spec.replicas);

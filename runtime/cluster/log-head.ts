@@ -1,6 +1,6 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
+import { isNotFound, jetStreamError, jetStreamManagerOf, jetStreamOf, lastSequenceOn } from "../../nats/index.js";
 import type { Clock, TimerHandle } from "../../supervisors/index.js";
 import type { LogHead } from "../contract/storage.js";
 import type { Logger } from "../observe/logger.js";
@@ -43,12 +43,21 @@ async function readLastSeq(nc: NatsConnection, stream: string): Promise<number> 
  * pause. A watch that goes silent without any of those signals is noticed
  * after about two missed heartbeats (HEARTBEAT_MS each). A failed fallback
  * read throws UNAVAILABLE (retryable) rather than guessing.
+ *
+ * Per subject: the watch also keeps each subject's newest sequence it has
+ * seen. A subject it has seen nothing on since it opened is read from the
+ * stream once (its entries may all be older than the watch); a reopened
+ * watch starts that over, since it skips what came while it was closed.
  */
 export class StreamHead implements LogHead {
   readonly #nc: NatsConnection;
   readonly #stream: string;
   readonly #log: Pick<Logger, "info" | "warn"> | undefined;
   #seq = 0;
+  /** Newest sequence per subject, from the watch or one read; only while the watch has run without a gap. */
+  readonly #bySubject = new Map<string, number>();
+  /** Counts the watch's openings: a read that began before a reopen is not kept. */
+  #generation = 0;
   #healthy = false;
   #connected = true;
   #stopped = false;
@@ -82,6 +91,16 @@ export class StreamHead implements LogHead {
     return this.#raise(await readLastSeq(this.#nc, this.#stream));
   }
 
+  /** The newest sequence on a subject: from memory while the watch is healthy and has it, else read from the stream. */
+  async currentOn(subject: string): Promise<number> {
+    const known = this.#bySubject.get(subject);
+    if (this.#healthy && known !== undefined) return known;
+    const generation = this.#generation;
+    const read = await lastSequenceOn(this.#nc, this.#stream, subject);
+    if (generation === this.#generation) this.#raiseOn(subject, read);
+    return Math.max(read, this.#bySubject.get(subject) ?? 0);
+  }
+
   /** Closes the watch and deletes its consumer (best effort). */
   async stop(): Promise<void> {
     if (this.#stopped) return;
@@ -96,6 +115,8 @@ export class StreamHead implements LogHead {
   async #open(): Promise<void> {
     // The last sequence now, then a watch from that very sequence: nothing stored after the read is missed,
     // and that message, redelivered with nothing pending after it, confirms the watch is caught up.
+    this.#generation++;
+    this.#bySubject.clear();
     const last = this.#raise(await readLastSeq(this.#nc, this.#stream));
     const consumer = await jetStreamOf(this.#nc).consumers.get(this.#stream, {
       headers_only: true,
@@ -107,6 +128,7 @@ export class StreamHead implements LogHead {
       idle_heartbeat: HEARTBEAT_MS,
       callback: (m: JsMsg) => {
         this.#raise(m.seq);
+        this.#raiseOn(m.subject, m.seq);
         if (m.info.pending === 0) this.#setHealthy(true);
       },
     });
@@ -175,5 +197,9 @@ export class StreamHead implements LogHead {
   #raise(seq: number): number {
     if (seq > this.#seq) this.#seq = seq;
     return this.#seq;
+  }
+
+  #raiseOn(subject: string, seq: number): void {
+    if (seq > (this.#bySubject.get(subject) ?? 0)) this.#bySubject.set(subject, seq);
   }
 }

@@ -84,6 +84,12 @@ export interface Log {
  */
 export interface LogHead {
   current(): Promise<number>;
+  /**
+   * The newest sequence on one subject of the log (0: none), as current()
+   * answers for the whole log: never older than the newest entry on the
+   * subject at or below a sequence current() answered before.
+   */
+  currentOn(subject: string): Promise<number>;
   /** Whether `current()` answers from memory. */
   readonly healthy: boolean;
   stop(): Promise<void>;

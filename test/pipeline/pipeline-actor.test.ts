@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
-import { AnswerCache, findIndex, IngestKind, PipelineKind, RagPipeline, type IndexVersion, type QueryEvent, type QueryResult } from "../../actors/index.js";
+import { AnswerCache, findIndex, followIndexVersion, IngestKind, openShardLog, PipelineKind, RagPipeline, shardLogSubject, type AppliedShard, type IndexVersion, type QueryEvent, type QueryResult } from "../../actors/index.js";
 import { llmKind } from "../../actors/llm/index.js";
 import { sessionKind } from "../../actors/session/index.js";
 import { ColmenaConfigSchema } from "../../cli/config.js";
@@ -47,6 +47,19 @@ describe("pipeline actor", () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  /** The pipeline as the node builds it, on the client's storage, with `version` for its index version. */
+  const pipelineWith = async (version: IndexVersion): Promise<RagPipeline> =>
+    new RagPipeline({
+      cache: await AnswerCache.open({ storage: client.storage, clock: client.clock }),
+      version,
+      llm: llmKind(config.llm),
+      session: sessionKind(config.session),
+      sessionDefaults: config.session.settings,
+      models: async () => ({ embedder: "hash", llm: "extractive" }),
+      defaults: { topK: 5, maxNewTokens: 128 },
+      log: pino({ level: "silent" }),
+    });
+
   test("answers a question with its sources, then from the cache", async () => {
     const first = await client.pool(PipelineKind).ask({ type: "answer", question: "How many eggs does the queen lay?" }, { timeoutMs: 10_000 });
     assert.equal(first.cached, false);
@@ -83,17 +96,8 @@ describe("pipeline actor", () => {
   test("while the write log cannot say where it stands (retryable), questions are answered without the answer cache; any other failure of it fails them", async () => {
     // The real parts of the node, but an index version that fails as the log's stream does while it elects a leader.
     let failure: Error = new ColmenaError("UNAVAILABLE", "cannot read where colmena_shardlog stands: timeout");
-    const version: IndexVersion = { current: () => Promise.reject(failure), healthy: false, stop: async () => {} };
-    const pipeline = new RagPipeline({
-      cache: await AnswerCache.open({ storage: client.storage, clock: client.clock }),
-      version,
-      llm: llmKind(config.llm),
-      session: sessionKind(config.session),
-      sessionDefaults: config.session.settings,
-      models: async () => ({ embedder: "hash", llm: "extractive" }),
-      defaults: { topK: 5, maxNewTokens: 128 },
-      log: pino({ level: "silent" }),
-    });
+    const version: IndexVersion = { current: () => Promise.reject(failure), covers: async () => true, stop: async () => {} };
+    const pipeline = await pipelineWith(version);
     const call = () => ({ refs: client, clock: client.clock, deadline: client.clock.now() + 10_000 });
     for (let i = 0; i < 2; i++) {
       const answer = await pipeline.query({ question: "How many eggs does the queen lay?" }, call());
@@ -103,5 +107,35 @@ describe("pipeline actor", () => {
     failure = new ColmenaError("INVALID", "not a log");
     await assert.rejects(pipeline.query({ question: "How many eggs does the queen lay?" }, call()), (err) => isColmenaError(err, "INVALID"));
     await pipeline.settled();
+  });
+
+  test("an answer from replicas that had yet to apply writes the version counts is not cached; one from replicas that had is", async () => {
+    // The node's real version, but told that the log holds writes past those the replicas applied (as right after an ingest).
+    const real = await followIndexVersion(client.storage);
+    const applied: AppliedShard[][] = [];
+    let covered = false;
+    const pipeline = await pipelineWith({ current: () => real.current(), covers: async (a) => (applied.push([...a]), covered), stop: () => real.stop() });
+    const call = () => ({ refs: client, clock: client.clock, deadline: client.clock.now() + 10_000 });
+    try {
+      const question = "Do drones sting?";
+      for (const expected of [false, false, true]) {
+        const answer = await pipeline.query({ question }, call());
+        await pipeline.settled();
+        assert.equal(answer.cached, expected);
+        assert.equal(answer.sources[0]?.docId, "drones");
+        covered = true;
+      }
+      const log = await openShardLog(client.storage);
+      const spec = findIndex(config.retrieval.indexes, undefined);
+      assert.equal(applied.length, 2, "asked once per answer retrieved");
+      assert.deepEqual(applied[0]!.map((a) => a.shard), Array.from({ length: spec.shards }, (_, i) => i));
+      for (const a of applied[0]!) assert.equal(a.lastSeq, await log.lastSequenceOn(shardLogSubject(log, spec.name, a.shard)), "each shard's replica had applied its log's end");
+      assert.equal(await real.covers(applied[0]!), true, "which the real version says covers the log");
+      await log.append(shardLogSubject(log, "elsewhere", 0), { op: "deleteDocument", docId: "none" });
+      assert.equal(await real.covers([{ index: "elsewhere", shard: 0, lastSeq: 0 }]), false, "a replica that has not applied a write on its shard does not cover the log");
+    } finally {
+      await pipeline.settled();
+      await real.stop();
+    }
   });
 });

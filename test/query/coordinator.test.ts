@@ -15,6 +15,7 @@ import {
   SHARD_KIND,
   ShardKind,
   ShardLogWriter,
+  shardLogSubject,
   shardActor,
   replicaKeys,
   shardKey,
@@ -136,16 +137,19 @@ test("coordinator - shards that time out or fail make the answer partial and are
   }
 });
 
-test("coordinator - a replica still catching up with its log is passed over for one that has caught up; an answer only such replicas gave says so", async () => {
+test("coordinator - a replica still catching up with its log is passed over for one that has caught up; an answer says how far through the log each shard's replica was", async () => {
+  const log = await openShardLog(node.storage);
+  const written = await log.lastSequenceOn(shardLogSubject(log, "lagging", 0));
+  assert.ok(written > 0);
   // Twice, so that each replica is asked first once.
   for (let i = 0; i < 2; i++) {
     const answer = await node.pool(CoordinatorKind).ask({ type: "query", question: "routes join servers", index: "lagging" });
     assert.deepEqual(answer.hits.map((h) => h.docId), ["new-doc"], "the write the lagging replica lacks is found");
-    assert.equal(answer.catchingUp, false);
+    assert.deepEqual(answer.applied, [{ index: "lagging", shard: 0, lastSeq: written }]);
   }
   const old = await node.pool(CoordinatorKind).ask({ type: "query", question: "an old chunk", index: "behind" });
   assert.deepEqual(old.hits.map((h) => h.docId), ["old"], "with no replica caught up, the one there answers");
-  assert.equal(old.catchingUp, true, "and the answer says it may lack writes (the pipeline does not cache it)");
+  assert.deepEqual(old.applied, [{ index: "behind", shard: 0, lastSeq: 0 }], "and the answer says it holds no write of the log (the pipeline does not cache it)");
   assert.equal(old.partial, false);
 });
 

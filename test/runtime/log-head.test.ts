@@ -51,6 +51,26 @@ test("log head - starts at 0 on an empty log, then follows each write shortly af
   }
 });
 
+test("log head - per subject: the newest entry on each, those written before the watch (read once) and after it (followed)", async () => {
+  const log = await openLog(fx.nc, "iv-subjects");
+  const [before] = await append(log, "early", 1);
+  await append(log, "docs", 2);
+  const head = await log.follow();
+  try {
+    assert.equal(await head.currentOn(log.subject("early")), before, "written before the watch opened");
+    assert.equal(await head.currentOn(log.subject("never")), 0, "a subject with no entry");
+    const [late] = await append(log, "early", 3);
+    const [other] = await append(log, "docs", 4);
+    await waitFor(`the head is ${other}`, async () => (await head.current()) === other);
+    assert.equal(await head.currentOn(log.subject("early")), late, "followed after the first read");
+    assert.equal(await head.currentOn(log.subject("docs")), other);
+    const [first] = await append(log, "never", 5);
+    await waitFor("the new subject is followed", async () => (await head.currentOn(log.subject("never"))) === first);
+  } finally {
+    await head.stop();
+  }
+});
+
 test("log head - one started after writes starts at the last sequence, at once", async () => {
   const log = await openLog(fx.nc, "iv-late");
   const seqs = await append(log, "docs", 1, 2, 3, 4, 5);

@@ -5,8 +5,9 @@
  * worker has written its chunks), one subject per index
  * (`<ns>.ingest.docs.<index>`). This file is the stream's whole format.
  */
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { ColmenaError, invalid, zodIssues, type Log, type LogSpec, type Storage } from "../../runtime/index.js";
+import { ColmenaError, invalid, sleep, systemClock, zodIssues, type Clock, type Log, type LogSpec, type Storage } from "../../runtime/index.js";
 import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 
 const metadataValue = z.union([z.string(), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);
@@ -53,7 +54,18 @@ export function parseIngestRecord(value: unknown): IngestRecord {
 export interface IngestOptions {
   /** Default "default". */
   index?: string;
+  /**
+   * Until when (ms on `clock`) entries the stream could not store for a
+   * passing reason (UNAVAILABLE: a stream electing a leader after a server
+   * loss) are sent again; default: no retry.
+   */
+  retryUntil?: number;
+  clock?: Clock;
 }
+
+/** First pause before entries not stored are sent again; it doubles up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 1_000;
 
 /** Checks every document first (INVALID names the first bad one), so a bad batch stores nothing. */
 export function validateDocuments(docs: unknown): Document[] {
@@ -76,26 +88,40 @@ export function validateDocuments(docs: unknown): Document[] {
 export async function ingestDocuments(log: Log, docs: readonly DocumentInput[], options: IngestOptions = {}): Promise<string[]> {
   const valid = validateDocuments(docs);
   const index = options.index ?? "default";
-  return publishRecords(log, valid.map((doc) => ({ op: "upsert", index, doc })));
+  return publishRecords(log, valid.map((doc) => ({ op: "upsert", index, doc })), options);
 }
 
 /** Queues the removal of documents (their chunks leave their shard); resolves once stored. */
 export async function deleteDocuments(log: Log, docIds: readonly string[], options: IngestOptions = {}): Promise<string[]> {
   if (docIds.length === 0 || docIds.some((id) => typeof id !== "string" || id.length === 0)) throw invalid("docIds must be non-empty strings");
   const index = options.index ?? "default";
-  return publishRecords(log, docIds.map((docId) => ({ op: "delete", index, docId })));
+  return publishRecords(log, docIds.map((docId) => ({ op: "delete", index, docId })), options);
 }
 
-async function publishRecords(log: Log, records: IngestRecord[]): Promise<string[]> {
+/**
+ * Stores the records, sending again those not stored for a retryable reason
+ * until `retryUntil`. Each entry keeps one message id across its tries, so
+ * one whose store succeeded though its answer was lost is not stored twice
+ * (within the stream's duplicate window).
+ */
+async function publishRecords(log: Log, records: IngestRecord[], options: IngestOptions): Promise<string[]> {
   const ids = records.map((r) => (r.op === "upsert" ? r.doc.id : r.docId));
-  const results = await log.appendAll(records.map((r) => ({ subject: ingestSubject(log, r.index), value: r })));
-  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [i] : []));
-  if (failed.length > 0) {
-    const first = (results[failed[0]!] as PromiseRejectedResult).reason;
-    throw new ColmenaError("UNAVAILABLE", `${failed.length} of ${records.length} documents were not stored: ${ColmenaError.from(first).message}`, {
-      retryAfterMs: 1_000,
-      details: { stored: ids.filter((_, i) => !failed.includes(i)), failed: failed.map((i) => ids[i]) },
-    });
+  const clock = options.clock ?? systemClock;
+  const batch = randomUUID();
+  const entries = records.map((r, i) => ({ subject: ingestSubject(log, r.index), value: r, msgId: `${batch}:${i}` }));
+  let failed = entries.map((_, i) => i);
+  let reason: ColmenaError | undefined;
+  for (let pause = RETRY_FIRST_MS; ; pause = Math.min(RETRY_MAX_MS, pause * 2)) {
+    const results = await log.appendAll(failed.map((i) => entries[i]!));
+    const rejected = results.flatMap((r, j) => (r.status === "rejected" ? [{ i: failed[j]!, error: ColmenaError.from(r.reason) }] : []));
+    failed = rejected.map((r) => r.i);
+    reason = rejected[0]?.error;
+    if (reason === undefined) return ids;
+    if (!reason.retryable || options.retryUntil === undefined || clock.now() + pause >= options.retryUntil) break;
+    await sleep(clock, pause);
   }
-  return ids;
+  throw new ColmenaError("UNAVAILABLE", `${failed.length} of ${records.length} documents were not stored: ${reason.message}`, {
+    retryAfterMs: 1_000,
+    details: { stored: ids.filter((_, i) => !failed.includes(i)), failed: failed.map((i) => ids[i]) },
+  });
 }

@@ -6,7 +6,7 @@
  * stream; indexing follows asynchronously and `progress` shows how far it is.
  */
 import { z } from "zod";
-import { actorAddress, ColmenaError, hostActor, type ActorContext, type Log } from "../../runtime/index.js";
+import { actorAddress, ColmenaError, hostActor, type ActorContext, type CallContext, type Log } from "../../runtime/index.js";
 import { findIndex, IndexListSchema } from "../index-shard/index-spec.js";
 import { DocumentIdSchema } from "../index-shard/wire-schemas.js";
 import { EmbedderKind } from "../embedder/embedder-actor.js";
@@ -17,6 +17,16 @@ import { FAILURE_LOG, openFailureLog, readFailures } from "./ingest-failures.js"
 import { INGEST_CONSUMER, IngestWorker, type WorkerCounters } from "./ingest-worker.js";
 
 const positive = z.number().int().positive();
+
+/**
+ * How long a store that failed for a passing reason is tried again, within
+ * the caller's deadline less a margin to answer in: a stream's leader
+ * election after a server loss takes seconds, and a client told 503 then
+ * would have to send the documents again itself.
+ */
+const STORE_RETRY_MS = 15_000;
+const REPLY_MARGIN_MS = 250;
+const storeOptions = (index: string, call: CallContext) => ({ index, clock: call.clock, retryUntil: Math.min(call.deadline, call.clock.now() + STORE_RETRY_MS) - REPLY_MARGIN_MS });
 
 export const IngestConfigSchema = z
   .strictObject({
@@ -132,16 +142,16 @@ async function createIngest(ctx: ActorContext, config: IngestConfig) {
       })
     : undefined;
   return {
-    ingest: async (m: { documents: z.input<typeof DocumentSchema>[]; index?: string | undefined }) => {
+    ingest: async (m: { documents: z.input<typeof DocumentSchema>[]; index?: string | undefined }, call: CallContext) => {
       const index = findIndex(config.indexes, m.index).name;
       if (m.documents.length > config.maxDocumentsPerRequest) {
         throw new ColmenaError("INVALID", `${m.documents.length} documents exceed the limit of ${config.maxDocumentsPerRequest} per request`);
       }
-      return { ids: await ingestDocuments(log, m.documents, { index }) };
+      return { ids: await ingestDocuments(log, m.documents, storeOptions(index, call)) };
     },
-    delete: async (m: { docId: string; index?: string | undefined }) => {
+    delete: async (m: { docId: string; index?: string | undefined }, call: CallContext) => {
       const index = findIndex(config.indexes, m.index).name;
-      return { ids: await deleteDocuments(log, [m.docId], { index }) };
+      return { ids: await deleteDocuments(log, [m.docId], storeOptions(index, call)) };
     },
     progress: async (): Promise<IngestProgress> => {
       const counters = worker?.counters ?? { documents: 0, chunksWritten: 0, errors: 0, retries: 0, lastErrors: [] };

@@ -78,9 +78,9 @@ class NatsLog implements Log {
     return this.#publish(subject, this.#encode(subject, value), options.msgId);
   }
 
-  async appendAll(entries: readonly { subject: string; value: unknown }[]): Promise<PromiseSettledResult<number>[]> {
+  async appendAll(entries: readonly { subject: string; value: unknown; msgId?: string }[]): Promise<PromiseSettledResult<number>[]> {
     const encoded = entries.map((e) => this.#encode(e.subject, e.value));
-    return Promise.allSettled(entries.map((e, i) => this.#publish(e.subject, encoded[i]!)));
+    return Promise.allSettled(entries.map((e, i) => this.#publish(e.subject, encoded[i]!, e.msgId)));
   }
 
   #encode(subject: string, value: unknown): Uint8Array {

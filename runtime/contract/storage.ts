@@ -57,9 +57,10 @@ export interface Log {
   /**
    * Stores a batch at once: every value is encoded first, so one that cannot
    * be stored (TOO_LARGE, INVALID) refuses the batch before anything is
-   * sent; answers each entry's outcome, in order.
+   * sent; answers each entry's outcome, in order. An entry's `msgId` works
+   * as append's.
    */
-  appendAll(entries: readonly { subject: string; value: unknown }[]): Promise<PromiseSettledResult<number>[]>;
+  appendAll(entries: readonly { subject: string; value: unknown; msgId?: string }[]): Promise<PromiseSettledResult<number>[]>;
   /** Sequence of the newest entry on a subject; 0 when it has none. */
   lastSequenceOn(subject: string): Promise<number>;
   state(): Promise<LogState>;

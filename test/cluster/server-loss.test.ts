@@ -9,8 +9,9 @@ import { everyAcknowledgedSearchable, startClusterNodes, steadyWithLoss, type Cl
  * through the bridges, with documents ingested alongside, the nats-server
  * holding the most client connections is SIGKILLed. The errors' window is
  * measured and reported; what is asserted does not depend on the machine's
- * speed: every question sent after the window is answered, and every
- * document whose ingest was acknowledged is searchable at the end.
+ * speed: every question sent after the window is answered, no document is
+ * refused for the loss (only as OVERLOADED), and every document whose
+ * ingest was acknowledged is searchable at the end.
  */
 let c: ClusterNodes;
 before(async () => void (c = await startClusterNodes()));
@@ -23,6 +24,8 @@ test("server loss - one nats-server SIGKILLed under steady questions: errors onl
   const victim = connections.indexOf(Math.max(...connections));
   t.diagnostic(`client connections per server: ${connections.join(", ")}; killing ${c.cluster.configs[victim]!.name}`);
   assert.ok(connections[victim]! > 0);
-  await steadyWithLoss(t, c, bridges, 12_000, () => process.kill(c.cluster.servers[victim]!.pid, "SIGKILL"));
+  const { refusedIngests } = await steadyWithLoss(t, c, bridges, 12_000, () => process.kill(c.cluster.servers[victim]!.pid, "SIGKILL"));
+  // The ingest stream's leader election is waited out within the request: a document is refused only when every ingest instance is busy (429, sent again by a client).
+  assert.deepEqual(refusedIngests.filter((r) => !/ 429 /.test(r)), [], "no ingest refused for the server's loss");
   await everyAcknowledgedSearchable(t, c, bridges);
 });

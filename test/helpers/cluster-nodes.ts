@@ -73,12 +73,14 @@ export interface Outcome {
 /**
  * ~10 questions/s through `bridges` for `ms`, a document every fifth, and
  * `kill` run after 3 s. A question fails unless it is answered 200 from
- * every shard (a partial answer is a failure too). Returns the outcomes and the kill's time; asserts
+ * every shard (a partial answer is a failure too). Returns the outcomes, the kill's time and the
+ * ingests not acknowledged (`+<ms after the kill> <status> <body>`); asserts
  * that questions went on after the last failure and were all answered.
  */
-export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: string[], ms: number, kill: () => void): Promise<{ failed: Outcome[]; outcomes: Outcome[]; killedAt: number }> {
+export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: string[], ms: number, kill: () => void): Promise<{ failed: Outcome[]; outcomes: Outcome[]; killedAt: number; refusedIngests: string[] }> {
   const questions: Array<Promise<Outcome>> = [];
   const ingests: Array<Promise<void>> = [];
+  const refused: string[] = [];
   let killedAt = 0;
   const start = Date.now();
   for (let i = 0; Date.now() - start < ms; i++) {
@@ -95,7 +97,13 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
     );
     if (i % 5 === 0) {
       const n = c.nextDoc++;
-      ingests.push(post(base, "/v1/documents", { documents: [doc(n)] }).then((r) => void (r.status === 202 && c.acked.push(n)), () => undefined));
+      const sentAt = Date.now();
+      ingests.push(
+        post(base, "/v1/documents", { documents: [doc(n)] }).then(
+          async (r) => void (r.status === 202 ? c.acked.push(n) : refused.push(`+${sentAt - killedAt} ms ${r.status} ${(await r.text()).slice(0, 120)}`)),
+          (err: unknown) => void refused.push(`+${sentAt - killedAt} ms ${String(err).slice(0, 120)}`),
+        ),
+      );
     }
     if (killedAt === 0 && Date.now() - start > 3_000) {
       killedAt = Date.now();
@@ -112,6 +120,7 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
   const last = failed.length ? Math.max(...failed.map((f) => f.sentAt)) : killedAt;
   t.diagnostic(`${outcomes.length} questions, ${failed.length} failed after the loss, the last sent ${last - killedAt} ms after it (error window ${last - killedAt} ms); ${c.acked.length} documents acknowledged so far`);
   for (const f of failed.slice(0, 5)) t.diagnostic(`  failed at +${f.sentAt - killedAt} ms: ${f.what}`);
+  if (refused.length) t.diagnostic(`${refused.length} ingests not acknowledged: ${refused.join("; ")}`);
   // A question may survive the loss only by waiting it out: how long the answers sent around it took says so.
   const around = outcomes.filter((o) => o.ok && o.sentAt >= killedAt - 1_000);
   const slowest = around.reduce((a, o) => (o.ms > a.ms ? o : a), { ms: 0, sentAt: killedAt });
@@ -121,7 +130,7 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
   if (failed.length > 0) nodesSaid(t, c);
   assert.ok(later.length >= 10, `questions went on after the window (${later.length})`);
   assert.ok(later.every((o) => o.ok), "every question sent after the window was answered");
-  return { failed, outcomes, killedAt };
+  return { failed, outcomes, killedAt, refusedIngests: refused };
 }
 
 export async function everyAcknowledgedSearchable(t: TestContext, c: ClusterNodes, bridges: string[]): Promise<void> {

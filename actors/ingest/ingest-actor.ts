@@ -109,8 +109,9 @@ export const IngestKind = actorAddress<typeof messages, IngestBehavior>({ kind: 
 export function ingestActor(input: IngestConfigInput = {}) {
   const config = IngestConfigSchema.parse(input);
   return hostActor(IngestKind, {
-    // The documents in flight, and room beside them for ingest, delete and progress requests.
-    concurrency: config.inFlight + 8,
+    // The documents in flight, and room beside them for ingest, delete and progress requests, which
+    // may each wait out a stream's leader election (STORE_RETRY_MS): cheap waits, that must not queue the rest.
+    concurrency: config.inFlight + 64,
     mailbox: { capacity: 256 },
     instances: config.instances,
     create: (ctx: ActorContext) => createIngest(ctx, config),

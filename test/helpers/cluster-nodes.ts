@@ -81,6 +81,7 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
   const questions: Array<Promise<Outcome>> = [];
   const ingests: Array<Promise<void>> = [];
   const refused: string[] = [];
+  let slowestIngest = 0;
   let killedAt = 0;
   const start = Date.now();
   for (let i = 0; Date.now() - start < ms; i++) {
@@ -100,7 +101,11 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
       const sentAt = Date.now();
       ingests.push(
         post(base, "/v1/documents", { documents: [doc(n)] }).then(
-          async (r) => void (r.status === 202 ? c.acked.push(n) : refused.push(`+${sentAt - killedAt} ms ${r.status} ${(await r.text()).slice(0, 120)}`)),
+          async (r) => {
+            slowestIngest = Math.max(slowestIngest, Date.now() - sentAt);
+            if (r.status === 202) c.acked.push(n);
+            else refused.push(`+${sentAt - killedAt} ms ${r.status} ${(await r.text()).slice(0, 120)}`);
+          },
           (err: unknown) => void refused.push(`+${sentAt - killedAt} ms ${String(err).slice(0, 120)}`),
         ),
       );
@@ -120,6 +125,7 @@ export async function steadyWithLoss(t: TestContext, c: ClusterNodes, bridges: s
   const last = failed.length ? Math.max(...failed.map((f) => f.sentAt)) : killedAt;
   t.diagnostic(`${outcomes.length} questions, ${failed.length} failed after the loss, the last sent ${last - killedAt} ms after it (error window ${last - killedAt} ms); ${c.acked.length} documents acknowledged so far`);
   for (const f of failed.slice(0, 5)) t.diagnostic(`  failed at +${f.sentAt - killedAt} ms: ${f.what}`);
+  t.diagnostic(`slowest ingest answer ${slowestIngest} ms`);
   if (refused.length) t.diagnostic(`${refused.length} ingests not acknowledged: ${refused.join("; ")}`);
   // A question may survive the loss only by waiting it out: how long the answers sent around it took says so.
   const around = outcomes.filter((o) => o.ok && o.sentAt >= killedAt - 1_000);

@@ -20,13 +20,18 @@ export interface NodeFlags extends ConfigFlags {
   insecureNats?: boolean;
 }
 
+/** How long a stop may go on past the runtime's shutdown grace (NATS, the threads) before the process exits anyway. */
+export const STOP_BEYOND_GRACE_MS = 20_000;
+
 /**
  * `colmena up` and `colmena node`: the whole config validated first and the
  * model and certificate files it names read (a bad value or a missing file
  * starts nothing: startup-check.ts), then for `up` an embedded nats-server
  * (in operator mode, each thread on its own user, unless --insecure-nats), the node,
  * and a graceful stop on SIGINT/SIGTERM (intake stops, in-flight work
- * finishes, keyed state is saved, nothing acknowledged is lost).
+ * finishes, keyed state is saved, nothing acknowledged is lost), bounded:
+ * a second signal, or the stop outlasting the grace by STOP_BEYOND_GRACE_MS,
+ * exits at once.
  */
 export async function runNode(mode: "up" | "node", flags: NodeFlags, version: string): Promise<void> {
   const config = await startupConfig(flags, process.env);
@@ -103,9 +108,18 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
   out.write("Ctrl-C stops it gracefully.\n");
 
   const shutdown = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ signal }, "a second signal: exiting without finishing the stop");
+      process.exit(1);
+    }
     stopping = true;
     log.info({ signal }, "stopping");
+    // Past the runtime's grace the stop waits only on NATS and the threads: a node whose servers are all gone must still exit.
+    const limitMs = config.runtime.shutdownGraceMs + STOP_BEYOND_GRACE_MS;
+    setTimeout(() => {
+      log.fatal({ limitMs }, "the stop did not finish in time: exiting");
+      process.exit(1);
+    }, limitMs).unref();
     stopAll()
       .then(() => process.exit(0))
       .catch((err: unknown) => {
@@ -113,8 +127,8 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
         process.exit(1);
       });
   };
-  process.once("SIGINT", () => shutdown("SIGINT"));
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
 }
 
 /**

@@ -11,13 +11,13 @@ import { ColmenaError } from "../../runtime/index.js";
 import { nodeConfig } from "../config.js";
 import { EXPORTED_SERIES } from "../metric-families.js";
 import { allowedValues, bodies, jobTasks, jobVariables, labelled, parseJobFile, renderProcess, taskEnvironment, type Block, type JobTask, type TemplateContext } from "../nomad-job.js";
-import type { NodeFlags } from "../run-node.js";
+import { STOP_BEYOND_GRACE_MS, type NodeFlags } from "../run-node.js";
 
 /** Secrets written as literals: API keys, NKEY seeds, private keys, creds files, passwords and tokens set to a string. */
 const SECRET = /colmena_[0-9a-f]{16}_[A-Za-z0-9_-]{16,}|\bS[UAO][A-Z2-7]{56}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----|-----BEGIN NATS USER JWT-----|"(?:pass|password|token|apiKey|secret)"\s*:\s*"[^"{]+"/;
 
-/** Grace the runtime gives in-flight work at shutdown (runtime.shutdownGraceMs default): kill_timeout must exceed it. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/** The longest a node's stop takes (runtime.shutdownGraceMs default, then the rest of the stop): kill_timeout must exceed it, so the node ends its own stop. */
+const LONGEST_STOP_MS = 10_000 + STOP_BEYOND_GRACE_MS;
 
 const durationMs = (d: unknown): number => {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(d));
@@ -105,10 +105,10 @@ function checkGroup(where: string, task: JobTask): string[] {
 
 async function checkTask(at: string, task: JobTask, vars: ReadonlyMap<string, unknown>, nodeFlags: (args: string[]) => Promise<NodeFlags>): Promise<string[]> {
   const problems: string[] = [];
-  const kill = durationMs(task.body.kill_timeout ?? "5s");
-  if (!(kill > SHUTDOWN_GRACE_MS)) problems.push(`${at}: kill_timeout ${String(task.body.kill_timeout ?? "5s (default)")} must be longer than the shutdown grace period (${SHUTDOWN_GRACE_MS / 1000} s)`);
   const args = Array.isArray(task.config.args) ? task.config.args.map(String) : [];
   if (args[0] !== "node") return problems;
+  const kill = durationMs(task.body.kill_timeout ?? "5s");
+  if (!(kill > LONGEST_STOP_MS)) problems.push(`${at}: kill_timeout ${String(task.body.kill_timeout ?? "5s (default)")} must be longer than a node's longest stop (${LONGEST_STOP_MS / 1000} s)`);
   let rendered;
   try {
     rendered = renderProcess(task, vars, validationContext(task));

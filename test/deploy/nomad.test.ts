@@ -47,7 +47,7 @@ test("nomad - each kind of mistake is caught and named", async () => {
     ["an exec variant with no command", (t) => t.replace(/command = var\.colmena_path\n/, ""), /group bridge, task colmena \(driver exec\).*exec driver's config names no command/],
     ["a template action the renderer does not know", (t) => t.replace('{{ env "NOMAD_PORT_http" }}', '{{ env "NOMAD_PORT_http" | toJSON }}'), /group bridge.*template local\/colmena\.json.*not one Colmena's renderer understands/],
     ["a dynamic block the renderer cannot decide", (t) => t.replace('for_each = var.driver == "docker" ? [1] : []', "for_each = var.drivers"), /dynamic block for_each \$\{var\.drivers\}/],
-    ["a kill_timeout inside the shutdown grace", (t) => t.replace('kill_timeout = "45s"', 'kill_timeout = "5s"'), /kill_timeout 5s must be longer than the shutdown grace period/],
+    ["a kill_timeout inside the shutdown grace", (t) => t.replace('kill_timeout = "45s"', 'kill_timeout = "5s"'), /kill_timeout 5s must be longer than a node's longest stop/],
     ["an update that waits on checks no service has", (t) => t.replace(/health_check     = "task_states"/, 'health_check     = "checks"'), /update waits for health checks, but no service of the group has a check/],
   ];
   for (const [name, edit, expected] of cases) {

@@ -37,6 +37,9 @@ export async function startColmenaNode(args: string[]): Promise<ColmenaProcess> 
   return startColmena(["node", "--port", "0", "--set", "metrics.port=0"], args);
 }
 
+/** How long stop() waits for a graceful exit before it kills the process. */
+const STOP_GRACE_MS = 30_000;
+
 async function startColmena(command: string[], args: string[], keptDataDir?: string, bin = main, env: NodeJS.ProcessEnv = process.env): Promise<ColmenaProcess> {
   const dataDir = keptDataDir ?? (await mkdtemp(join(tmpdir(), "colmena-up-")));
   const child = spawn(process.execPath, [bin, ...command, "--data-dir", dataDir, "--log-level", "warn", ...args], {
@@ -62,7 +65,10 @@ async function startColmena(command: string[], args: string[], keptDataDir?: str
     output: () => out,
     async stop() {
       if (child.exitCode === null) child.kill("SIGINT");
+      // A node whose graceful stop hangs must not outlive the test that started it.
+      const kill = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
       const [code] = (await exited) as [number | null];
+      clearTimeout(kill);
       if (keptDataDir === undefined) await rm(dataDir, { recursive: true, force: true });
       return code;
     },

@@ -24,6 +24,12 @@ export interface IntakeDeps {
 
 /** How long one pull waits for entries; also how long a stop may wait for the last pull. */
 const PULL_EXPIRES_MS = 1_000;
+/** Consumer failures in a row (none delivering an entry) the intake reopens after; one more is a crash of the activation. */
+const REOPENS = 3;
+/** Pause before the first reopening; it doubles with each failure in a row. */
+const REOPEN_PAUSE_MS = 500;
+/** How often a reopening checks that the entries in hand are answered. */
+const IDLE_POLL_MS = 20;
 
 /**
  * Feeds one incarnation from its durable source: pulls entries, offers each
@@ -33,13 +39,30 @@ const PULL_EXPIRES_MS = 1_000;
  * works on an entry its lease on the server is renewed, however long it
  * takes. A full mailbox is backpressure: the entry is offered again after
  * the mailbox's retry hint, never dropped. An entry that is not a valid
- * message is terminated and logged. A consumer that ends, breaks or is
- * deleted is a crash of the activation.
+ * message is terminated and logged.
+ *
+ * A consumer that ends, breaks, stalls or is deleted (a NATS server died
+ * under it, a JetStream leader moved) is opened again in place: once the
+ * entries in hand are answered, the activation is asked for its source
+ * again (`again`: a recreated consumer starts after what it has applied)
+ * and the intake goes on, while the activation keeps answering its other
+ * messages from what it holds. Only REOPENS failures in a row with no entry
+ * delivered in between (or a reopening that keeps failing) are a crash of
+ * the activation, for its supervisor to decide on.
  */
-export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress, type: string, source: DurableSource<MessageSchemas>, target: IntakeTarget): Promise<RunningIntake> {
+export async function openDurableIntake(
+  deps: IntakeDeps,
+  address: ActorAddress,
+  type: string,
+  first: DurableSource<MessageSchemas>,
+  target: IntakeTarget,
+  again: () => Promise<DurableSource<MessageSchemas> | undefined>,
+): Promise<RunningIntake> {
   const { nc, codec, clock, log } = deps;
-  const consumer = source.startSeq !== undefined ? await recreateDurable(nc, source) : await ensureDurable(nc, source);
-  const renewEvery = Math.max(100, Math.floor((source.ackWaitMs ?? 30_000) / 2));
+  const open = (s: DurableSource<MessageSchemas>) => (s.startSeq !== undefined ? recreateDurable(nc, s) : ensureDurable(nc, s));
+  let source = first;
+  let consumer = await open(source);
+  let taken = 0;
   let stopped = false;
   let markStopped!: () => void;
   const stopping = new Promise<void>((resolve) => (markStopped = resolve));
@@ -55,6 +78,7 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
   };
 
   const deliver = (m: JsMsg, msg: { type: string }) => {
+    const renewEvery = Math.max(100, Math.floor((source.ackWaitMs ?? 30_000) / 2));
     let renewal: TimerHandle | undefined;
     const renew = () => {
       renewal = clock.setTimeout(() => {
@@ -105,6 +129,7 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
   };
 
   const take = (m: JsMsg) => {
+    taken++;
     let msg: { type: string };
     try {
       const value = codec.decode(m.data);
@@ -129,11 +154,48 @@ export async function openDurableIntake(deps: IntakeDeps, address: ActorAddress,
     },
   });
   const isStopped = () => stopped;
-  const running =
+  const pause = async (ms: number) => {
+    let timer: TimerHandle | undefined;
+    await Promise.race([new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, ms))), stopping]);
+    if (timer !== undefined) clock.clearTimeout(timer);
+  };
+  const run = () =>
     source.pullBatch !== undefined
       ? consumeLoop(consumer, source, take, untilRoom, isStopped, stopping, { clock, idle: () => inFlight === 0 })
       : fetchLoop(consumer, () => source.inFlight - inFlight, take, untilRoom, isStopped);
-  const loop = running.catch((err: unknown) => {
+  const reopen = async (): Promise<boolean> => {
+    while (inFlight > 0 && !stopped) await pause(IDLE_POLL_MS);
+    const next = stopped ? undefined : await again();
+    if (next === undefined || stopped) return false;
+    consumer = await open(next);
+    source = next;
+    return true;
+  };
+  const loop = (async () => {
+    for (let failures = 0; ; ) {
+      const before = taken;
+      try {
+        await run();
+        return;
+      } catch (err) {
+        if (stopped) return;
+        failures = taken > before ? 1 : failures + 1;
+        if (failures > REOPENS) throw err;
+        log.warn({ err: ColmenaError.from(err).message, failures }, "the durable intake's consumer failed: opening it again (the activation goes on)");
+      }
+      for (;;) {
+        await pause(REOPEN_PAUSE_MS * 2 ** (failures - 1));
+        try {
+          if (!(await reopen())) return;
+          break;
+        } catch (err) {
+          if (stopped) return;
+          if (++failures > REOPENS) throw err;
+          log.warn({ err: ColmenaError.from(err).message, failures }, "the durable intake's consumer could not be opened again; trying once more");
+        }
+      }
+    }
+  })().catch((err: unknown) => {
     if (!stopped) target.crash(err);
   });
 

@@ -57,7 +57,8 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
     ...(intake && {
       openIntake: async (behavior, target) => {
         const source = await intake.source(behavior);
-        return source && openDurableIntake({ nc: deps.nc, codec: deps.codec, clock: deps.clock, log }, kind.address, intake.type, source, target);
+        const again = async () => intake.source(behavior);
+        return source && openDurableIntake({ nc: deps.nc, codec: deps.codec, clock: deps.clock, log }, kind.address, intake.type, source, target, again);
       },
     }),
     kind,

@@ -24,7 +24,7 @@ export interface StallWatch {
  * once the consume stops. After a NATS server died under it, a consume was
  * seen to go on that way for more than a minute (a shard replica behind its
  * log, acknowledged documents not searchable); failing it lets the
- * activation restart from what it holds.
+ * intake open its consumer again after what the activation holds.
  */
 export async function watchForStall(w: StallWatch): Promise<void> {
   for (let seen = -1; !w.stopped(); ) {

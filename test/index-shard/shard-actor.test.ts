@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { jetStreamOf } from "../../nats/index.js";
+import { jetStreamManagerOf, jetStreamOf } from "../../nats/index.js";
 import {
   ensureShards,
   openShardLog,
@@ -126,6 +126,20 @@ test("shard - poison entries (a 64-bit op, unknown ops, bytes that are not msgpa
   const cell = system.stats().kinds.find((k) => k.kind === "index-shard")!.activations[0]!;
   assert.equal(cell.intakeRefused, 1, "the one that does not decode is passed over by the intake");
   assert.equal(cell.restarts, 0);
+});
+
+test("shard - a lost write-log consumer is recreated after lastSeq in place: the replica keeps its index, applies nothing twice, and is not restarted", async () => {
+  const before = await shard().ask({ type: "stats" });
+  const log = await openShardLog(system.storage);
+  await (await jetStreamManagerOf(system.nc)).consumers.delete(log.stream, key);
+  assert.ok((await search({ text: "leaf nodes", k: 5 })).bm25.some((h) => h.id === "d#0"), "searches are answered meanwhile");
+  await (await writer()).append("notes", 0, [chunk("r#0", "r", "written after the consumer was lost", axis(4, 0))]);
+  await sync();
+  const stats = await shard().ask({ type: "stats" });
+  assert.equal(stats.applied, before.applied + 1, "the new write only");
+  assert.equal(stats.skipped, before.skipped);
+  assert.equal(stats.loadedSeq, before.loadedSeq, "the same activation: no snapshot was loaded again");
+  assert.equal(system.stats().kinds.find((k) => k.kind === "index-shard")!.activations[0]!.restarts, 0);
 });
 
 test("shard - a restarted replica loads its snapshot and replays only the writes after it", async () => {

@@ -105,10 +105,20 @@ test("durable intake - senders cannot send the intake's type, on the node or ove
   assert.ok(!seen.includes(999));
 });
 
-test("durable intake - losing the consumer is a failure the supervisor sees at once", async () => {
+test("durable intake - a lost consumer is opened again in place: no restart, and entries stored after it come through", async () => {
   const before = restarts();
   await (await jetStreamManagerOf(system.nc)).consumers.delete(STREAM, "intake-log");
-  await waitFor("restarted", () => restarts() > before, 15_000);
-  const seq = await publish("after the restart");
-  await waitFor("the new incarnation's consumer delivers", () => seen.includes(seq), 15_000);
+  const seq = await publish("after the loss");
+  await waitFor("the reopened consumer delivers", () => seen.includes(seq), 15_000);
+  assert.equal(restarts(), before, "the activation went on: only its consumer was opened again");
+  assert.ok((await system.ref(Log, "one").ask({ type: "seen" })).includes(seq));
+});
+
+test("durable intake - a consumer that cannot be opened again is, after a few tries, a failure the supervisor sees; the activation comes back with the stream", async () => {
+  const before = restarts();
+  await (await jetStreamManagerOf(system.nc)).streams.delete(STREAM);
+  await waitFor("restarted", () => restarts() > before, 30_000);
+  await ensureStream(system.nc, { name: STREAM, subjects: [`${STREAM}.>`] });
+  const seq = await publish("with the stream back");
+  await waitFor("a new incarnation's consumer delivers", () => seen.includes(seq), 60_000);
 });

@@ -89,24 +89,6 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     await stopAll();
     throw err;
   }
-  const out = process.stdout;
-  out.write(`colmena ${version} — node ${nodeId} (${mainRoles.join(", ") || "no roles of its own"})\n`);
-  for (const t of actorThreads) out.write(`  actors:    ${t.nodeId} (${actorRoles.join(", ")}), in a worker thread\n`);
-  if (metrics) out.write(`  metrics:   ${metrics.url}\n`);
-  out.write(`  NATS:      ${nats ? `${nats.url} (embedded, JetStream in ${join(config.dataDir, "nats")})` : String(config.nats.servers)}\n`);
-  if (creds) {
-    out.write(`  NATS auth: operator mode; service API clients: ${creds.service} (inboxPrefix ${SERVICE_INBOX_PREFIX}); nodes joining: ${creds.node}\n`);
-  } else if (nats) {
-    out.write("  NATS auth: none (--insecure-nats): anything that reaches the port may use every subject\n");
-  }
-  if (node?.httpUrl) {
-    out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);
-    out.write(`Try:\n  curl -s ${node.httpUrl}/v1/documents -H 'content-type: application/json' \\\n    -d '{"documents":[{"id":"hello","text":"Colmena serves RAG over NATS actors."}]}'\n`);
-    out.write(`  curl -s ${node.httpUrl}/v1/query -H 'content-type: application/json' -d '{"question":"What does Colmena serve?"}'\n`);
-    out.write(`or: npx colmena ingest README.md */README.md && npx colmena ask "How does the bridge shed load?"\n`);
-  }
-  out.write("Ctrl-C stops it gracefully.\n");
-
   const shutdown = (signal: string) => {
     if (stopping) {
       log.warn({ signal }, "a second signal: exiting without finishing the stop");
@@ -127,8 +109,27 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
         process.exit(1);
       });
   };
+  // Before the banner says Ctrl-C stops it: a supervisor may signal as soon as it reads that.
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  const out = process.stdout;
+  out.write(`colmena ${version} — node ${nodeId} (${mainRoles.join(", ") || "no roles of its own"})\n`);
+  for (const t of actorThreads) out.write(`  actors:    ${t.nodeId} (${actorRoles.join(", ")}), in a worker thread\n`);
+  if (metrics) out.write(`  metrics:   ${metrics.url}\n`);
+  out.write(`  NATS:      ${nats ? `${nats.url} (embedded, JetStream in ${join(config.dataDir, "nats")})` : String(config.nats.servers)}\n`);
+  if (creds) {
+    out.write(`  NATS auth: operator mode; service API clients: ${creds.service} (inboxPrefix ${SERVICE_INBOX_PREFIX}); nodes joining: ${creds.node}\n`);
+  } else if (nats) {
+    out.write("  NATS auth: none (--insecure-nats): anything that reaches the port may use every subject\n");
+  }
+  if (node?.httpUrl) {
+    out.write(`  HTTP:      ${node.httpUrl}   (OpenAPI: ${node.httpUrl}/docs/json)\n\n`);
+    out.write(`Try:\n  curl -s ${node.httpUrl}/v1/documents -H 'content-type: application/json' \\\n    -d '{"documents":[{"id":"hello","text":"Colmena serves RAG over NATS actors."}]}'\n`);
+    out.write(`  curl -s ${node.httpUrl}/v1/query -H 'content-type: application/json' -d '{"question":"What does Colmena serve?"}'\n`);
+    out.write(`or: npx colmena ingest README.md */README.md && npx colmena ask "How does the bridge shed load?"\n`);
+  }
+  out.write("Ctrl-C stops it gracefully.\n");
+
 }
 
 /**

@@ -107,7 +107,23 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
 }
 
 /** A port that was free a moment ago on this host. */
-export function freePort(host = "127.0.0.1"): Promise<number> {
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = LISTEN_PORTS.first + Math.floor(Math.random() * (LISTEN_PORTS.last - LISTEN_PORTS.first + 1));
+    if (await canBind(port, host)) return port;
+  }
+  return anyFreePort(host);
+}
+
+/**
+ * Ports to listen on are picked below the kernel's ephemeral range (from
+ * 32768 on Linux by default): a port the kernel hands out to outgoing
+ * connections can be taken by one between the check and the listen, and
+ * stay taken for as long as that connection lives.
+ */
+const LISTEN_PORTS = { first: 20_000, last: 32_767 };
+
+function anyFreePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -121,18 +137,18 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
 /** The first of `n` consecutive loopback ports that were all free a moment ago. */
 export async function freePortBlock(n: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (60_000 - 20_000 - n));
+    const base = LISTEN_PORTS.first + Math.floor(Math.random() * (LISTEN_PORTS.last - LISTEN_PORTS.first + 1 - n));
     const free = await Promise.all(Array.from({ length: n }, (_, i) => canBind(base + i)));
     if (free.every(Boolean)) return base;
   }
   throw new NatsError("UNAVAILABLE", `found no ${n} consecutive free ports for a local NATS cluster`);
 }
 
-function canBind(port: number): Promise<boolean> {
+function canBind(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
@@ -23,8 +23,34 @@ export function errorAnswerer(log: Logger, bodyLimit: number): ErrorAnswerer {
     maybeScopeOf(request)?.failed(answer.body.error.code);
     // The request's logger carries its trace id; a connection-level error before any request has only the bridge's.
     if (answer.unexpected) (request.log ?? log).error({ err, method: request.method, url: request.url.slice(0, 200) }, "request failed");
-    return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    const send = () => reply.code(answer.status).headers(answer.headers).send(answer.body);
+    // A body refused by its length unread: the client is still sending it, and a connection closed under it would show a broken pipe, not the 413.
+    if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE" && !request.raw.complete) {
+      void drained(request.raw, DRAIN_LIMITS * bodyLimit).then(send);
+      return reply;
+    }
+    return send();
   };
+}
+
+/** A body over the limit is read and dropped up to this many times the limit before the 413 goes out; past that the connection closes under the client. */
+const DRAIN_LIMITS = 16;
+
+/** Reads a request's body to its end (or `maxBytes`, or its failure), keeping none of it. */
+function drained(req: IncomingMessage, maxBytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      req.off("data", onData).off("end", done).off("error", done).off("close", done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    req.on("data", onData).once("end", done).once("error", done).once("close", done);
+    req.resume();
+  });
 }
 
 /** The answerer as fastify's error handler, and 404s in the same body. */

@@ -154,7 +154,9 @@ describe("colmena up - the embedded default, black box", () => {
     assert.equal((await raw("{not json")).status, 400);
     assert.equal((await raw(JSON.stringify({ question: 42 }))).status, 400);
     assert.equal((await raw(new Uint8Array([0x7b, 0x22, 0x71, 0xff, 0xfe, 0x22, 0x7d]))).status, 400);
-    assert.equal((await raw(JSON.stringify({ question: "x".repeat(2 * 1024 * 1024) }))).status, 413);
+    // Refused by its length before it is read: the client is still sending, and gets the 413 every time, not a broken pipe.
+    const tooLarge = JSON.stringify({ question: "x".repeat(2 * 1024 * 1024) });
+    for (let i = 0; i < 20; i++) assert.equal((await raw(tooLarge)).status, 413);
     assert.equal((await fetch(`${up.httpUrl}/v1/nope`)).status, 404);
     const body = (await (await raw("{")).json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, "INVALID");

@@ -129,7 +129,6 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     out.write(`or: npx colmena ingest README.md */README.md && npx colmena ask "How does the bridge shed load?"\n`);
   }
   out.write("Ctrl-C stops it gracefully.\n");
-
 }
 
 /**

@@ -107,12 +107,8 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
 }
 
 /** A port that was free a moment ago on this host. */
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = LISTEN_PORTS.first + Math.floor(Math.random() * (LISTEN_PORTS.last - LISTEN_PORTS.first + 1));
-    if (await canBind(port, host)) return port;
-  }
-  return anyFreePort(host);
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return freePortBlock(1, host).catch(() => anyFreePort(host));
 }
 
 /**
@@ -134,17 +130,17 @@ function anyFreePort(host: string): Promise<number> {
   });
 }
 
-/** The first of `n` consecutive loopback ports that were all free a moment ago. */
-export async function freePortBlock(n: number): Promise<number> {
+/** The first of `n` consecutive ports on `host` (default loopback) that were all free a moment ago. */
+export async function freePortBlock(n: number, host = "127.0.0.1"): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = LISTEN_PORTS.first + Math.floor(Math.random() * (LISTEN_PORTS.last - LISTEN_PORTS.first + 1 - n));
-    const free = await Promise.all(Array.from({ length: n }, (_, i) => canBind(base + i)));
+    const free = await Promise.all(Array.from({ length: n }, (_, i) => canBind(base + i, host)));
     if (free.every(Boolean)) return base;
   }
   throw new NatsError("UNAVAILABLE", `found no ${n} consecutive free ports for a local NATS cluster`);
 }
 
-function canBind(port: number, host = "127.0.0.1"): Promise<boolean> {
+function canBind(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(false));

@@ -44,7 +44,7 @@ const IDLE_POLL_MS = 20;
  * A consumer that ends, breaks, stalls or is deleted (a NATS server died
  * under it, a JetStream leader moved) is opened again in place: once the
  * entries in hand are answered, the activation is asked for its source
- * again (`again`: a recreated consumer starts after what it has applied)
+ * again (`sourceOf`: a recreated consumer starts after what it has applied)
  * and the intake goes on, while the activation keeps answering its other
  * messages from what it holds. Only REOPENS failures in a row with no entry
  * delivered in between (or a reopening that keeps failing) are a crash of
@@ -54,12 +54,14 @@ export async function openDurableIntake(
   deps: IntakeDeps,
   address: ActorAddress,
   type: string,
-  first: DurableSource<MessageSchemas>,
+  sourceOf: () => Promise<DurableSource<MessageSchemas> | undefined>,
   target: IntakeTarget,
-  again: () => Promise<DurableSource<MessageSchemas> | undefined>,
-): Promise<RunningIntake> {
+): Promise<RunningIntake | undefined> {
   const { nc, codec, clock, log } = deps;
   const open = (s: DurableSource<MessageSchemas>) => (s.startSeq !== undefined ? recreateDurable(nc, s) : ensureDurable(nc, s));
+  const first = await sourceOf();
+  // No source: an activation that only refuses has no intake.
+  if (first === undefined) return undefined;
   let source = first;
   let consumer = await open(source);
   let taken = 0;
@@ -165,7 +167,7 @@ export async function openDurableIntake(
       : fetchLoop(consumer, () => source.inFlight - inFlight, take, untilRoom, isStopped);
   const reopen = async (): Promise<boolean> => {
     while (inFlight > 0 && !stopped) await pause(IDLE_POLL_MS);
-    const next = stopped ? undefined : await again();
+    const next = stopped ? undefined : await sourceOf();
     if (next === undefined || stopped) return false;
     consumer = await open(next);
     source = next;

@@ -56,9 +56,7 @@ export function cellOptions(deps: HostDeps, kind: AnyHosted, key: string): Omit<
   return {
     ...(intake && {
       openIntake: async (behavior, target) => {
-        const source = await intake.source(behavior);
-        const again = async () => intake.source(behavior);
-        return source && openDurableIntake({ nc: deps.nc, codec: deps.codec, clock: deps.clock, log }, kind.address, intake.type, source, target, again);
+        return openDurableIntake({ nc: deps.nc, codec: deps.codec, clock: deps.clock, log }, kind.address, intake.type, async () => intake.source(behavior), target);
       },
     }),
     kind,

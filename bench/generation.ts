@@ -57,7 +57,7 @@ report("decode-kv-cache-vs-recompute", {
 });
 await Promise.all(Object.values(backends).map((b) => b.close()));
 
-// 2. The answer cache across two nodes on one NATS: miss on A, L1 hit on A, L2 hit on B.
+// 2. The answer cache across two nodes on one NATS: miss on A, L1 hit on A (which shares it), L2 hit on B.
 const nats = await startNatsServer({ storeDir: join(dir, "nats") });
 const log = pino({ level: "warn" });
 const node = (name: string): Promise<RunningNode> =>
@@ -78,6 +78,8 @@ for (let i = 0; i < QUESTIONS; i++) {
   const q = `What carries messages for service ${i}?`;
   const miss = await post(a.httpUrl!, q);
   const l1 = await post(a.httpUrl!, q);
+  // A's first L1 hit promotes the answer to L2, written after that hit's reply.
+  await new Promise((r) => setTimeout(r, 20));
   const l2 = await post(b.httpUrl!, q);
   if (miss.cached || !l1.cached || !l2.cached) throw new Error(`unexpected cache outcome for ${q}: ${JSON.stringify({ miss, l1, l2 })}`);
   lat.miss.push(miss.ms);

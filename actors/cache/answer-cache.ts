@@ -8,7 +8,12 @@
  *   L3  an on-disk store on this node, for the kinds in `l3.kinds`
  *
  * `get` looks L1 → L2 → L3 and fills the levels above the one that hit; `set`
- * writes every level the kind uses. Each entry carries its absolute expiry,
+ * writes every level the kind uses, and `offer` only L1: an offered entry
+ * goes on to L2 and L3 the first time it is asked for again (its first L1
+ * hit). Most questions are asked once; writing each of their answers to the
+ * shared bucket and the disk costs a JetStream write and a file per question
+ * and pays back nothing, while an answer asked for twice is the kind worth
+ * sharing and keeping (a doorkeeper, as TinyLFU admits entries). Each entry carries its absolute expiry,
  * so a back-filled copy never outlives the original, whatever the level's
  * own TTL. The cache never fails a request: an L2 or L3 error is a miss (or
  * a skipped write), counted and logged. Nor does it hold one up: an L2
@@ -93,6 +98,8 @@ export interface AnswerCacheOptions extends CacheConfigInput {
 interface L1Entry {
   bytes: Uint8Array;
   expiresAt: number;
+  /** Offered and not yet hit: L2 and L3 do not have it. */
+  offered?: true;
 }
 
 /** What L2 holds: the value and its absolute expiry (epoch ms). */
@@ -111,6 +118,8 @@ export class AnswerCache {
   readonly #clock: Clock;
   readonly #warn: (msg: string, fields: Record<string, unknown>) => void;
   readonly #stats: CacheStats = { l1: { hits: 0, misses: 0 }, l2: { hits: 0, misses: 0 }, l3: { hits: 0, misses: 0 }, sets: 0, errors: 0 };
+  /** Offered entries on their way to L2 and L3 after their first hit. */
+  readonly #promoting = new Set<Promise<void>>();
 
   private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, Bucket>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
     this.config = config;
@@ -175,6 +184,7 @@ export class AnswerCache {
     const l1 = this.#l1.get(key);
     if (l1 !== undefined && l1.expiresAt > now) {
       this.#count("l1", true);
+      if (l1.offered) this.#promote(key, l1);
       return { value: this.#codec.decode<T>(l1.bytes), level: "l1" };
     }
     if (l1 !== undefined) this.#l1.delete(key);
@@ -212,18 +222,40 @@ export class AnswerCache {
   }
 
   async set<T>(key: string, value: T): Promise<void> {
-    const kind = keyKind(key);
-    const expiresAt = this.#clock.now() + this.config.ttlMs[kind];
+    const expiresAt = this.#clock.now() + this.config.ttlMs[keyKind(key)];
     this.#stats.sets++;
     const bytes = this.#codec.encode(value);
     this.#l1Set(key, bytes, expiresAt);
+    await this.#below(key, value, bytes, expiresAt);
+  }
+
+  /** Keeps the entry in L1 only, until its first hit there writes it to L2 and L3 (see the top of this file). */
+  offer<T>(key: string, value: T): void {
+    this.#stats.sets++;
+    this.#l1Set(key, this.#codec.encode(value), this.#clock.now() + this.config.ttlMs[keyKind(key)], true);
+  }
+
+  /** Resolves once every offered entry that was hit is in L2 and L3 (or failed to get there). */
+  async settled(): Promise<void> {
+    while (this.#promoting.size > 0) await Promise.all(this.#promoting);
+  }
+
+  /** After the hit that returns it, not before: the hit waits for no write. */
+  #promote(key: string, entry: L1Entry): void {
+    delete entry.offered;
+    // A copy of its own: the hit's value is the caller's to change.
+    const done: Promise<void> = this.#below(key, this.#codec.decode(entry.bytes), entry.bytes, entry.expiresAt).finally(() => this.#promoting.delete(done));
+    this.#promoting.add(done);
+  }
+
+  /** Writes the levels below L1 that the entry's kind uses; a failure is counted and logged, never thrown. */
+  async #below(key: string, value: unknown, bytes: Uint8Array, expiresAt: number): Promise<void> {
+    const kind = keyKind(key);
     const writes: Promise<void>[] = [];
     const kv = this.#l2[kind];
     if (kv !== undefined) writes.push(this.#l2Put(kv, key, { e: expiresAt, v: value }));
     if (this.#l3 !== undefined && this.#usesL3(kind)) {
-      writes.push(
-        this.#l3.set(key, bytes, expiresAt).catch((err: unknown) => this.#failed("l3 write", key, err)),
-      );
+      writes.push(this.#l3.set(key, bytes, expiresAt).catch((err: unknown) => this.#failed("l3 write", key, err)));
     }
     await Promise.all(writes);
   }
@@ -279,8 +311,10 @@ export class AnswerCache {
   }
 
   /** A copy of the bytes: an encoder's output is a view of a larger buffer, which L1 would keep alive uncounted (Buffer's slice() copies nothing). */
-  #l1Set(key: string, bytes: Uint8Array, expiresAt: number): void {
-    this.#l1.set(key, { bytes: new Uint8Array(bytes), expiresAt });
+  #l1Set(key: string, bytes: Uint8Array, expiresAt: number, offered = false): void {
+    const entry: L1Entry = { bytes: new Uint8Array(bytes), expiresAt };
+    if (offered) entry.offered = true;
+    this.#l1.set(key, entry);
   }
 
   #usesL3(kind: EntryKind): boolean {

@@ -183,10 +183,14 @@ export class RagPipeline {
     yield { type: "done", timings, ...generated };
   }
 
-  /** Caches an answer under its version only when the replicas that gave it had applied every write the version counts (IndexVersion.covers). */
+  /**
+   * Offers an answer to the cache (L1; L2 and L3 once it is asked again)
+   * under its version, only when the replicas that gave it had applied every
+   * write the version counts (IndexVersion.covers).
+   */
   async #cache(key: string, value: CachedAnswer, retrieved: QueryAnswer): Promise<void> {
     try {
-      if (await this.#p.version.covers(retrieved.applied)) await this.#p.cache.set(key, value);
+      if (await this.#p.version.covers(retrieved.applied)) this.#p.cache.offer(key, value);
     } catch (err) {
       this.#p.log.warn({ err }, "could not cache the answer");
     }
@@ -195,6 +199,7 @@ export class RagPipeline {
   /** Resolves once the bookkeeping of every question answered so far is done (a stopping instance waits for it). */
   async settled(): Promise<void> {
     while (this.#writes.size > 0) await Promise.all(this.#writes);
+    await this.#p.cache.settled();
   }
 
   /**

@@ -74,6 +74,28 @@ test("cache - L1, L2 and L3 hits are counted per level and fill the levels above
   assert.equal(await (await AnswerCache.open({ l3: { dir: join(dir, "disk-none") } })).get(swarm), undefined);
 });
 
+test("cache - an offered entry stays in L1 until it is asked for again, then goes to L2 and L3", async () => {
+  const ns = "offers";
+  const opts = (l3: string, nc: NatsConnection): AnswerCacheOptions => ({ storage: storageOf(nc, ns), l3: { dir: join(dir, l3) } });
+  const a = await AnswerCache.open(opts("offer-a", await node("offer-a")));
+  const bucket = await openBucket(await node("offer-watch"), `${ns}_cache-answer`, { ttlMs: 3_600_000 });
+  const once = key("Asked only once?");
+  const twice = key("Asked twice?");
+  a.offer(once, answer);
+  a.offer(twice, answer);
+  assert.deepEqual(await a.lookup(twice), { value: answer, level: "l1" }, "an offer is in L1 at once");
+  await a.settled();
+  assert.equal(await bucket.get(once), null, "an answer asked once never reaches L2");
+  assert.equal((await bucket.get(twice))?.operation, "PUT", "its first hit shared it");
+  const b = await AnswerCache.open(opts("offer-b", await node("offer-b")));
+  assert.deepEqual(await b.lookup(twice), { value: answer, level: "l2" });
+  assert.equal(await b.lookup(once), undefined);
+  const diskOnly = await AnswerCache.open({ l3: { dir: join(dir, "offer-a") } });
+  assert.deepEqual(await diskOnly.get(twice), answer, "and the disk kept it");
+  assert.equal(await diskOnly.get(once), undefined);
+  assert.equal(a.stats().sets, 2);
+});
+
 test("cache - a new index version or model id misses the old entry", async () => {
   const c = await AnswerCache.open({ storage: storageOf(await node("d"), "versions") });
   await c.set(key("Why do bees swarm?", 1, "extractive"), answer);

@@ -11,7 +11,7 @@ export type { DurableEntry, DurableIntake, DurableSource } from "./contract/inta
 export type { ActorRef, Refs } from "./contract/refs.js";
 export type { BackpressureState, CellStats, Faults, KindStats, LifecycleState, NodeActors } from "./contract/stats.js";
 export type { ActorStream } from "./contract/stream.js";
-export type { Bucket, BucketOptions, Log, LogHead, LogSpec, LogState, ReplayedEntry, Storage } from "./contract/storage.js";
+export type { Bucket, BucketOptions, KeyView, Log, LogHead, LogSpec, LogState, ReplayedEntry, Storage } from "./contract/storage.js";
 export { ActorKeySchema, inboxPrefix, MAX_ACTOR_KEY_LENGTH, MAX_KEY_LENGTH, NODE_BUCKETS, stateBucket, Subjects, subjectToken } from "./contract/subjects.js";
 export { backpressureMachine } from "./cell/backpressure-machine.js";
 export { lifecycleMachine } from "./cell/lifecycle-machine.js";

@@ -26,7 +26,7 @@ import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleAll, time
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { Codec } from "../../nats/index.js";
-import { invalid, stage, systemClock, zodIssues, type Bucket, type Clock, type Storage } from "../../runtime/index.js";
+import { invalid, stage, systemClock, zodIssues, type Bucket, type Clock, type KeyView, type Storage } from "../../runtime/index.js";
 import { ENTRY_KINDS, keyKind, type EntryKind } from "./cache-key.js";
 import { DiskStore } from "./disk-store.js";
 import { cacheLookups } from "../metrics.js";
@@ -112,6 +112,8 @@ export class AnswerCache {
   readonly config: CacheConfig;
   readonly #l1: LRUCache<string, L1Entry>;
   readonly #l2: Partial<Record<EntryKind, Bucket>>;
+  /** Each L2 bucket's keys, so a lookup of a key L2 surely lacks costs no round trip. */
+  readonly #l2Keys: Partial<Record<EntryKind, KeyView>>;
   readonly #l2Policy: IPolicy;
   readonly #l3: DiskStore | undefined;
   readonly #codec: Codec;
@@ -121,9 +123,10 @@ export class AnswerCache {
   /** Offered entries on their way to L2 and L3 after their first hit. */
   readonly #promoting = new Set<Promise<void>>();
 
-  private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, Bucket>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
+  private constructor(config: CacheConfig, l2: Partial<Record<EntryKind, Bucket>>, l2Keys: Partial<Record<EntryKind, KeyView>>, l3: DiskStore | undefined, opts: AnswerCacheOptions) {
     this.config = config;
     this.#l2 = l2;
+    this.#l2Keys = l2Keys;
     this.#l2Policy = wrap(
       circuitBreaker(handleAll, { halfOpenAfter: config.l2.halfOpenAfterMs, breaker: new ConsecutiveBreaker(1) }),
       timeout(config.l2.timeoutMs, TimeoutStrategy.Aggressive),
@@ -149,15 +152,18 @@ export class AnswerCache {
     }
     const config = parsed.data;
     const l2: Partial<Record<EntryKind, Bucket>> = {};
+    const l2Keys: Partial<Record<EntryKind, KeyView>> = {};
     if (storage !== undefined && config.l2.enabled) {
       await Promise.all(
         ENTRY_KINDS.map(async (kind) => {
-          l2[kind] = await storage.bucket(cacheBucket(kind), { ttlMs: config.ttlMs[kind], maxBytes: config.l2.maxBytes });
+          const bucket = await storage.bucket(cacheBucket(kind), { ttlMs: config.ttlMs[kind], maxBytes: config.l2.maxBytes });
+          l2[kind] = bucket;
+          l2Keys[kind] = await bucket.watchKeys(warn ? { warn } : {});
         }),
       );
     }
     const l3 = config.l3.dir === undefined ? undefined : await DiskStore.open({ dir: config.l3.dir, maxEntries: config.l3.maxEntries, ...(clock && { clock }) });
-    return new AnswerCache(config, l2, l3, { ...(clock && { clock }), ...(warn && { warn }) });
+    return new AnswerCache(config, l2, l2Keys, l3, { ...(clock && { clock }), ...(warn && { warn }) });
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -191,7 +197,7 @@ export class AnswerCache {
     this.#count("l1", false);
 
     const kv = this.#l2[kind];
-    if (kv !== undefined) {
+    if (kv !== undefined && this.#l2Keys[kind]?.has(key) !== false) {
       const found = await this.#l2Get(kv, key);
       if (found !== undefined && found.e > this.#clock.now()) {
         this.#count("l2", true);
@@ -199,7 +205,7 @@ export class AnswerCache {
         return { value: found.v as T, level: "l2" };
       }
       this.#count("l2", false);
-    }
+    } else if (kv !== undefined) this.#count("l2", false);
 
     if (this.#l3 !== undefined && this.#usesL3(kind)) {
       const found = await this.#l3Get(key);
@@ -233,6 +239,11 @@ export class AnswerCache {
   offer<T>(key: string, value: T): void {
     this.#stats.sets++;
     this.#l1Set(key, this.#codec.encode(value), this.#clock.now() + this.config.ttlMs[keyKind(key)], true);
+  }
+
+  /** Stops following the L2 buckets' keys (the cache still answers, asking L2 for every key). */
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.#l2Keys).map((v) => v.stop()));
   }
 
   /** Resolves once every offered entry that was hit is in L2 and L3 (or failed to get there). */
@@ -334,6 +345,7 @@ export class AnswerCache {
   async #l2Put(bucket: Bucket, key: string, envelope: Envelope): Promise<void> {
     try {
       await this.#l2Policy.execute(() => bucket.put(key, envelope));
+      this.#l2Keys[keyKind(key)]?.wrote(key);
     } catch (err) {
       this.#failed("l2 write", key, err);
     }

@@ -123,7 +123,7 @@ async function createPipeline(ctx: ActorContext, parts: PipelineActorParts) {
     onStop: async () => {
       faq.stop();
       await pipeline.settled();
-      await version.stop();
+      await Promise.all([version.stop(), cache.close()]);
     },
     answer: (m: QueryRequest, call: CallContext) => pipeline.query(m, call),
     stream: (m: QueryRequest, call: CallContext) => pipeline.queryStream(m, call),

@@ -4,12 +4,13 @@ import { ensureStream, isNotFound, jetStreamError, jetStreamManagerOf, jetStream
 import type { Clock } from "../../supervisors/index.js";
 import { ColmenaError } from "../contract/errors.js";
 import { subjectToken, type Subjects } from "../contract/subjects.js";
-import type { Bucket, BucketOptions, Log, LogSpec, LogState, ReplayedEntry, Storage } from "../contract/storage.js";
+import type { Bucket, BucketOptions, KeyView, Log, LogSpec, LogState, ReplayedEntry, Storage } from "../contract/storage.js";
 import { appendSpan } from "../delivery/hop-spans.js";
 import { H_TRACEPARENT } from "../delivery/wire.js";
 import type { Logger } from "../observe/logger.js";
 import { formatTraceparent } from "../observe/trace.js";
 import { activeTrace, endSpan } from "../observe/tracing.js";
+import { BucketKeyView } from "./key-view.js";
 import { StreamHead } from "./log-head.js";
 
 /** The node's storage in JetStream: streams and KV buckets named in its namespace, values in its codec. */
@@ -51,7 +52,7 @@ export class NatsStorage implements Storage {
     const kv = await openBucket(this.#nc, this.#subjects.bucket(name), { ...options, replicas: this.#replicas }).catch((err: unknown) => {
       throw jetStreamError(err, `bucket ${name} could not be opened`);
     });
-    return new NatsBucket(kv, this.#codec, name);
+    return new NatsBucket(kv, this.#codec, name, { nc: this.#nc, fullName: this.#subjects.bucket(name), clock: this.#clock });
   }
 }
 
@@ -168,11 +169,25 @@ class NatsBucket implements Bucket {
   readonly #kv: KV;
   readonly #codec: Codec;
   readonly #name: string;
+  readonly #watch: { nc: NatsConnection; fullName: string; clock: Clock };
 
-  constructor(kv: KV, codec: Codec, name: string) {
+  constructor(kv: KV, codec: Codec, name: string, watch: { nc: NatsConnection; fullName: string; clock: Clock }) {
     this.#kv = kv;
     this.#codec = codec;
     this.#name = name;
+    this.#watch = watch;
+  }
+
+  async watchKeys(options: { warn?: (msg: string, fields: Record<string, unknown>) => void } = {}): Promise<KeyView> {
+    const { nc, fullName, clock } = this.#watch;
+    const view = new BucketKeyView(nc, fullName, clock, options.warn);
+    try {
+      await view.start();
+    } catch (err) {
+      await view.stop();
+      throw jetStreamError(err, `cannot watch the keys of bucket ${this.#name}`);
+    }
+    return view;
   }
 
   async get(key: string): Promise<unknown> {

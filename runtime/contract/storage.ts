@@ -109,6 +109,22 @@ export interface Bucket {
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
   keys(): AsyncIterable<string>;
+  /** Follows the bucket's keys in memory (see KeyView). */
+  watchKeys(options?: { warn?: (msg: string, fields: Record<string, unknown>) => void }): Promise<KeyView>;
+}
+
+/**
+ * A bucket's keys, kept in memory by a watch on the server, so a reader can
+ * skip the round trip for a key the bucket surely lacks. `has` answers
+ * undefined while the watch may have missed writes (ask the bucket then).
+ * A key it holds may still be gone (expired by the bucket's max age, which
+ * the watch is not told of): read it to know.
+ */
+export interface KeyView {
+  has(key: string): boolean | undefined;
+  /** A key the reader has just written: present from now on, not from when the watch brings it. */
+  wrote(key: string): void;
+  stop(): Promise<void>;
 }
 
 export interface Storage {

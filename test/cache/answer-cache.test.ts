@@ -173,8 +173,13 @@ test("cache - an L2 that stops answering holds no lookup up: a read gives up as 
     const [k1, k2] = [key("Who lays the eggs?"), key("Who guards the hive?")];
     await cache.set(k1, answer);
     await cache.set(k2, answer); // k1 leaves L1 (one entry), so only L2 has it
+    // The cache follows L2's keys (opening it waits until it knows them all): a key L2 lacks costs no read, even of a server that answers nothing.
+    const never = key("Who never asked?");
     process.kill(own.pid, "SIGSTOP");
     try {
+      const missesBefore = cache.stats().l2.misses;
+      assert.equal(await cache.lookup(never), undefined);
+      assert.deepEqual([cache.stats().errors, cache.stats().l2.misses], [0, missesBefore + 1], "a key L2 lacks: a miss with no read, so no failed read");
       assert.equal(await cache.lookup(k1), undefined, "a read the server does not answer is a miss");
       assert.equal(cache.stats().errors, 1);
       assert.equal(await cache.lookup(k1), undefined, "skipped while the breaker is open");

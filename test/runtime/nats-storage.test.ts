@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
-import { Codec, jetStreamManagerOf, openBucket } from "../../nats/index.js";
+import { connect } from "@nats-io/transport-node";
+import { Codec, freePort, jetStreamManagerOf, openBucket, startNatsServer } from "../../nats/index.js";
 import { isTypedError, NatsStorage, Subjects, systemClock, type Storage } from "../../runtime/index.js";
 import { serverWithClient } from "../helpers/nats-server.js";
+import { waitFor } from "../helpers/wait.js";
 
 const fx = serverWithClient();
 let made: Storage | undefined;
@@ -98,4 +103,51 @@ test("storage - a bucket keeps values, forgets deleted keys, lists keys, and rea
   const raw = await openBucket(fx.nc, "st_things");
   await raw.put("garbage", Uint8Array.of(0xd9, 0xff, 0x61));
   await assert.rejects(bucket.get("garbage"), code("DECODE"));
+});
+
+test("storage - a bucket's key view holds every key the bucket has, follows writes and deletes, and answers nothing while it cannot know", async () => {
+  const bucket = await storage().bucket("viewed");
+  await bucket.put("before", 1);
+  await bucket.put("gone-before", 1);
+  await bucket.delete("gone-before");
+  const view = await bucket.watchKeys();
+  try {
+    await waitFor("the view to catch up", () => view.has("before") !== undefined);
+    assert.equal(view.has("before"), true, "a key written before the watch");
+    assert.equal(view.has("gone-before"), false, "a key deleted before it");
+    assert.equal(view.has("never"), false);
+    await bucket.put("after", 2);
+    await waitFor("a new key", () => view.has("after") === true);
+    await bucket.delete("after");
+    await waitFor("a deleted key", () => view.has("after") === false);
+  } finally {
+    await view.stop();
+  }
+  assert.equal(view.has("before"), undefined, "a stopped view knows nothing");
+  const empty = await (await storage().bucket("viewed-empty")).watchKeys();
+  await waitFor("an empty bucket's view to be complete (at the server's first heartbeat)", () => empty.has("x") === false);
+  await empty.stop();
+});
+
+test("storage - a key view whose connection is lost answers nothing until it has caught up again", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "colmena-key-view-"));
+  const port = await freePort();
+  let server = await startNatsServer({ storeDir: join(dir, "js"), port });
+  const nc = await connect({ servers: server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  try {
+    const bucket = await new NatsStorage(nc, new Subjects("lost"), new Codec(), systemClock).bucket("viewed");
+    await bucket.put("k", 1);
+    const view = await bucket.watchKeys();
+    await waitFor("the view to catch up", () => view.has("k") === true);
+    await server.stop();
+    await waitFor("the view to give up", () => view.has("k") === undefined);
+    server = await startNatsServer({ storeDir: join(dir, "js"), port });
+    await waitFor("the connection to come back", async () => (await bucket.put("later", 2).then(() => true, () => false)), 20_000);
+    await waitFor("the view to catch up again", () => view.has("later") === true && view.has("k") === true, 20_000);
+    await view.stop();
+  } finally {
+    await nc.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -7,9 +7,11 @@
  * generation share the bridge's thread, the refusal waits behind them — the
  * whole thread is busy exactly when shedding matters. So a node with the
  * bridge and other roles runs those other roles here, as a node of their own
- * on the same NATS (messages between the two cross NATS like between any two
- * nodes), and the main thread keeps only the edge: HTTP, admission, and one
- * message to the pipeline actor per question. It also gives the node a
+ * on the same NATS, and the main thread keeps only the edge: HTTP, admission,
+ * and one message to the pipeline actor per question. That message and its
+ * answer go over a MessagePort (the runtime's thread link) rather than
+ * through the nats-server; everything else between the two crosses NATS as
+ * between any two nodes. It also gives the node a
  * second core. Its young generation is capped (`actorThreadYoungGenerationMb`):
  * under load V8 grows it and does not shrink it again.
  *
@@ -18,7 +20,7 @@
  * thread's metrics registry is its own (a worker has its own module
  * instances); the main thread asks for a snapshot of it at each scrape.
  */
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, MessageChannel, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { once } from "node:events";
 import { createLogger, nodeMetrics, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig } from "./config.js";
@@ -29,6 +31,8 @@ import { startTelemetry } from "./telemetry.js";
 interface ThreadData {
   config: ColmenaConfig;
   version: string;
+  /** The thread's node serves the main thread's pooled asks on this port (runtime's thread link). */
+  link: MessagePort;
 }
 
 type Started = { type: "started" } | { type: "failed"; message: string };
@@ -37,6 +41,8 @@ type ToThread = { type: "stop" } | { type: "metrics"; id: number };
 
 export interface ActorThread {
   readonly nodeId: string;
+  /** The main thread's end of the link the thread's node serves: its pooled asks go over it instead of NATS. */
+  readonly link: MessagePort;
   /** A snapshot of the thread's metrics registry. */
   metrics(): Promise<MetricsSnapshot>;
   /** Stops the node inside (gracefully: intake, in-flight work, keyed state) and ends the thread. */
@@ -55,8 +61,10 @@ export async function startActorThread(
   onExit: (code: number) => void,
   onFault: (origin: string, message: string) => void,
 ): Promise<ActorThread> {
+  const { port1, port2 } = new MessageChannel();
   const worker = new Worker(new URL(import.meta.url), {
-    workerData: { config, version } satisfies ThreadData,
+    workerData: { config, version, link: port2 } satisfies ThreadData,
+    transferList: [port2],
     resourceLimits: { maxYoungGenerationSizeMb: config.actorThreadYoungGenerationMb },
   });
   let stopping = false;
@@ -88,6 +96,7 @@ export async function startActorThread(
   const send = (m: ToThread) => worker.postMessage(m);
   return {
     nodeId: config.nodeId!,
+    link: port1,
     metrics: () =>
       new Promise((resolve) => {
         if (ended) return resolve([]);
@@ -111,7 +120,7 @@ async function runInThread(data: ThreadData, port: NonNullable<typeof parentPort
   let telemetry;
   try {
     telemetry = await startTelemetry(process.env, { nodeId: data.config.nodeId!, version: data.version });
-    node = await startNode(data.config, { version: data.version, log });
+    node = await startNode(data.config, { version: data.version, log, servePort: data.link });
   } catch (err) {
     port.postMessage({ type: "failed", message: (err as Error).message } satisfies Started);
     return;

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ActorRagApi, embedderModel, ensureShards, keepShardsUp, llmKind, llmModelId, pipelineActor, retrievalKinds, sessionKind, type RetrievalRole } from "../actors/index.js";
 import { AuditLog, auditsAccess, buildHttpBridge, createAuthenticator, startNatsService } from "../bridge/index.js";
-import { ActorSystem, isColmenaError, sleep, type AnyHosted, type Logger, type MetricsSnapshot } from "../runtime/index.js";
+import { ActorSystem, isColmenaError, sleep, type ActorSystemOptions, type AnyHosted, type Logger, type MetricsSnapshot } from "../runtime/index.js";
 import type { ColmenaConfig, Role } from "./config.js";
 
 export interface RunningNode {
@@ -19,11 +19,14 @@ const RETRIEVAL_ROLES: readonly RetrievalRole[] = ["embedder", "shard", "ingest"
  * session actors and the pipeline that runs each question), and with
  * `bridge` the HTTP bridge and the NATS service API.
  */
-export async function startNode(config: ColmenaConfig, options: { version: string; log: Logger; threadMetrics?: Array<() => Promise<MetricsSnapshot>> }): Promise<RunningNode> {
-  const { log, version } = options;
+export async function startNode(
+  config: ColmenaConfig,
+  options: { version: string; log: Logger; threadMetrics?: Array<() => Promise<MetricsSnapshot>> } & Pick<ActorSystemOptions, "threadLinks" | "servePort">,
+): Promise<RunningNode> {
+  const { log, version, threadLinks, servePort } = options;
   const { roles } = config;
   const kinds = kindsOf(config, roles);
-  const system = await ActorSystem.start({ config, kinds, roles, version, log });
+  const system = await ActorSystem.start({ config, kinds, roles, version, log, ...(threadLinks && { threadLinks }), ...(servePort && { servePort }) });
   const stops: Array<() => Promise<unknown>> = [() => system.shutdown()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => log.error({ err }, "stopping failed"));

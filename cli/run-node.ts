@@ -81,7 +81,8 @@ export async function runNode(mode: "up" | "node", flags: NodeFlags, version: st
     await collectGpuMetrics({ registry: nodeMetrics });
     const threadMetrics = actorThreads.map((t) => () => t.metrics());
     const mainCreds = mainRoles.length === 1 && mainRoles[0] === "bridge" ? creds?.bridge : creds?.node;
-    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log, threadMetrics });
+    const threadLinks = new Map(actorThreads.map((t) => [t.nodeId, t.link]));
+    if (mainRoles.length > 0) node = await startNode({ ...config, nodeId, roles: mainRoles, nats: natsAs(mainCreds) }, { version, log, threadMetrics, threadLinks });
     const { system } = node ?? {};
     if (system) guard.report((origin, err) => system.recordFault(origin, err));
     if (!config.roles.includes("bridge")) metrics = await startMetricsServer({ ...config.metrics, threads: threadMetrics, log });

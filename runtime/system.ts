@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import type { MessagePort } from "node:worker_threads";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { Codec, connectNats, openBucket, replicaCount } from "../nats/index.js";
 import { rootSupervisor, Supervisor, systemClock, type Clock, type SupervisorEvent } from "../supervisors/index.js";
@@ -25,6 +26,7 @@ import { NodeRefs } from "./delivery/node-refs.js";
 import { Outbound } from "./delivery/outbound.js";
 import { PoolBalancer } from "./delivery/balancer.js";
 import { Router } from "./delivery/router.js";
+import { serveThreadLink, ThreadLink, type ThreadLinkServer } from "./delivery/thread-link.js";
 import { createLogger, type Logger } from "./observe/logger.js";
 import { scrapeNodes, serveMetrics } from "./cluster/metrics-scrape.js";
 import { addCellSource, addPoolSource, type MetricsSnapshot } from "./observe/metrics.js";
@@ -41,6 +43,14 @@ export interface ActorSystemOptions {
   clock?: Clock;
   /** What the root supervisor's escalation does (default: process.exit). */
   exit?: (code: number) => void;
+  /**
+   * Nodes in other threads of this process, by node id, each reached over a
+   * port it serves (`servePort` there): pooled asks routed to one of them go
+   * over it instead of NATS (delivery/thread-link.ts).
+   */
+  threadLinks?: ReadonlyMap<string, MessagePort>;
+  /** A port another thread's node asks this node's pooled kinds over. */
+  servePort?: MessagePort;
 }
 
 /**
@@ -72,6 +82,8 @@ export class ActorSystem implements Refs {
   #stopped: Promise<void> | undefined;
   /** Takes this node's activations out of the thread's gauges. */
   #unlistMetrics: () => void = () => {};
+  /** The serving end of the link another thread of this process asks over, if any. */
+  #linkServer: ThreadLinkServer | undefined;
 
   private constructor(init: {
     nodeId: string;
@@ -181,6 +193,7 @@ export class ActorSystem implements Refs {
       balancer: new PoolBalancer((kind) => membership.pools(kind, nodeId)),
       pooled,
       keyed,
+      links: new Map([...(options.threadLinks ?? [])].map(([node, port]) => [node, new ThreadLink(port, codec, clock)])),
       streamCredit: config.runtime.streamCredit,
     });
     const state = new StateStore(nc, subjects, codec, malformed, replicas);
@@ -243,6 +256,7 @@ export class ActorSystem implements Refs {
       for (const host of keyed.values()) void host.fence();
     });
     for (const host of hosts) await host.start();
+    if (options.servePort) system.#linkServer = serveThreadLink(options.servePort, { pooled, codec, clock, log });
     const unlistCells = addCellSource(() => hosts.flatMap((h) => h.stats()));
     const unlistPools = addPoolSource(() => [...pooled].map(([kind, host]) => ({ kind, slots: host.load().slots, inFlight: host.stats().reduce((n, s) => n + s.inFlight, 0) })));
     const scrapes = serveMetrics(nc, subjects.metrics(), codec, log);
@@ -336,11 +350,13 @@ export class ActorSystem implements Refs {
     // Other nodes stop choosing this one for pooled work before it stops taking any.
     await this.#announceDraining();
     this.#unlistMetrics();
+    this.#linkServer?.refuseNew();
     await Promise.all(this.#hosts.map((h) => h.stopIntake()));
     // Reverse order of registration: a kind stops before the kinds it was listed after (and may depend on).
     for (const h of [...this.#hosts].reverse()) await h.stop("shutdown");
     await this.#root.stop("shutdown");
     this.#router.close();
+    this.#linkServer?.close();
     this.#inbound.close();
     this.#statsService?.unsubscribe();
     await this.membership.stop();

@@ -15,6 +15,7 @@ import type { Outbound } from "./outbound.js";
 import { isConnectionLost, isNoResponders, isResponderLost } from "./requester.js";
 import type { PoolBalancer } from "./balancer.js";
 import type { Activation, KeyedTargets, LocalTarget, PooledTargets } from "./targets.js";
+import type { ThreadLink } from "./thread-link.js";
 import { validateMessage } from "./wire.js";
 
 export interface RouterDeps {
@@ -31,6 +32,8 @@ export interface RouterDeps {
   balancer: PoolBalancer;
   pooled: ReadonlyMap<string, PooledTargets>;
   keyed: ReadonlyMap<string, KeyedTargets>;
+  /** Nodes in other threads of this process, by id: a pooled ask routed to one goes over its link, not NATS. */
+  links: ReadonlyMap<string, ThreadLink>;
   streamCredit: number;
 }
 
@@ -145,6 +148,8 @@ export class Router {
       });
     if (route === undefined) return viaPool();
     const settled = this.#d.balancer.sent(route.node, address.kind);
+    const link = this.#d.links.get(route.node);
+    if (link) return link.ask(address.kind, msg, deadline, trace).finally(settled);
     return outbound
       .ask(this.#d.subjects.poolOn(route.node, address.kind), msg, { deadline, trace })
       .catch((err: unknown) => {
@@ -210,6 +215,7 @@ export class Router {
   /** Fails what still waits for a reply; called at shutdown. */
   close(): void {
     this.#d.outbound.close();
+    for (const link of this.#d.links.values()) link.close();
   }
 
   /** No pool member is in the queue group: all busy (they left it under backpressure) or none at all. */

@@ -26,9 +26,14 @@ interface AskFrame {
 /** Serving thread → caller. */
 type AnswerFrame = { t: "reply"; id: number; data: Uint8Array } | { t: "error"; id: number; error: WireError };
 
-/** A copy the size of the bytes, moved rather than cloned: an encoder's output is a view of a larger buffer, which a clone would copy whole. */
+/**
+ * A copy in a buffer of its own, moved rather than cloned. An encoder's
+ * output is a view of a larger buffer it keeps writing into (and a Buffer's
+ * slice() is such a view too): moving that one would detach it under the
+ * encoder and the NATS client, and cloning it would copy it whole.
+ */
 function movable(bytes: Uint8Array): { data: Uint8Array; transfer: ArrayBuffer[] } {
-  const data = bytes.slice();
+  const data = new Uint8Array(bytes);
   return { data, transfer: [data.buffer] };
 }
 

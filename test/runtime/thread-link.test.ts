@@ -4,7 +4,7 @@ import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { isColmenaError, type ActorSystem } from "../../runtime/index.js";
 import type { NatsServer } from "../../nats/index.js";
-import { Echo } from "../fixtures/runtime/kinds.js";
+import { Counter, Echo } from "../fixtures/runtime/kinds.js";
 import { startTestServer } from "../helpers/nats-server.js";
 import { startTestSystem } from "../helpers/system.js";
 import { waitFor } from "../helpers/wait.js";
@@ -30,7 +30,7 @@ describe("runtime - thread link", () => {
     tap.subscribe("colmena.node.linked-host.pool.>", { callback: (_e, m) => void overNats.push(m.subject) });
     tap.subscribe("colmena.pool.echo", { callback: (_e, m) => void overNats.push(m.subject) });
     ({ port1: callerPort, port2: hostPort } = new MessageChannel());
-    host = await startTestSystem(server.url, [Echo], { nodeId: "linked-host", servePort: hostPort });
+    host = await startTestSystem(server.url, [Echo, Counter], { nodeId: "linked-host", servePort: hostPort });
     caller = await startTestSystem(server.url, [], { nodeId: "linked-caller", threadLinks: new Map([["linked-host", callerPort]]) });
     // The caller routes to the host once its heartbeat has announced the kind.
     await waitFor("the host to be announced", () => caller.membership.pools("echo", "linked-caller").length > 0);
@@ -48,6 +48,15 @@ describe("runtime - thread link", () => {
     assert.equal((await echo.ask({ type: "whoami" })).node, "linked-host");
     await tap.flush();
     assert.deepEqual(overNats, []);
+    // A message queued for NATS and an ask over the port in the same tick: the port's bytes are a copy of their own, so
+    // moving them detaches no buffer the encoder or the NATS client still holds (which failed the connection's next flush).
+    for (let i = 0; i < 20; i++) {
+      echo.tell({ type: "echo", value: "over NATS" });
+      assert.equal(await echo.ask({ type: "echo", value: i }), i);
+    }
+    const counter = caller.ref(Counter, "after-link");
+    counter.tell({ type: "inc", by: 2 });
+    await waitFor("the tell over NATS", async () => (await counter.ask({ type: "get" })).n === 2);
   });
 
   test("thread link - typed errors, bad messages and deadlines come back as over NATS", async () => {

@@ -229,7 +229,13 @@ class LlmInstance {
       const models = await this.#registry(backend, device, warn);
       this.#models = models;
       const { slots } = backend;
-      const unwatch = slots.watch(() => machine.send({ type: slots.inFlight >= slots.capacity ? "SATURATE" : "FREE" }));
+      // Only on a crossing, as the runtime sends its statecharts events: a generation that starts or ends below capacity changes nothing.
+      let saturated = false;
+      const unwatch = slots.watch(() => {
+        if (saturated === slots.inFlight >= slots.capacity) return;
+        saturated = !saturated;
+        machine.send({ type: saturated ? "SATURATE" : "FREE" });
+      });
       const unlist = addLlmInstance(() => ({ active: slots.inFlight, waiting: this.#ctx.stats().mailbox }));
       const unlistModels = addModelRegistry("llm", models);
       this.#unwatch = () => {

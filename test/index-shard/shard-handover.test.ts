@@ -39,7 +39,13 @@ function holders(): Map<string, string> {
   return out;
 }
 
-const chunk = (s: number, n: number) => ({ id: `d${s}-${n}#0`, docId: `d${s}-${n}`, text: `document ${s} ${n}`, vector: Float32Array.from(axis(4, n % 4)), metadata: {} });
+/** Each chunk's vector its own (an axis, nudged by its number): among many equal vectors HNSW may miss some of them, and a search for one must find it. */
+const vectorOf = (n: number) => {
+  const v = Float32Array.from(axis(4, n % 4));
+  v[(n + 1) % 4] = n / 1_000;
+  return v;
+};
+const chunk = (s: number, n: number) => ({ id: `d${s}-${n}#0`, docId: `d${s}-${n}`, text: `document ${s} ${n}`, vector: vectorOf(n), metadata: {} });
 
 test("shard handover - when a second shard node joins, one replica of each shard moves to it, each only after its snapshot there caught up with the log, while every search is answered and every write applied", async () => {
   await ensureShards(a, spec);
@@ -100,7 +106,7 @@ test("shard handover - when a second shard node joins, one replica of each shard
     const stats = await b.ref(ShardKind, key).ask({ type: "stats" });
     assert.ok(stats.loadedSeq >= endsBeforeJoin[stats.shard]!, `${key} started on b from seq ${stats.loadedSeq}, the log ended at ${endsBeforeJoin[stats.shard]} when b joined`);
     // What it loaded is searchable, by text and by vector, writes from before the move included.
-    const found = unpackResults(await b.ref(ShardKind, key).ask({ type: "search", text: `document ${stats.shard} 3`, vector: axis(4, 3), k: 40 }));
+    const found = unpackResults(await b.ref(ShardKind, key).ask({ type: "search", text: `document ${stats.shard} 3`, vector: Array.from(vectorOf(3)), k: 40 }));
     assert.ok(found.bm25.some((h) => h.id === `d${stats.shard}-3#0`), `${key}: a text search finds an early write`);
     assert.ok(found.vector.some((h) => h.id === `d${stats.shard}-3#0`), `${key}: a vector search finds an early write`);
   }

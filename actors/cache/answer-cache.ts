@@ -13,9 +13,9 @@
  * hit). Most questions are asked once; writing each of their answers to the
  * shared bucket and the disk costs a JetStream write and a file per question
  * and pays back nothing, while an answer asked for twice is the kind worth
- * sharing and keeping (a doorkeeper, as TinyLFU admits entries). Each entry carries its absolute expiry,
- * so a back-filled copy never outlives the original, whatever the level's
- * own TTL. The cache never fails a request: an L2 or L3 error is a miss (or
+ * sharing and keeping (a doorkeeper, as TinyLFU admits entries). Each
+ * entry carries its absolute expiry, so a back-filled copy never outlives
+ * the original, whatever the level's own TTL. The cache never fails a request: an L2 or L3 error is a miss (or
  * a skipped write), counted and logged. Nor does it hold one up: an L2
  * operation gives up after `l2.timeoutMs`, and one that failed or gave up
  * opens a circuit breaker (cockatiel) that skips L2 for `l2.halfOpenAfterMs`
@@ -197,15 +197,16 @@ export class AnswerCache {
     this.#count("l1", false);
 
     const kv = this.#l2[kind];
-    if (kv !== undefined && this.#l2Keys[kind]?.has(key) !== false) {
-      const found = await this.#l2Get(kv, key);
+    if (kv !== undefined) {
+      // A key the bucket surely lacks is a miss without the read.
+      const found = this.#l2Keys[kind]?.has(key) === false ? undefined : await this.#l2Get(kv, key);
       if (found !== undefined && found.e > this.#clock.now()) {
         this.#count("l2", true);
         this.#l1Set(key, this.#codec.encode(found.v), found.e);
         return { value: found.v as T, level: "l2" };
       }
       this.#count("l2", false);
-    } else if (kv !== undefined) this.#count("l2", false);
+    }
 
     if (this.#l3 !== undefined && this.#usesL3(kind)) {
       const found = await this.#l3Get(key);

@@ -40,8 +40,25 @@ export interface ModelRunner {
    * mask feed where the session runs (mean-pool.ts): it comes back [batch, dim].
    */
   run(feeds: Feeds, fetches?: readonly string[], meanPool?: MeanPool): Promise<Feeds>;
+  /** Runs the task the runner was opened with (`RunnerOptions.task`) where the session runs; INVALID when it was opened with none. */
+  call(input: unknown): Promise<unknown>;
   release(): Promise<void>;
 }
+
+/**
+ * Work a model instance does around `run` where its session runs (an
+ * embedder's tokenising, length bucketing and packing), so that it stays off
+ * the caller's thread as the inference does. `module` is the URL of a module
+ * whose `createTask(runner, options)` gives the handler, over a runner on the
+ * session's own thread; `options` is plain data.
+ */
+export interface RunnerTask {
+  module: string;
+  options: unknown;
+}
+
+/** One input to its output, and the buffers in the output that may move to the caller instead of being copied. */
+export type TaskHandler = (input: unknown) => Promise<{ value: unknown; transfer: ArrayBuffer[] }>;
 
 /** onnxruntime session options that cross to a worker (plain data). */
 export interface RunnerOptions {
@@ -52,4 +69,5 @@ export interface RunnerOptions {
   graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
   /** Default ["cpu"]. */
   executionProviders?: Array<"cpu" | { name: "cuda"; deviceId: number }>;
+  task?: RunnerTask;
 }

@@ -1,20 +1,21 @@
 /**
- * The worker thread that owns one onnxruntime session: it loads the model
- * named in workerData, then runs one request at a time as they arrive. Its
- * outputs go back by transfer; onnxruntime-node gives each output its own
- * buffer, so nothing else shares what is moved.
+ * The worker thread that owns one onnxruntime session: it opens the model
+ * named in workerData (and its task, if it has one), then serves runs and
+ * calls as they arrive. Outputs go back by transfer; onnxruntime-node gives
+ * each output its own buffer, so nothing else shares what is moved.
  */
 import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import * as ort from "onnxruntime-node";
-import { poolOutputs } from "./mean-pool.js";
-import { fromOrtOutputs, sessionOptions, toOrtFeeds, valueInfos } from "./ort-convert.js";
+import { isColmenaError } from "../../runtime/index.js";
+import { MainThreadRunner } from "./main-thread-runner.js";
 import { transferList, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol.js";
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+/** The message and, for a ColmenaError, its code and details, so the caller's thread raises the same error. */
+const failure = (err: unknown) => ({ message: (err as Error).message, ...(isColmenaError(err) && { error: err.toWire() }) });
 
 /**
  * The nice value of inference threads: on Linux a thread's nice value is its
@@ -27,35 +28,38 @@ const INFERENCE_NICE = 10;
 
 lowerThreadPriority(INFERENCE_NICE);
 
-let session: ort.InferenceSession;
+let runner: MainThreadRunner;
 try {
-  session = await ort.InferenceSession.create(init.modelPath, sessionOptions(init.options));
+  runner = await MainThreadRunner.open(init.modelPath, init.options);
   post({
     type: "ready",
-    inputNames: [...session.inputNames],
-    outputNames: [...session.outputNames],
-    inputMetadata: valueInfos(session.inputMetadata),
-    outputMetadata: valueInfos(session.outputMetadata),
+    inputNames: [...runner.inputNames],
+    outputNames: [...runner.outputNames],
+    inputMetadata: [...runner.inputMetadata],
+    outputMetadata: [...runner.outputMetadata],
   });
   port.on("message", (msg: ToWorker) => void handle(msg));
 } catch (err) {
-  post({ type: "load-failed", message: (err as Error).message });
+  post({ type: "load-failed", ...failure(err) });
 }
 
 async function handle(msg: ToWorker): Promise<void> {
   if (msg.type === "release") {
-    await session.release();
+    await runner.release();
     post({ type: "released" });
     port.close();
     return;
   }
   try {
-    const feeds = toOrtFeeds(msg.feeds);
-    const raw = fromOrtOutputs(msg.fetches === undefined ? await session.run(feeds) : await session.run(feeds, [...msg.fetches]));
-    const outputs = msg.pool === undefined ? raw : poolOutputs(raw, msg.feeds, msg.pool);
-    post({ type: "result", id: msg.id, outputs }, transferList(outputs));
+    if (msg.type === "call") {
+      const { value, transfer } = await runner.callWithTransfer(msg.input);
+      post({ type: "called", id: msg.id, value }, transfer);
+    } else {
+      const outputs = await runner.run(msg.feeds, msg.fetches, msg.pool);
+      post({ type: "result", id: msg.id, outputs }, transferList(outputs));
+    }
   } catch (err) {
-    post({ type: "run-failed", id: msg.id, message: (err as Error).message });
+    post({ type: "run-failed", id: msg.id, ...failure(err) });
   }
 }
 

@@ -1,4 +1,5 @@
 /** The messages between a WorkerRunner and its session worker (types and the transfer list). */
+import type { WireError } from "../../runtime/index.js";
 import type { Feeds, MeanPool, RunnerOptions, ValueInfo } from "./runner.js";
 
 export interface WorkerInit {
@@ -6,13 +7,18 @@ export interface WorkerInit {
   options: Omit<RunnerOptions, "thread">;
 }
 
-export type ToWorker = { type: "run"; id: number; feeds: Feeds; fetches?: readonly string[]; pool?: MeanPool } | { type: "release" };
+export type ToWorker =
+  | { type: "run"; id: number; feeds: Feeds; fetches?: readonly string[]; pool?: MeanPool }
+  | { type: "call"; id: number; input: unknown }
+  | { type: "release" };
 
 export type FromWorker =
   | { type: "ready"; inputNames: string[]; outputNames: string[]; inputMetadata: ValueInfo[]; outputMetadata: ValueInfo[] }
-  | { type: "load-failed"; message: string }
+  | { type: "load-failed"; message: string; error?: WireError }
   | { type: "result"; id: number; outputs: Feeds }
-  | { type: "run-failed"; id: number; message: string }
+  | { type: "called"; id: number; value: unknown }
+  /** `error` when what failed was a ColmenaError: its code and details cross with it. */
+  | { type: "run-failed"; id: number; message: string; error?: WireError }
   | { type: "released" };
 
 /** Every distinct, non-empty buffer under the tensors: what a postMessage moves instead of copying. */

@@ -6,12 +6,12 @@
  * caller keeps admission, batching and cancellation on its own thread.
  */
 import { Worker } from "node:worker_threads";
-import { ColmenaError } from "../../runtime/index.js";
+import { ColmenaError, type WireError } from "../../runtime/index.js";
 import type { Feeds, MeanPool, ModelRunner, RunnerOptions, ValueInfo } from "./runner.js";
 import { transferList, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol.js";
 
 interface Pending {
-  resolve: (outputs: Feeds) => void;
+  resolve: (value: never) => void;
   reject: (err: Error) => void;
 }
 
@@ -64,7 +64,8 @@ export class WorkerRunner implements ModelRunner {
       }
       const exited = (code: number) => fail(new Error(`the inference worker exited (code ${code}) before loading ${modelPath}`));
       const first = (msg: FromWorker) => {
-        if (msg.type !== "ready") return fail(new Error(msg.type === "load-failed" ? msg.message : `unexpected ${msg.type} from the inference worker`));
+        if (msg.type === "load-failed") return fail(raised(msg));
+        if (msg.type !== "ready") return fail(new Error(`unexpected ${msg.type} from the inference worker`));
         // The runner's own listeners go on before these come off, so the port never goes without one.
         const runner = new WorkerRunner(worker, msg);
         detach();
@@ -77,14 +78,21 @@ export class WorkerRunner implements ModelRunner {
   }
 
   run(feeds: Feeds, fetches?: readonly string[], meanPool?: MeanPool): Promise<Feeds> {
+    return this.#send<Feeds>((id) => ({ type: "run", id, feeds, ...(fetches !== undefined && { fetches }), ...(meanPool !== undefined && { pool: meanPool }) }), transferList(feeds));
+  }
+
+  call(input: unknown): Promise<unknown> {
+    return this.#send((id) => ({ type: "call", id, input }), []);
+  }
+
+  #send<T>(msg: (id: number) => ToWorker, transfer: ArrayBuffer[]): Promise<T> {
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     if (this.#released !== undefined) return Promise.reject(new ColmenaError("UNAVAILABLE", "the model is released"));
     const id = this.#nextId++;
-    return new Promise<Feeds>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
-      this.#pending.set(id, { resolve, reject });
-      const msg: ToWorker = { type: "run", id, feeds, ...(fetches !== undefined && { fetches }), ...(meanPool !== undefined && { pool: meanPool }) };
-      this.#worker.postMessage(msg, transferList(feeds));
+      this.#pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.#worker.postMessage(msg(id), transfer);
     });
   }
 
@@ -101,12 +109,12 @@ export class WorkerRunner implements ModelRunner {
   }
 
   #onMessage(msg: FromWorker): void {
-    if (msg.type === "result" || msg.type === "run-failed") {
+    if (msg.type === "result" || msg.type === "called" || msg.type === "run-failed") {
       const pending = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
       if (this.#pending.size === 0) this.#worker.unref();
-      if (msg.type === "result") pending?.resolve(msg.outputs);
-      else pending?.reject(new Error(msg.message));
+      if (msg.type === "run-failed") pending?.reject(raised(msg));
+      else pending?.resolve((msg.type === "result" ? msg.outputs : msg.value) as never);
     } else if (msg.type === "released") {
       void this.#worker.terminate();
     }
@@ -117,4 +125,9 @@ export class WorkerRunner implements ModelRunner {
     for (const p of this.#pending.values()) p.reject(this.#gone);
     this.#pending.clear();
   }
+}
+
+/** The error a failure in the worker raises here: the same ColmenaError when it was one, else onnxruntime's message. */
+function raised(msg: { message: string; error?: WireError }): Error {
+  return msg.error === undefined ? new Error(msg.message) : ColmenaError.fromWire(msg.error);
 }

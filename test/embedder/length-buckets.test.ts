@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { lengthBuckets } from "../../actors/embedder/onnx-embedder.js";
+import { lengthBuckets } from "../../actors/embedder/embed-task.js";
 
 const texts = (...lengths: number[]) => lengths.map((n) => ({ ids: Array.from({ length: n }, (_, i) => i), truncated: false }));
 

@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import { openRunner, type Feeds } from "../../actors/inference/index.js";
 import { isColmenaError } from "../../runtime/index.js";
 import { buildTinyEncoder } from "../fixtures/encoder/build-encoder.js";
+import type { HiddenSumOutput } from "../fixtures/inference/hidden-sum-task.js";
 
 let root: string;
 let modelPath: string;
@@ -91,4 +92,39 @@ test("inference runner - a model onnxruntime refuses fails to open, and a releas
   const runner = await openRunner(modelPath, { thread: "worker" });
   await runner.release();
   await assert.rejects(runner.run(feeds()), (err) => isColmenaError(err, "UNAVAILABLE"));
+});
+
+const hiddenSum = { module: new URL("../fixtures/inference/hidden-sum-task.js", import.meta.url).href, options: { output: "last_hidden_state" } };
+
+test("inference runner - a runner's task runs where its session does, answers alike on either thread, and its typed errors cross with their code and details", async () => {
+  const worker = await openRunner(modelPath, { thread: "worker", task: hiddenSum });
+  const main = await openRunner(modelPath, { thread: "main", task: hiddenSum });
+  try {
+    const a = (await worker.call({ ids: [2, 7, 9, 3] })) as HiddenSumOutput;
+    const b = (await main.call({ ids: [2, 7, 9, 3] })) as HiddenSumOutput;
+    assert.equal(a.mainThread, false, "the worker's task ran in the worker");
+    assert.equal(b.mainThread, true);
+    assert.equal(a.sum, b.sum);
+    assert.ok(a.hidden instanceof Float32Array && a.hidden.length === 4 * 16, "the output's buffer came back whole");
+    for (const runner of [worker, main]) {
+      await assert.rejects(runner.call({ ids: [] }), (err) => isColmenaError(err, "INVALID") && /no ids/.test(err.message) && Array.isArray(err.details?.ids));
+    }
+    assert.ok(((await worker.call({ ids: [5] })) as HiddenSumOutput).hidden.length === 16, "a failed call leaves the runner serving");
+  } finally {
+    await worker.release();
+    await main.release();
+  }
+});
+
+test("inference runner - a call on a runner opened without a task is INVALID, and a task module without createTask fails the open", async () => {
+  const plain = await openRunner(modelPath, { thread: "worker" });
+  try {
+    await assert.rejects(plain.call({ ids: [1] }), (err) => isColmenaError(err, "INVALID"));
+  } finally {
+    await plain.release();
+  }
+  const notATask = { module: new URL("../fixtures/encoder/build-encoder.js", import.meta.url).href, options: {} };
+  for (const thread of ["worker", "main"] as const) {
+    await assert.rejects(openRunner(modelPath, { thread, task: notATask }), (err) => isColmenaError(err, "INVALID") && /createTask/.test(err.message));
+  }
 });

@@ -79,14 +79,11 @@ export function createTask(runner: ModelRunner, options: EmbedTaskOptions): Task
     const encoded = texts.map((text) => encoder.encode(text));
     let vectors = new Float32Array(0);
     let dim = 0;
-    // Every run is started at once: packing the next overlaps the inference of the one before.
-    await Promise.all(
-      lengthBuckets(encoded, options.maxPaddedTokens).map(async (rows) => {
-        const done = await run(rows.map((i) => encoded[i]!));
-        if (vectors.length === 0) [vectors, dim] = [new Float32Array(texts.length * done.dim), done.dim];
-        rows.forEach((i, row) => vectors.set(l2Normalize(done.pooled.subarray(row * dim, (row + 1) * dim)), i * dim));
-      }),
-    );
+    for (const rows of lengthBuckets(encoded, options.maxPaddedTokens)) {
+      const done = await run(rows.map((i) => encoded[i]!));
+      if (vectors.length === 0) [vectors, dim] = [new Float32Array(texts.length * done.dim), done.dim];
+      rows.forEach((i, row) => vectors.set(l2Normalize(done.pooled.subarray(row * dim, (row + 1) * dim)), i * dim));
+    }
     const value: EmbedTaskOutput = { vectors, dim, tokens: encoded.map((e) => e.ids.length), truncated: encoded.map((e) => e.truncated) };
     return { value, transfer: [vectors.buffer as ArrayBuffer] };
   };
@@ -97,7 +94,7 @@ export function createTask(runner: ModelRunner, options: EmbedTaskOptions): Task
  * ends before the row that would make its padded size (rows × the run's
  * longest) exceed the cap, or its padding exceed a tenth of its real tokens.
  * The model's cost grows with padded tokens, so short texts are never padded
- * to a long one's length; the runs of a batch are sent together, so more
+ * to a long one's length; a run is one more call into onnxruntime, so more
  * runs cost little. A text longer than the cap runs alone.
  */
 export function lengthBuckets(encoded: readonly EncodedText[], maxPaddedTokens: number): number[][] {

@@ -15,9 +15,10 @@
  * and pays back nothing, while an answer asked for twice is the kind worth
  * sharing and keeping (a doorkeeper, as TinyLFU admits entries). Each
  * entry carries its absolute expiry, so a back-filled copy never outlives
- * the original, whatever the level's own TTL. The cache never fails a request: an L2 or L3 error is a miss (or
- * a skipped write), counted and logged. Nor does it hold one up: an L2
- * operation gives up after `l2.timeoutMs`, and one that failed or gave up
+ * the original, whatever the level's own TTL. The cache never fails a
+ * request: an L2 or L3 error is a miss (or a skipped write), counted and
+ * logged. Nor does it hold one up: an L2 operation gives up after
+ * `l2.timeoutMs`, and one that failed or gave up
  * opens a circuit breaker (cockatiel) that skips L2 for `l2.halfOpenAfterMs`
  * before it is tried again, so while its bucket elects a leader after a
  * server loss, questions are answered from L1, L3 or afresh.

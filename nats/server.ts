@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir } from "node:fs/promises";
-import { createServer, connect as tcpConnect } from "node:net";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer } from "node:net";
 import { NatsError } from "./errors.js";
 
 export const NATS_INSTALL_HINT = "install it with `sudo apt-get install -y nats-server` or set NATS_SERVER_BIN to its path";
@@ -39,7 +41,7 @@ export interface NatsServer {
 
 /**
  * Starts nats-server as a child process with JetStream and waits until it
- * accepts connections. The server runs in a process group of its own and is
+ * listens (its ports file, not a connection to the port: see `listening`). The server runs in a process group of its own and is
  * stopped by `stop()` or when this process exits.
  */
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServer> {
@@ -50,6 +52,9 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const args = options.configFile !== undefined ? ["-c", options.configFile] : ["-a", host, "-p", String(port), "-js", "-sd", options.storeDir];
   if (options.maxPayload !== undefined) args.push("--max_payload", String(options.maxPayload));
   args.push(...(options.extraArgs ?? []));
+  // Where the server writes `<binary>_<pid>.ports` once it listens: readiness is that file of this child's pid.
+  const portsDir = await mkdtemp(join(tmpdir(), "colmena-nats-ports-"));
+  args.push("--ports_file_dir", portsDir);
 
   // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the server
   // must outlive its parent's graceful stop (the last KV writes), so only the parent stops it.
@@ -60,17 +65,20 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code) => {
       process.off("exit", orphaned);
-      resolve(code);
+      // Kept while the server runs: it removes its own ports file as it stops.
+      void rm(portsDir, { recursive: true, force: true }).then(() => resolve(code));
     }),
   );
   const spawnError = new Promise<never>((_, reject) =>
-    child.once("error", (err: NodeJS.ErrnoException) =>
+    child.once("error", (err: NodeJS.ErrnoException) => {
+      // A child that never started sends no exit.
+      void rm(portsDir, { recursive: true, force: true });
       reject(
         err.code === "ENOENT"
           ? new NatsError("UNAVAILABLE", `nats-server not found (${bin}): ${NATS_INSTALL_HINT}`, { cause: err })
           : new NatsError("UNAVAILABLE", `nats-server could not start: ${err.message}`, { cause: err }),
-      ),
-    ),
+      );
+    }),
   );
   const stderr = collectStderr(child, options.onLog);
   const earlyExit = exited.then((code) => {
@@ -78,7 +86,10 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   });
   spawnError.catch(() => {});
   earlyExit.catch(() => {});
-  await Promise.race([waitForPort(host, port, options.readyTimeoutMs ?? 10_000), spawnError, earlyExit]);
+  const ready = listening(portsDir, child, host, port, options.readyTimeoutMs ?? 10_000);
+  // Once the child has exited (earlyExit says how), the wait ends too and its own error is not wanted.
+  ready.catch(() => {});
+  await Promise.race([ready, spawnError, earlyExit]);
 
   return {
     url: `nats://${host}:${port}`,
@@ -148,22 +159,20 @@ function canBind(port: number, host: string): Promise<boolean> {
   });
 }
 
-async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+/**
+ * Until the child has written its ports file: proof that this process
+ * listens, where a connection to the port would also succeed against another
+ * server that holds it (two starts that picked the same free port, or a
+ * service already there), while this one fails to bind and exits.
+ */
+async function listening(portsDir: string, child: ChildProcess, host: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await canConnect(host, port)) return;
+  const mine = `_${child.pid}.ports`;
+  while (child.exitCode === null && child.signalCode === null) {
+    if ((await readdir(portsDir)).some((name) => name.endsWith(mine))) return;
     if (Date.now() > deadline) throw new NatsError("TIMEOUT", `nats-server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+  throw new NatsError("UNAVAILABLE", "nats-server exited before it listened");
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}

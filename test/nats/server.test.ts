@@ -26,3 +26,16 @@ test("server - a missing binary is an UNAVAILABLE error that names the install c
     (e) => isNatsError(e, "UNAVAILABLE") && e.message.includes(NATS_INSTALL_HINT),
   );
 });
+
+test("server - a port another server holds is a start that fails, never a handle to the other server", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "colmena-server-"));
+  const first = await startNatsServer({ storeDir: join(dir, "a") });
+  try {
+    // Two starts that picked the same free port: the second server cannot listen, and its start must say so
+    // rather than pass its readiness check by connecting to the first.
+    await assert.rejects(startNatsServer({ storeDir: join(dir, "b"), port: first.port }), (e) => isNatsError(e, "UNAVAILABLE") && /address already in use/.test(e.message));
+  } finally {
+    await first.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -65,8 +65,9 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code) => {
       process.off("exit", orphaned);
+      resolve(code);
       // Kept while the server runs: it removes its own ports file as it stops.
-      void rm(portsDir, { recursive: true, force: true }).then(() => resolve(code));
+      void rm(portsDir, { recursive: true, force: true });
     }),
   );
   const spawnError = new Promise<never>((_, reject) =>
@@ -86,8 +87,8 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   });
   spawnError.catch(() => {});
   earlyExit.catch(() => {});
-  const ready = listening(portsDir, child, host, port, options.readyTimeoutMs ?? 10_000);
-  // Once the child has exited (earlyExit says how), the wait ends too and its own error is not wanted.
+  const ready = listening(portsDir, child, earlyExit, host, port, options.readyTimeoutMs ?? 10_000);
+  // A wait cut short by a failed spawn reads a removed directory: that error is spawnError's to tell.
   ready.catch(() => {});
   await Promise.race([ready, spawnError, earlyExit]);
 
@@ -165,7 +166,7 @@ function canBind(port: number, host: string): Promise<boolean> {
  * server that holds it (two starts that picked the same free port, or a
  * service already there), while this one fails to bind and exits.
  */
-async function listening(portsDir: string, child: ChildProcess, host: string, port: number, timeoutMs: number): Promise<void> {
+async function listening(portsDir: string, child: ChildProcess, earlyExit: Promise<never>, host: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const mine = `_${child.pid}.ports`;
   while (child.exitCode === null && child.signalCode === null) {
@@ -173,6 +174,7 @@ async function listening(portsDir: string, child: ChildProcess, host: string, po
     if (Date.now() > deadline) throw new NatsError("TIMEOUT", `nats-server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new NatsError("UNAVAILABLE", "nats-server exited before it listened");
+  // Exited without listening: earlyExit says how (its code and last lines).
+  return earlyExit;
 }
 
